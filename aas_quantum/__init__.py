@@ -1,0 +1,3 @@
+"""aas-quantum: choose component variants and suppliers for AAS bills of material."""
+
+__version__ = "0.1.0"

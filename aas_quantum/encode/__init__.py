@@ -1,0 +1,1 @@
+"""BomProblem -> QuadraticProgram -> QUBO / Ising / one-hot subspace encodings."""

@@ -1,0 +1,166 @@
+"""Metrics of a solution: selection lines, totals, constraint report, and the comparison with the
+greedy baseline and the proven optimum that every result quotes."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from aas_quantum import contract
+from aas_quantum.problem import BomProblem
+from aas_quantum.solvers.base import Solution
+
+SUMMARY_SCHEMA_VERSION = "1.0"
+
+
+@dataclass(frozen=True)
+class SelectionLine:
+    position_id: str
+    designation: str
+    part_number: str
+    manufacturer: str
+    manufacturer_designation: str
+    supplier_id: str
+    quantity: float
+    unit: str
+    order_quantity: float
+    unit_price: float
+    extended_price: float
+    lead_time_days: float
+    weight_kg: float
+    co2e_kg: float
+    asset_id: str
+
+
+@dataclass(frozen=True)
+class ConstraintStatus:
+    name: str
+    kind: str
+    value: float
+    sense: str
+    bound: float
+    satisfied: bool
+    slack: float
+
+
+@dataclass(frozen=True)
+class Report:
+    product_id: str
+    currency: str
+    solution: Solution
+    lines: tuple[SelectionLine, ...]
+    constraints: tuple[ConstraintStatus, ...]
+    objective: float
+    total_cost: float
+    total_weight_kg: float
+    total_performance: float
+    total_co2e_kg: float
+    max_lead_time_days: float
+    suppliers_used: int
+    greedy: Solution | None
+    greedy_cost: float | None
+    improvement_vs_greedy_pct: float | None
+    optimum_bound: float | None
+    optimum_proven: bool
+    gap_to_optimum_pct: float | None
+    started: dt.datetime
+    finished: dt.datetime
+    baselines: dict[str, Solution] = field(default_factory=dict)
+
+
+def _pct(numerator: float, denominator: float) -> float:
+    return 100.0 * numerator / abs(denominator) if abs(denominator) > 1e-12 else 0.0
+
+
+def selection_lines(problem: BomProblem, choice: tuple[int, ...]) -> tuple[SelectionLine, ...]:
+    lines = []
+    for position, k in zip(problem.positions, choice, strict=True):
+        o = position.options[k]
+        lines.append(SelectionLine(
+            position_id=position.position_id, designation=position.designation, part_number=o.part_number,
+            manufacturer=o.variant.manufacturer, manufacturer_designation=o.variant.designation,
+            supplier_id=o.supplier_id, quantity=o.quantity, unit=position.unit, order_quantity=o.order_quantity,
+            unit_price=o.unit_price, extended_price=o.extended_price, lead_time_days=o.lead_time_days,
+            weight_kg=o.per_position(contract.UNIT_WEIGHT), co2e_kg=o.per_position(contract.CO2E_PER_UNIT),
+            asset_id=o.variant.asset_id,
+        ))
+    return tuple(lines)
+
+
+def build_report(
+    problem: BomProblem,
+    solution: Solution,
+    greedy: Solution | None,
+    exact: Solution | None,
+    started: dt.datetime,
+    finished: dt.datetime,
+) -> Report:
+    """Report on a feasible ``solution``; ``greedy`` and ``exact`` are the baselines it is compared to."""
+    x = solution.x(problem)
+    lines = selection_lines(problem, solution.choice or ())
+    constraints = tuple(
+        ConstraintStatus(c.name, c.kind, c.lhs(x), c.sense, c.rhs, c.violation(x) <= 1e-9, c.slack(x))
+        for c in problem.constraints
+    )
+    objective = problem.objective(x)
+    greedy_ok = greedy is not None and greedy.is_feasible
+    greedy_cost = sum(ln.extended_price for ln in selection_lines(problem, greedy.choice)) if greedy_ok else None
+    bound = exact.bound if exact is not None else solution.bound
+    return Report(
+        product_id=problem.product_id,
+        currency=problem.currency,
+        solution=solution,
+        lines=lines,
+        constraints=constraints,
+        objective=objective,
+        total_cost=sum(ln.extended_price for ln in lines),
+        total_weight_kg=sum(ln.weight_kg for ln in lines),
+        total_performance=sum(o.per_position(contract.PERFORMANCE)
+                              for p, k in zip(problem.positions, solution.choice or (), strict=True)
+                              for o in [p.options[k]]),
+        total_co2e_kg=sum(ln.co2e_kg for ln in lines),
+        max_lead_time_days=max((ln.lead_time_days for ln in lines), default=0.0),
+        suppliers_used=len({ln.supplier_id for ln in lines}),
+        greedy=greedy,
+        greedy_cost=greedy_cost,
+        improvement_vs_greedy_pct=_pct(greedy.objective - objective, greedy.objective)
+        if greedy_ok and greedy.objective is not None else None,
+        optimum_bound=bound,
+        optimum_proven=exact is not None and exact.status.value == "optimal",
+        gap_to_optimum_pct=_pct(objective - bound, bound) if bound is not None else None,
+        started=started,
+        finished=finished,
+        baselines={s.record.method: s for s in (greedy, exact) if s is not None},
+    )
+
+
+def to_dict(report: Report) -> dict[str, Any]:
+    """Plain-JSON form of a report (CLI ``--json``, publish payloads)."""
+    record = asdict(report.solution.record)
+    return {
+        "schema_version": SUMMARY_SCHEMA_VERSION,
+        "product_id": report.product_id,
+        "status": report.solution.status.value,
+        "started": report.started.isoformat(),
+        "finished": report.finished.isoformat(),
+        "currency": report.currency,
+        "kpis": {
+            "objective": report.objective,
+            "total_cost": report.total_cost,
+            "total_weight_kg": report.total_weight_kg,
+            "total_performance": report.total_performance,
+            "total_co2e_kg": report.total_co2e_kg,
+            "max_lead_time_days": report.max_lead_time_days,
+            "suppliers_used": report.suppliers_used,
+            "greedy_cost": report.greedy_cost,
+            "greedy_objective": report.greedy.objective if report.greedy else None,
+            "improvement_vs_greedy_pct": report.improvement_vs_greedy_pct,
+            "optimum_bound": report.optimum_bound,
+            "optimum_proven": report.optimum_proven,
+            "gap_to_optimum_pct": report.gap_to_optimum_pct,
+        },
+        "solver": record,
+        "selection": [asdict(line) for line in report.lines],
+        "constraints": [asdict(c) for c in report.constraints],
+    }

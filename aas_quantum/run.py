@@ -1,0 +1,36 @@
+"""One optimisation run: the chosen solver plus the greedy and exact baselines every report quotes."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from aas_quantum.errors import InfeasibleError
+from aas_quantum.problem import BomProblem
+from aas_quantum.report import Report, build_report
+from aas_quantum.solvers import SolveOptions, Status, get_solver
+
+
+def optimize(problem: BomProblem, method: str, options: SolveOptions | None = None) -> Report:
+    """Solve with ``method`` and compare with greedy and the (time-limited) exact MILP.
+
+    Raises ``InfeasibleError`` with the limits at fault when no selection can satisfy the request.
+    """
+    options = options or SolveOptions()
+    started = dt.datetime.now(dt.UTC)
+    exact = get_solver("exact").solve(problem, options)
+    if exact.status == Status.INFEASIBLE:
+        raise InfeasibleError(list(exact.reasons))
+    greedy = get_solver("greedy").solve(problem, options)
+    if method == "exact":
+        solution = exact
+    elif method == "greedy":
+        solution = greedy
+    else:
+        solution = get_solver(method).solve(problem, options)
+    if not solution.is_feasible:
+        fallback = exact if exact.is_feasible else greedy
+        if not fallback.is_feasible:
+            raise InfeasibleError([f"{method} found no feasible selection", *solution.reasons])
+        raise InfeasibleError([f"{method} found no feasible selection ({solution.status.value}); "
+                               f"{fallback.record.method} did: rerun with --solver {fallback.record.method}"])
+    return build_report(problem, solution, greedy, exact, started, dt.datetime.now(dt.UTC))

@@ -1,0 +1,26 @@
+"""Solver registry: ``get_solver(name).solve(problem, options) -> Solution``."""
+
+from __future__ import annotations
+
+from aas_quantum.solvers.base import Solution, SolveOptions, Solver, SolverRecord, Status
+from aas_quantum.solvers.exact import ExactSolver
+from aas_quantum.solvers.greedy import GreedySolver
+
+_SOLVERS: dict[str, type] = {
+    "exact": ExactSolver,
+    "greedy": GreedySolver,
+}
+
+
+def available() -> list[str]:
+    return sorted(_SOLVERS)
+
+
+def get_solver(name: str) -> Solver:
+    try:
+        return _SOLVERS[name]()
+    except KeyError:
+        raise ValueError(f"unknown solver {name!r}; choose one of {', '.join(available())}") from None
+
+
+__all__ = ["Solution", "SolveOptions", "Solver", "SolverRecord", "Status", "available", "get_solver"]
