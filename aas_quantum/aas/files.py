@@ -1,0 +1,129 @@
+"""Reading and writing AAS environments as .aasx, .json and .xml files (basyx-python-sdk).
+
+Reading is strict (the SDK's non-failsafe mode): a defective object is an error naming the file,
+never silently skipped. Writing is atomic (temporary file, then rename) and uses JSON parts in
+AASX packages, because V3.0 consumers (the IDTA test engine, BaSyx servers of the 1.x line)
+reject the V3.1 XML namespace the 2.x SDK writes.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import tempfile
+from collections.abc import Iterable, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TypeVar
+
+from basyx.aas import model
+from basyx.aas.adapter import aasx
+from basyx.aas.adapter import json as aas_json
+from basyx.aas.adapter import xml as aas_xml
+
+from aas_quantum.errors import BomInputError, Location
+
+T = TypeVar("T")
+
+_XML_V30 = b"https://admin-shell.io/aas/3/0"
+_XML_V31 = b"https://admin-shell.io/aas/3/1"
+
+
+@dataclass
+class AasEnvironment:
+    """Identifiables read from one or more sources, with the source of each for error messages."""
+
+    objects: model.DictIdentifiableStore = field(default_factory=model.DictIdentifiableStore)
+    origin: dict[str, str] = field(default_factory=dict)
+    files: aasx.DictSupplementaryFileContainer = field(default_factory=aasx.DictSupplementaryFileContainer)
+
+    def add(self, identifiable: model.Identifiable, source: str) -> None:
+        if identifiable.id in self.origin:
+            raise BomInputError(
+                f"duplicate identifier {identifiable.id!r} (also in {self.origin[identifiable.id]})",
+                Location(source),
+            )
+        self.objects.add(identifiable)
+        self.origin[identifiable.id] = source
+
+    def of_type(self, kind: type[T]) -> list[T]:
+        return [obj for obj in self.objects if isinstance(obj, kind)]
+
+
+def read_file(path: Path) -> tuple[model.DictIdentifiableStore, aasx.DictSupplementaryFileContainer]:
+    """Parse one file, strictly; any defect becomes a ``BomInputError`` naming the file."""
+    files = aasx.DictSupplementaryFileContainer()
+    if not path.is_file():
+        raise BomInputError("file not found", Location(str(path)))
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".aasx":
+            store: model.DictIdentifiableStore = model.DictIdentifiableStore()
+            with aasx.AASXReader(path, failsafe=False) as reader:
+                reader.read_into(store, files)
+        elif suffix == ".json":
+            with path.open(encoding="utf-8-sig") as fh:
+                store = aas_json.read_aas_json_file(fh, failsafe=False)
+        elif suffix == ".xml":
+            # V3.0 and V3.1 XML differ in the namespace only for the elements this tool reads.
+            data = path.read_bytes().replace(_XML_V30, _XML_V31)
+            store = aas_xml.read_aas_xml_file(io.BytesIO(data), failsafe=False)
+        else:
+            raise BomInputError(f"unsupported file type {suffix!r} (expected .aasx, .json or .xml)",
+                                Location(str(path)))
+    except BomInputError:
+        raise
+    except Exception as exc:  # the SDK raises many types; the user needs the file and the reason
+        raise BomInputError(f"not a valid AAS {suffix[1:].upper()} file: {exc}", Location(str(path))) from exc
+    return store, files
+
+
+def read_files(paths: Sequence[Path]) -> AasEnvironment:
+    env = AasEnvironment()
+    for path in paths:
+        store, files = read_file(Path(path))
+        for obj in store:
+            env.add(obj, str(path))
+        for name in files:
+            if name not in env.files:
+                buf = io.BytesIO()
+                files.write_file(name, buf)
+                buf.seek(0)
+                env.files.add_file(name, buf, files.get_content_type(name))
+    if not env.objects:
+        raise BomInputError("the input files contain no AAS objects", Location(", ".join(map(str, paths))))
+    return env
+
+
+@contextmanager
+def _atomic(path: Path, mode: str = "w"):
+    """Write to a temporary file beside ``path`` and rename, so readers never see half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    os.chmod(tmp, 0o644)  # mkstemp creates 0600; outputs are ordinary shared files
+    try:
+        if "b" in mode:
+            with open(tmp, mode) as fh:
+                yield fh
+        else:
+            with open(tmp, mode, encoding="utf-8") as fh:
+                yield fh
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_json(path: Path, objects: Iterable[model.Identifiable]) -> None:
+    with _atomic(path) as fh:
+        aas_json.write_aas_json_file(fh, model.DictIdentifiableStore(objects), indent=2)
+
+
+def write_aasx(path: Path, objects: Iterable[model.Identifiable],
+               files: aasx.DictSupplementaryFileContainer | None = None) -> None:
+    """An AASX package with one JSON part holding all objects (V3.0 consumers can read it)."""
+    with _atomic(path, "wb") as fh, aasx.AASXWriter(fh, failsafe=False) as writer:
+        writer.write_all_aas_objects("/aasx/data.json", model.DictIdentifiableStore(objects),
+                                     files or aasx.DictSupplementaryFileContainer(), write_json=True)

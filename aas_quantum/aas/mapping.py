@@ -1,0 +1,430 @@
+"""Contract submodels <-> catalogue records.
+
+Elements are found by semanticId (never by idShort); a missing required element, a wrong value
+type or an element of the wrong kind is a ``BomInputError`` naming the source, the submodel id
+and the idShort path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from decimal import Decimal
+from typing import Any
+
+from basyx.aas import model
+
+from aas_quantum import contract
+from aas_quantum.aas import elements as el
+from aas_quantum.aas import schema as sc
+from aas_quantum.aas.files import AasEnvironment
+from aas_quantum.catalog import (
+    Catalog,
+    ObjectiveWeights,
+    Offer,
+    PositionSpec,
+    PriceBreak,
+    Request,
+    ResourceLimitSpec,
+    SolverPreferences,
+    Supplier,
+    Variant,
+)
+from aas_quantum.errors import BomInputError, Location
+
+NUMERIC = ("xs:double", "xs:int")
+
+
+def semantic_key(element: model.HasSemantics) -> str:
+    sid = element.semantic_id
+    return sid.key[0].value if sid is not None and sid.key else ""
+
+
+def version_of(submodel: model.Submodel) -> str:
+    admin = submodel.administration
+    if admin is None or admin.version is None:
+        return ""
+    return admin.version + (f".{admin.revision}" if admin.revision is not None else "")
+
+
+class _Node:
+    """The children of a submodel or collection, looked up by the semanticId of a contract field."""
+
+    def __init__(self, children: Iterable[model.SubmodelElement], location: Location) -> None:
+        self.location = location
+        self.by_semantic: dict[str, model.SubmodelElement] = {}
+        for child in children:
+            self.by_semantic.setdefault(semantic_key(child), child)
+
+    def element(self, f: sc.Field, required: bool | None = None) -> model.SubmodelElement | None:
+        found = self.by_semantic.get(f.semantic_id)
+        if found is None and (f.required if required is None else required):
+            raise BomInputError(f"missing required element {f.name} (semanticId {f.semantic_id})",
+                                self.location.child(f.name))
+        return found
+
+    def value(self, f: sc.Field, required: bool | None = None) -> Any:
+        found = self.element(f, required)
+        loc = self.location.child(found.id_short or f.name) if found is not None else None
+        if found is None:
+            return None
+        if not isinstance(found, model.Property):
+            raise BomInputError(f"expected a Property, found a {type(found).__name__}", loc)
+        if found.value is None:
+            if f.required if required is None else required:
+                raise BomInputError(f"required element {f.name} has no value", loc)
+            return None
+        if f.value_type in NUMERIC:
+            if isinstance(found.value, bool) or not isinstance(found.value, int | float | Decimal):
+                raise BomInputError(
+                    f"wrong value type: {f.name} must be numeric ({f.value_type}), got "
+                    f"{model.datatypes.XSD_TYPE_NAMES.get(found.value_type, found.value_type)} {found.value!r}",
+                    loc)
+            return int(found.value) if f.value_type == "xs:int" else float(found.value)
+        return str(found.value)
+
+    def strings(self, f: sc.Field) -> tuple[str, ...]:
+        return tuple(str(item.value) for item, _ in self.items(f) if isinstance(item, model.Property)
+                     and item.value is not None)
+
+    def items(self, f: sc.Field) -> list[tuple[model.SubmodelElement, Location]]:
+        found = self.element(f)
+        if found is None:
+            return []
+        loc = self.location.child(found.id_short or f.name)
+        if not isinstance(found, model.SubmodelElementList):
+            raise BomInputError(f"expected a SubmodelElementList, found a {type(found).__name__}", loc)
+        return [(item, loc.child(f"[{i}]")) for i, item in enumerate(found.value)]
+
+    def collections(self, f: sc.Field) -> list[_Node]:
+        nodes = []
+        for item, loc in self.items(f):
+            if not isinstance(item, model.SubmodelElementCollection):
+                raise BomInputError(f"expected a SubmodelElementCollection, found a {type(item).__name__}", loc)
+            nodes.append(_Node(item.value, loc))
+        return nodes
+
+    def collection(self, f: sc.Field) -> _Node | None:
+        found = self.element(f)
+        if found is None:
+            return None
+        loc = self.location.child(found.id_short or f.name)
+        if not isinstance(found, model.SubmodelElementCollection):
+            raise BomInputError(f"expected a SubmodelElementCollection, found a {type(found).__name__}", loc)
+        return _Node(found.value, loc)
+
+
+def _root(submodel: model.Submodel, source: str) -> _Node:
+    return _Node(submodel.submodel_element, Location(source, submodel.id))
+
+
+def _fields(table: tuple[sc.Field, ...], name: str) -> sc.Field:
+    return next(f for f in table if f.name == name)
+
+
+# ------------------------------------------------------------------------------ reading
+
+
+def read_variant(node: _Node) -> Variant:
+    f = sc.VARIANT
+    attributes: dict[str, float] = {}
+    for name in ("UnitWeight", "Performance", "CO2ePerUnit"):
+        value = node.value(f.child(name))
+        if value is not None:
+            attributes[contract.concept(name)] = value
+    extra = node.collection(f.child("Attributes"))
+    for key, element in (extra.by_semantic.items() if extra else ()):
+        if not isinstance(element, model.Property) or element.value is None:
+            continue
+        if isinstance(element.value, bool) or not isinstance(element.value, int | float | Decimal):
+            raise BomInputError(f"attribute {key} must be numeric, got {element.value!r}",
+                                extra.location.child(element.id_short or key))
+        attributes.setdefault(key, float(element.value))
+    if contract.UNIT_WEIGHT not in attributes:  # IDTA Technical Data / ECLASS weight as fallback
+        for key, value in list(attributes.items()):
+            if key.startswith(contract.ECLASS_WEIGHT_PREFIX):
+                attributes[contract.UNIT_WEIGHT] = value
+    return Variant(
+        part_number=node.value(f.child("PartNumber")),
+        manufacturer=node.value(f.child("Manufacturer")) or "",
+        designation=node.value(f.child("ManufacturerProductDesignation")) or "",
+        attributes=tuple(sorted(attributes.items())),
+        compliance=node.strings(f.child("Compliance")),
+        asset_id=node.value(f.child("AssetId")) or "",
+        incompatible_with=node.strings(f.child("IncompatibleWith")),
+        requires=node.strings(f.child("Requires")),
+        location=node.location,
+    )
+
+
+def read_position(submodel: model.Submodel, source: str) -> PositionSpec:
+    node, t = _root(submodel, source), sc.COMPONENT_VARIANTS
+    variants = tuple(read_variant(v) for v in node.collections(_fields(t, "Variants")))
+    if not variants:
+        raise BomInputError("the position lists no Variants", node.location.child("Variants"))
+    return PositionSpec(
+        position_id=node.value(_fields(t, "PositionId")),
+        designation=node.value(_fields(t, "Designation")),
+        quantity=node.value(_fields(t, "Quantity")),
+        unit=node.value(_fields(t, "Unit")) or "C62",
+        min_performance=node.value(_fields(t, "MinPerformance")),
+        variants=variants,
+        submodel_id=submodel.id,
+        submodel_version=version_of(submodel),
+        location=node.location,
+    )
+
+
+def read_offer(node: _Node) -> Offer:
+    f = sc.OFFER
+    breaks = tuple(
+        PriceBreak(b.value(sc.PRICE_BREAK.child("MinQuantity")), b.value(sc.PRICE_BREAK.child("UnitPrice")))
+        for b in node.collections(f.child("PriceBreaks"))
+    )
+    moq = node.value(f.child("MinOrderQuantity"))
+    return Offer(
+        part_number=node.value(f.child("PartNumber")),
+        unit_price=node.value(f.child("UnitPrice")),
+        currency=node.value(f.child("Currency")),
+        min_order_quantity=1.0 if moq is None else moq,
+        lead_time_days=node.value(f.child("LeadTimeDays")),
+        max_quantity=node.value(f.child("MaxQuantity")),
+        price_breaks=breaks,
+        location=node.location,
+    )
+
+
+def read_supplier(submodel: model.Submodel, source: str) -> Supplier:
+    node, t = _root(submodel, source), sc.SUPPLIER_OFFERS
+    return Supplier(
+        supplier_id=node.value(_fields(t, "SupplierId")),
+        name=node.value(_fields(t, "Name")),
+        country=node.value(_fields(t, "Country")) or "",
+        risk_score=node.value(_fields(t, "RiskScore")) or 0.0,
+        certifications=node.strings(_fields(t, "Certifications")),
+        offers=tuple(read_offer(o) for o in node.collections(_fields(t, "Offers"))),
+        submodel_id=submodel.id,
+        submodel_version=version_of(submodel),
+        location=node.location,
+    )
+
+
+def read_request(submodel: model.Submodel, source: str, product_id: str) -> Request:
+    node, t = _root(submodel, source), sc.OPTIMIZATION_REQUEST
+
+    def v(name: str) -> Any:
+        return node.value(_fields(t, name))
+
+    weights_f, solver_f = _fields(t, "ObjectiveWeights"), _fields(t, "SolverPreferences")
+    weights_node, solver_node = node.collection(weights_f), node.collection(solver_f)
+    defaults_w, defaults_s = ObjectiveWeights(), SolverPreferences()
+
+    def w(name: str, default: float) -> float:
+        value = weights_node.value(weights_f.child(name)) if weights_node else None
+        return default if value is None else value
+
+    def s(name: str, default: Any) -> Any:
+        value = solver_node.value(solver_f.child(name)) if solver_node else None
+        return default if value is None else value
+
+    rl = sc.RESOURCE_LIMIT
+    return Request(
+        product_id=v("ProductId") or product_id,
+        currency=v("Currency"),
+        max_total_weight_kg=v("MaxTotalWeight"),
+        min_total_performance=v("MinTotalPerformance"),
+        max_lead_time_days=v("MaxLeadTimeDays"),
+        budget=v("Budget"),
+        max_total_co2e_kg=v("MaxTotalCO2e"),
+        resource_limits=tuple(
+            ResourceLimitSpec(r.value(rl.child("Name")), r.value(rl.child("Attribute")),
+                              r.value(rl.child("Sense")), r.value(rl.child("Bound")))
+            for r in node.collections(_fields(t, "ResourceLimits"))
+        ),
+        required_compliance=node.strings(_fields(t, "RequiredCompliance")),
+        max_positions_per_supplier=v("MaxPositionsPerSupplier"),
+        max_supplier_share=v("MaxSupplierShare"),
+        weights=ObjectiveWeights(
+            cost=w("Cost", defaults_w.cost), co2_price_per_kg=w("CO2Price", defaults_w.co2_price_per_kg),
+            risk=w("Risk", defaults_w.risk), concentration=w("Concentration", defaults_w.concentration),
+        ),
+        exchange_rates=tuple(
+            (r.value(sc.EXCHANGE_RATE.child("Currency")), r.value(sc.EXCHANGE_RATE.child("Rate")))
+            for r in node.collections(_fields(t, "ExchangeRates"))
+        ),
+        solver=SolverPreferences(
+            method=s("Method", defaults_s.method), reps=s("Reps", defaults_s.reps),
+            shots=s("Shots", defaults_s.shots), qubit_budget=s("QubitBudget", defaults_s.qubit_budget),
+            time_limit_s=s("TimeLimitSeconds", defaults_s.time_limit_s), seed=s("Seed", defaults_s.seed),
+        ),
+        submodel_id=submodel.id,
+        submodel_version=version_of(submodel),
+        location=node.location,
+    )
+
+
+def submodels_with(env: AasEnvironment, semantic_id: str) -> list[model.Submodel]:
+    return [sm for sm in env.of_type(model.Submodel) if semantic_key(sm) == semantic_id]
+
+
+def product_shells(env: AasEnvironment) -> list[model.AssetAdministrationShell]:
+    """Shells that reference a BomOptimizationRequest submodel."""
+    requests = {sm.id for sm in submodels_with(env, contract.OPTIMIZATION_REQUEST)}
+    return [shell for shell in env.of_type(model.AssetAdministrationShell)
+            if any(ref.key[-1].value in requests for ref in shell.submodel)]
+
+
+def _referenced(env: AasEnvironment, shell: model.AssetAdministrationShell, semantic_id: str
+                ) -> list[model.Submodel]:
+    found = []
+    for reference in shell.submodel:
+        sm_id = reference.key[-1].value
+        if sm_id not in env.origin:
+            raise BomInputError(f"shell {shell.id} references submodel {sm_id}, which is in none of the inputs",
+                                Location(env.origin.get(shell.id, "")))
+        submodel = env.objects.get_item(sm_id)
+        if isinstance(submodel, model.Submodel) and semantic_key(submodel) == semantic_id:
+            found.append(submodel)
+    return found
+
+
+def product_shell(env: AasEnvironment, shell_id: str | None = None) -> model.AssetAdministrationShell:
+    """The product to optimise: ``shell_id``, or the only shell carrying a request."""
+    shells = product_shells(env)
+    if shell_id is not None:
+        shells = [s for s in shells if s.id == shell_id]
+        if not shells:
+            raise BomInputError(f"no shell {shell_id!r} with a BomOptimizationRequest in the inputs")
+    if not shells:
+        raise BomInputError(f"no shell references a BomOptimizationRequest submodel "
+                            f"(semanticId {contract.OPTIMIZATION_REQUEST}) in the inputs")
+    if len(shells) > 1:
+        raise BomInputError("several product shells carry a request; choose one with --shell: "
+                            + ", ".join(sorted(s.id for s in shells)))
+    return shells[0]
+
+
+def read_catalog(env: AasEnvironment, shell: model.AssetAdministrationShell) -> Catalog:
+    """The catalogue of one product: its request, the positions it references, the suppliers in scope."""
+    request_sm = _referenced(env, shell, contract.OPTIMIZATION_REQUEST)[0]
+    request = read_request(request_sm, env.origin[request_sm.id], shell.id)
+    # order is the BoM item order, not the (unordered) order of the shell's references
+    positions = tuple(sorted((read_position(sm, env.origin[sm.id])
+                              for sm in _referenced(env, shell, contract.COMPONENT_VARIANTS)),
+                             key=lambda p: p.position_id))
+    if not positions:
+        raise BomInputError(f"product shell {shell.id} references no ComponentVariants submodel",
+                            Location(env.origin[shell.id]))
+    suppliers = tuple(sorted((read_supplier(sm, env.origin[sm.id])
+                              for sm in submodels_with(env, contract.SUPPLIER_OFFERS)),
+                             key=lambda s: s.supplier_id))
+    return Catalog(request, positions, suppliers)
+
+
+# ------------------------------------------------------------------------------ writing
+
+
+def _variant_elements(v: Variant) -> list[model.SubmodelElement]:
+    f = sc.VARIANT
+    standard = {contract.concept(n): n for n in ("UnitWeight", "Performance", "CO2ePerUnit")}
+    values = {"PartNumber": v.part_number, "Manufacturer": v.manufacturer or None,
+              "ManufacturerProductDesignation": v.designation or None, "AssetId": v.asset_id or None}
+    values.update({standard[k]: val for k, val in v.attributes if k in standard})
+    out = el.properties(f.children, values)
+    for name, items in (("Compliance", v.compliance), ("IncompatibleWith", v.incompatible_with),
+                        ("Requires", v.requires)):
+        if items:
+            out.append(el.string_list(f.child(name), items))
+    extra = [(k, val) for k, val in v.attributes if k not in standard]
+    if extra:
+        out.append(el.collection(f.child("Attributes"), [
+            model.Property(f"Attribute{i}", model.datatypes.Double, val, semantic_id=el.ref(k))
+            for i, (k, val) in enumerate(extra)]))
+    return out
+
+
+def position_submodel(spec: PositionSpec, submodel_id: str) -> model.Submodel:
+    t = sc.COMPONENT_VARIANTS
+    elements = el.properties(t, {"PositionId": spec.position_id, "Designation": spec.designation,
+                                 "Quantity": spec.quantity, "Unit": spec.unit,
+                                 "MinPerformance": spec.min_performance})
+    elements.append(el.collection_list(_fields(t, "Variants"), [_variant_elements(v) for v in spec.variants]))
+    return el.submodel(submodel_id, "ComponentVariants", contract.COMPONENT_VARIANTS, elements)
+
+
+def _offer_elements(o: Offer) -> list[model.SubmodelElement]:
+    f = sc.OFFER
+    out = el.properties(f.children, {
+        "PartNumber": o.part_number, "UnitPrice": o.unit_price, "Currency": o.currency,
+        "MinOrderQuantity": o.min_order_quantity, "LeadTimeDays": o.lead_time_days, "MaxQuantity": o.max_quantity})
+    if o.price_breaks:
+        out.append(el.collection_list(f.child("PriceBreaks"), [
+            el.properties(sc.PRICE_BREAK.children, {"MinQuantity": b.min_quantity, "UnitPrice": b.unit_price})
+            for b in o.price_breaks]))
+    return out
+
+
+def supplier_submodel(s: Supplier, submodel_id: str) -> model.Submodel:
+    t = sc.SUPPLIER_OFFERS
+    elements = el.properties(t, {"SupplierId": s.supplier_id, "Name": s.name, "Country": s.country or None,
+                                 "RiskScore": s.risk_score})
+    if s.certifications:
+        elements.append(el.string_list(_fields(t, "Certifications"), s.certifications))
+    elements.append(el.collection_list(_fields(t, "Offers"), [_offer_elements(o) for o in s.offers]))
+    return el.submodel(submodel_id, "SupplierOffers", contract.SUPPLIER_OFFERS, elements)
+
+
+def request_submodel(r: Request, submodel_id: str) -> model.Submodel:
+    t = sc.OPTIMIZATION_REQUEST
+    elements = el.properties(t, {
+        "ProductId": r.product_id, "Currency": r.currency, "MaxTotalWeight": r.max_total_weight_kg,
+        "MinTotalPerformance": r.min_total_performance, "MaxTotalCO2e": r.max_total_co2e_kg,
+        "MaxLeadTimeDays": r.max_lead_time_days, "Budget": r.budget,
+        "MaxPositionsPerSupplier": r.max_positions_per_supplier, "MaxSupplierShare": r.max_supplier_share})
+    if r.resource_limits:
+        elements.append(el.collection_list(_fields(t, "ResourceLimits"), [
+            el.properties(sc.RESOURCE_LIMIT.children,
+                          {"Name": lim.name, "Attribute": lim.attribute, "Sense": lim.sense, "Bound": lim.bound})
+            for lim in r.resource_limits]))
+    if r.required_compliance:
+        elements.append(el.string_list(_fields(t, "RequiredCompliance"), r.required_compliance))
+    wf, w = _fields(t, "ObjectiveWeights"), r.weights
+    elements.append(el.collection(wf, el.properties(wf.children, {
+        "Cost": w.cost, "CO2Price": w.co2_price_per_kg, "Risk": w.risk, "Concentration": w.concentration})))
+    if r.exchange_rates:
+        elements.append(el.collection_list(_fields(t, "ExchangeRates"), [
+            el.properties(sc.EXCHANGE_RATE.children, {"Currency": c, "Rate": rate}) for c, rate in r.exchange_rates]))
+    sf, s = _fields(t, "SolverPreferences"), r.solver
+    elements.append(el.collection(sf, el.properties(sf.children, {
+        "Method": s.method, "Reps": s.reps, "Shots": s.shots, "QubitBudget": s.qubit_budget,
+        "TimeLimitSeconds": s.time_limit_s, "Seed": s.seed})))
+    return el.submodel(submodel_id, "BomOptimizationRequest", contract.OPTIMIZATION_REQUEST, elements)
+
+
+def catalog_objects(catalog: Catalog, namespace: str) -> list[model.Identifiable]:
+    """Shells and submodels of a catalogue: one product shell (request + positions), one shell per supplier.
+
+    Ids are ``<namespace>:aas``, ``<namespace>:asset`` and ``<namespace>:supplier:<SupplierId>``.
+    """
+    product_shell_id, product_asset_id = f"{namespace}:aas", f"{namespace}:asset"
+    supplier_shell_prefix = f"{namespace}:supplier:"
+    base = product_shell_id
+    request_sm = request_submodel(catalog.request, f"{base}/sm/BomOptimizationRequest")
+    position_sms = [position_submodel(p, f"{base}/sm/ComponentVariants/{p.position_id}")
+                    for p in catalog.positions]
+    product = model.AssetAdministrationShell(
+        model.AssetInformation(model.AssetKind.TYPE, global_asset_id=product_asset_id), product_shell_id,
+        id_short="Product", submodel={model.ModelReference.from_referable(sm) for sm in [request_sm, *position_sms]})
+    objects: list[model.Identifiable] = [product, request_sm, *position_sms]
+    for s in catalog.suppliers:
+        shell_id = f"{supplier_shell_prefix}{s.supplier_id}"
+        sm = supplier_submodel(s, f"{shell_id}/sm/SupplierOffers")
+        objects.append(model.AssetAdministrationShell(
+            model.AssetInformation(model.AssetKind.INSTANCE, global_asset_id=f"{shell_id}/asset"), shell_id,
+            id_short=_id_short(s.supplier_id), submodel={model.ModelReference.from_referable(sm)}))
+        objects.append(sm)
+    return objects
+
+
+def _id_short(text: str) -> str:
+    cleaned = "".join(ch if ch.isalnum() or ch == "_" else "_" for ch in text)
+    return cleaned if cleaned[:1].isalpha() else f"S_{cleaned}"

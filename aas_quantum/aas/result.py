@@ -1,0 +1,113 @@
+"""Report -> BomOptimizationResult submodel, and the output package (inputs + result)."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from basyx.aas import model
+
+from aas_quantum import contract
+from aas_quantum.aas import elements as el
+from aas_quantum.aas import schema as sc
+from aas_quantum.aas.files import AasEnvironment
+from aas_quantum.problem import BomProblem
+from aas_quantum.report import Report
+
+
+def result_submodel_id(product_shell_id: str) -> str:
+    """Stable id, so later runs replace the result instead of adding another."""
+    return f"{product_shell_id.rstrip('/')}/sm/BomOptimizationResult"
+
+
+def _field(name: str) -> sc.Field:
+    return next(f for f in sc.OPTIMIZATION_RESULT if f.name == name)
+
+
+def _collection(name: str, values: dict[str, Any]) -> model.SubmodelElementCollection:
+    f = _field(name)
+    return el.collection(f, el.properties(f.children, values))
+
+
+def record_values(report: Report) -> dict[str, Any]:
+    r = report.solution.record
+    return {
+        "Method": r.method, "Backend": r.backend, "Encoding": r.encoding or None, "Qubits": r.qubits or None,
+        "Reps": r.reps or None, "Optimizer": r.optimizer or None, "Evaluations": r.evaluations or None,
+        "Shots": r.shots or None, "Seed": r.seed, "WallTimeSeconds": round(r.wall_time_s, 6),
+        "ProbabilityFeasible": r.p_feasible, "ProbabilityOptimal": r.p_optimal, "BestEnergy": r.best_energy,
+    }
+
+
+def kpi_values(report: Report) -> dict[str, Any]:
+    greedy = report.greedy
+    return {
+        "Currency": report.currency, "Objective": report.objective, "TotalCost": report.total_cost,
+        "TotalWeight": report.total_weight_kg, "TotalPerformance": report.total_performance,
+        "TotalCO2e": report.total_co2e_kg, "MaxLeadTimeDays": report.max_lead_time_days,
+        "SuppliersUsed": report.suppliers_used, "GreedyCost": report.greedy_cost,
+        "GreedyObjective": greedy.objective if greedy is not None else None,
+        "ImprovementVsGreedyPercent": report.improvement_vs_greedy_pct, "OptimumBound": report.optimum_bound,
+        "OptimumProven": report.optimum_proven, "GapToOptimumPercent": report.gap_to_optimum_pct,
+    }
+
+
+def result_submodel(problem: BomProblem, report: Report, submodel_id: str, version: int = 1) -> model.Submodel:
+    """The result; ``version`` advances on every rewrite of the same submodel id."""
+    line_f, check_f, input_f = sc.SELECTION_LINE, sc.CONSTRAINT_LINE, _field("Inputs")
+    selection = []
+    for ln in report.lines:
+        els: list[model.SubmodelElement] = el.properties(line_f.children, {
+            "PositionId": ln.position_id, "PartNumber": ln.part_number, "Manufacturer": ln.manufacturer or None,
+            "SupplierId": ln.supplier_id, "Quantity": ln.quantity, "OrderQuantity": ln.order_quantity,
+            "UnitPrice": ln.unit_price, "ExtendedPrice": ln.extended_price, "LeadTimeDays": ln.lead_time_days})
+        if ln.asset_id:
+            els.append(model.ReferenceElement("VariantAsset", el.ref(ln.asset_id),
+                                              semantic_id=el.ref(line_f.child("VariantAsset").semantic_id)))
+        selection.append(els)
+    checks = [el.properties(check_f.children, {"Name": c.name, "Value": c.value, "Sense": c.sense,
+                                                "Bound": c.bound, "Satisfied": c.satisfied, "Slack": c.slack})
+              for c in report.constraints]
+    inputs = [el.properties(input_f.children, {"SubmodelId": i.submodel_id, "SemanticId": i.semantic_id,
+                                                "Version": i.version or None}) for i in problem.inputs]
+    elements = [
+        *el.properties(sc.OPTIMIZATION_RESULT, {
+            "Status": report.solution.status.value, "ProductId": report.product_id,
+            "Started": report.started, "Finished": report.finished}),
+        el.collection_list(input_f, inputs),
+        _collection("SolverRecord", record_values(report)),
+        _collection("KPIs", kpi_values(report)),
+        el.collection_list(_field("Selection"), selection),
+        el.collection_list(_field("Constraints"), checks),
+    ]
+    return el.submodel(submodel_id, "BomOptimizationResult", contract.OPTIMIZATION_RESULT, elements,
+                       version=str(version), revision="0")
+
+
+def next_version(existing: model.Submodel | None) -> int:
+    if existing is None or existing.administration is None or existing.administration.version is None:
+        return 1
+    try:
+        return int(existing.administration.version) + 1
+    except ValueError:
+        return 1
+
+
+def output_objects(env: AasEnvironment, product_shell_id: str, result: model.Submodel) -> list[model.Identifiable]:
+    """The inputs plus the result, with the product shell (a copy) referencing the result once.
+
+    The input objects are not touched: the shell is deep-copied before its reference set changes.
+    """
+    objects: list[model.Identifiable] = []
+    for obj in env.objects:
+        if obj.id == result.id:
+            continue  # an earlier result in the inputs is replaced
+        if obj.id == product_shell_id:
+            shell = copy.deepcopy(obj)
+            assert isinstance(shell, model.AssetAdministrationShell)
+            shell.submodel = {r for r in shell.submodel if r.key[-1].value != result.id}
+            shell.submodel.add(model.ModelReference.from_referable(result))
+            obj = shell
+        objects.append(obj)
+    objects.append(result)
+    return objects
