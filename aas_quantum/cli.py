@@ -1,0 +1,195 @@
+"""The ``aas-quantum`` command: optimise, validate, write templates, generate synthetic BoMs.
+
+Exit codes: 0 ok, 1 infeasible (or no feasible selection found), 2 bad input.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from aas_quantum.aas import mapping
+from aas_quantum.aas.files import AasEnvironment, read_files, write_aasx, write_json
+from aas_quantum.aas.result import next_version, output_objects, result_submodel, result_submodel_id
+from aas_quantum.aas.templates import write_templates
+from aas_quantum.errors import AasQuantumError, InfeasibleError
+from aas_quantum.problem import BomProblem, build_problem
+from aas_quantum.report import Report, to_dict
+from aas_quantum.run import optimize as run_optimize
+from aas_quantum.solvers import SolveOptions
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
+console = Console()
+err_console = Console(stderr=True)
+
+Inputs = Annotated[list[Path], typer.Argument(help=".aasx / .json / .xml files: product, components, suppliers")]
+ShellOpt = Annotated[str | None, typer.Option("--shell", help="product AAS id (when the inputs hold several)")]
+
+
+def _fail(exc: AasQuantumError) -> typer.Exit:
+    err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+    return typer.Exit(exc.exit_code)
+
+
+def _load(inputs: list[Path], shell_id: str | None) -> tuple[BomProblem, str, AasEnvironment]:
+    env = read_files(inputs)
+    shell = mapping.product_shell(env, shell_id)
+    return build_problem(mapping.read_catalog(env, shell)), shell.id, env
+
+
+@app.command()
+def validate(inputs: Inputs, shell: ShellOpt = None) -> None:
+    """Check the inputs and build the problem without solving."""
+    try:
+        problem, shell_id, _ = _load(inputs, shell)
+    except AasQuantumError as exc:
+        raise _fail(exc) from exc
+    console.print(f"[green]ok[/] {shell_id}: {len(problem.positions)} positions, {problem.n_options} options, "
+                  f"{len(problem.constraints)} constraints")
+    for note in problem.pruned:
+        console.print(f"  pruned {note}", highlight=False)
+
+
+@app.command()
+def optimize(
+    inputs: Inputs,
+    solver: Annotated[str | None, typer.Option(help="qaoa|vqe|hybrid|exact|greedy|anneal|auto "
+                                                    "(default: the request's SolverPreferences, else auto)")] = None,
+    out: Annotated[Path, typer.Option(help="folder for the result AASX and JSON")] = Path("out"),
+    shell: ShellOpt = None,
+    time_limit: Annotated[float | None, typer.Option(help="seconds per solver")] = None,
+    seed: Annotated[int | None, typer.Option(help="random seed")] = None,
+    reps: Annotated[int | None, typer.Option(help="QAOA layers")] = None,
+    json_output: Annotated[bool, typer.Option("--json", help="print a JSON summary instead of tables")] = False,
+) -> None:
+    """Optimise the selection, print a summary and write the result AASX + JSON."""
+    try:
+        problem, shell_id, env = _load(inputs, shell)
+        prefs = problem.request.solver if problem.request else None
+        options = SolveOptions(
+            time_limit_s=time_limit if time_limit is not None else (prefs.time_limit_s if prefs else 60.0),
+            seed=seed if seed is not None else (prefs.seed if prefs else 7),
+            reps=reps if reps is not None else (prefs.reps if prefs else 2),
+            shots=prefs.shots if prefs else 4096,
+            qubit_budget=prefs.qubit_budget if prefs else 20,
+        )
+        method = solver or (prefs.method if prefs else "auto")
+        report = run_optimize(problem, method, options)
+    except InfeasibleError as exc:
+        if json_output:
+            print(json.dumps({"status": "infeasible", "reasons": exc.reasons}))
+        raise _fail(exc) from exc
+    except AasQuantumError as exc:
+        raise _fail(exc) from exc
+    except ValueError as exc:  # e.g. an unknown solver name
+        err_console.print(f"[bold red]error:[/] {exc}")
+        raise typer.Exit(2) from exc
+
+    result_id = result_submodel_id(shell_id)
+    previous = env.objects.get(result_id)
+    submodel = result_submodel(problem, report, result_id, next_version(previous))
+    stem = _slug(shell_id)
+    aasx_path, json_path = out / f"{stem}.result.aasx", out / f"{stem}.result.json"
+    write_aasx(aasx_path, output_objects(env, shell_id, submodel), env.files)
+    write_json(json_path, [submodel])
+    if json_output:
+        summary = to_dict(report)
+        summary["outputs"] = {"aasx": str(aasx_path), "json": str(json_path)}
+        print(json.dumps(summary, indent=2, default=str))
+    else:
+        print_report(report)
+        console.print(f"\nresult written to [bold]{aasx_path}[/] and [bold]{json_path}[/]")
+
+
+def _slug(identifier: str) -> str:
+    tail = identifier.rstrip("/").replace(":aas", "")
+    return "".join(ch if ch.isalnum() or ch in "-_." else "-" for ch in tail.split(":")[-1] or tail)
+
+
+def print_report(report: Report) -> None:
+    cur = report.currency
+    table = Table(title=f"Selection for {report.product_id}", title_justify="left")
+    for col, justify in [("Pos", "left"), ("Designation", "left"), ("Part number", "left"), ("Supplier", "left"),
+                         ("Qty", "right"), ("Order", "right"), (f"Unit {cur}", "right"), (f"Ext. {cur}", "right"),
+                         ("Lead d", "right")]:
+        table.add_column(col, justify=justify)  # type: ignore[arg-type]
+    for ln in report.lines:
+        table.add_row(ln.position_id, ln.designation, ln.part_number, ln.supplier_id, f"{ln.quantity:g} {ln.unit}",
+                      f"{ln.order_quantity:g}", f"{ln.unit_price:,.2f}", f"{ln.extended_price:,.2f}",
+                      f"{ln.lead_time_days:g}")
+    console.print(table)
+
+    rec = report.solution.record
+    kpis = Table(title="Totals", title_justify="left", show_header=False)
+    kpis.add_column(justify="left")
+    kpis.add_column(justify="right")
+    rows = [
+        ("Status", f"{report.solution.status.value} ({rec.method}, {rec.backend})"),
+        ("Objective", f"{report.objective:,.2f} {cur}"),
+        ("Total cost", f"{report.total_cost:,.2f} {cur}"),
+        ("Weight", f"{report.total_weight_kg:,.3f} kg"),
+        ("Performance", f"{report.total_performance:,.1f}"),
+        ("CO2e", f"{report.total_co2e_kg:,.2f} kg"),
+        ("Longest lead time", f"{report.max_lead_time_days:g} d"),
+        ("Suppliers used", str(report.suppliers_used)),
+        ("Greedy objective", "n/a" if report.greedy is None or report.greedy.objective is None
+         else f"{report.greedy.objective:,.2f} {cur}"),
+        ("Improvement vs greedy", "n/a" if report.improvement_vs_greedy_pct is None
+         else f"{report.improvement_vs_greedy_pct:.2f} %"),
+        ("Gap to optimum", "n/a" if report.gap_to_optimum_pct is None
+         else f"{report.gap_to_optimum_pct:.2f} %" + ("" if report.optimum_proven else " (to bound)")),
+        ("Solver wall time", f"{rec.wall_time_s:.3f} s"),
+    ]
+    if rec.qubits:
+        rows.append(("Qubits / reps / shots", f"{rec.qubits} / {rec.reps} / {rec.shots}"))
+    if rec.p_feasible is not None:
+        rows.append(("P(feasible)", f"{rec.p_feasible:.3f}"))
+    for k, v in rows:
+        kpis.add_row(k, v)
+    console.print(kpis)
+
+    checks = Table(title="Constraints", title_justify="left")
+    for col in ("Constraint", "Value", "Bound", "Slack", "OK"):
+        checks.add_column(col, justify="left" if col == "Constraint" else "right")
+    for c in report.constraints:
+        checks.add_row(c.name, f"{c.value:,.3f}", f"{c.sense} {c.bound:,.3f}", f"{c.slack:,.3f}",
+                       "[green]yes[/]" if c.satisfied else "[red]NO[/]")
+    if report.constraints:
+        console.print(checks)
+
+
+@app.command()
+def templates(out: Annotated[Path, typer.Option(help="folder to write the templates to")] = Path("templates")
+              ) -> None:
+    """Write the four data-contract submodel templates (AAS V3.0 JSON)."""
+    for path in write_templates(out):
+        console.print(str(path))
+
+
+@app.command()
+def generate(
+    positions: Annotated[int, typer.Argument(help="number of BoM positions")],
+    seed: Annotated[int, typer.Option(help="random seed")] = 0,
+    out: Annotated[Path | None, typer.Option(help="output .aasx")] = None,
+) -> None:
+    """Write a reproducible synthetic BoM (product + suppliers) as an AASX package."""
+    from aas_quantum.synthetic import synthetic_catalog
+
+    slug = f"synthetic-{positions}-{seed}"
+    path = out or Path(f"{slug}.aasx")
+    write_aasx(path, mapping.catalog_objects(synthetic_catalog(positions, seed), f"urn:aas-quantum:{slug}"))
+    console.print(str(path))
+
+
+def main() -> None:  # pragma: no cover - entry point
+    sys.exit(app())
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,152 @@
+"""Each kind of bad input gives a clear error naming where it is, and exit code 2."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+
+import generate
+import pytest
+
+from aas_quantum.aas.files import write_json
+from aas_quantum.aas.mapping import catalog_objects
+from aas_quantum.catalog import Catalog
+from aas_quantum.cli import app
+
+NS = "urn:aas-quantum:bad"
+PRODUCT_FILE = "product.json"
+
+
+def write(catalog: Catalog, folder: Path) -> list[Path]:
+    """Product and suppliers in separate files, as a user would have them."""
+    objects = catalog_objects(catalog, NS)
+    product = [o for o in objects if ":supplier:" not in o.id]
+    suppliers = [o for o in objects if ":supplier:" in o.id]
+    write_json(folder / PRODUCT_FILE, product)
+    write_json(folder / "suppliers.json", suppliers)
+    return [folder / PRODUCT_FILE, folder / "suppliers.json"]
+
+
+def edit_json(path: Path, change: Callable[[dict], None]) -> None:
+    data = json.loads(path.read_text())
+    change(data)
+    path.write_text(json.dumps(data))
+
+
+def first_variant(data: dict) -> dict:
+    sm = next(s for s in data["submodels"] if s["idShort"] == "ComponentVariants")
+    variants = next(e for e in sm["submodelElements"] if e["idShort"] == "Variants")
+    return variants["value"][0]
+
+
+def first_offer(data: dict) -> dict:
+    sm = data["submodels"][0]
+    offers = next(e for e in sm["submodelElements"] if e["idShort"] == "Offers")
+    return offers["value"][0]
+
+
+def element(container: dict, id_short: str) -> dict:
+    return next(e for e in container["value"] if e.get("idShort") == id_short)
+
+
+def drop_part_number(files: list[Path]) -> None:
+    edit_json(files[0], lambda d: first_variant(d)["value"].remove(element(first_variant(d), "PartNumber")))
+
+
+def price_as_text(files: list[Path]) -> None:
+    def change(d: dict) -> None:
+        price = element(first_offer(d), "UnitPrice")
+        price.update(valueType="xs:string", value="12,50")
+    edit_json(files[1], change)
+
+
+def price_not_a_number(files: list[Path]) -> None:
+    edit_json(files[1], lambda d: element(first_offer(d), "UnitPrice").update(value="abc"))
+
+
+def duplicate_position_id(files: list[Path]) -> None:
+    def change(d: dict) -> None:
+        third = [s for s in d["submodels"] if s["idShort"] == "ComponentVariants"][2]
+        next(e for e in third["submodelElements"] if e["idShort"] == "PositionId")["value"] = "0010"
+    edit_json(files[0], change)
+
+
+def _offer(catalog: Catalog, **kw) -> Catalog:
+    s0 = catalog.suppliers[0]
+    return replace(catalog, suppliers=(replace(s0, offers=(replace(s0.offers[0], **kw), *s0.offers[1:])),
+                                       *catalog.suppliers[1:]))
+
+
+def _position(catalog: Catalog, **kw) -> Catalog:
+    p0 = catalog.positions[0]
+    return replace(catalog, positions=(replace(p0, **kw), *catalog.positions[1:]))
+
+
+def _variant(catalog: Catalog, **kw) -> Catalog:
+    p0 = catalog.positions[0]
+    return _position(catalog, variants=(replace(p0.variants[0], **kw), *p0.variants[1:]))
+
+
+# (id, catalogue change, file edit, expected message fragments)
+CASES = [
+    ("missing-required-element", None, drop_part_number, ["missing required element PartNumber",
+                                                          "ComponentVariants/0010", "Variants[0].PartNumber"]),
+    ("wrong-value-type", None, price_as_text, ["wrong value type", "UnitPrice", "xs:string", "Offers[0]"]),
+    ("non-numeric-price", None, price_not_a_number, ["suppliers.json", "not a valid AAS JSON file"]),
+    ("negative-price", lambda c: _offer(c, unit_price=-3.0), None, ["negative", "UnitPrice", "Offers[0]"]),
+    ("unknown-currency", lambda c: _offer(c, currency="EUX"), None, ["unknown currency 'EUX'", "Offers[0].Currency"]),
+    ("mixed-currency-no-rate", lambda c: _offer(c, currency="USD"), None,
+     ["price in USD", "no exchange rate", "SupplierOffers"]),
+    ("part-offered-by-no-supplier", lambda c: _variant(c, part_number="FRM-UNKNOWN"), None,
+     ["'FRM-UNKNOWN' is offered by no supplier", "Variants[0].PartNumber"]),
+    ("no-option-after-pruning", lambda c: replace(c, request=replace(c.request, max_lead_time_days=1)), None,
+     ["position '0010' has no admissible option after pruning", "lead time"]),
+    ("duplicate-position-id", None, duplicate_position_id, ["duplicate PositionId '0010'"]),
+    ("risk-out-of-range", lambda c: replace(c, suppliers=(replace(c.suppliers[0], risk_score=1.5),
+                                                         *c.suppliers[1:])), None, ["RiskScore must be within 0..1"]),
+    ("requires-unknown-part", lambda c: _variant(c, requires=("NOPE-1",)), None,
+     ["Requires names PartNumber 'NOPE-1'", "Variants[0].Requires"]),
+    ("non-positive-quantity", lambda c: _position(c, quantity=0.0), None, ["Quantity must be positive",
+                                                                          "ComponentVariants/0010"]),
+    ("duplicate-offer", lambda c: replace(c, suppliers=(replace(c.suppliers[0], offers=(
+        c.suppliers[0].offers[0], c.suppliers[0].offers[0])), *c.suppliers[1:])), None, ["offers PartNumber", "twice"]),
+    ("bad-supplier-share", lambda c: replace(c, request=replace(c.request, max_supplier_share=1.5)), None,
+     ["MaxSupplierShare must be in (0, 1]"]),
+]
+
+
+@pytest.mark.parametrize(("case", "change", "edit", "expected"), CASES, ids=[c[0] for c in CASES])
+def test_bad_input_is_reported(cli, tmp_path: Path, case, change, edit, expected):
+    files = write(change(generate.drone()) if change else generate.drone(), tmp_path)
+    if edit:
+        edit(files)
+    before = {p: p.read_bytes() for p in files}
+    result = cli.invoke(app, ["optimize", *map(str, files), "--solver", "exact", "--out", str(tmp_path / "out")])
+    assert result.exit_code == 2, result.output
+    message = " ".join(result.output.split())
+    for fragment in expected:
+        assert fragment in message, f"{fragment!r} not in {message!r}"
+    assert {p: p.read_bytes() for p in files} == before, "inputs were modified"
+    assert not (tmp_path / "out").exists(), "a failed run wrote outputs"
+
+
+def test_file_level_errors(cli, tmp_path: Path):
+    garbage = tmp_path / "garbage.json"
+    garbage.write_text("{not json")
+    text = tmp_path / "notes.txt"
+    text.write_text("hello")
+    files = write(generate.drone(), tmp_path)
+    cases = [
+        ([str(tmp_path / "missing.aasx")], "file not found"),
+        ([str(garbage)], "not a valid AAS JSON file"),
+        ([str(text)], "unsupported file type '.txt'"),
+        ([str(files[1])], "no shell references a BomOptimizationRequest"),
+        ([str(files[0]), str(files[0]), str(files[1])], "duplicate identifier"),
+        ([str(files[0])], "is offered by no supplier"),
+    ]
+    for args, fragment in cases:
+        result = cli.invoke(app, ["validate", *args])
+        assert result.exit_code == 2, (args, result.output)
+        assert fragment in " ".join(result.output.split()), (fragment, result.output)

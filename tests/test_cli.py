@@ -1,0 +1,99 @@
+"""The optimize / validate / templates / generate commands end to end on real files."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import replace
+from pathlib import Path
+
+import generate
+from conftest import MEDIUM, SMALL, check_file, write_catalog
+
+from aas_quantum import contract
+from aas_quantum.aas.files import read_files
+from aas_quantum.aas.mapping import product_shell, read_catalog, submodels_with
+from aas_quantum.cli import app
+from aas_quantum.problem import build_problem
+from aas_quantum.solvers import SolveOptions, get_solver
+
+
+def test_optimize_writes_result_aasx_and_json(cli, tmp_path: Path):
+    source = tmp_path / "drone.aasx"
+    shutil.copy(SMALL, source)
+    before = source.read_bytes()
+    out = tmp_path / "out"
+    result = cli.invoke(app, ["optimize", str(source), "--solver", "exact", "--out", str(out), "--json"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.output)
+    assert source.read_bytes() == before
+
+    env = read_files([source])
+    problem = build_problem(read_catalog(env, product_shell(env)))
+    optimum = get_solver("exact").solve(problem, SolveOptions())
+    assert summary["kpis"]["objective"] == optimum.objective
+    assert summary["kpis"]["total_cost"] == sum(line["extended_price"] for line in summary["selection"])
+    assert summary["kpis"]["gap_to_optimum_pct"] == 0.0
+    assert summary["kpis"]["improvement_vs_greedy_pct"] > 0  # the drone's limits defeat plain greedy
+    assert all(c["satisfied"] for c in summary["constraints"])
+
+    aasx, js = Path(summary["outputs"]["aasx"]), Path(summary["outputs"]["json"])
+    assert check_file(aasx, "aasx").returncode == 0
+    assert check_file(js, "json").returncode == 0
+    written = read_files([aasx])
+    results = submodels_with(written, contract.OPTIMIZATION_RESULT)
+    assert len(results) == 1
+    shell = product_shell(written)
+    assert sum(1 for r in shell.submodel if r.key[-1].value == results[0].id) == 1
+    # the output package still holds every input object
+    assert set(env.origin) <= set(written.origin)
+
+
+def test_rerun_on_output_replaces_result_and_advances_version(cli, tmp_path: Path):
+    first = cli.invoke(app, ["optimize", str(SMALL), "--solver", "greedy", "--out", str(tmp_path / "a"), "--json"])
+    aasx = Path(json.loads(first.output)["outputs"]["aasx"])
+    second = cli.invoke(app, ["optimize", str(aasx), "--solver", "exact", "--out", str(tmp_path / "b"), "--json"])
+    assert second.exit_code == 0, second.output
+    written = read_files([Path(json.loads(second.output)["outputs"]["aasx"])])
+    results = submodels_with(written, contract.OPTIMIZATION_RESULT)
+    assert len(results) == 1
+    assert results[0].administration.version == "2"
+    shell = product_shell(written)
+    assert sum(1 for r in shell.submodel if r.key[-1].value == results[0].id) == 1
+
+
+def test_infeasible_exit_code_and_reason(cli, tmp_path: Path):
+    catalog = generate.drone()
+    catalog = replace(catalog, request=replace(catalog.request, max_total_weight_kg=0.2))
+    path = write_catalog(catalog, tmp_path / "tight.aasx")
+    result = cli.invoke(app, ["optimize", str(path), "--solver", "exact", "--out", str(tmp_path / "out")])
+    assert result.exit_code == 1
+    assert "MaxTotalWeight <= 0.2 cannot be met" in " ".join(result.output.split())
+    assert not (tmp_path / "out").exists()
+
+
+def test_table_summary_and_validate(cli, tmp_path: Path):
+    result = cli.invoke(app, ["optimize", str(MEDIUM), "--solver", "exact", "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    for text in ("Selection for", "Improvement vs greedy", "Gap to optimum", "MaxTotalWeight", "result written to"):
+        assert text in result.output
+    validated = cli.invoke(app, ["validate", str(MEDIUM)])
+    assert validated.exit_code == 0
+    assert "15 positions" in validated.output
+
+
+def test_unknown_solver_is_bad_input(cli, tmp_path: Path):
+    result = cli.invoke(app, ["optimize", str(SMALL), "--solver", "magic", "--out", str(tmp_path)])
+    assert result.exit_code == 2
+    assert "unknown solver 'magic'" in result.output
+
+
+def test_templates_and_generate_commands(cli, tmp_path: Path):
+    result = cli.invoke(app, ["templates", "--out", str(tmp_path / "t")])
+    assert result.exit_code == 0
+    assert sorted(p.name for p in (tmp_path / "t").iterdir()) == [
+        "BomOptimizationRequest.json", "BomOptimizationResult.json", "ComponentVariants.json", "SupplierOffers.json"]
+    out = tmp_path / "syn.aasx"
+    assert cli.invoke(app, ["generate", "12", "--seed", "3", "--out", str(out)]).exit_code == 0
+    env = read_files([out])
+    assert len(build_problem(read_catalog(env, product_shell(env))).positions) == 12
