@@ -28,7 +28,7 @@ $(STAMP): pyproject.toml | sysdeps
 venv: sysdeps $(STAMP)
 
 demo: venv
-	$(BIN)/aas-quantum optimize samples/drone.aasx --out out/demo
+	$(BIN)/aas-quantum optimize samples/drone.aasx --solver qaoa --out out/demo
 	@echo; echo "Outputs:"; ls -l out/demo
 
 test: venv

@@ -165,6 +165,43 @@ def print_report(report: Report) -> None:
 
 
 @app.command()
+def encode(
+    inputs: Inputs,
+    encoding: Annotated[str, typer.Option(help="onehot | unbalanced | penalty")] = "onehot",
+    shell: ShellOpt = None,
+    ising_out: Annotated[Path | None, typer.Option("--ising-out", help="write the Ising operator as JSON")] = None,
+) -> None:
+    """Encode the problem for the quantum solvers and print qubits, terms and coefficient range."""
+    from aas_quantum.encode.encodings import penalty_qubo, tune_unbalanced, unbalanced_qubo
+
+    builders = {"onehot": tune_unbalanced, "unbalanced": lambda p: tune_unbalanced(p, unbalanced_qubo),
+                "penalty": penalty_qubo}
+    if encoding not in builders:
+        err_console.print(f"[bold red]error:[/] unknown encoding {encoding!r} ({', '.join(builders)})")
+        raise typer.Exit(2)
+    try:
+        problem, _, _ = _load(inputs, shell)
+        encoded = builders[encoding](problem)
+    except AasQuantumError as exc:
+        raise _fail(exc) from exc
+    except ValueError as exc:  # e.g. too many slack qubits for the penalty encoding
+        err_console.print(f"[bold red]error:[/] {exc}")
+        raise typer.Exit(2) from exc
+    table = Table(title=f"{encoding} encoding of {problem.product_id}", title_justify="left", show_header=False)
+    for key, value in encoded.report().items():
+        table.add_row(key, f"{value:.6g}" if isinstance(value, float) else str(value))
+    console.print(table)
+    if ising_out is not None:
+        operator, offset = encoded.qubo.to_ising()
+        ising_out.parent.mkdir(parents=True, exist_ok=True)
+        ising_out.write_text(json.dumps({
+            "num_qubits": operator.num_qubits, "offset": offset,
+            "terms": [[label, coeff.real] for label, coeff in operator.to_list()],
+        }, indent=1))
+        console.print(f"Ising operator written to {ising_out}")
+
+
+@app.command()
 def templates(out: Annotated[Path, typer.Option(help="folder to write the templates to")] = Path("templates")
               ) -> None:
     """Write the four data-contract submodel templates (AAS V3.0 JSON)."""

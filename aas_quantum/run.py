@@ -21,6 +21,10 @@ def optimize(problem: BomProblem, method: str, options: SolveOptions | None = No
     if exact.status == Status.INFEASIBLE:
         raise InfeasibleError(list(exact.reasons))
     greedy = get_solver("greedy").solve(problem, options)
+    if method == "auto":  # direct QAOA when the problem fits the qubit budget, decomposition otherwise
+        method = "qaoa" if problem.n_options <= options.qubit_budget else "hybrid"
+    options = options.with_(extra={**options.extra, "optimum": exact.objective}) \
+        if exact.status == Status.OPTIMAL else options
     if method == "exact":
         solution = exact
     elif method == "greedy":

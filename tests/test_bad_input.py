@@ -7,13 +7,14 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
-import generate
 import pytest
 
 from aas_quantum.aas.files import write_json
 from aas_quantum.aas.mapping import catalog_objects
 from aas_quantum.catalog import Catalog
 from aas_quantum.cli import app
+
+import generate
 
 NS = "urn:aas-quantum:bad"
 PRODUCT_FILE = "product.json"

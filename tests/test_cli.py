@@ -7,15 +7,15 @@ import shutil
 from dataclasses import replace
 from pathlib import Path
 
-import generate
-from conftest import MEDIUM, SMALL, check_file, write_catalog
-
 from aas_quantum import contract
 from aas_quantum.aas.files import read_files
 from aas_quantum.aas.mapping import product_shell, read_catalog, submodels_with
 from aas_quantum.cli import app
 from aas_quantum.problem import build_problem
 from aas_quantum.solvers import SolveOptions, get_solver
+
+import generate
+from conftest import MEDIUM, SMALL, check_file, write_catalog
 
 
 def test_optimize_writes_result_aasx_and_json(cli, tmp_path: Path):

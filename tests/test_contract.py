@@ -6,10 +6,11 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import LARGE, MEDIUM, REPO, SMALL, check_file
 
 from aas_quantum.aas import schema as sc
 from aas_quantum.aas.templates import write_templates
+
+from conftest import LARGE, MEDIUM, REPO, SMALL, check_file
 
 TEMPLATE_FILES = sorted((REPO / "submodels").glob("*.json"))
 

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import generate
 import pytest
-from conftest import LARGE, MEDIUM, SMALL, write_catalog
 
 from aas_quantum.aas.files import read_files
 from aas_quantum.aas.mapping import product_shell, read_catalog
 from aas_quantum.problem import build_problem
 from aas_quantum.synthetic import synthetic_catalog
+
+import generate
+from conftest import LARGE, MEDIUM, SMALL, write_catalog
 
 
 def load(path: Path):

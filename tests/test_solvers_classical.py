@@ -7,7 +7,6 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
-from conftest import MMKP_DIR
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -15,6 +14,8 @@ from aas_quantum.catalog import ObjectiveWeights
 from aas_quantum.problem import BomProblem, build_problem
 from aas_quantum.solvers import SolveOptions, Status, get_solver
 from aas_quantum.synthetic import synthetic_catalog
+
+from conftest import MMKP_DIR
 
 
 def brute_force(problem: BomProblem) -> float | None:

@@ -5,10 +5,14 @@ from __future__ import annotations
 from aas_quantum.solvers.base import Solution, SolveOptions, Solver, SolverRecord, Status
 from aas_quantum.solvers.exact import ExactSolver
 from aas_quantum.solvers.greedy import GreedySolver
+from aas_quantum.solvers.hybrid import HybridSolver
+from aas_quantum.solvers.qaoa import QaoaSolver
 
 _SOLVERS: dict[str, type] = {
     "exact": ExactSolver,
     "greedy": GreedySolver,
+    "qaoa": QaoaSolver,
+    "hybrid": HybridSolver,
 }
 
 

@@ -1,0 +1,58 @@
+"""Qiskit circuits of the constraint-preserving QAOA ansatz.
+
+Qubit i is option i (Qiskit's little-endian order: basis index = sum_i x_i 2^i). Each position
+starts in a W state over its option qubits; the cost layer is the Ising evolution of the encoded
+QUBO; the mixer applies XX+YY pair gates within each position (ring or complete), which keeps
+exactly one option per position.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from qiskit import QuantumCircuit
+from qiskit.circuit import ParameterVector
+from qiskit.circuit.library import PauliEvolutionGate, StatePreparation, XXPlusYYGate
+
+from aas_quantum.encode.qubo import Qubo
+
+
+def mixer_pairs(k: int, topology: str) -> list[tuple[int, int]]:
+    """The XX+YY pair gates of one position's mixer, in circuit order."""
+    if k < 2:
+        return []
+    if topology == "complete":
+        return [(i, j) for i in range(k) for j in range(i + 1, k)]
+    if topology == "ring":
+        return [(i, i + 1) for i in range(k - 1)] + ([(k - 1, 0)] if k > 2 else [])
+    raise ValueError(f"unknown mixer topology {topology!r} (ring or complete)")
+
+
+def w_state(k: int) -> StatePreparation:
+    """Equal superposition of the k one-hot basis states of k qubits."""
+    amplitudes = np.zeros(2 ** k)
+    amplitudes[[1 << i for i in range(k)]] = 1.0 / math.sqrt(k)
+    return StatePreparation(amplitudes, label=f"W{k}")
+
+
+def onehot_qaoa_circuit(dims: list[int], qubo: Qubo, reps: int, topology: str = "ring",
+                        measure: bool = False) -> QuantumCircuit:
+    """Parameterised circuit with parameters gamma[0..reps) and beta[0..reps)."""
+    n = sum(dims)
+    if qubo.n != n:
+        raise ValueError(f"QUBO has {qubo.n} variables for {n} option qubits")
+    gammas, betas = ParameterVector("gamma", reps), ParameterVector("beta", reps)
+    hamiltonian, _offset = qubo.to_ising()
+    circuit = QuantumCircuit(n, name="onehot-QAOA")
+    starts = np.cumsum([0, *dims[:-1]])
+    for start, k in zip(starts, dims, strict=True):
+        circuit.append(w_state(k), range(start, start + k))
+    for layer in range(reps):
+        circuit.append(PauliEvolutionGate(hamiltonian, time=gammas[layer]), range(n))
+        for start, k in zip(starts, dims, strict=True):
+            for i, j in mixer_pairs(k, topology):
+                circuit.append(XXPlusYYGate(2 * betas[layer]), [start + i, start + j])
+    if measure:
+        circuit.measure_all()
+    return circuit

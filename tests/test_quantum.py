@@ -1,0 +1,201 @@
+"""Encodings, the subspace kernel against Qiskit, and the QAOA / hybrid / auto solvers against exact."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+from qiskit.quantum_info import Statevector
+
+from aas_quantum.aas.files import read_files
+from aas_quantum.aas.mapping import product_shell, read_catalog
+from aas_quantum.catalog import ObjectiveWeights
+from aas_quantum.cli import app
+from aas_quantum.encode.circuits import onehot_qaoa_circuit
+from aas_quantum.encode.encodings import (
+    onehot_encoding,
+    penalty_qubo,
+    quadratic_program,
+    subspace_bits,
+    tune_unbalanced,
+)
+from aas_quantum.problem import BomProblem, build_problem
+from aas_quantum.run import optimize
+from aas_quantum.solvers import SolveOptions, Status, get_solver
+from aas_quantum.solvers.kernels import SubspaceQaoa
+from aas_quantum.synthetic import synthetic_catalog
+
+from conftest import LARGE, MEDIUM, SMALL
+from mmkp import MmkpInstance, to_catalog
+
+
+def load(path: Path) -> BomProblem:
+    env = read_files([path])
+    return build_problem(read_catalog(env, product_shell(env)))
+
+
+@st.composite
+def synthetic_problems(draw, max_positions: int = 4) -> BomProblem:
+    catalog = synthetic_catalog(draw(st.integers(2, max_positions)), seed=draw(st.integers(0, 10_000)),
+                                options_per_position=(2, 3), n_suppliers=3,
+                                weight_tightness=draw(st.floats(0.0, 1.0)))
+    request = replace(catalog.request, max_positions_per_supplier=draw(st.one_of(st.none(), st.integers(1, 2))),
+                      weights=ObjectiveWeights(concentration=draw(st.sampled_from([0.0, 20.0]))))
+    return build_problem(replace(catalog, request=request))
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(synthetic_problems())
+def test_quadratic_program_agrees_with_model_on_every_point(problem: BomProblem):
+    qp = quadratic_program(problem)
+    for bits in itertools.product((0, 1), repeat=problem.n_options):
+        x = np.array(bits, dtype=float)
+        assert qp.objective.evaluate(x) == pytest.approx(problem.objective(x), rel=1e-9, abs=1e-9)
+        assert qp_feasible(qp, x) == problem.is_feasible(x)
+
+
+def qp_feasible(qp, x: np.ndarray, tol: float = 1e-9) -> bool:
+    """QuadraticProgram feasibility with the model's tolerance (Qiskit's is_feasible has none, so it
+    flips on round-off at the bound)."""
+    for c in qp.linear_constraints:
+        lhs, sense = c.evaluate(x), c.sense.label
+        if (sense == "<=" and lhs > c.rhs + tol) or (sense == ">=" and lhs < c.rhs - tol) or \
+                (sense == "==" and abs(lhs - c.rhs) > tol):
+            return False
+    return True
+
+
+@st.composite
+def integer_mmkp(draw) -> BomProblem:
+    """Small MMKP-like problems with integer data, kept to at most 20 QUBO variables."""
+    groups = draw(st.integers(2, 3))
+    items = draw(st.integers(2, 3))
+    dims = draw(st.integers(1, 2))
+    rng = np.random.default_rng(draw(st.integers(0, 100_000)))
+    data = [[(float(rng.integers(1, 30)), [float(v) for v in rng.integers(0, 6, dims)]) for _ in range(items)]
+            for _ in range(groups)]
+    low = [sum(min(it[1][d] for it in g) for g in data) for d in range(dims)]
+    high = [sum(max(it[1][d] for it in g) for g in data) for d in range(dims)]
+    caps = [float(rng.integers(lo, hi + 1)) for lo, hi in zip(low, high, strict=True)]
+    return build_problem(to_catalog(MmkpInstance("random", caps, data)))
+
+
+def brute_force_optimum(problem: BomProblem) -> float | None:
+    values = [problem.objective(problem.x_from_choice(c))
+              for c in itertools.product(*(range(len(p.options)) for p in problem.positions))
+              if problem.is_feasible(problem.x_from_choice(c))]
+    return min(values, default=None)
+
+
+@settings(max_examples=200, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@given(integer_mmkp())
+def test_penalty_qubo_ground_state_is_constrained_optimum(problem: BomProblem):
+    optimum = brute_force_optimum(problem)
+    assume(optimum is not None)  # an infeasible instance has no constrained optimum to find
+    encoding = penalty_qubo(problem)
+    assert encoding.qubo.n <= 20
+    energies = encoding.qubo.full_diagonal()
+    ground = int(np.argmin(energies))
+    x = np.array([(ground >> i) & 1 for i in range(problem.n_options)], dtype=float)
+    assert problem.is_feasible(x)
+    assert problem.objective(x) == pytest.approx(optimum)
+    assert energies[ground] == pytest.approx(problem.objective(x), abs=1e-6)  # no penalty paid
+
+
+def test_penalty_weights_are_per_constraint():
+    problem = load(SMALL)
+    encoding = penalty_qubo(problem)
+    assert set(encoding.penalties) >= {c.name for c in problem.constraints}
+
+
+@settings(max_examples=25, deadline=None)
+@given(synthetic_problems(max_positions=3))
+def test_full_diagonal_and_ising_agree_with_energies(problem: BomProblem):
+    qubo = onehot_encoding(problem).qubo
+    every = np.array(list(itertools.product((0, 1), repeat=qubo.n)))[:, ::-1]  # row r = bits of r
+    assert np.allclose(qubo.full_diagonal(), qubo.energies(every))
+    operator, offset = qubo.to_ising()
+    assert np.allclose(operator.to_matrix(sparse=True).diagonal().real + offset, qubo.full_diagonal())
+
+
+@pytest.mark.parametrize("topology", ["ring", "complete"])
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_subspace_kernel_matches_qiskit_statevector(topology: str, seed: int):
+    problem = build_problem(synthetic_catalog(3, seed=seed, options_per_position=(2, 4)))
+    dims = [len(p.options) for p in problem.positions]
+    qubo = onehot_encoding(problem).qubo
+    bits = subspace_bits(problem)
+    rng = np.random.default_rng(seed)
+    gammas, betas = rng.uniform(0, 0.01, 2), rng.uniform(0, np.pi, 2)
+    circuit = onehot_qaoa_circuit(dims, qubo, reps=2, topology=topology)
+    values = {f"gamma[{i}]": g for i, g in enumerate(gammas)} | {f"beta[{i}]": b for i, b in enumerate(betas)}
+    full = Statevector(circuit.assign_parameters({p: values[p.name] for p in circuit.parameters})).data
+    kernel = SubspaceQaoa(dims, qubo.energies(bits), topology).state(gammas, betas)
+    inside = full[bits.astype(np.int64) @ (1 << np.arange(problem.n_options))]
+    assert np.sum(np.abs(inside) ** 2) == pytest.approx(1.0, abs=1e-9)  # nothing leaves the subspace
+    assert abs(np.vdot(inside, kernel)) == pytest.approx(1.0, abs=1e-9)  # same state up to global phase
+
+
+def test_tuned_encoding_ground_state_is_optimal_on_small_sample():
+    problem = load(SMALL)
+    bits = subspace_bits(problem)
+    ground = bits[int(np.argmin(tune_unbalanced(problem).qubo.energies(bits)))].astype(float)
+    assert problem.is_feasible(ground)
+    assert problem.objective(ground) == pytest.approx(get_solver("exact").solve(problem, SolveOptions()).objective)
+
+
+def test_qaoa_on_small_sample_returns_proven_optimum(cli, tmp_path: Path):
+    result = cli.invoke(app, ["optimize", str(SMALL), "--solver", "qaoa", "--seed", "11", "--out", str(tmp_path),
+                              "--json"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.output)
+    assert summary["solver"]["method"] == "qaoa"
+    assert summary["kpis"]["optimum_proven"]
+    assert summary["kpis"]["objective"] == pytest.approx(summary["kpis"]["optimum_bound"])
+    assert summary["solver"]["qubits"] == 15
+    uniform = 1 / np.prod([2, 3, 3, 2, 3, 2])
+    assert summary["solver"]["p_optimal"] > uniform  # QAOA concentrates weight on the optimum
+
+
+def test_qaoa_options_interp_cvar_spsa_agree_with_exact():
+    problem = load(SMALL)
+    optimum = get_solver("exact").solve(problem, SolveOptions()).objective
+    for extra, optimizer in [({"interp": True}, "COBYLA"), ({"cvar_alpha": 0.2}, "COBYLA"), ({}, "SPSA"),
+                             ({"mixer": "complete"}, "L-BFGS-B")]:
+        solution = get_solver("qaoa").solve(problem, SolveOptions(reps=2, maxiter=40, optimizer=optimizer,
+                                                                  extra=extra))
+        assert solution.status == Status.FEASIBLE
+        assert solution.objective == pytest.approx(optimum), (extra, optimizer)
+
+
+@pytest.mark.parametrize(("path", "max_gap"), [(MEDIUM, 2.0), (LARGE, 5.0)], ids=["medium", "large"])
+def test_hybrid_is_feasible_and_close_to_optimum(path: Path, max_gap: float):
+    problem = load(path)
+    report = optimize(problem, "hybrid", SolveOptions(reps=1, maxiter=60, shots=1024, time_limit_s=60))
+    assert problem.is_feasible(report.solution.x(problem))
+    assert report.solution.record.qubits <= 20
+    assert report.gap_to_optimum_pct <= max_gap
+    assert report.objective <= report.greedy.objective + 1e-9  # never worse than its greedy start
+
+
+def test_auto_picks_qaoa_or_hybrid_by_qubit_budget():
+    small, medium = load(SMALL), load(MEDIUM)
+    fast = SolveOptions(reps=1, maxiter=30, shots=512, time_limit_s=20)
+    assert optimize(small, "auto", fast).solution.record.method == "qaoa"
+    assert optimize(medium, "auto", fast).solution.record.method == "hybrid"
+
+
+def test_encode_command_reports_and_writes_ising(cli, tmp_path: Path):
+    out = tmp_path / "ising.json"
+    result = cli.invoke(app, ["encode", str(SMALL), "--encoding", "unbalanced", "--ising-out", str(out)])
+    assert result.exit_code == 0, result.output
+    data = json.loads(out.read_text())
+    assert data["num_qubits"] == 15
+    assert "coefficient_range" in result.output
