@@ -65,7 +65,14 @@ def optimize(
     shell: ShellOpt = None,
     time_limit: Annotated[float | None, typer.Option(help="seconds per solver")] = None,
     seed: Annotated[int | None, typer.Option(help="random seed")] = None,
-    reps: Annotated[int | None, typer.Option(help="QAOA layers")] = None,
+    reps: Annotated[int | None, typer.Option(help="QAOA layers / VQE ansatz repetitions")] = None,
+    shots: Annotated[int | None, typer.Option(help="samples drawn from the final state")] = None,
+    qubit_budget: Annotated[int | None, typer.Option(help="largest direct quantum run; hybrid above")] = None,
+    encoding: Annotated[str, typer.Option(help="onehot (XY mixers) | unbalanced | penalty")] = "onehot",
+    backend: Annotated[str, typer.Option(help="local | statevector | aer | fake:<FakeDevice> | ibm:<device>")
+                       ] = "local",
+    optimizer: Annotated[str, typer.Option(help="COBYLA | SPSA | L-BFGS-B")] = "COBYLA",
+    maxiter: Annotated[int, typer.Option(help="optimizer iterations")] = 200,
     json_output: Annotated[bool, typer.Option("--json", help="print a JSON summary instead of tables")] = False,
 ) -> None:
     """Optimise the selection, print a summary and write the result AASX + JSON."""
@@ -76,8 +83,9 @@ def optimize(
             time_limit_s=time_limit if time_limit is not None else (prefs.time_limit_s if prefs else 60.0),
             seed=seed if seed is not None else (prefs.seed if prefs else 7),
             reps=reps if reps is not None else (prefs.reps if prefs else 2),
-            shots=prefs.shots if prefs else 4096,
-            qubit_budget=prefs.qubit_budget if prefs else 20,
+            shots=shots if shots is not None else (prefs.shots if prefs else 4096),
+            qubit_budget=qubit_budget if qubit_budget is not None else (prefs.qubit_budget if prefs else 20),
+            encoding=encoding, backend=backend, optimizer=optimizer, maxiter=maxiter,
         )
         method = solver or (prefs.method if prefs else "auto")
         report = run_optimize(problem, method, options)

@@ -56,3 +56,24 @@ def onehot_qaoa_circuit(dims: list[int], qubo: Qubo, reps: int, topology: str = 
     if measure:
         circuit.measure_all()
     return circuit
+
+
+def x_mixer_qaoa_circuit(qubo: Qubo, reps: int, measure: bool = False) -> QuantumCircuit:
+    """Standard QAOA: |+>^n, cost evolution, RX(2 beta) on every qubit."""
+    gammas, betas = ParameterVector("gamma", reps), ParameterVector("beta", reps)
+    hamiltonian, _offset = qubo.to_ising()
+    circuit = QuantumCircuit(qubo.n, name="QAOA")
+    circuit.h(range(qubo.n))
+    for layer in range(reps):
+        circuit.append(PauliEvolutionGate(hamiltonian, time=gammas[layer]), range(qubo.n))
+        circuit.rx(2 * betas[layer], range(qubo.n))
+    if measure:
+        circuit.measure_all()
+    return circuit
+
+
+def bind(circuit: QuantumCircuit, params: np.ndarray) -> QuantumCircuit:
+    """Bind [gamma_1..gamma_p, beta_1..beta_p] (the kernels' order) to a circuit's named parameters."""
+    reps = len(params) // 2
+    values = {f"gamma[{i}]": params[i] for i in range(reps)} | {f"beta[{i}]": params[reps + i] for i in range(reps)}
+    return circuit.assign_parameters({p: values[p.name] for p in circuit.parameters})

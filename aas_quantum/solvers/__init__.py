@@ -7,12 +7,14 @@ from aas_quantum.solvers.exact import ExactSolver
 from aas_quantum.solvers.greedy import GreedySolver
 from aas_quantum.solvers.hybrid import HybridSolver
 from aas_quantum.solvers.qaoa import QaoaSolver
+from aas_quantum.solvers.vqe import VqeSolver
 
 _SOLVERS: dict[str, type] = {
     "exact": ExactSolver,
     "greedy": GreedySolver,
     "qaoa": QaoaSolver,
     "hybrid": HybridSolver,
+    "vqe": VqeSolver,
 }
 
 

@@ -12,29 +12,17 @@ import time
 from collections.abc import Callable
 
 import numpy as np
-from qiskit_algorithms.optimizers import COBYLA, L_BFGS_B, SPSA, Optimizer
+from qiskit import QuantumCircuit
 
-from aas_quantum.encode.encodings import Encoding, subspace_bits, tune_unbalanced
+from aas_quantum.encode.circuits import bind, onehot_qaoa_circuit, x_mixer_qaoa_circuit
+from aas_quantum.encode.encodings import Encoding, subspace_bits
 from aas_quantum.problem import BomProblem
+from aas_quantum.solvers.backends import sample
 from aas_quantum.solvers.base import Solution, SolveOptions, SolverRecord, Status
-from aas_quantum.solvers.greedy import repair
-from aas_quantum.solvers.kernels import SubspaceQaoa
+from aas_quantum.solvers.kernels import FullSpaceQaoa, SubspaceQaoa
+from aas_quantum.solvers.variational import decode, encode, full_bits, make_optimizer, subspace_objective
 
 MAX_SUBSPACE_STATES = 2 ** 24  # 16.7M complex128 amplitudes = 268 MB: the memory guard
-
-
-def make_optimizer(name: str, maxiter: int, seed: int) -> Optimizer:
-    name = name.upper()
-    if name == "COBYLA":
-        return COBYLA(maxiter=maxiter)
-    if name == "SPSA":
-        import qiskit_algorithms
-
-        qiskit_algorithms.utils.algorithm_globals.random_seed = seed
-        return SPSA(maxiter=maxiter)
-    if name in ("L-BFGS-B", "L_BFGS_B", "LBFGSB"):
-        return L_BFGS_B(maxiter=maxiter)
-    raise ValueError(f"unknown optimizer {name!r} (COBYLA, SPSA, L-BFGS-B)")
 
 
 def linear_ramp(reps: int, delta: float = 0.3) -> np.ndarray:
@@ -55,16 +43,49 @@ def interp(params: np.ndarray) -> np.ndarray:
     return np.concatenate([grow(params[:p]), grow(params[p:])])
 
 
-def subspace_objective(problem: BomProblem, bits: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """True objective and feasibility of every one-hot selection (rows of ``bits``)."""
-    x = bits.astype(float)
-    objective = x @ problem.cost_vector
-    if problem.concentration_weight:
-        for idx in problem.supplier_groups.values():
-            objective += problem.concentration_weight * x[:, list(idx)].sum(axis=1) ** 2
-    a, b = problem.le_form
-    feasible = np.all(x @ a.T <= b + 1e-9, axis=1) if len(b) else np.ones(len(x), dtype=bool)
-    return objective, feasible
+class _Space:
+    """Where the QAOA state lives and how its basis states map to selections.
+
+    ``one_hot``: the constraint-preserving ansatz on the one-hot subspace (basis = selections).
+    Otherwise the X-mixer QAOA on all 2^n states of the encoding's qubits (option qubits low,
+    slack qubits high), whose basis states may break one-hot.
+    """
+
+    def __init__(self, problem: BomProblem, encoding: Encoding, topology: str, dtype: type) -> None:
+        self.dims = [len(p.options) for p in problem.positions]
+        self.n_options = problem.n_options
+        self.selection_bits = subspace_bits(problem)
+        self.one_hot = encoding.name == "onehot"
+        self.encoding, self.topology = encoding, topology
+        self.energies = encoding.qubo.energies(self.selection_bits) if self.one_hot else encoding.qubo.full_diagonal()
+        # energies are shifted and scaled to unit spread so one parameter range suits every problem
+        self.scale = float(self.energies.std()) or 1.0
+        normalised = (self.energies - self.energies.mean()) / self.scale
+        if self.one_hot:
+            self.kernel: SubspaceQaoa | FullSpaceQaoa = SubspaceQaoa(self.dims, normalised, topology)
+        else:
+            self.kernel = FullSpaceQaoa(normalised, dtype)
+            self.full_index = self.selection_bits.astype(np.int64) @ (1 << np.arange(self.n_options))
+
+    def circuit(self, params: np.ndarray) -> QuantumCircuit:
+        """The measured Qiskit circuit of the simulated ansatz, with the same (normalised) cost."""
+        qubo = self.encoding.qubo.scaled(1.0 / self.scale)
+        reps = len(params) // 2
+        circuit = onehot_qaoa_circuit(self.dims, qubo, reps, self.topology, measure=True) if self.one_hot \
+            else x_mixer_qaoa_circuit(qubo, reps, measure=True)
+        return bind(circuit, params)
+
+    def selection_probabilities(self, probs: np.ndarray) -> np.ndarray:
+        """Probability of each one-hot selection (in ``subspace_bits`` order), slack summed out."""
+        if self.one_hot:
+            return probs
+        return probs.reshape(-1, 2 ** self.n_options).sum(axis=0)[self.full_index]
+
+    def bits(self, index: int) -> np.ndarray:
+        """Option bits of a basis state of the simulated space."""
+        if self.one_hot:
+            return self.selection_bits[index]
+        return full_bits(index, self.n_options)
 
 
 class QaoaSolver:
@@ -77,44 +98,53 @@ class QaoaSolver:
         if size > MAX_SUBSPACE_STATES:
             raise ValueError(f"the one-hot subspace has {size:,} states (more than {MAX_SUBSPACE_STATES:,}); "
                              "use --solver hybrid")
-        encoding: Encoding = tune_unbalanced(problem)
-        bits = subspace_bits(problem)
-        diagonal = encoding.qubo.energies(bits)
-        scale = float(diagonal.std()) or 1.0
+        encoding = encode(problem, options.encoding)
         topology = options.extra.get("mixer", "ring")
-        kernel = SubspaceQaoa(dims, (diagonal - diagonal.mean()) / scale, topology)
+        space = _Space(problem, encoding, topology, options.extra.get("dtype", np.complex128))
         alpha = float(options.extra.get("cvar_alpha", 1.0))
         evaluations = 0
 
         def energy(params: np.ndarray) -> float:
             nonlocal evaluations
             evaluations += 1
-            return kernel.expectation(np.asarray(params), alpha)
+            return space.kernel.expectation(np.asarray(params), alpha)
 
         params = self._optimise(energy, options)
-        probs = kernel.probabilities(params)
-        objective, feasible = subspace_objective(problem, bits)
-        rng = np.random.default_rng(options.seed)
-        samples = rng.choice(size, size=options.shots, p=probs / probs.sum())
-        seen = np.unique(samples)
-        choice, status_note = self._decode(problem, seen, objective, feasible, diagonal)
+        probs = space.kernel.probabilities(params).copy()
+        selection_probs = space.selection_probabilities(probs)
+        objective, feasible = subspace_objective(problem, space.selection_bits)
         optimum = options.extra.get("optimum")
+        details: dict[str, object] = {"state_dimension": len(probs), "cvar_alpha": alpha,
+                                      "mixer": topology if space.one_hot else "x", "parameters": params.tolist()}
+        if options.backend == "local":
+            rng = np.random.default_rng(options.seed)
+            drawn = np.unique(rng.choice(len(probs), size=options.shots, p=probs / probs.sum()))
+            sampled = [space.bits(int(i)) for i in drawn]
+            backend = "subspace statevector (local)" if space.one_hot else "full statevector (local, numba)"
+            p_feasible = float(selection_probs[feasible].sum())
+        else:  # parameters trained on the exact simulator, final circuit sampled on the chosen primitive
+            run = sample(space.circuit(params), options.backend, options.shots, options.seed)
+            sampled = [full_bits(index, encoding.qubo.n)[: problem.n_options] for index in run.counts]
+            backend = run.backend
+            shots = [run.counts[index] for index in run.counts]
+            p_feasible = float(sum(c for b, c in zip(sampled, shots, strict=True)
+                                   if problem.is_feasible(b.astype(float))) / sum(shots))
+            details.update(transpiled_depth=run.depth, two_qubit_gates=run.two_qubit_gates,
+                           exact_p_feasible=float(selection_probs[feasible].sum()))
+        energies = encoding.qubo.energies(np.array([np.pad(b, (0, encoding.qubo.n - len(b))) for b in sampled]))
+        choice, decoding = decode(problem, sampled, energies)
         record = SolverRecord(
-            method=self.name, backend="subspace statevector (local)", encoding=encoding.name,
-            qubits=problem.n_options, reps=len(params) // 2, optimizer=options.optimizer,
-            evaluations=evaluations, shots=options.shots, seed=options.seed,
-            wall_time_s=time.perf_counter() - start,
-            p_feasible=float(probs[feasible].sum()),
-            p_optimal=float(probs[feasible & (objective <= optimum + 1e-6)].sum()) if optimum is not None else None,
-            best_energy=float(diagonal[seen].min()),
-            details={"subspace_dimension": size, "mixer": topology, "cvar_alpha": alpha,
-                     "parameters": params.tolist(), "sampled_feasible_share": float(feasible[samples].mean()),
-                     "decoding": status_note, **encoding.report()},
+            method=self.name, backend=backend, encoding=encoding.name, qubits=encoding.qubo.n,
+            reps=len(params) // 2, optimizer=options.optimizer, evaluations=evaluations, shots=options.shots,
+            seed=options.seed, wall_time_s=time.perf_counter() - start, p_feasible=p_feasible,
+            p_optimal=float(selection_probs[feasible & (objective <= optimum + 1e-6)].sum())
+            if optimum is not None else None,
+            best_energy=float(energies.min()),
+            details={**details, "decoding": decoding, **encoding.report()},
         )
         if choice is None:
             return Solution(Status.NO_SOLUTION, None, None, record, reasons=("no feasible sample, repair failed",))
-        x = problem.x_from_choice(choice)
-        return Solution(Status.FEASIBLE, choice, problem.objective(x), record)
+        return Solution(Status.FEASIBLE, choice, problem.objective(problem.x_from_choice(choice)), record)
 
     @staticmethod
     def _optimise(energy: Callable[[np.ndarray], float], options: SolveOptions) -> np.ndarray:
@@ -127,15 +157,3 @@ class QaoaSolver:
                     params = interp(params)
             return np.asarray(params)
         return np.asarray(optimizer.minimize(energy, linear_ramp(options.reps)).x)
-
-    @staticmethod
-    def _decode(problem: BomProblem, seen: np.ndarray, objective: np.ndarray, feasible: np.ndarray,
-                diagonal: np.ndarray) -> tuple[tuple[int, ...] | None, str]:
-        dims = [len(p.options) for p in problem.positions]
-        good = seen[feasible[seen]]
-        if len(good):
-            best = int(good[np.argmin(objective[good])])
-            return tuple(int(c) for c in np.unravel_index(best, dims)), "best feasible sample"
-        lowest = int(seen[np.argmin(diagonal[seen])])
-        repaired = repair(problem, [int(c) for c in np.unravel_index(lowest, dims)])
-        return (tuple(repaired), "repaired lowest-energy sample") if repaired is not None else (None, "")
