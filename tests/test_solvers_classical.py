@@ -102,3 +102,28 @@ def test_exact_matches_hiremath_hill_optima(test_set: str):
         solution = get_solver("exact").solve(build_problem(mmkp.to_catalog(instance)), SolveOptions())
         assert solution.status == Status.OPTIMAL, instance.name
         assert mmkp.value_of(instance, solution.objective) == pytest.approx(instance.optimum), instance.name
+
+
+@settings(max_examples=40, deadline=None)
+@given(small_problems())
+def test_anneal_is_feasible_and_not_better_than_optimum(problem: BomProblem):
+    solution = get_solver("anneal").solve(problem, SolveOptions(extra={"sweeps": 200}))
+    optimum = brute_force(problem)
+    if solution.is_feasible:
+        assert problem.is_feasible(solution.x(problem))
+        assert solution.objective >= optimum - 1e-6
+    else:
+        assert solution.status == Status.NO_SOLUTION
+
+
+def test_anneal_improves_on_greedy_for_medium_sample():
+    from test_samples import load
+
+    from conftest import MEDIUM
+
+    problem = build_problem(load(MEDIUM))
+    greedy = get_solver("greedy").solve(problem, SolveOptions())
+    annealed = get_solver("anneal").solve(problem, SolveOptions(seed=3))
+    optimum = get_solver("exact").solve(problem, SolveOptions()).objective
+    assert annealed.objective <= greedy.objective + 1e-9  # starts from greedy, keeps the best seen
+    assert annealed.objective <= optimum * 1.02

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from aas_quantum.solvers.anneal import AnnealSolver
 from aas_quantum.solvers.base import Solution, SolveOptions, Solver, SolverRecord, Status
 from aas_quantum.solvers.exact import ExactSolver
 from aas_quantum.solvers.greedy import GreedySolver
@@ -15,6 +16,7 @@ _SOLVERS: dict[str, type] = {
     "qaoa": QaoaSolver,
     "hybrid": HybridSolver,
     "vqe": VqeSolver,
+    "anneal": AnnealSolver,
 }
 
 
