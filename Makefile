@@ -40,6 +40,8 @@ lint: venv
 
 bench: venv
 	$(BIN)/python benchmarks/mmkp.py
+	$(BIN)/python benchmarks/quantum_solvers.py
+	$(BIN)/python benchmarks/qaoa_kernels.py
 
 samples: venv
 	$(BIN)/python samples/generate.py
