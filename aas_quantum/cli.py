@@ -6,19 +6,23 @@ Exit codes: 0 ok, 1 infeasible (or no feasible selection found), 2 bad input.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
+from basyx.aas import model
 from rich.console import Console
 from rich.table import Table
 
 from aas_quantum.aas import mapping
 from aas_quantum.aas.files import AasEnvironment, read_files, write_aasx, write_json
+from aas_quantum.aas.http import AasClient, ServerSettings, b64, product_shell_ids, read_environment, write_result
 from aas_quantum.aas.result import next_version, output_objects, result_submodel, result_submodel_id
 from aas_quantum.aas.templates import write_templates
-from aas_quantum.errors import AasQuantumError, InfeasibleError
+from aas_quantum.catalog import SolverPreferences
+from aas_quantum.errors import AasQuantumError, BomInputError, InfeasibleError
 from aas_quantum.problem import BomProblem, build_problem
 from aas_quantum.report import Report, to_dict
 from aas_quantum.run import optimize as run_optimize
@@ -58,11 +62,17 @@ def validate(inputs: Inputs, shell: ShellOpt = None) -> None:
 
 @app.command()
 def optimize(
-    inputs: Inputs,
+    inputs: Annotated[list[Path] | None, typer.Argument(help=".aasx / .json / .xml files (or use --server)")] = None,
     solver: Annotated[str | None, typer.Option(help="qaoa|vqe|hybrid|exact|greedy|anneal|auto "
                                                     "(default: the request's SolverPreferences, else auto)")] = None,
     out: Annotated[Path, typer.Option(help="folder for the result AASX and JSON")] = Path("out"),
     shell: ShellOpt = None,
+    server: Annotated[str | None, typer.Option(help="AAS server base URL, e.g. http://host:8081/api/v3.0 "
+                                                    "(or AAS_QUANTUM_SERVER)")] = None,
+    all_products: Annotated[bool, typer.Option("--all", help="every product shell with a request (server)")] = False,
+    supplier_shells: Annotated[str | None, typer.Option(help="comma-separated supplier shell ids to consider "
+                                                             "(server; default: every SupplierOffers)")] = None,
+    dry_run: Annotated[bool, typer.Option(help="compute and show, write nothing to the server")] = False,
     time_limit: Annotated[float | None, typer.Option(help="seconds per solver")] = None,
     seed: Annotated[int | None, typer.Option(help="random seed")] = None,
     reps: Annotated[int | None, typer.Option(help="QAOA layers / VQE ansatz repetitions")] = None,
@@ -75,20 +85,26 @@ def optimize(
     maxiter: Annotated[int, typer.Option(help="optimizer iterations")] = 200,
     json_output: Annotated[bool, typer.Option("--json", help="print a JSON summary instead of tables")] = False,
 ) -> None:
-    """Optimise the selection, print a summary and write the result AASX + JSON."""
+    """Optimise the selection, print a summary, write the result AASX + JSON (and to the server)."""
+    overrides = {"time_limit_s": time_limit, "seed": seed, "reps": reps, "shots": shots,
+                 "qubit_budget": qubit_budget}
+    fixed = {"encoding": encoding, "backend": backend, "optimizer": optimizer, "maxiter": maxiter}
+    client = None
     try:
-        problem, shell_id, env = _load(inputs, shell)
-        prefs = problem.request.solver if problem.request else None
-        options = SolveOptions(
-            time_limit_s=time_limit if time_limit is not None else (prefs.time_limit_s if prefs else 60.0),
-            seed=seed if seed is not None else (prefs.seed if prefs else 7),
-            reps=reps if reps is not None else (prefs.reps if prefs else 2),
-            shots=shots if shots is not None else (prefs.shots if prefs else 4096),
-            qubit_budget=qubit_budget if qubit_budget is not None else (prefs.qubit_budget if prefs else 20),
-            encoding=encoding, backend=backend, optimizer=optimizer, maxiter=maxiter,
-        )
-        method = solver or (prefs.method if prefs else "auto")
-        report = run_optimize(problem, method, options)
+        if server or (not inputs and os.environ.get("AAS_QUANTUM_SERVER")):
+            client = AasClient(ServerSettings.resolve(server))
+            shell_ids = product_shell_ids(client) if all_products else [shell or _only_product(client)]
+            scope = supplier_shells.split(",") if supplier_shells else None
+            jobs = [(sid, read_environment(client, sid, scope)) for sid in shell_ids]
+        elif inputs:
+            env = read_files(inputs)
+            jobs = [(s.id, env) for s in (mapping.product_shells(env) if all_products
+                                          else [mapping.product_shell(env, shell)])]
+        else:
+            err_console.print("[bold red]error:[/] give input files or --server")
+            raise typer.Exit(2)
+        summaries = [_run_one(sid, env, client, solver, overrides, fixed, out, dry_run, json_output)
+                     for sid, env in jobs]
     except InfeasibleError as exc:
         if json_output:
             print(json.dumps({"status": "infeasible", "reasons": exc.reasons}))
@@ -98,21 +114,85 @@ def optimize(
     except ValueError as exc:  # e.g. an unknown solver name
         err_console.print(f"[bold red]error:[/] {exc}")
         raise typer.Exit(2) from exc
+    finally:
+        if client is not None:
+            client.close()
+    if json_output:
+        print(json.dumps(summaries[0] if len(summaries) == 1 else summaries, indent=2, default=str))
+
+
+def _only_product(client: AasClient) -> str:
+    ids = product_shell_ids(client)
+    if len(ids) != 1:
+        raise BomInputError(f"the server has {len(ids)} product shells with a request; choose one with --shell "
+                            "or use --all: " + ", ".join(ids))
+    return ids[0]
+
+
+def _run_one(shell_id: str, env: AasEnvironment, client: AasClient | None, solver: str | None,
+             overrides: dict, fixed: dict, out: Path, dry_run: bool, json_output: bool) -> dict:
+    shell_obj = env.objects.get(shell_id)
+    problem = build_problem(mapping.read_catalog(env, shell_obj))
+    prefs = problem.request.solver if problem.request else SolverPreferences()
+    options = SolveOptions(
+        time_limit_s=_first(overrides["time_limit_s"], prefs.time_limit_s), seed=_first(overrides["seed"], prefs.seed),
+        reps=_first(overrides["reps"], prefs.reps), shots=_first(overrides["shots"], prefs.shots),
+        qubit_budget=_first(overrides["qubit_budget"], prefs.qubit_budget), **fixed)
+    report = run_optimize(problem, solver or prefs.method, options)
 
     result_id = result_submodel_id(shell_id)
-    previous = env.objects.get(result_id)
+    previous = client.submodel_or_none(result_id) if client is not None else env.objects.get(result_id)
     submodel = result_submodel(problem, report, result_id, next_version(previous))
+    # local outputs first: whatever happens on the server, no work is lost
     stem = _slug(shell_id)
     aasx_path, json_path = out / f"{stem}.result.aasx", out / f"{stem}.result.json"
     write_aasx(aasx_path, output_objects(env, shell_id, submodel), env.files)
     write_json(json_path, [submodel])
-    if json_output:
-        summary = to_dict(report)
-        summary["outputs"] = {"aasx": str(aasx_path), "json": str(json_path)}
-        print(json.dumps(summary, indent=2, default=str))
-    else:
+    written_to = None
+    if client is not None and not dry_run:
+        write_result(client, shell_id, submodel)
+        written_to = client.url(f"/submodels/{b64(result_id)}")
+    summary = to_dict(report)
+    summary["outputs"] = {"aasx": str(aasx_path), "json": str(json_path), "server": written_to}
+    if not json_output:
         print_report(report)
         console.print(f"\nresult written to [bold]{aasx_path}[/] and [bold]{json_path}[/]")
+        if written_to:
+            console.print(f"result submodel (version {submodel.administration.version}) written to {written_to}")
+        elif client is not None:
+            console.print("--dry-run: nothing written to the server")
+    return summary
+
+
+def _first(value, default):
+    return default if value is None else value
+
+
+@app.command()
+def result(
+    shell: Annotated[str, typer.Option("--shell", help="product AAS id")],
+    server: Annotated[str | None, typer.Option(help="AAS server base URL (or AAS_QUANTUM_SERVER)")] = None,
+) -> None:
+    """Read the BomOptimizationResult of a product back from the server and print its key figures."""
+    try:
+        with AasClient(ServerSettings.resolve(server)) as client:
+            submodel = client.submodel_or_none(result_submodel_id(shell))
+    except AasQuantumError as exc:
+        raise _fail(exc) from exc
+    if submodel is None:
+        err_console.print(f"[bold red]error:[/] no result submodel for {shell} on the server")
+        raise typer.Exit(1)
+    table = Table(title=f"{submodel.id} (version {submodel.administration.version})", title_justify="left",
+                  show_header=False)
+    for element in submodel.submodel_element:
+        if isinstance(element, model.Property):
+            table.add_row(element.id_short, str(element.value))
+        elif isinstance(element, model.SubmodelElementCollection) and element.id_short == "KPIs":
+            for kpi in element.value:
+                table.add_row(f"KPIs.{kpi.id_short}", str(kpi.value))
+        elif isinstance(element, model.SubmodelElementList) and element.id_short == "Selection":
+            table.add_row("Selection", f"{len(element.value)} positions")
+    console.print(table)
 
 
 def _slug(identifier: str) -> str:
