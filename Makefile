@@ -5,10 +5,15 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
+# The BaSyx Python server for tests and the demo runs on the 1.x SDK, so it has its own venv.
+SERVER_VENV := .basyx-server-venv
+SERVER_STAMP := $(SERVER_VENV)/.installed-stamp
+DEMO_PORT ?= 18081
+DEMO_SERVER := http://127.0.0.1:$(DEMO_PORT)/api/v3.0
 # Debian packages the tests and the demo use (installed only when missing).
 APT_PACKAGES ?=
 
-.PHONY: demo test lint bench sysdeps venv samples templates clean
+.PHONY: demo test lint bench sysdeps venv server-venv server samples templates clean
 
 sysdeps:
 	@missing=""; \
@@ -27,11 +32,32 @@ $(STAMP): pyproject.toml | sysdeps
 
 venv: sysdeps $(STAMP)
 
-demo: venv
-	$(BIN)/aas-quantum optimize samples/drone.aasx --solver qaoa --out out/demo
-	@echo; echo "Outputs:"; ls -l out/demo
+$(SERVER_STAMP): | sysdeps
+	test -x $(SERVER_VENV)/bin/python || $(PYTHON) -m venv $(SERVER_VENV)
+	$(SERVER_VENV)/bin/python -m pip install -q "basyx-python-sdk==1.2.1" "werkzeug>=3,<4"
+	touch $(SERVER_STAMP)
 
-test: venv
+server-venv: sysdeps $(SERVER_STAMP)
+
+# A BaSyx server with every sample on 127.0.0.1:$(DEMO_PORT), in the foreground (Ctrl-C stops it).
+server: server-venv
+	$(SERVER_VENV)/bin/python tests/basyx/serve.py --port $(DEMO_PORT) samples/*.aasx
+
+# Start the server with the samples, optimise the drone against it with QAOA, write the result
+# back, read it back from the server, keep the local outputs, stop the server.
+demo: venv server-venv
+	@mkdir -p out/demo
+	@$(SERVER_VENV)/bin/python tests/basyx/serve.py --port $(DEMO_PORT) samples/*.aasx > out/demo/server.log 2>&1 & \
+	  pid=$$!; trap "kill $$pid 2>/dev/null" EXIT; \
+	  for i in $$(seq 50); do grep -q ready out/demo/server.log && break; sleep 0.2; done; \
+	  echo "BaSyx server (SDK 1.2.1) with the samples at $(DEMO_SERVER)"; \
+	  $(BIN)/aas-quantum optimize --server $(DEMO_SERVER) --shell urn:aas-quantum:sample:drone:aas \
+	    --solver qaoa --out out/demo && \
+	  echo && echo "Result read back from the server:" && \
+	  $(BIN)/aas-quantum result --server $(DEMO_SERVER) --shell urn:aas-quantum:sample:drone:aas && \
+	  echo && echo "Local outputs:" && ls -l out/demo
+
+test: venv server-venv
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q -ra
 

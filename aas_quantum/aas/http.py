@@ -131,11 +131,14 @@ class AasClient:
             self._token = response.json()["access_token"]
         return {"Authorization": f"Bearer {self._token}"} if self._token else {}
 
-    def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+    def request(self, method: str, path: str, missing_ok: bool = False, **kwargs: Any) -> httpx.Response:
+        """One API call with bounded retries; ``missing_ok`` returns a 404 response instead of raising."""
         url = f"{self.settings.base_url}{path}"
+        extra_headers = kwargs.pop("headers", {})
         for attempt in range(self.settings.retries + 1):
             try:
-                response = self._http.request(method, path, headers=self._auth_header(), **kwargs)
+                headers = {**extra_headers, **self._auth_header()}
+                response = self._http.request(method, path, headers=headers, **kwargs)
             except httpx.TransportError as exc:
                 if attempt == self.settings.retries:
                     raise AasServerError(f"{method} {url}: cannot reach the AAS server ({exc})") from exc
@@ -147,6 +150,8 @@ class AasClient:
             if response.status_code in (401, 403):
                 raise AasServerError(f"{method} {url}: HTTP {response.status_code} not authorised; check the "
                                      f"token or client credentials ({_server_message(response)})")
+            if response.status_code == 404 and missing_ok:
+                return response
             if response.status_code >= 400:
                 raise AasServerError(f"{method} {url}: HTTP {response.status_code} {_server_message(response)}")
             return response
@@ -196,10 +201,8 @@ class AasClient:
 
     def submodel_or_none(self, submodel_id: str) -> model.Submodel | None:
         path = f"/submodels/{b64(submodel_id)}"
-        response = self._http.request("GET", path, headers=self._auth_header())
-        if response.status_code == 404:
-            return None
-        return self.submodel(submodel_id)
+        response = self.request("GET", path, missing_ok=True)
+        return None if response.status_code == 404 else self._decode(response.text, self.url(path))
 
     def submodels_by_semantic_id(self, semantic_id: str) -> list[model.Submodel]:
         reference = {"type": "ExternalReference", "keys": [{"type": "GlobalReference", "value": semantic_id}]}

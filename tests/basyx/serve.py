@@ -11,6 +11,7 @@ Prints "ready <url>" once listening; runs until terminated.
 from __future__ import annotations
 
 import argparse
+import logging
 from pathlib import Path
 
 from basyx.aas import model
@@ -38,6 +39,7 @@ def main() -> None:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("files", nargs="*", type=Path)
     args = parser.parse_args()
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no per-request log lines
     store, files = load(args.files)
     server = make_server("127.0.0.1", args.port, WSGIApp(store, files), threaded=True)
     print(f"ready http://127.0.0.1:{args.port}/api/v3.0 ({len(store)} objects)", flush=True)

@@ -1,0 +1,207 @@
+"""Against a real BaSyx AAS server (Python SDK 1.2.1): read, optimise, write back, faults."""
+
+from __future__ import annotations
+
+import http.server
+import json
+import threading
+from pathlib import Path
+
+import httpx
+import pytest
+
+from aas_quantum import cli as cli_module
+from aas_quantum.aas.files import read_files, write_json
+from aas_quantum.aas.http import AasClient, ServerSettings, b64, read_environment
+from aas_quantum.aas.mapping import catalog_objects, product_shell, read_catalog
+from aas_quantum.aas.result import result_submodel_id
+from aas_quantum.cli import app
+from aas_quantum.problem import build_problem
+
+import generate
+from conftest import LARGE, MEDIUM, SMALL
+
+DRONE_SHELL = "urn:aas-quantum:sample:drone:aas"
+
+
+def file_problem(path: Path):
+    env = read_files([path])
+    return build_problem(read_catalog(env, product_shell(env)))
+
+
+@pytest.mark.parametrize("path", [SMALL, MEDIUM, LARGE], ids=lambda p: p.stem)
+def test_files_and_server_give_identical_problems(basyx_server, path: Path):
+    url, _ = basyx_server(path)
+    with AasClient(ServerSettings.resolve(url)) as client:
+        shell_id = product_shell(read_files([path])).id
+        env = read_environment(client, shell_id)
+        assert build_problem(read_catalog(env, env.objects.get(shell_id))) == file_problem(path)
+
+
+def input_texts(url: str) -> dict[str, str]:
+    with httpx.Client() as http:
+        shell = http.get(f"{url}/shells/{b64(DRONE_SHELL)}").json()
+        ids = [r["keys"][-1]["value"] for r in shell["submodels"]]
+        return {i: http.get(f"{url}/submodels/{b64(i)}").text for i in ids
+                if i != result_submodel_id(DRONE_SHELL)}
+
+
+def test_optimise_against_server_writes_result_and_rerun_replaces(basyx_server, cli, tmp_path: Path):
+    url, _ = basyx_server(SMALL)
+    before = input_texts(url)
+    args = ["optimize", "--server", url, "--solver", "exact", "--out", str(tmp_path), "--json"]
+    first = cli.invoke(app, args)
+    assert first.exit_code == 0, first.output
+    summary = json.loads(first.output)
+    assert summary["outputs"]["server"].endswith(b64(result_submodel_id(DRONE_SHELL)))
+
+    with AasClient(ServerSettings.resolve(url)) as client:
+        result = client.submodel(result_submodel_id(DRONE_SHELL))
+        assert result.administration.version == "1"
+        kpis = {e.id_short: e.value for e in result.get_referable("KPIs").value}
+        assert float(kpis["TotalCost"]) == pytest.approx(summary["kpis"]["total_cost"])
+        assert len(result.get_referable("Selection").value) == 6
+
+        second = cli.invoke(app, args)
+        assert second.exit_code == 0, second.output
+        result = client.submodel(result_submodel_id(DRONE_SHELL))
+        assert result.administration.version == "2"
+        refs = [r.key[-1].value for r in client.shell(DRONE_SHELL).submodel]
+        assert refs.count(result_submodel_id(DRONE_SHELL)) == 1
+        results = [sm for sm in client.submodels_by_semantic_id("urn:aas-quantum:submodel:BomOptimizationResult:1:0")]
+        assert len(results) == 1
+    assert input_texts(url) == before  # inputs byte-identical
+
+
+def test_dry_run_writes_nothing(basyx_server, cli, tmp_path: Path):
+    url, _ = basyx_server(SMALL)
+    result = cli.invoke(app, ["optimize", "--server", url, "--solver", "greedy", "--dry-run", "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert "nothing written to the server" in result.output
+    with AasClient(ServerSettings.resolve(url)) as client:
+        assert client.submodel_or_none(result_submodel_id(DRONE_SHELL)) is None
+
+
+def test_server_down_before_run(cli, tmp_path: Path, monkeypatch):
+    monkeypatch.setenv("AAS_QUANTUM_RETRIES", "1")
+    from conftest import free_port
+
+    result = cli.invoke(app, ["optimize", "--server", f"http://127.0.0.1:{free_port()}/api/v3.0", "--out",
+                              str(tmp_path)])
+    assert result.exit_code == 3
+    assert "cannot reach the AAS server" in " ".join(result.output.split())
+
+
+def test_server_stopped_between_read_and_write(basyx_server, cli, tmp_path: Path, monkeypatch):
+    monkeypatch.setenv("AAS_QUANTUM_RETRIES", "1")
+    url, process = basyx_server(SMALL)
+    real_write = cli_module.write_result
+
+    def stop_then_write(client, shell_id, submodel):
+        process.terminate()
+        process.wait(timeout=10)
+        return real_write(client, shell_id, submodel)
+
+    monkeypatch.setattr(cli_module, "write_result", stop_then_write)
+    result = cli.invoke(app, ["optimize", "--server", url, "--solver", "exact", "--out", str(tmp_path)])
+    assert result.exit_code == 3
+    assert "cannot reach the AAS server" in " ".join(result.output.split())
+    assert (tmp_path / "drone.result.aasx").is_file() and (tmp_path / "drone.result.json").is_file()
+    restarted, _ = basyx_server(SMALL, port=int(url.split(":")[2].split("/")[0]))
+    with AasClient(ServerSettings.resolve(restarted)) as client:
+        assert client.submodel_or_none(result_submodel_id(DRONE_SHELL)) is None
+        assert result_submodel_id(DRONE_SHELL) not in [r.key[-1].value for r in client.shell(DRONE_SHELL).submodel]
+
+
+class FaultProxy:
+    """A real HTTP proxy on 127.0.0.1 that answers the first requests with given statuses, then forwards."""
+
+    def __init__(self, upstream: str, faults: list[int], always: int | None = None) -> None:
+        self.upstream, self.faults, self.always, self.requests = upstream, list(faults), always, 0
+        proxy = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *args) -> None:
+                pass
+
+            def _handle(self) -> None:
+                proxy.requests += 1
+                status = proxy.always or (proxy.faults.pop(0) if proxy.faults else None)
+                if status is not None:
+                    body = json.dumps({"messages": [{"text": f"injected {status}"}]}).encode()
+                    self.send_response(status)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
+                    return
+                length = int(self.headers.get("Content-Length") or 0)
+                upstream = httpx.request(self.command, proxy.upstream + self.path.removeprefix("/api/v3.0"),
+                                         content=self.rfile.read(length) if length else None,
+                                         headers={"Content-Type": self.headers.get("Content-Type", "")})
+                self.send_response(upstream.status_code)
+                self.send_header("Content-Type", upstream.headers.get("Content-Type", "application/json"))
+                self.send_header("Content-Length", str(len(upstream.content)))
+                self.end_headers()
+                self.wfile.write(upstream.content)
+
+            do_GET = do_POST = do_PUT = do_DELETE = _handle
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/api/v3.0"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+
+
+def test_503_twice_then_success(basyx_server, cli, tmp_path: Path, monkeypatch):
+    url, _ = basyx_server(SMALL)
+    proxy = FaultProxy(url, [503, 503])
+    monkeypatch.setenv("AAS_QUANTUM_RETRIES", "3")
+    try:
+        result = cli.invoke(app, ["optimize", "--server", proxy.url, "--solver", "greedy", "--out", str(tmp_path)])
+    finally:
+        proxy.close()
+    assert result.exit_code == 0, result.output
+    assert "written to" in result.output
+
+
+def test_401_is_a_clear_auth_error_without_retry(basyx_server, cli, tmp_path: Path):
+    url, _ = basyx_server(SMALL)
+    proxy = FaultProxy(url, [], always=401)
+    try:
+        result = cli.invoke(app, ["optimize", "--server", proxy.url, "--out", str(tmp_path)])
+    finally:
+        proxy.close()
+    assert result.exit_code == 3
+    assert "HTTP 401 not authorised" in " ".join(result.output.split())
+    assert proxy.requests == 1
+
+
+def test_malformed_submodel_on_server_is_named(basyx_server, cli, tmp_path: Path):
+    objects = catalog_objects(generate.drone(), "urn:aas-quantum:sample:drone")
+    path = tmp_path / "bad.json"
+    write_json(path, objects)
+    data = json.loads(path.read_text())
+    position = next(s for s in data["submodels"] if s["id"].endswith("ComponentVariants/0020"))
+    quantity = next(e for e in position["submodelElements"] if e["idShort"] == "Quantity")
+    quantity.update(valueType="xs:string", value="four")
+    path.write_text(json.dumps(data))
+    url, _ = basyx_server(path)
+    result = cli.invoke(app, ["optimize", "--server", url, "--out", str(tmp_path / "out")])
+    assert result.exit_code == 2
+    message = " ".join(result.output.split())
+    assert "wrong value type: Quantity must be numeric" in message
+    assert "ComponentVariants/0020" in message and b64("urn:aas-quantum:sample:drone:aas/sm/ComponentVariants/0020") \
+        in message
+
+
+def test_all_products_on_one_server(basyx_server, cli, tmp_path: Path):
+    url, _ = basyx_server(SMALL, MEDIUM)
+    result = cli.invoke(app, ["optimize", "--server", url, "--all", "--solver", "greedy", "--out", str(tmp_path),
+                              "--json"])
+    assert result.exit_code == 0, result.output
+    summaries = json.loads(result.output)
+    assert {s["product_id"] for s in summaries} == {"urn:aas-quantum:sample:drone:QX5-Inspect",
+                                                    "urn:aas-quantum:sample:ebike:MidDrive-250"}
