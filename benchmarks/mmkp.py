@@ -19,7 +19,6 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 MMKP_DIR = Path(os.environ.get("MMKP_DIR", REPO.parent / "shared" / "benchmarks" / "mmkp"))
-RESULTS = Path(__file__).resolve().parent / "results"
 
 KHAN_OPTIMA = {"I01": 173.0, "I02": 364.0, "I03": 1602.0}
 
@@ -36,6 +35,21 @@ def _numbers(tokens: list[str]) -> list[float]:
     return [float(t) for t in tokens]
 
 
+def _groups(tokens: list[str], pos: int, n: int, items: int, m: int
+            ) -> tuple[list[list[tuple[float, list[float]]]], int]:
+    """n groups, each a group-index token then ``items`` rows of value and m resource uses."""
+    groups = []
+    for _ in range(n):
+        pos += 1  # group index
+        rows = []
+        for _ in range(items):
+            row = _numbers(tokens[pos: pos + 1 + m])
+            rows.append((row[0], row[1:]))
+            pos += 1 + m
+        groups.append(rows)
+    return groups, pos
+
+
 def read_khan(path: Path) -> MmkpInstance:
     tokens = path.read_text().split()
     if "Solutions" in tokens:
@@ -43,16 +57,7 @@ def read_khan(path: Path) -> MmkpInstance:
     n, l_items, m = (int(float(t)) for t in tokens[:3])
     pos = 3
     capacities = _numbers(tokens[pos: pos + m])
-    pos += m
-    groups = []
-    for _ in range(n):
-        pos += 1  # group index
-        items = []
-        for _ in range(l_items):
-            row = _numbers(tokens[pos: pos + 1 + m])
-            items.append((row[0], row[1:]))
-            pos += 1 + m
-        groups.append(items)
+    groups, _ = _groups(tokens, pos + m, n, l_items, m)
     return MmkpInstance(path.stem, capacities, groups, KHAN_OPTIMA.get(path.stem))
 
 
@@ -63,16 +68,7 @@ def read_hiremath_hill(path: Path, optima: dict[tuple[str, int], float]) -> list
         number, n, l_items, m = (int(float(t)) for t in tokens[pos: pos + 4])
         pos += 4
         capacities = _numbers(tokens[pos: pos + m])
-        pos += m
-        groups = []
-        for _ in range(n):
-            pos += 1
-            items = []
-            for _ in range(l_items):
-                row = _numbers(tokens[pos: pos + 1 + m])
-                items.append((row[0], row[1:]))
-                pos += 1 + m
-            groups.append(items)
+        groups, pos = _groups(tokens, pos + m, n, l_items, m)
         instances.append(MmkpInstance(f"{path.stem}#{number}", capacities, groups, optima.get((path.stem, number))))
     return instances
 
@@ -118,13 +114,14 @@ def instances(khan: tuple[str, ...] = ("I01", "I02", "I03"),
 
 def main() -> int:
     sys.path.insert(0, str(REPO))
+    from results_io import write_csv
+
     from aas_quantum.problem import build_problem
     from aas_quantum.solvers import SolveOptions, get_solver
 
     if not MMKP_DIR.is_dir():
         print(f"MMKP instances not found at {MMKP_DIR}; set MMKP_DIR", file=sys.stderr)
         return 1
-    RESULTS.mkdir(exist_ok=True)
     rows = []
     for inst in instances():
         problem = build_problem(to_catalog(inst))
@@ -137,11 +134,7 @@ def main() -> int:
             row[f"{method}_seconds"] = round(time.perf_counter() - start, 4)
         rows.append(row)
         print(row)
-    out = RESULTS / "mmkp.csv"
-    with out.open("w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
+    out = write_csv("mmkp.csv", rows)
     matched = sum(1 for r in rows if r["published_optimum"] is not None
                   and abs(r["exact_value"] - r["published_optimum"]) < 1e-6)
     print(f"exact matches the published optimum on {matched}/{len(rows)} instances; written {out}")

@@ -18,7 +18,6 @@ Writes benchmarks/results/qaoa_kernels.csv (+ .png), qaoa_end_to_end.csv and qao
 from __future__ import annotations
 
 import argparse
-import csv
 import statistics
 import sys
 import time
@@ -30,6 +29,8 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from results_io import RESULTS, write_csv  # noqa: E402
+
 from aas_quantum.encode.circuits import bind, x_mixer_qaoa_circuit  # noqa: E402
 from aas_quantum.encode.encodings import quadratic_program  # noqa: E402
 from aas_quantum.encode.qubo import Qubo  # noqa: E402
@@ -39,7 +40,6 @@ from aas_quantum.solvers.kernels import FullSpaceQaoa  # noqa: E402
 
 from mmkp import MmkpInstance, to_catalog  # noqa: E402
 
-RESULTS = Path(__file__).resolve().parent / "results"
 REFERENCE_BUDGET_S = 60.0
 PARAMS = np.array([0.2, 0.4, 0.6, 0.7, 0.5, 0.3])  # p = 3: gammas then betas
 
@@ -222,16 +222,6 @@ def subspace_limit(position_counts: list[int]) -> list[dict]:
     return rows
 
 
-def write(name: str, rows: list[dict]) -> Path:
-    RESULTS.mkdir(exist_ok=True)
-    path = RESULTS / name
-    with path.open("w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
-    return path
-
-
 def plot(rows: list[dict], path: Path) -> None:
     import matplotlib
 
@@ -260,17 +250,17 @@ def main() -> int:
     parts = set(args.parts.split(","))
     if "speed" in parts:
         speed = evaluation_speed([12, 16] if args.quick else [12, 16, 20, 22, 24])
-        print("written", write("qaoa_kernels.csv", speed))
+        print("written", write_csv("qaoa_kernels.csv", speed))
         plot(speed, RESULTS / "qaoa_kernels.png")
     if "end-to-end" in parts:
         # 9 qubits under QuadraticProgramToQubo (the reference finishes), then 15 (stopped at the limit)
         rows = end_to_end([1], (3, 2), 300)
         if not args.quick:
             rows += end_to_end([1, 2], (3, 3, 3, 2), 900)
-        print("written", write("qaoa_end_to_end.csv", rows))
+        print("written", write_csv("qaoa_end_to_end.csv", rows))
     if "subspace" in parts:
         limit = subspace_limit([8] if args.quick else [10, 12, 13, 14, 15])
-        print("written", write("qaoa_subspace_limit.csv", limit))
+        print("written", write_csv("qaoa_subspace_limit.csv", limit))
     return 0
 
 

@@ -10,7 +10,6 @@ is the constrained optimum on random instances; it is a heuristic, so this is a 
 
 from __future__ import annotations
 
-import csv
 import sys
 import time
 from dataclasses import replace
@@ -20,6 +19,9 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from results_io import write_csv  # noqa: E402
 
 from aas_quantum.aas.files import read_files  # noqa: E402
 from aas_quantum.aas.mapping import product_shell, read_catalog  # noqa: E402
@@ -29,8 +31,6 @@ from aas_quantum.problem import build_problem  # noqa: E402
 from aas_quantum.run import optimize  # noqa: E402
 from aas_quantum.solvers import SolveOptions, get_solver  # noqa: E402
 from aas_quantum.synthetic import synthetic_catalog  # noqa: E402
-
-RESULTS = Path(__file__).resolve().parent / "results"
 
 
 def samples() -> list[dict]:
@@ -83,19 +83,9 @@ def unbalanced_rate(instances: int = 200) -> list[dict]:
     return rows
 
 
-def write(name: str, rows: list[dict]) -> Path:
-    RESULTS.mkdir(exist_ok=True)
-    path = RESULTS / name
-    with path.open("w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
-    return path
-
-
 def main() -> int:
-    print("written", write("unbalanced.csv", unbalanced_rate()))
-    print("written", write("hybrid.csv", samples()))
+    print("written", write_csv("unbalanced.csv", unbalanced_rate()))
+    print("written", write_csv("hybrid.csv", samples()))
     return 0
 
 

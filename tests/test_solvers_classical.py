@@ -60,16 +60,18 @@ def test_exact_matches_brute_force(problem: BomProblem):
         assert problem.is_feasible(solution.x(problem))
 
 
-@settings(max_examples=60, deadline=None)
-@given(small_problems())
-def test_greedy_is_feasible_and_not_better_than_optimum(problem: BomProblem):
-    greedy = get_solver("greedy").solve(problem, SolveOptions())
+@pytest.mark.parametrize(("method", "options"), [("greedy", SolveOptions()),
+                                                   ("anneal", SolveOptions(extra={"sweeps": 200}))])
+@settings(max_examples=50, deadline=None)
+@given(problem=small_problems())
+def test_heuristic_is_feasible_and_not_better_than_optimum(method: str, options: SolveOptions, problem: BomProblem):
+    solution = get_solver(method).solve(problem, options)
     optimum = brute_force(problem)
-    if greedy.is_feasible:
-        assert problem.is_feasible(greedy.x(problem))
-        assert greedy.objective >= optimum - 1e-6
+    if solution.is_feasible:
+        assert problem.is_feasible(solution.x(problem))
+        assert solution.objective >= optimum - 1e-6
     else:
-        assert greedy.status == Status.NO_SOLUTION
+        assert solution.status == Status.NO_SOLUTION
 
 
 def test_greedy_starts_from_cheapest_when_unconstrained():
@@ -102,18 +104,6 @@ def test_exact_matches_hiremath_hill_optima(test_set: str):
         solution = get_solver("exact").solve(build_problem(mmkp.to_catalog(instance)), SolveOptions())
         assert solution.status == Status.OPTIMAL, instance.name
         assert mmkp.value_of(instance, solution.objective) == pytest.approx(instance.optimum), instance.name
-
-
-@settings(max_examples=40, deadline=None)
-@given(small_problems())
-def test_anneal_is_feasible_and_not_better_than_optimum(problem: BomProblem):
-    solution = get_solver("anneal").solve(problem, SolveOptions(extra={"sweeps": 200}))
-    optimum = brute_force(problem)
-    if solution.is_feasible:
-        assert problem.is_feasible(solution.x(problem))
-        assert solution.objective >= optimum - 1e-6
-    else:
-        assert solution.status == Status.NO_SOLUTION
 
 
 def test_anneal_improves_on_greedy_for_medium_sample():
