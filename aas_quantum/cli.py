@@ -83,12 +83,18 @@ def optimize(
                        ] = "local",
     optimizer: Annotated[str, typer.Option(help="COBYLA | SPSA | L-BFGS-B")] = "COBYLA",
     maxiter: Annotated[int, typer.Option(help="optimizer iterations")] = 200,
+    warm_start: Annotated[str | None, typer.Option(help="QAOA warm start: greedy | relaxed")] = None,
+    cvar_alpha: Annotated[float, typer.Option(help="CVaR aggregation (1 = expectation)")] = 1.0,
+    mixer: Annotated[str, typer.Option(help="XY mixer topology: ring | complete")] = "ring",
+    interp: Annotated[bool, typer.Option(help="grow QAOA depth 1..reps with INTERP initialisation")] = False,
     json_output: Annotated[bool, typer.Option("--json", help="print a JSON summary instead of tables")] = False,
 ) -> None:
     """Optimise the selection, print a summary, write the result AASX + JSON (and to the server)."""
     overrides = {"time_limit_s": time_limit, "seed": seed, "reps": reps, "shots": shots,
                  "qubit_budget": qubit_budget}
-    fixed = {"encoding": encoding, "backend": backend, "optimizer": optimizer, "maxiter": maxiter}
+    extra = {"cvar_alpha": cvar_alpha, "mixer": mixer, "interp": interp} | ({"warm_start": warm_start}
+                                                                          if warm_start else {})
+    fixed = {"encoding": encoding, "backend": backend, "optimizer": optimizer, "maxiter": maxiter, "extra": extra}
     client = None
     try:
         if server or (not inputs and os.environ.get("AAS_QUANTUM_SERVER")):

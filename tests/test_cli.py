@@ -97,3 +97,20 @@ def test_templates_and_generate_commands(cli, tmp_path: Path):
     assert cli.invoke(app, ["generate", "12", "--seed", "3", "--out", str(out)]).exit_code == 0
     env = read_files([out])
     assert len(build_problem(read_catalog(env, product_shell(env))).positions) == 12
+
+
+def test_reads_xml_in_v30_and_v31_namespaces(cli, tmp_path: Path):
+    from basyx.aas.adapter import xml as aas_xml
+    from basyx.aas.model import DictIdentifiableStore
+
+    env = read_files([SMALL])
+    v31 = tmp_path / "drone-v31.xml"
+    with v31.open("wb") as fh:
+        aas_xml.write_aas_xml_file(fh, DictIdentifiableStore(env.objects))
+    v30 = tmp_path / "drone-v30.xml"
+    v30.write_bytes(v31.read_bytes().replace(b"https://admin-shell.io/aas/3/1", b"https://admin-shell.io/aas/3/0"))
+    expected = build_problem(read_catalog(env, product_shell(env)))
+    for path in (v31, v30):
+        xml_env = read_files([path])
+        assert build_problem(read_catalog(xml_env, product_shell(xml_env))) == expected
+    assert cli.invoke(app, ["validate", str(v30)]).exit_code == 0

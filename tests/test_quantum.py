@@ -199,3 +199,37 @@ def test_encode_command_reports_and_writes_ising(cli, tmp_path: Path):
     data = json.loads(out.read_text())
     assert data["num_qubits"] == 15
     assert "coefficient_range" in result.output
+
+
+def test_warm_started_kernel_matches_qiskit_statevector():
+    problem = build_problem(synthetic_catalog(3, seed=5, options_per_position=(2, 3)))
+    dims = [len(p.options) for p in problem.positions]
+    qubo = onehot_encoding(problem).qubo
+    bits = subspace_bits(problem)
+    rng = np.random.default_rng(5)
+    start = [np.sqrt(w / w.sum()) for w in (rng.uniform(0.1, 1.0, k) for k in dims)]
+    gammas, betas = np.array([0.004]), np.array([0.9])
+    circuit = onehot_qaoa_circuit(dims, qubo, reps=1, start=start)
+    full = Statevector(circuit.assign_parameters({p: (gammas[0] if p.name.startswith("gamma") else betas[0])
+                                                  for p in circuit.parameters})).data
+    kernel = SubspaceQaoa(dims, qubo.energies(bits), start=start).state(gammas, betas)
+    inside = full[bits.astype(np.int64) @ (1 << np.arange(problem.n_options))]
+    assert abs(np.vdot(inside, kernel)) == pytest.approx(1.0, abs=1e-9)
+
+
+def test_warm_start_raises_feasible_probability_and_keeps_optimum():
+    problem = load(SMALL)
+    optimum = get_solver("exact").solve(problem, SolveOptions()).objective
+    base = SolveOptions(reps=2, seed=7, extra={"optimum": optimum})
+    cold = get_solver("qaoa").solve(problem, base)
+    for kind in ("greedy", "relaxed"):
+        warm = get_solver("qaoa").solve(problem, base.with_(extra={**base.extra, "warm_start": kind}))
+        assert warm.objective == pytest.approx(optimum)
+        assert warm.record.p_feasible > cold.record.p_feasible, kind
+
+
+def test_energy_distribution_is_reported_and_ordered():
+    solution = get_solver("qaoa").solve(load(SMALL), SolveOptions(reps=1, maxiter=20))
+    dist = solution.record.details["energy_distribution"]
+    assert dist["min_sampled_support"] <= dist["q01"] <= dist["q10"] <= dist["q50"] <= dist["q90"]
+    assert dist["q01"] <= dist["mean"]

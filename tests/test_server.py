@@ -116,8 +116,10 @@ def test_server_stopped_between_read_and_write(basyx_server, cli, tmp_path: Path
 class FaultProxy:
     """A real HTTP proxy on 127.0.0.1 that answers the first requests with given statuses, then forwards."""
 
-    def __init__(self, upstream: str, faults: list[int], always: int | None = None) -> None:
+    def __init__(self, upstream: str, faults: list[int], always: int | None = None,
+                 oauth_secret: str | None = None) -> None:
         self.upstream, self.faults, self.always, self.requests = upstream, list(faults), always, 0
+        self.oauth_secret, self.token_requests = oauth_secret, 0
         proxy = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -127,6 +129,19 @@ class FaultProxy:
             def _handle(self) -> None:
                 proxy.requests += 1
                 status = proxy.always or (proxy.faults.pop(0) if proxy.faults else None)
+                if proxy.oauth_secret is not None:  # an OAuth2 client-credentials token endpoint + guard
+                    if self.path == "/token":
+                        proxy.token_requests += 1
+                        form = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
+                        ok = f"client_secret={proxy.oauth_secret}" in form and "grant_type=client_credentials" in form
+                        body = json.dumps({"access_token": "issued-token"} if ok else {"error": "invalid_client"})
+                        self.send_response(200 if ok else 401)
+                        self.send_header("Content-Length", str(len(body)))
+                        self.end_headers()
+                        self.wfile.write(body.encode())
+                        return
+                    if self.headers.get("Authorization") != "Bearer issued-token":
+                        status = 401
                 if status is not None:
                     body = json.dumps({"messages": [{"text": f"injected {status}"}]}).encode()
                     self.send_response(status)
@@ -205,3 +220,22 @@ def test_all_products_on_one_server(basyx_server, cli, tmp_path: Path):
     summaries = json.loads(result.output)
     assert {s["product_id"] for s in summaries} == {"urn:aas-quantum:sample:drone:QX5-Inspect",
                                                     "urn:aas-quantum:sample:ebike:MidDrive-250"}
+
+
+def test_oauth2_client_credentials(basyx_server, cli, tmp_path: Path, monkeypatch):
+    url, _ = basyx_server(SMALL)
+    proxy = FaultProxy(url, [], oauth_secret="s3cret")
+    token_url = proxy.url.replace("/api/v3.0", "/token")
+    monkeypatch.setenv("AAS_QUANTUM_TOKEN_URL", token_url)
+    monkeypatch.setenv("AAS_QUANTUM_CLIENT_ID", "aas-quantum")
+    try:
+        monkeypatch.setenv("AAS_QUANTUM_CLIENT_SECRET", "wrong")
+        refused = cli.invoke(app, ["optimize", "--server", proxy.url, "--solver", "greedy", "--out", str(tmp_path)])
+        monkeypatch.setenv("AAS_QUANTUM_CLIENT_SECRET", "s3cret")
+        accepted = cli.invoke(app, ["optimize", "--server", proxy.url, "--solver", "greedy", "--out", str(tmp_path)])
+    finally:
+        proxy.close()
+    assert refused.exit_code == 3 and "token request" in " ".join(refused.output.split())
+    assert "s3cret" not in refused.output and "wrong" not in refused.output  # secrets never printed
+    assert accepted.exit_code == 0, accepted.output
+    assert proxy.token_requests == 2  # one per run: the token is reused for every call of a run

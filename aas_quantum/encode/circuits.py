@@ -29,16 +29,18 @@ def mixer_pairs(k: int, topology: str) -> list[tuple[int, int]]:
     raise ValueError(f"unknown mixer topology {topology!r} (ring or complete)")
 
 
-def w_state(k: int) -> StatePreparation:
-    """Equal superposition of the k one-hot basis states of k qubits."""
+def w_state(k: int, weights: np.ndarray | None = None) -> StatePreparation:
+    """Superposition of the k one-hot basis states of k qubits: equal (W state) or with the given
+    real amplitudes (a warm start)."""
     amplitudes = np.zeros(2 ** k)
-    amplitudes[[1 << i for i in range(k)]] = 1.0 / math.sqrt(k)
+    amplitudes[[1 << i for i in range(k)]] = 1.0 / math.sqrt(k) if weights is None else weights
     return StatePreparation(amplitudes, label=f"W{k}")
 
 
 def onehot_qaoa_circuit(dims: list[int], qubo: Qubo, reps: int, topology: str = "ring",
-                        measure: bool = False) -> QuantumCircuit:
-    """Parameterised circuit with parameters gamma[0..reps) and beta[0..reps)."""
+                        measure: bool = False, start: list[np.ndarray] | None = None) -> QuantumCircuit:
+    """Parameterised circuit with parameters gamma[0..reps) and beta[0..reps); ``start`` gives
+    per-position initial amplitudes (warm start) instead of W states."""
     n = sum(dims)
     if qubo.n != n:
         raise ValueError(f"QUBO has {qubo.n} variables for {n} option qubits")
@@ -46,13 +48,13 @@ def onehot_qaoa_circuit(dims: list[int], qubo: Qubo, reps: int, topology: str = 
     hamiltonian, _offset = qubo.to_ising()
     circuit = QuantumCircuit(n, name="onehot-QAOA")
     starts = np.cumsum([0, *dims[:-1]])
-    for start, k in zip(starts, dims, strict=True):
-        circuit.append(w_state(k), range(start, start + k))
+    for p, (first, k) in enumerate(zip(starts, dims, strict=True)):
+        circuit.append(w_state(k, None if start is None else start[p]), range(first, first + k))
     for layer in range(reps):
         circuit.append(PauliEvolutionGate(hamiltonian, time=gammas[layer]), range(n))
-        for start, k in zip(starts, dims, strict=True):
+        for first, k in zip(starts, dims, strict=True):
             for i, j in mixer_pairs(k, topology):
-                circuit.append(XXPlusYYGate(2 * betas[layer]), [start + i, start + j])
+                circuit.append(XXPlusYYGate(2 * betas[layer]), [first + i, first + j])
     if measure:
         circuit.measure_all()
     return circuit

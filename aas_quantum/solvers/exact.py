@@ -73,3 +73,17 @@ class ExactSolver:
         status = Status.OPTIMAL if result.status == 0 else Status.FEASIBLE
         objective = problem.objective(x)
         return Solution(status, choice, objective, record, bound=objective if status == Status.OPTIMAL else bound)
+
+
+def relaxed_selection(problem: BomProblem) -> np.ndarray | None:
+    """The LP relaxation's option values (one-hot rows and limits, concentration left out)."""
+    n = problem.n_options
+    a_le, b_le = problem.le_form
+    rows = [np.zeros(n) for _ in problem.position_slices]
+    for row, sl in zip(rows, problem.position_slices, strict=True):
+        row[sl] = 1.0
+    constraints = [optimize.LinearConstraint(np.array(rows), 1.0, 1.0)]
+    if len(b_le):
+        constraints.append(optimize.LinearConstraint(a_le, -np.inf, b_le))
+    result = optimize.milp(problem.cost_vector, constraints=constraints, bounds=optimize.Bounds(0.0, 1.0))
+    return None if result.x is None else np.asarray(result.x)

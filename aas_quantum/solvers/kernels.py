@@ -39,16 +39,22 @@ def position_mixer(k: int, beta: float, topology: str) -> np.ndarray:
 class SubspaceQaoa:
     """QAOA state and energies over the one-hot subspace of positions with ``dims`` options."""
 
-    def __init__(self, dims: list[int], diagonal: np.ndarray, topology: str = "ring") -> None:
+    def __init__(self, dims: list[int], diagonal: np.ndarray, topology: str = "ring",
+                 start: list[np.ndarray] | None = None) -> None:
+        """``start``: per-position amplitudes of the initial one-hot superposition (default: W states)."""
         self.dims = tuple(dims)
         self.size = math.prod(self.dims)
         if diagonal.shape != (self.size,):
             raise ValueError(f"diagonal has {diagonal.shape} entries for a subspace of {self.size}")
         self.diagonal = np.asarray(diagonal, dtype=float)
         self.topology = topology
+        self.start = start or [np.full(k, 1.0 / math.sqrt(k)) for k in self.dims]
 
     def state(self, gammas: np.ndarray, betas: np.ndarray) -> np.ndarray:
-        psi = np.full(self.dims, 1.0 / math.sqrt(self.size), dtype=complex)
+        psi = np.ones(1, dtype=complex)
+        for amplitudes in self.start:  # product state over positions
+            psi = np.multiply.outer(psi, amplitudes)
+        psi = psi.reshape(self.dims).astype(complex)
         phase_diag = self.diagonal.reshape(self.dims)
         for gamma, beta in zip(gammas, betas, strict=True):
             psi *= np.exp(-1j * gamma * phase_diag)

@@ -1,5 +1,9 @@
 """QAOA with the constraint-preserving ansatz, simulated exactly in the one-hot subspace.
 
+Warm start (``extra["warm_start"]`` = "greedy" or "relaxed"): each position starts in a one-hot
+superposition weighted towards the greedy choice or the LP relaxation's values instead of a W
+state (Egger et al. 2021, kept inside the one-hot subspace), regularised by ``warm_epsilon``.
+
 Parameters are optimised with qiskit-algorithms' optimisers (COBYLA, SPSA, L-BFGS-B), starting
 from a linear ramp; with ``extra["interp"]`` the depth grows 1..p using INTERP initialisation.
 The final state is sampled with the seed; decoding keeps the best feasible sample by the true
@@ -19,8 +23,17 @@ from aas_quantum.encode.encodings import Encoding, subspace_bits
 from aas_quantum.problem import BomProblem
 from aas_quantum.solvers.backends import sample
 from aas_quantum.solvers.base import Solution, SolveOptions, SolverRecord, Status
+from aas_quantum.solvers.exact import relaxed_selection
+from aas_quantum.solvers.greedy import GreedySolver
 from aas_quantum.solvers.kernels import FullSpaceQaoa, SubspaceQaoa
-from aas_quantum.solvers.variational import decode, encode, full_bits, make_optimizer, subspace_objective
+from aas_quantum.solvers.variational import (
+    decode,
+    encode,
+    energy_distribution,
+    full_bits,
+    make_optimizer,
+    subspace_objective,
+)
 
 MAX_SUBSPACE_STATES = 2 ** 24  # 16.7M complex128 amplitudes = 268 MB: the memory guard
 
@@ -43,6 +56,27 @@ def interp(params: np.ndarray) -> np.ndarray:
     return np.concatenate([grow(params[:p]), grow(params[p:])])
 
 
+def warm_start(problem: BomProblem, kind: str | None, epsilon: float) -> list[np.ndarray] | None:
+    """Per-position amplitudes sqrt((1 - eps) * w + eps / k) from a greedy or LP-relaxed selection w."""
+    if kind is None:
+        return None
+    if kind == "greedy":
+        greedy = GreedySolver().solve(problem, SolveOptions())
+        weights = problem.x_from_choice(greedy.choice) if greedy.choice is not None else None
+    elif kind == "relaxed":
+        weights = relaxed_selection(problem)
+    else:
+        raise ValueError(f"unknown warm start {kind!r} (greedy or relaxed)")
+    if weights is None:
+        return None
+    start = []
+    for sl in problem.position_slices:
+        k = sl.stop - sl.start
+        mixed = (1.0 - epsilon) * np.clip(weights[sl], 0.0, 1.0) + epsilon / k
+        start.append(np.sqrt(mixed / mixed.sum()))
+    return start
+
+
 class _Space:
     """Where the QAOA state lives and how its basis states map to selections.
 
@@ -51,18 +85,19 @@ class _Space:
     slack qubits high), whose basis states may break one-hot.
     """
 
-    def __init__(self, problem: BomProblem, encoding: Encoding, topology: str, dtype: type) -> None:
+    def __init__(self, problem: BomProblem, encoding: Encoding, topology: str, dtype: type,
+                 start: list[np.ndarray] | None = None) -> None:
         self.dims = [len(p.options) for p in problem.positions]
         self.n_options = problem.n_options
         self.selection_bits = subspace_bits(problem)
         self.one_hot = encoding.name == "onehot"
-        self.encoding, self.topology = encoding, topology
+        self.encoding, self.topology, self.start = encoding, topology, start
         self.energies = encoding.qubo.energies(self.selection_bits) if self.one_hot else encoding.qubo.full_diagonal()
         # energies are shifted and scaled to unit spread so one parameter range suits every problem
         self.scale = float(self.energies.std()) or 1.0
         normalised = (self.energies - self.energies.mean()) / self.scale
         if self.one_hot:
-            self.kernel: SubspaceQaoa | FullSpaceQaoa = SubspaceQaoa(self.dims, normalised, topology)
+            self.kernel: SubspaceQaoa | FullSpaceQaoa = SubspaceQaoa(self.dims, normalised, topology, start)
         else:
             self.kernel = FullSpaceQaoa(normalised, dtype)
             self.full_index = self.selection_bits.astype(np.int64) @ (1 << np.arange(self.n_options))
@@ -71,7 +106,8 @@ class _Space:
         """The measured Qiskit circuit of the simulated ansatz, with the same (normalised) cost."""
         qubo = self.encoding.qubo.scaled(1.0 / self.scale)
         reps = len(params) // 2
-        circuit = onehot_qaoa_circuit(self.dims, qubo, reps, self.topology, measure=True) if self.one_hot \
+        circuit = onehot_qaoa_circuit(self.dims, qubo, reps, self.topology, measure=True, start=self.start) \
+            if self.one_hot \
             else x_mixer_qaoa_circuit(qubo, reps, measure=True)
         return bind(circuit, params)
 
@@ -100,7 +136,10 @@ class QaoaSolver:
                              "use --solver hybrid")
         encoding = encode(problem, options.encoding)
         topology = options.extra.get("mixer", "ring")
-        space = _Space(problem, encoding, topology, options.extra.get("dtype", np.complex128))
+        initial = warm_start(problem, options.extra.get("warm_start"), float(options.extra.get("warm_epsilon", 0.25)))
+        if initial is not None and encoding.name != "onehot":
+            raise ValueError("warm_start applies to the onehot encoding (its W-state preparation)")
+        space = _Space(problem, encoding, topology, options.extra.get("dtype", np.complex128), initial)
         alpha = float(options.extra.get("cvar_alpha", 1.0))
         evaluations = 0
 
@@ -132,6 +171,7 @@ class QaoaSolver:
             details.update(transpiled_depth=run.depth, two_qubit_gates=run.two_qubit_gates,
                            exact_p_feasible=float(selection_probs[feasible].sum()))
         energies = encoding.qubo.energies(np.array([np.pad(b, (0, encoding.qubo.n - len(b))) for b in sampled]))
+        details["energy_distribution"] = energy_distribution(space.energies, probs)
         choice, decoding = decode(problem, sampled, energies)
         record = SolverRecord(
             method=self.name, backend=backend, encoding=encoding.name, qubits=encoding.qubo.n,

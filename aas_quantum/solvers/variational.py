@@ -74,3 +74,12 @@ def decode(problem: BomProblem, sampled: list[np.ndarray], energies: np.ndarray
     lowest = sampled[int(np.argmin(energies))]
     repaired = repair(problem, choice_from_bits(problem, lowest))
     return (tuple(repaired), "repaired lowest-energy sample") if repaired is not None else (None, "")
+
+
+def energy_distribution(energies: np.ndarray, probs: np.ndarray) -> dict[str, float]:
+    """Mean and quantiles of the encoded energy under the final state's distribution."""
+    order = np.argsort(energies)
+    mass = np.cumsum(probs[order]) / probs.sum()
+    quantile = {f"q{int(q * 100):02d}": float(energies[order][min(np.searchsorted(mass, q), len(mass) - 1)])
+                for q in (0.01, 0.1, 0.5, 0.9)}
+    return {"mean": float(probs @ energies / probs.sum()), "min_sampled_support": float(energies.min()), **quantile}
