@@ -12,8 +12,7 @@ import math
 
 import numpy as np
 from qiskit import QuantumCircuit
-from qiskit.circuit import ParameterVector
-from qiskit.circuit.library import PauliEvolutionGate, StatePreparation, XXPlusYYGate
+from qiskit.circuit import ParameterVector, library
 
 from aas_quantum.encode.qubo import Qubo
 
@@ -29,12 +28,12 @@ def mixer_pairs(k: int, topology: str) -> list[tuple[int, int]]:
     raise ValueError(f"unknown mixer topology {topology!r} (ring or complete)")
 
 
-def w_state(k: int, weights: np.ndarray | None = None) -> StatePreparation:
+def w_state(k: int, weights: np.ndarray | None = None) -> library.StatePreparation:
     """Superposition of the k one-hot basis states of k qubits: equal (W state) or with the given
     real amplitudes (a warm start)."""
     amplitudes = np.zeros(2 ** k)
     amplitudes[[1 << i for i in range(k)]] = 1.0 / math.sqrt(k) if weights is None else weights
-    return StatePreparation(amplitudes, label=f"W{k}")
+    return library.StatePreparation(amplitudes, label=f"W{k}")
 
 
 def onehot_qaoa_circuit(dims: list[int], qubo: Qubo, reps: int, topology: str = "ring",
@@ -51,10 +50,10 @@ def onehot_qaoa_circuit(dims: list[int], qubo: Qubo, reps: int, topology: str = 
     for p, (first, k) in enumerate(zip(starts, dims, strict=True)):
         circuit.append(w_state(k, None if start is None else start[p]), range(first, first + k))
     for layer in range(reps):
-        circuit.append(PauliEvolutionGate(hamiltonian, time=gammas[layer]), range(n))
+        circuit.append(library.PauliEvolutionGate(hamiltonian, time=gammas[layer]), range(n))
         for first, k in zip(starts, dims, strict=True):
             for i, j in mixer_pairs(k, topology):
-                circuit.append(XXPlusYYGate(2 * betas[layer]), [first + i, first + j])
+                circuit.append(library.XXPlusYYGate(2 * betas[layer]), [first + i, first + j])
     if measure:
         circuit.measure_all()
     return circuit
@@ -67,7 +66,7 @@ def x_mixer_qaoa_circuit(qubo: Qubo, reps: int, measure: bool = False) -> Quantu
     circuit = QuantumCircuit(qubo.n, name="QAOA")
     circuit.h(range(qubo.n))
     for layer in range(reps):
-        circuit.append(PauliEvolutionGate(hamiltonian, time=gammas[layer]), range(qubo.n))
+        circuit.append(library.PauliEvolutionGate(hamiltonian, time=gammas[layer]), range(qubo.n))
         circuit.rx(2 * betas[layer], range(qubo.n))
     if measure:
         circuit.measure_all()

@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 
 import numpy as np
-from qiskit.circuit.library import efficient_su2, real_amplitudes
+from qiskit.circuit import library
 from qiskit.quantum_info import Statevector
 
 from aas_quantum.encode.encodings import subspace_bits
@@ -21,7 +21,7 @@ from aas_quantum.solvers.base import Solution, SolveOptions, SolverRecord, Statu
 from aas_quantum.solvers.kernels import check_memory, cvar
 from aas_quantum.solvers.variational import decode, encode, full_bits, make_optimizer, subspace_objective
 
-ANSATZE = {"RealAmplitudes": real_amplitudes, "EfficientSU2": efficient_su2}
+ANSATZE = {"RealAmplitudes": library.real_amplitudes, "EfficientSU2": library.efficient_su2}
 
 
 class VqeSolver:
