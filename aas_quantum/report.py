@@ -4,7 +4,7 @@ greedy baseline and the proven optimum that every result quotes."""
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from aas_quantum import contract
@@ -66,7 +66,6 @@ class Report:
     gap_to_optimum_pct: float | None
     started: dt.datetime
     finished: dt.datetime
-    baselines: dict[str, Solution] = field(default_factory=dict)
 
 
 def _pct(numerator: float, denominator: float) -> float:
@@ -131,7 +130,6 @@ def build_report(
         gap_to_optimum_pct=_pct(objective - bound, bound) if bound is not None else None,
         started=started,
         finished=finished,
-        baselines={s.record.method: s for s in (greedy, exact) if s is not None},
     )
 
 

@@ -49,9 +49,6 @@ class Qubo:
         b = np.asarray(bits, dtype=float)
         return self.constant + b @ self.linear + np.einsum("mi,ij,mj->m", b, self.quadratic, b)
 
-    def energy(self, x: np.ndarray) -> float:
-        return float(self.energies(np.asarray(x)[None, :])[0])
-
     def full_diagonal(self) -> np.ndarray:
         """All 2^n energies, basis index = sum_i x_i 2^i (Qiskit's little-endian order).
 
@@ -68,7 +65,7 @@ class Qubo:
         return energies
 
     def to_ising(self) -> tuple[SparsePauliOp, float]:
-        """(H, offset) with <x|H|x> + offset = energy(x), substituting x_i = (1 - Z_i) / 2."""
+        """(H, offset) with <x|H|x> + offset = energies(x), substituting x_i = (1 - Z_i) / 2."""
         n = self.n
         offset = self.constant + self.linear.sum() / 2.0 + self.quadratic.sum() / 4.0
         terms: list[tuple[str, list[int], float]] = []
