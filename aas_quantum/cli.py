@@ -156,7 +156,7 @@ def _run_one(shell_id: str, env: AasEnvironment, client: AasClient | None, solve
     write_json(json_path, [submodel])
     written_to = None
     if client is not None and not dry_run:
-        write_result(client, shell_id, submodel)
+        write_result(client, shell_id, submodel, previous)
         written_to = client.url(f"/submodels/{b64(result_id)}")
     summary = to_dict(report)
     summary["outputs"] = {"aasx": str(aasx_path), "json": str(json_path), "server": written_to}

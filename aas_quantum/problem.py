@@ -183,7 +183,9 @@ class BomProblem:
         return [(c, v) for c in self.constraints if (v := c.violation(x)) > 1e-9]
 
     def is_feasible(self, x: np.ndarray) -> bool:
-        return self.choice_from_x(x) is not None and not self.violations(x)
+        """One option per position and every constraint within 1e-9 (the same test as ``violations``)."""
+        a, b = self.le_form
+        return self.choice_from_x(x) is not None and bool(np.all(a @ x <= b + 1e-9))
 
     @cached_property
     def le_form(self) -> tuple[np.ndarray, np.ndarray]:

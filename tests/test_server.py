@@ -97,10 +97,10 @@ def test_server_stopped_between_read_and_write(basyx_server, cli, tmp_path: Path
     url, process = basyx_server(SMALL)
     real_write = cli_module.write_result
 
-    def stop_then_write(client, shell_id, submodel):
+    def stop_then_write(*args):
         process.terminate()
         process.wait(timeout=10)
-        return real_write(client, shell_id, submodel)
+        return real_write(*args)
 
     monkeypatch.setattr(cli_module, "write_result", stop_then_write)
     result = cli.invoke(app, ["optimize", "--server", url, "--solver", "exact", "--out", str(tmp_path)])

@@ -262,13 +262,14 @@ def read_environment(client: AasClient, shell_id: str, supplier_shells: list[str
     return env
 
 
-def write_result(client: AasClient, shell_id: str, result: model.Submodel) -> None:
-    """Create or replace the result submodel, then reference it from the shell exactly once.
+def write_result(client: AasClient, shell_id: str, result: model.Submodel, existing: model.Submodel | None
+                 ) -> None:
+    """Create the result submodel (``existing`` is None) or replace it, then reference it from the
+    shell exactly once.
 
     Each step is one request; if the reference cannot be added after a new result was created,
     the new result is deleted again, so the server is left as it was or with the complete result.
     """
-    existing = client.submodel_or_none(result.id)
     if existing is not None:
         client.put_submodel(result)
     else:

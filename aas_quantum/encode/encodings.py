@@ -111,13 +111,10 @@ def penalty_qubo(problem: BomProblem) -> Encoding:
     for name, a, b in _le_rows(problem):
         step = _resolution(np.append(a, b))
         a_int, b_int = np.round(a / step), math.floor(b / step + 1e-9)
-        lowest = float(np.minimum(a_int, 0).sum())
-        # lhs can only reach min over one-hot selections; slack covers 0 .. b - that minimum
+        # lhs can only reach the min over one-hot selections; slack covers 0 .. b - that minimum
         per_position_min = sum(float(a_int[sl].min()) for sl in problem.position_slices)
-        span = int(b_int - max(per_position_min, lowest))
-        if span < 0:
-            span = 0
-        bits = max(span.bit_length(), 1) if span > 0 else 0
+        span = max(int(b_int - per_position_min), 0)
+        bits = span.bit_length()
         if bits > MAX_SLACK_BITS:
             raise ValueError(f"constraint {name} needs {bits} slack qubits at resolution {step:g}; "
                              "use the unbalanced or onehot encoding")
@@ -201,12 +198,7 @@ def tune_unbalanced(problem: BomProblem, build=onehot_encoding, max_states: int 
     if math.prod(dims) > max_states or not problem.constraints:
         return build(problem)
     bits = subspace_bits(problem)
-    x = bits.astype(float)
-    objective = x @ problem.cost_vector
-    for idx in problem.supplier_groups.values() if problem.concentration_weight else ():
-        objective += problem.concentration_weight * x[:, list(idx)].sum(axis=1) ** 2
-    a, b = problem.le_form
-    feasible = np.all(x @ a.T <= b + 1e-9, axis=1)
+    objective, feasible = subspace_objective(problem, bits)
     if not feasible.any():
         return build(problem)
     optimum = objective[feasible].min()
@@ -238,3 +230,15 @@ def subspace_bits(problem: BomProblem) -> np.ndarray:
     for p, sl in enumerate(problem.position_slices):
         bits[np.arange(len(choices)), sl.start + choices[:, p]] = 1
     return bits
+
+
+def subspace_objective(problem: BomProblem, bits: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """True objective and feasibility of every one-hot selection (rows of ``bits``)."""
+    x = bits.astype(float)
+    objective = x @ problem.cost_vector
+    if problem.concentration_weight:
+        for idx in problem.supplier_groups.values():
+            objective += problem.concentration_weight * x[:, list(idx)].sum(axis=1) ** 2
+    a, b = problem.le_form
+    feasible = np.all(x @ a.T <= b + 1e-9, axis=1) if len(b) else np.ones(len(x), dtype=bool)
+    return objective, feasible

@@ -91,7 +91,7 @@ def feasible_solution(
     if choice is None:
         return Solution(Status.NO_SOLUTION, None, None, record)
     x = problem.x_from_choice(choice)
-    if problem.violations(x):
-        return Solution(Status.NO_SOLUTION, None, None, record,
-                        reasons=tuple(c.name for c, _ in problem.violations(x)))
+    violated = problem.violations(x)
+    if violated:
+        return Solution(Status.NO_SOLUTION, None, None, record, reasons=tuple(c.name for c, _ in violated))
     return Solution(Status.FEASIBLE, tuple(choice), problem.objective(x), record)

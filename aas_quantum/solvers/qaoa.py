@@ -19,20 +19,21 @@ import numpy as np
 from qiskit import QuantumCircuit
 
 from aas_quantum.encode.circuits import bind, onehot_qaoa_circuit, x_mixer_qaoa_circuit
-from aas_quantum.encode.encodings import Encoding, subspace_bits
+from aas_quantum.encode.encodings import Encoding
 from aas_quantum.problem import BomProblem
 from aas_quantum.solvers.backends import sample
-from aas_quantum.solvers.base import Solution, SolveOptions, SolverRecord, Status
+from aas_quantum.solvers.base import Solution, SolveOptions, SolverRecord
 from aas_quantum.solvers.exact import relaxed_selection
 from aas_quantum.solvers.greedy import GreedySolver
 from aas_quantum.solvers.kernels import FullSpaceQaoa, SubspaceQaoa
 from aas_quantum.solvers.variational import (
-    decode,
+    Selections,
+    conclude,
+    device_samples,
     encode,
     energy_distribution,
     full_bits,
     make_optimizer,
-    subspace_objective,
 )
 
 MAX_SUBSPACE_STATES = 2 ** 24  # 16.7M complex128 amplitudes = 268 MB: the memory guard
@@ -89,10 +90,11 @@ class _Space:
                  start: list[np.ndarray] | None = None) -> None:
         self.dims = [len(p.options) for p in problem.positions]
         self.n_options = problem.n_options
-        self.selection_bits = subspace_bits(problem)
+        self.selections = Selections.of(problem)
         self.one_hot = encoding.name == "onehot"
         self.encoding, self.topology, self.start = encoding, topology, start
-        self.energies = encoding.qubo.energies(self.selection_bits) if self.one_hot else encoding.qubo.full_diagonal()
+        self.energies = encoding.qubo.energies(self.selections.bits) if self.one_hot \
+            else encoding.qubo.full_diagonal()
         # energies are shifted and scaled to unit spread so one parameter range suits every problem
         self.scale = float(self.energies.std()) or 1.0
         normalised = (self.energies - self.energies.mean()) / self.scale
@@ -100,7 +102,6 @@ class _Space:
             self.kernel: SubspaceQaoa | FullSpaceQaoa = SubspaceQaoa(self.dims, normalised, topology, start)
         else:
             self.kernel = FullSpaceQaoa(normalised, dtype)
-            self.full_index = self.selection_bits.astype(np.int64) @ (1 << np.arange(self.n_options))
 
     def circuit(self, params: np.ndarray) -> QuantumCircuit:
         """The measured Qiskit circuit of the simulated ansatz, with the same (normalised) cost."""
@@ -113,15 +114,11 @@ class _Space:
 
     def selection_probabilities(self, probs: np.ndarray) -> np.ndarray:
         """Probability of each one-hot selection (in ``subspace_bits`` order), slack summed out."""
-        if self.one_hot:
-            return probs
-        return probs.reshape(-1, 2 ** self.n_options).sum(axis=0)[self.full_index]
+        return probs if self.one_hot else self.selections.marginal(probs)
 
     def bits(self, index: int) -> np.ndarray:
         """Option bits of a basis state of the simulated space."""
-        if self.one_hot:
-            return self.selection_bits[index]
-        return full_bits(index, self.n_options)
+        return self.selections.bits[index] if self.one_hot else full_bits(index, self.n_options)
 
 
 class QaoaSolver:
@@ -150,41 +147,32 @@ class QaoaSolver:
 
         params = self._optimise(energy, options)
         probs = space.kernel.probabilities(params).copy()
+        selections = space.selections
         selection_probs = space.selection_probabilities(probs)
-        objective, feasible = subspace_objective(problem, space.selection_bits)
-        optimum = options.extra.get("optimum")
         details: dict[str, object] = {"state_dimension": len(probs), "cvar_alpha": alpha,
-                                      "mixer": topology if space.one_hot else "x", "parameters": params.tolist()}
+                                      "mixer": topology if space.one_hot else "x", "parameters": params.tolist(),
+                                      "energy_distribution": energy_distribution(space.energies, probs)}
         if options.backend == "local":
             rng = np.random.default_rng(options.seed)
             drawn = np.unique(rng.choice(len(probs), size=options.shots, p=probs / probs.sum()))
             sampled = [space.bits(int(i)) for i in drawn]
             backend = "subspace statevector (local)" if space.one_hot else "full statevector (local, numba)"
-            p_feasible = float(selection_probs[feasible].sum())
+            p_feasible = selections.p_feasible(selection_probs)
         else:  # parameters trained on the exact simulator, final circuit sampled on the chosen primitive
             run = sample(space.circuit(params), options.backend, options.shots, options.seed)
-            sampled = [full_bits(index, encoding.qubo.n)[: problem.n_options] for index in run.counts]
+            sampled, p_feasible = device_samples(problem, run.counts)
             backend = run.backend
-            shots = [run.counts[index] for index in run.counts]
-            p_feasible = float(sum(c for b, c in zip(sampled, shots, strict=True)
-                                   if problem.is_feasible(b.astype(float))) / sum(shots))
             details.update(transpiled_depth=run.depth, two_qubit_gates=run.two_qubit_gates,
-                           exact_p_feasible=float(selection_probs[feasible].sum()))
+                           exact_p_feasible=selections.p_feasible(selection_probs))
         energies = encoding.qubo.energies(np.array([np.pad(b, (0, encoding.qubo.n - len(b))) for b in sampled]))
-        details["energy_distribution"] = energy_distribution(space.energies, probs)
-        choice, decoding = decode(problem, sampled, energies)
         record = SolverRecord(
             method=self.name, backend=backend, encoding=encoding.name, qubits=encoding.qubo.n,
             reps=len(params) // 2, optimizer=options.optimizer, evaluations=evaluations, shots=options.shots,
             seed=options.seed, wall_time_s=time.perf_counter() - start, p_feasible=p_feasible,
-            p_optimal=float(selection_probs[feasible & (objective <= optimum + 1e-6)].sum())
-            if optimum is not None else None,
-            best_energy=float(energies.min()),
-            details={**details, "decoding": decoding, **encoding.report()},
+            p_optimal=selections.p_optimal(selection_probs, options.extra.get("optimum")),
+            details={**details, **encoding.report()},
         )
-        if choice is None:
-            return Solution(Status.NO_SOLUTION, None, None, record, reasons=("no feasible sample, repair failed",))
-        return Solution(Status.FEASIBLE, choice, problem.objective(problem.x_from_choice(choice)), record)
+        return conclude(problem, record, sampled, energies)
 
     @staticmethod
     def _optimise(energy: Callable[[np.ndarray], float], options: SolveOptions) -> np.ndarray:

@@ -1,12 +1,23 @@
-"""Pieces shared by the variational solvers (QAOA, VQE): optimisers, encodings, decoding."""
+"""Pieces shared by the variational solvers (QAOA, VQE): optimisers, encodings, the table of
+selections the final state is judged against, and decoding samples into a Solution."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass, replace
 
 import numpy as np
 from qiskit_algorithms.optimizers import COBYLA, L_BFGS_B, SPSA, Optimizer
 
-from aas_quantum.encode.encodings import Encoding, penalty_qubo, tune_unbalanced, unbalanced_qubo
+from aas_quantum.encode.encodings import (
+    Encoding,
+    penalty_qubo,
+    subspace_bits,
+    subspace_objective,
+    tune_unbalanced,
+    unbalanced_qubo,
+)
 from aas_quantum.problem import BomProblem
+from aas_quantum.solvers.base import Solution, SolverRecord, Status
 from aas_quantum.solvers.greedy import repair
 
 
@@ -32,18 +43,6 @@ def encode(problem: BomProblem, name: str) -> Encoding:
     if name == "penalty":
         return penalty_qubo(problem)
     raise ValueError(f"unknown encoding {name!r} (onehot, unbalanced, penalty)")
-
-def subspace_objective(problem: BomProblem, bits: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """True objective and feasibility of every one-hot selection (rows of ``bits``)."""
-    x = bits.astype(float)
-    objective = x @ problem.cost_vector
-    if problem.concentration_weight:
-        for idx in problem.supplier_groups.values():
-            objective += problem.concentration_weight * x[:, list(idx)].sum(axis=1) ** 2
-    a, b = problem.le_form
-    feasible = np.all(x @ a.T <= b + 1e-9, axis=1) if len(b) else np.ones(len(x), dtype=bool)
-    return objective, feasible
-
 
 def full_bits(index: int, n: int) -> np.ndarray:
     return np.array([(index >> i) & 1 for i in range(n)], dtype=np.int8)
@@ -83,3 +82,48 @@ def energy_distribution(energies: np.ndarray, probs: np.ndarray) -> dict[str, fl
     quantile = {f"q{int(q * 100):02d}": float(energies[order][min(np.searchsorted(mass, q), len(mass) - 1)])
                 for q in (0.01, 0.1, 0.5, 0.9)}
     return {"mean": float(probs @ energies / probs.sum()), "min_sampled_support": float(energies.min()), **quantile}
+
+
+@dataclass(frozen=True)
+class Selections:
+    """Every one-hot selection (``subspace_bits`` order) with its true objective and feasibility."""
+
+    bits: np.ndarray
+    objective: np.ndarray
+    feasible: np.ndarray
+
+    @classmethod
+    def of(cls, problem: BomProblem) -> Selections:
+        bits = subspace_bits(problem)
+        return cls(bits, *subspace_objective(problem, bits))
+
+    def marginal(self, probs: np.ndarray) -> np.ndarray:
+        """Probability of each selection under a full-space distribution (option qubits low, slack summed out)."""
+        n = self.bits.shape[1]
+        return probs.reshape(-1, 2 ** n).sum(axis=0)[self.bits.astype(np.int64) @ (1 << np.arange(n))]
+
+    def p_feasible(self, selection_probs: np.ndarray) -> float:
+        return float(selection_probs[self.feasible].sum())
+
+    def p_optimal(self, selection_probs: np.ndarray, optimum: float | None) -> float | None:
+        if optimum is None:
+            return None
+        return float(selection_probs[self.feasible & (self.objective <= optimum + 1e-6)].sum())
+
+
+def device_samples(problem: BomProblem, counts: dict[int, int]) -> tuple[list[np.ndarray], float]:
+    """Option bits of each measured basis state, and the share of shots that were feasible."""
+    sampled = [full_bits(index, problem.n_options) for index in counts]
+    feasible_shots = sum(c for bits, c in zip(sampled, counts.values(), strict=True)
+                         if problem.is_feasible(bits.astype(float)))
+    return sampled, feasible_shots / sum(counts.values())
+
+
+def conclude(problem: BomProblem, record: SolverRecord, sampled: list[np.ndarray], energies: np.ndarray
+             ) -> Solution:
+    """Decode the samples and return the Solution, the record completed with best energy and decoding."""
+    choice, decoding = decode(problem, sampled, energies)
+    record = replace(record, best_energy=float(energies.min()), details={**record.details, "decoding": decoding})
+    if choice is None:
+        return Solution(Status.NO_SOLUTION, None, None, record, reasons=("no feasible sample, repair failed",))
+    return Solution(Status.FEASIBLE, choice, problem.objective(problem.x_from_choice(choice)), record)

@@ -14,12 +14,19 @@ import numpy as np
 from qiskit.circuit import library
 from qiskit.quantum_info import Statevector
 
-from aas_quantum.encode.encodings import subspace_bits
 from aas_quantum.problem import BomProblem
 from aas_quantum.solvers.backends import sample
-from aas_quantum.solvers.base import Solution, SolveOptions, SolverRecord, Status
+from aas_quantum.solvers.base import Solution, SolveOptions, SolverRecord
 from aas_quantum.solvers.kernels import check_memory, cvar
-from aas_quantum.solvers.variational import decode, encode, full_bits, make_optimizer, subspace_objective
+from aas_quantum.solvers.variational import (
+    Selections,
+    conclude,
+    device_samples,
+    encode,
+    energy_distribution,
+    full_bits,
+    make_optimizer,
+)
 
 ANSATZE = {"RealAmplitudes": library.real_amplitudes, "EfficientSU2": library.efficient_su2}
 
@@ -56,37 +63,28 @@ class VqeSolver:
         optimizer = make_optimizer(options.optimizer, options.maxiter, options.seed)
         params = np.asarray(optimizer.minimize(energy, initial).x)
         probs = probabilities(params)
-        selection = subspace_bits(problem)
-        full_index = selection.astype(np.int64) @ (1 << np.arange(problem.n_options))
-        selection_probs = probs.reshape(-1, 2 ** problem.n_options).sum(axis=0)[full_index]
-        objective, feasible = subspace_objective(problem, selection)
+        selections = Selections.of(problem)
+        selection_probs = selections.marginal(probs)
         details: dict[str, object] = {"ansatz": ansatz_name, "parameters": int(ansatz.num_parameters),
-                                      "cvar_alpha": alpha}
+                                      "cvar_alpha": alpha, "energy_distribution": energy_distribution(diagonal, probs)}
         if options.backend == "local":
             drawn = np.unique(rng.choice(len(probs), size=options.shots, p=probs / probs.sum()))
-            counts = dict.fromkeys((int(i) for i in drawn), 1)
-            backend, p_feasible = "statevector (local)", float(selection_probs[feasible].sum())
+            indices = [int(i) for i in drawn]
+            sampled = [full_bits(i, problem.n_options) for i in indices]
+            backend, p_feasible = "statevector (local)", selections.p_feasible(selection_probs)
         else:
             measured = ansatz.assign_parameters(params)
             measured.measure_all()
             run = sample(measured, options.backend, options.shots, options.seed)
-            counts, backend = run.counts, run.backend
+            indices = list(run.counts)
+            sampled, p_feasible = device_samples(problem, run.counts)
+            backend = run.backend
             details.update(transpiled_depth=run.depth, two_qubit_gates=run.two_qubit_gates)
-            p_feasible = sum(c for i, c in counts.items()
-                             if problem.is_feasible(full_bits(i, n)[: problem.n_options].astype(float))) / sum(
-                counts.values())
-        sampled = [full_bits(i, n)[: problem.n_options] for i in counts]
-        energies = np.array([diagonal[i] for i in counts])
-        choice, decoding = decode(problem, sampled, energies)
-        optimum = options.extra.get("optimum")
         record = SolverRecord(
             method=self.name, backend=backend, encoding=encoding.name, qubits=n, reps=options.reps,
             optimizer=options.optimizer, evaluations=evaluations, shots=options.shots, seed=options.seed,
             wall_time_s=time.perf_counter() - start, p_feasible=p_feasible,
-            p_optimal=float(selection_probs[feasible & (objective <= optimum + 1e-6)].sum())
-            if optimum is not None else None,
-            best_energy=float(energies.min()), details={**details, "decoding": decoding, **encoding.report()},
+            p_optimal=selections.p_optimal(selection_probs, options.extra.get("optimum")),
+            details={**details, **encoding.report()},
         )
-        if choice is None:
-            return Solution(Status.NO_SOLUTION, None, None, record, reasons=("no feasible sample, repair failed",))
-        return Solution(Status.FEASIBLE, choice, problem.objective(problem.x_from_choice(choice)), record)
+        return conclude(problem, record, sampled, diagonal[indices])
