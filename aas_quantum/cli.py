@@ -16,13 +16,14 @@ from basyx.aas import model
 from rich.console import Console
 from rich.table import Table
 
+from aas_quantum import erp
 from aas_quantum.aas import mapping
 from aas_quantum.aas.files import AasEnvironment, read_files, write_aasx, write_json
 from aas_quantum.aas.http import AasClient, ServerSettings, b64, product_shell_ids, read_environment, write_result
 from aas_quantum.aas.result import next_version, output_objects, result_submodel, result_submodel_id
 from aas_quantum.aas.templates import write_templates
 from aas_quantum.catalog import SolverPreferences
-from aas_quantum.errors import AasQuantumError, BomInputError, InfeasibleError
+from aas_quantum.errors import AasQuantumError, BomInputError, ConfigError, InfeasibleError
 from aas_quantum.problem import BomProblem, build_problem
 from aas_quantum.report import Report, to_dict
 from aas_quantum.run import optimize as run_optimize
@@ -34,6 +35,11 @@ err_console = Console(stderr=True)
 
 Inputs = Annotated[list[Path], typer.Argument(help=".aasx / .json / .xml files: product, components, suppliers")]
 ShellOpt = Annotated[str | None, typer.Option("--shell", help="product AAS id (when the inputs hold several)")]
+ErpOpt = Annotated[str | None, typer.Option("--erp", help="ERP export profiles, comma-separated: "
+                                            + ", ".join(erp.profile_names()) + " or a profile .toml")]
+ErpFormatOpt = Annotated[str, typer.Option("--erp-format", help="xlsx, csv or both (comma-separated)")]
+ErpSetOpt = Annotated[list[str] | None, typer.Option("--erp-set", help="ERP context KEY=VALUE (plant=1710), "
+                                                     "or csv.delimiter=; (repeatable)")]
 
 
 def _fail(exc: AasQuantumError) -> typer.Exit:
@@ -88,6 +94,9 @@ def optimize(
     mixer: Annotated[str, typer.Option(help="XY mixer topology: ring | complete")] = "ring",
     interp: Annotated[bool, typer.Option(help="grow QAOA depth 1..reps with INTERP initialisation")] = False,
     json_output: Annotated[bool, typer.Option("--json", help="print a JSON summary instead of tables")] = False,
+    erp: ErpOpt = None,
+    erp_format: ErpFormatOpt = "xlsx,csv",
+    erp_set: ErpSetOpt = None,
 ) -> None:
     """Optimise the selection, print a summary, write the result AASX + JSON (and to the server)."""
     overrides = {"time_limit_s": time_limit, "seed": seed, "reps": reps, "shots": shots,
@@ -97,6 +106,7 @@ def optimize(
     fixed = {"encoding": encoding, "backend": backend, "optimizer": optimizer, "maxiter": maxiter, "extra": extra}
     client = None
     try:
+        erp_job = _erp_job(erp, erp_format, erp_set)
         if server or (not inputs and os.environ.get("AAS_QUANTUM_SERVER")):
             client = AasClient(ServerSettings.resolve(server))
             shell_ids = product_shell_ids(client) if all_products else [shell or _only_product(client)]
@@ -109,7 +119,7 @@ def optimize(
         else:
             err_console.print("[bold red]error:[/] give input files or --server")
             raise typer.Exit(2)
-        summaries = [_run_one(sid, env, client, solver, overrides, fixed, out, dry_run, json_output)
+        summaries = [_run_one(sid, env, client, solver, overrides, fixed, out, dry_run, json_output, erp_job)
                      for sid, env in jobs]
     except InfeasibleError as exc:
         if json_output:
@@ -136,7 +146,8 @@ def _only_product(client: AasClient) -> str:
 
 
 def _run_one(shell_id: str, env: AasEnvironment, client: AasClient | None, solver: str | None,
-             overrides: dict, fixed: dict, out: Path, dry_run: bool, json_output: bool) -> dict:
+             overrides: dict, fixed: dict, out: Path, dry_run: bool, json_output: bool,
+             erp_job: tuple[list[erp.Profile], list[str]] | None) -> dict:
     shell_obj = env.objects.get(shell_id)
     problem = build_problem(mapping.read_catalog(env, shell_obj))
     prefs = problem.request.solver if problem.request else SolverPreferences()
@@ -149,25 +160,84 @@ def _run_one(shell_id: str, env: AasEnvironment, client: AasClient | None, solve
     result_id = result_submodel_id(shell_id)
     previous = client.submodel_or_none(result_id) if client is not None else env.objects.get(result_id)
     submodel = result_submodel(problem, report, result_id, next_version(previous))
+    summary = to_dict(report)
+    # every ERP profile renders before anything is written: a profile error leaves no partial output
+    plan = erp.plan_export(erp.erp_document(problem, report.solution.choice or (), summary), *erp_job) \
+        if erp_job else None
     # local outputs first: whatever happens on the server, no work is lost
     stem = _slug(shell_id)
     aasx_path, json_path = out / f"{stem}.result.aasx", out / f"{stem}.result.json"
     write_aasx(aasx_path, output_objects(env, shell_id, submodel), env.files)
     write_json(json_path, [submodel])
+    erp_paths = erp.write_export(plan, out, stem) if plan else []
     written_to = None
     if client is not None and not dry_run:
         write_result(client, shell_id, submodel, previous)
         written_to = client.url(f"/submodels/{b64(result_id)}")
-    summary = to_dict(report)
-    summary["outputs"] = {"aasx": str(aasx_path), "json": str(json_path), "server": written_to}
+    summary["outputs"] = {"aasx": str(aasx_path), "json": str(json_path), "server": written_to,
+                          "erp": [str(p) for p in erp_paths]}
     if not json_output:
         print_report(report)
         console.print(f"\nresult written to [bold]{aasx_path}[/] and [bold]{json_path}[/]")
+        _print_erp(erp_paths)
         if written_to:
             console.print(f"result submodel (version {submodel.administration.version}) written to {written_to}")
         elif client is not None:
             console.print("--dry-run: nothing written to the server")
     return summary
+
+
+def _erp_job(erp_names: str | None, erp_format: str, erp_set: list[str] | None
+             ) -> tuple[list[erp.Profile], list[str]] | None:
+    """Profiles and formats to export, loaded up front so a bad profile fails before any solving."""
+    if not erp_names:
+        return None
+    names = [n.strip() for n in erp_names.split(",") if n.strip()]
+    profiles = [erp.load_profile(n, erp.erp_overrides(Path(n).stem, erp_set or ())) for n in names]
+    formats = [f.strip() for f in erp_format.split(",") if f.strip()]
+    unknown = [f for f in formats if f not in erp.FORMATS]
+    if unknown or not formats:
+        raise ConfigError(f"--erp-format: unknown format(s) {unknown}; use {', '.join(erp.FORMATS)}")
+    return profiles, formats
+
+
+def _print_erp(paths: list[Path]) -> None:
+    if paths:
+        console.print(f"ERP export: {len(paths)} files")
+        for path in paths:
+            console.print(f"  {path}", highlight=False)
+
+
+@app.command("export")
+def export_result(
+    inputs: Annotated[list[Path], typer.Argument(help="a result .aasx (holds its inputs), or a result .json "
+                                                      "together with the input files")],
+    erp_names: ErpOpt = "generic",
+    erp_format: ErpFormatOpt = "xlsx,csv",
+    erp_set: ErpSetOpt = None,
+    shell: ShellOpt = None,
+    out: Annotated[Path, typer.Option(help="folder for the ERP files")] = Path("out"),
+) -> None:
+    """Write ERP files from a saved result, without solving again."""
+    try:
+        job = _erp_job(erp_names, erp_format, erp_set)
+        assert job is not None
+        env = read_files(inputs)
+        if not mapping.product_shells(env):
+            raise BomInputError("the files hold no product shell: a result .json holds only the result, so pass "
+                                "the input files (or the product AASX) with it")
+        shell_obj = mapping.product_shell(env, shell)
+        problem = build_problem(mapping.read_catalog(env, shell_obj))
+        result_id = result_submodel_id(shell_obj.id)
+        saved = env.objects.get(result_id)
+        if not isinstance(saved, model.Submodel):
+            raise BomInputError(f"no result submodel {result_id} in the inputs; run `aas-quantum optimize` first")
+        summary, picks = mapping.read_result(saved, env.origin[result_id])
+        document = erp.erp_document(problem, mapping.saved_choice(problem, picks), summary)
+        paths = erp.export(document, *job, out, _slug(shell_obj.id))
+    except AasQuantumError as exc:
+        raise _fail(exc) from exc
+    _print_erp(paths)
 
 
 def _first(value, default):

@@ -53,3 +53,9 @@ class InfeasibleError(AasQuantumError):
     def __init__(self, reasons: list[str]) -> None:
         self.reasons = reasons
         super().__init__("problem is infeasible: " + "; ".join(reasons))
+
+
+class ConfigError(AasQuantumError):
+    """A config file, ERP profile or connection setting is wrong; the message names it."""
+
+    exit_code = 2

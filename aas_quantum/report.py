@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from aas_quantum import contract
-from aas_quantum.problem import BomProblem
+from aas_quantum.problem import BomProblem, Option, Position
 from aas_quantum.solvers.base import Solution
 
 SUMMARY_SCHEMA_VERSION = "1.0"
@@ -72,19 +72,21 @@ def _pct(numerator: float, denominator: float) -> float:
     return 100.0 * numerator / abs(denominator) if abs(denominator) > 1e-12 else 0.0
 
 
+def selection_line(position: Position, option: Option) -> SelectionLine:
+    """What buying ``option`` for ``position`` means: quantities, prices, weight, CO2."""
+    return SelectionLine(
+        position_id=position.position_id, designation=position.designation, part_number=option.part_number,
+        manufacturer=option.variant.manufacturer, manufacturer_designation=option.variant.designation,
+        supplier_id=option.supplier_id, quantity=option.quantity, unit=position.unit,
+        order_quantity=option.order_quantity, unit_price=option.unit_price, extended_price=option.extended_price,
+        lead_time_days=option.lead_time_days, weight_kg=option.per_position(contract.UNIT_WEIGHT),
+        co2e_kg=option.per_position(contract.CO2E_PER_UNIT), asset_id=option.variant.asset_id,
+    )
+
+
 def selection_lines(problem: BomProblem, choice: tuple[int, ...]) -> tuple[SelectionLine, ...]:
-    lines = []
-    for position, k in zip(problem.positions, choice, strict=True):
-        o = position.options[k]
-        lines.append(SelectionLine(
-            position_id=position.position_id, designation=position.designation, part_number=o.part_number,
-            manufacturer=o.variant.manufacturer, manufacturer_designation=o.variant.designation,
-            supplier_id=o.supplier_id, quantity=o.quantity, unit=position.unit, order_quantity=o.order_quantity,
-            unit_price=o.unit_price, extended_price=o.extended_price, lead_time_days=o.lead_time_days,
-            weight_kg=o.per_position(contract.UNIT_WEIGHT), co2e_kg=o.per_position(contract.CO2E_PER_UNIT),
-            asset_id=o.variant.asset_id,
-        ))
-    return tuple(lines)
+    return tuple(selection_line(position, position.options[k])
+                 for position, k in zip(problem.positions, choice, strict=True))
 
 
 def build_report(

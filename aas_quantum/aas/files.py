@@ -9,10 +9,7 @@ reject the V3.1 XML namespace the 2.x SDK writes.
 from __future__ import annotations
 
 import io
-import os
-import tempfile
 from collections.abc import Iterable, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
@@ -22,6 +19,7 @@ from basyx.aas.adapter import aasx
 from basyx.aas.adapter import json as aas_json
 from basyx.aas.adapter import xml as aas_xml
 
+from aas_quantum.atomic import atomic_write
 from aas_quantum.errors import BomInputError, Location
 
 T = TypeVar("T")
@@ -96,34 +94,14 @@ def read_files(paths: Sequence[Path]) -> AasEnvironment:
     return env
 
 
-@contextmanager
-def _atomic(path: Path, mode: str = "w"):
-    """Write to a temporary file beside ``path`` and rename, so readers never see half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    os.chmod(tmp, 0o644)  # mkstemp creates 0600; outputs are ordinary shared files
-    try:
-        if "b" in mode:
-            with open(tmp, mode) as fh:
-                yield fh
-        else:
-            with open(tmp, mode, encoding="utf-8") as fh:
-                yield fh
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def write_json(path: Path, objects: Iterable[model.Identifiable]) -> None:
-    with _atomic(path) as fh:
+    with atomic_write(path) as fh:
         aas_json.write_aas_json_file(fh, model.DictIdentifiableStore(objects), indent=2)
 
 
 def write_aasx(path: Path, objects: Iterable[model.Identifiable],
                files: aasx.DictSupplementaryFileContainer | None = None) -> None:
     """An AASX package with one JSON part holding all objects (V3.0 consumers can read it)."""
-    with _atomic(path, "wb") as fh, aasx.AASXWriter(fh, failsafe=False) as writer:
+    with atomic_write(path, "wb") as fh, aasx.AASXWriter(fh, failsafe=False) as writer:
         writer.write_all_aas_objects("/aasx/data.json", model.DictIdentifiableStore(objects),
                                      files or aasx.DictSupplementaryFileContainer(), write_json=True)

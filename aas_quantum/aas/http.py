@@ -17,10 +17,8 @@ import contextlib
 import json
 import os
 import time
-import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -30,10 +28,10 @@ from basyx.aas.adapter.json import AASToJsonEncoder, StrictAASFromJsonDecoder
 from aas_quantum import contract
 from aas_quantum.aas.files import AasEnvironment
 from aas_quantum.aas.mapping import semantic_key
+from aas_quantum.config import config_file, config_section
 from aas_quantum.errors import AasQuantumError, BomInputError, Location
 
 RETRY_STATUS = frozenset({429, 502, 503, 504})
-CONFIG_FILE = Path(os.environ.get("AAS_QUANTUM_CONFIG", Path.home() / ".config" / "aas-quantum" / "config.toml"))
 
 
 class AasServerError(AasQuantumError):
@@ -61,9 +59,7 @@ class ServerSettings:
     @classmethod
     def resolve(cls, base_url: str | None = None, **overrides: Any) -> ServerSettings:
         """Arguments win over ``AAS_QUANTUM_*`` environment variables, which win over the config file."""
-        config: dict[str, Any] = {}
-        if CONFIG_FILE.is_file():
-            config = tomllib.loads(CONFIG_FILE.read_text()).get("server", {})
+        config = config_section("server")
         env = os.environ
 
         def pick(name: str, env_name: str, default: Any = None) -> Any:
@@ -74,7 +70,7 @@ class ServerSettings:
         url = base_url or env.get("AAS_QUANTUM_SERVER") or config.get("base_url")
         if not url:
             raise AasServerError("no AAS server given (--server, AAS_QUANTUM_SERVER or base_url in "
-                                 f"{CONFIG_FILE})")
+                                 f"{config_file()})")
         verify: bool | str = pick("verify", "AAS_QUANTUM_VERIFY_TLS", True)
         if isinstance(verify, str) and verify.lower() in ("0", "false", "no"):
             verify = False

@@ -7,7 +7,9 @@ and the idShort path.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -17,6 +19,7 @@ from aas_quantum import contract
 from aas_quantum.aas import elements as el
 from aas_quantum.aas import schema as sc
 from aas_quantum.aas.files import AasEnvironment
+from aas_quantum.aas.result import KPI_KEYS, RECORD_KEYS
 from aas_quantum.catalog import (
     Catalog,
     ObjectiveWeights,
@@ -30,6 +33,7 @@ from aas_quantum.catalog import (
     Variant,
 )
 from aas_quantum.errors import BomInputError, Location
+from aas_quantum.problem import BomProblem
 
 NUMERIC = ("xs:double", "xs:int")
 
@@ -318,6 +322,75 @@ def read_catalog(env: AasEnvironment, shell: model.AssetAdministrationShell) -> 
                               for sm in submodels_with(env, contract.SUPPLIER_OFFERS)),
                              key=lambda s: s.supplier_id))
     return Catalog(request, positions, suppliers)
+
+
+@dataclass(frozen=True)
+class SavedPick:
+    """One SelectedPosition of a saved result: what was bought, and what it cost then."""
+
+    position_id: str
+    part_number: str
+    supplier_id: str
+    extended_price: float
+    location: Location
+
+
+def read_result(submodel: model.Submodel, source: str) -> tuple[dict[str, Any], tuple[SavedPick, ...]]:
+    """A saved BomOptimizationResult: its summary in the shape of ``report.to_dict`` and its picks."""
+    node, t = _root(submodel, source), sc.OPTIMIZATION_RESULT
+    kpi_f, record_f, line_f = _fields(t, "KPIs"), _fields(t, "SolverRecord"), sc.SELECTION_LINE
+    kpis, record = node.collection(kpi_f), node.collection(record_f)
+    if kpis is None or record is None:
+        raise BomInputError("result has no KPIs or SolverRecord", node.location)
+
+    def flag(value: Any) -> Any:  # xs:boolean arrives as bool or as its lexical form
+        return value if value is None or isinstance(value, bool) else str(value).lower() in ("true", "1")
+
+    summary = {
+        "status": node.value(_fields(t, "Status")),
+        "product_id": node.value(_fields(t, "ProductId")),
+        "started": dt.datetime.fromisoformat(node.value(_fields(t, "Started"))),
+        "finished": dt.datetime.fromisoformat(node.value(_fields(t, "Finished"))),
+        "currency": kpis.value(kpi_f.child("Currency")),
+        "kpis": {key: kpis.value(kpi_f.child(name)) for name, key in KPI_KEYS.items()},
+        "solver": {key: record.value(record_f.child(name)) for name, key in RECORD_KEYS.items()},
+    }
+    summary["kpis"]["optimum_proven"] = flag(summary["kpis"]["optimum_proven"])
+    picks = tuple(
+        SavedPick(line.value(line_f.child("PositionId")), line.value(line_f.child("PartNumber")),
+                  line.value(line_f.child("SupplierId")), line.value(line_f.child("ExtendedPrice")), line.location)
+        for line in node.collections(_fields(t, "Selection"))
+    )
+    return summary, picks
+
+
+def saved_choice(problem: BomProblem, picks: Sequence[SavedPick]) -> tuple[int, ...]:
+    """The option chosen per position by a saved result, checked against today's inputs.
+
+    A pick the inputs no longer offer, or at another price, is an error: exporting it would quote
+    a selection that was never optimised.
+    """
+    by_position = {p.position_id: p for p in picks}
+    choice = []
+    for position in problem.positions:
+        pick = by_position.get(position.position_id)
+        if pick is None:
+            raise BomInputError(f"the result has no selection for position {position.position_id!r}")
+        k = next((i for i, o in enumerate(position.options)
+                  if o.part_number == pick.part_number and o.supplier_id == pick.supplier_id), None)
+        if k is None:
+            raise BomInputError(f"{pick.part_number} from {pick.supplier_id} is no longer an option for position "
+                                f"{pick.position_id} (the inputs changed since the run)", pick.location)
+        now = position.options[k].extended_price
+        if abs(now - pick.extended_price) > 1e-6 * max(1.0, abs(now)):
+            raise BomInputError(f"position {pick.position_id}: the inputs price {pick.part_number} at {now:.2f}, "
+                                f"the result at {pick.extended_price:.2f} (the inputs changed since the run)",
+                                pick.location)
+        choice.append(k)
+    extra = set(by_position) - {p.position_id for p in problem.positions}
+    if extra:
+        raise BomInputError(f"the result selects positions the inputs do not have: {sorted(extra)}")
+    return tuple(choice)
 
 
 # ------------------------------------------------------------------------------ writing

@@ -12,7 +12,7 @@ from aas_quantum.aas import elements as el
 from aas_quantum.aas import schema as sc
 from aas_quantum.aas.files import AasEnvironment
 from aas_quantum.problem import BomProblem
-from aas_quantum.report import Report
+from aas_quantum.report import Report, to_dict
 
 
 def result_submodel_id(product_shell_id: str) -> str:
@@ -29,27 +29,33 @@ def _collection(name: str, values: dict[str, Any]) -> model.SubmodelElementColle
     return el.collection(f, el.properties(f.children, values))
 
 
-def record_values(report: Report) -> dict[str, Any]:
-    r = report.solution.record
-    return {
-        "Method": r.method, "Backend": r.backend, "Encoding": r.encoding or None, "Qubits": r.qubits or None,
-        "Reps": r.reps or None, "Optimizer": r.optimizer or None, "Evaluations": r.evaluations or None,
-        "Shots": r.shots or None, "Seed": r.seed, "WallTimeSeconds": round(r.wall_time_s, 6),
-        "ProbabilityFeasible": r.p_feasible, "ProbabilityOptimal": r.p_optimal, "BestEnergy": r.best_energy,
-    }
+# AAS element name -> key in ``report.to_dict``: the one naming table for writing and reading results.
+RECORD_KEYS = {
+    "Method": "method", "Backend": "backend", "Encoding": "encoding", "Qubits": "qubits", "Reps": "reps",
+    "Optimizer": "optimizer", "Evaluations": "evaluations", "Shots": "shots", "Seed": "seed",
+    "WallTimeSeconds": "wall_time_s", "ProbabilityFeasible": "p_feasible", "ProbabilityOptimal": "p_optimal",
+    "BestEnergy": "best_energy",
+}
+KPI_KEYS = {
+    "Objective": "objective", "TotalCost": "total_cost", "TotalWeight": "total_weight_kg",
+    "TotalPerformance": "total_performance", "TotalCO2e": "total_co2e_kg", "MaxLeadTimeDays": "max_lead_time_days",
+    "SuppliersUsed": "suppliers_used", "GreedyCost": "greedy_cost", "GreedyObjective": "greedy_objective",
+    "ImprovementVsGreedyPercent": "improvement_vs_greedy_pct", "OptimumBound": "optimum_bound",
+    "OptimumProven": "optimum_proven", "GapToOptimumPercent": "gap_to_optimum_pct",
+}
+_UNSET_WHEN_ZERO = ("Encoding", "Qubits", "Reps", "Optimizer", "Evaluations", "Shots")
 
 
-def kpi_values(report: Report) -> dict[str, Any]:
-    greedy = report.greedy
-    return {
-        "Currency": report.currency, "Objective": report.objective, "TotalCost": report.total_cost,
-        "TotalWeight": report.total_weight_kg, "TotalPerformance": report.total_performance,
-        "TotalCO2e": report.total_co2e_kg, "MaxLeadTimeDays": report.max_lead_time_days,
-        "SuppliersUsed": report.suppliers_used, "GreedyCost": report.greedy_cost,
-        "GreedyObjective": greedy.objective if greedy is not None else None,
-        "ImprovementVsGreedyPercent": report.improvement_vs_greedy_pct, "OptimumBound": report.optimum_bound,
-        "OptimumProven": report.optimum_proven, "GapToOptimumPercent": report.gap_to_optimum_pct,
-    }
+def record_values(summary: dict[str, Any]) -> dict[str, Any]:
+    values = {name: summary["solver"][key] for name, key in RECORD_KEYS.items()}
+    for name in _UNSET_WHEN_ZERO:  # classical solvers leave these empty rather than 0
+        values[name] = values[name] or None
+    values["WallTimeSeconds"] = round(values["WallTimeSeconds"], 6)
+    return values
+
+
+def kpi_values(summary: dict[str, Any]) -> dict[str, Any]:
+    return {"Currency": summary["currency"]} | {name: summary["kpis"][key] for name, key in KPI_KEYS.items()}
 
 
 def result_submodel(problem: BomProblem, report: Report, submodel_id: str, version: int = 1) -> model.Submodel:
@@ -65,6 +71,7 @@ def result_submodel(problem: BomProblem, report: Report, submodel_id: str, versi
             els.append(model.ReferenceElement("VariantAsset", el.ref(ln.asset_id),
                                               semantic_id=el.ref(line_f.child("VariantAsset").semantic_id)))
         selection.append(els)
+    summary = to_dict(report)
     checks = [el.properties(check_f.children, {"Name": c.name, "Value": c.value, "Sense": c.sense,
                                                 "Bound": c.bound, "Satisfied": c.satisfied, "Slack": c.slack})
               for c in report.constraints]
@@ -75,8 +82,8 @@ def result_submodel(problem: BomProblem, report: Report, submodel_id: str, versi
             "Status": report.solution.status.value, "ProductId": report.product_id,
             "Started": report.started, "Finished": report.finished}),
         el.collection_list(input_f, inputs),
-        _collection("SolverRecord", record_values(report)),
-        _collection("KPIs", kpi_values(report)),
+        _collection("SolverRecord", record_values(summary)),
+        _collection("KPIs", kpi_values(summary)),
         el.collection_list(_field("Selection"), selection),
         el.collection_list(_field("Constraints"), checks),
     ]

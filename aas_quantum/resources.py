@@ -1,0 +1,18 @@
+"""Package data shipped from the top-level folders (``submodels/``, ``erp_export/``, ``schemas/``)."""
+
+from __future__ import annotations
+
+from importlib import resources
+from importlib.abc import Traversable
+from pathlib import Path
+
+
+def data_dir(name: str) -> Traversable:
+    """The folder ``name`` as installed (``aas_quantum.data.<name>``) or, in a source checkout, the repo folder.
+
+    Editable installs do not map the ``aas_quantum.data`` parent package, hence the fallback.
+    """
+    try:
+        return resources.files(f"aas_quantum.data.{name}")
+    except ModuleNotFoundError:
+        return Path(__file__).resolve().parent.parent / name
