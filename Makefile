@@ -45,7 +45,8 @@ server: server-venv
 	$(SERVER_VENV)/bin/python tests/basyx/serve.py --port $(DEMO_PORT) samples/*.aasx
 
 # Start the server with the samples, optimise the drone against it with QAOA, write the result
-# back, read it back from the server, keep the local outputs, stop the server.
+# back, read it back from the server, keep the local outputs (result AASX/JSON and the ERP files
+# of every shipped profile), stop the server.
 demo: venv server-venv
 	@mkdir -p out/demo
 	@$(SERVER_VENV)/bin/python tests/basyx/serve.py --port $(DEMO_PORT) samples/*.aasx > out/demo/server.log 2>&1 & \
@@ -53,7 +54,7 @@ demo: venv server-venv
 	  for i in $$(seq 50); do grep -q ready out/demo/server.log && break; sleep 0.2; done; \
 	  echo "BaSyx server (SDK 1.2.1) with the samples at $(DEMO_SERVER)"; \
 	  $(BIN)/aas-quantum optimize --server $(DEMO_SERVER) --shell urn:aas-quantum:sample:drone:aas \
-	    --solver qaoa --out out/demo && \
+	    --solver qaoa --erp generic,sap-s4hana,odoo,dynamics365-fo,business-central --out out/demo && \
 	  echo && echo "Result read back from the server:" && \
 	  $(BIN)/aas-quantum result --server $(DEMO_SERVER) --shell urn:aas-quantum:sample:drone:aas && \
 	  echo && echo "Local outputs:" && ls -l out/demo

@@ -14,6 +14,7 @@ from typing import Annotated
 import typer
 from basyx.aas import model
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from aas_quantum import erp
@@ -43,7 +44,7 @@ ErpSetOpt = Annotated[list[str] | None, typer.Option("--erp-set", help="ERP cont
 
 
 def _fail(exc: AasQuantumError) -> typer.Exit:
-    err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+    err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
     return typer.Exit(exc.exit_code)
 
 
