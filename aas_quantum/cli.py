@@ -26,6 +26,9 @@ from aas_quantum.aas.templates import write_templates
 from aas_quantum.catalog import SolverPreferences
 from aas_quantum.errors import AasQuantumError, BomInputError, ConfigError, InfeasibleError
 from aas_quantum.problem import BomProblem, build_problem
+from aas_quantum.publish.job import RunPublisher
+from aas_quantum.publish.mqtt import MqttPublisher, MqttSettings
+from aas_quantum.publish.opcua import OpcUaClientSettings
 from aas_quantum.report import Report, to_dict
 from aas_quantum.run import optimize as run_optimize
 from aas_quantum.solvers import SolveOptions
@@ -38,6 +41,8 @@ Inputs = Annotated[list[Path], typer.Argument(help=".aasx / .json / .xml files: 
 ShellOpt = Annotated[str | None, typer.Option("--shell", help="product AAS id (when the inputs hold several)")]
 ErpOpt = Annotated[str | None, typer.Option("--erp", help="ERP export profiles, comma-separated: "
                                             + ", ".join(erp.profile_names()) + " or a profile .toml")]
+MqttOpt = Annotated[str | None, typer.Option("--mqtt", help="publish status and result to this broker, "
+                                             "e.g. mqtt://host:1883 or mqtts://host:8883 (settings: [mqtt])")]
 ErpFormatOpt = Annotated[str, typer.Option("--erp-format", help="xlsx, csv or both (comma-separated)")]
 ErpSetOpt = Annotated[list[str] | None, typer.Option("--erp-set", help="ERP context KEY=VALUE (plant=1710), "
                                                      "or csv.delimiter=; (repeatable)")]
@@ -98,6 +103,9 @@ def optimize(
     erp: ErpOpt = None,
     erp_format: ErpFormatOpt = "xlsx,csv",
     erp_set: ErpSetOpt = None,
+    mqtt: MqttOpt = None,
+    opcua: Annotated[str | None, typer.Option(help="write the decision into an existing OPC UA server's nodes, "
+                                                   "e.g. opc.tcp://host:4840 (node map: [opcua.client])")] = None,
 ) -> None:
     """Optimise the selection, print a summary, write the result AASX + JSON (and to the server)."""
     overrides = {"time_limit_s": time_limit, "seed": seed, "reps": reps, "shots": shots,
@@ -105,9 +113,10 @@ def optimize(
     extra = {"cvar_alpha": cvar_alpha, "mixer": mixer, "interp": interp} | ({"warm_start": warm_start}
                                                                           if warm_start else {})
     fixed = {"encoding": encoding, "backend": backend, "optimizer": optimizer, "maxiter": maxiter, "extra": extra}
-    client = None
+    client, publisher = None, None
     try:
         erp_job = _erp_job(erp, erp_format, erp_set)
+        publisher = _publisher(mqtt, opcua)
         if server or (not inputs and os.environ.get("AAS_QUANTUM_SERVER")):
             client = AasClient(ServerSettings.resolve(server))
             shell_ids = product_shell_ids(client) if all_products else [shell or _only_product(client)]
@@ -120,8 +129,8 @@ def optimize(
         else:
             err_console.print("[bold red]error:[/] give input files or --server")
             raise typer.Exit(2)
-        summaries = [_run_one(sid, env, client, solver, overrides, fixed, out, dry_run, json_output, erp_job)
-                     for sid, env in jobs]
+        summaries = [_run_one(sid, env, client, solver, overrides, fixed, out, dry_run, json_output, erp_job,
+                              publisher) for sid, env in jobs]
     except InfeasibleError as exc:
         if json_output:
             print(json.dumps({"status": "infeasible", "reasons": exc.reasons}))
@@ -134,6 +143,11 @@ def optimize(
     finally:
         if client is not None:
             client.close()
+        if publisher is not None:
+            try:
+                publisher.close()
+            except AasQuantumError as exc:
+                raise _fail(exc) from exc
     if json_output:
         print(json.dumps(summaries[0] if len(summaries) == 1 else summaries, indent=2, default=str))
 
@@ -148,7 +162,7 @@ def _only_product(client: AasClient) -> str:
 
 def _run_one(shell_id: str, env: AasEnvironment, client: AasClient | None, solver: str | None,
              overrides: dict, fixed: dict, out: Path, dry_run: bool, json_output: bool,
-             erp_job: tuple[list[erp.Profile], list[str]] | None) -> dict:
+             erp_job: tuple[list[erp.Profile], list[str]] | None, publisher: RunPublisher | None = None) -> dict:
     shell_obj = env.objects.get(shell_id)
     problem = build_problem(mapping.read_catalog(env, shell_obj))
     prefs = problem.request.solver if problem.request else SolverPreferences()
@@ -156,7 +170,21 @@ def _run_one(shell_id: str, env: AasEnvironment, client: AasClient | None, solve
         time_limit_s=_first(overrides["time_limit_s"], prefs.time_limit_s), seed=_first(overrides["seed"], prefs.seed),
         reps=_first(overrides["reps"], prefs.reps), shots=_first(overrides["shots"], prefs.shots),
         qubit_budget=_first(overrides["qubit_budget"], prefs.qubit_budget), **fixed)
-    report = run_optimize(problem, solver or prefs.method, options)
+    publisher = publisher or RunPublisher()
+    publisher.queued(problem.product_id)
+    try:
+        summary = _solve_and_write(shell_id, env, problem, client, solver or prefs.method, options, out, dry_run,
+                                   json_output, erp_job, publisher)
+    except (AasQuantumError, ValueError) as exc:
+        publisher.failed(problem.product_id, str(exc))
+        raise
+    return summary
+
+
+def _solve_and_write(shell_id: str, env: AasEnvironment, problem: BomProblem, client: AasClient | None,
+                     method: str, options: SolveOptions, out: Path, dry_run: bool, json_output: bool,
+                     erp_job: tuple[list[erp.Profile], list[str]] | None, publisher: RunPublisher) -> dict:
+    report = run_optimize(problem, method, options, publisher.progress(problem.product_id))
 
     result_id = result_submodel_id(shell_id)
     previous = client.submodel_or_none(result_id) if client is not None else env.objects.get(result_id)
@@ -175,6 +203,7 @@ def _run_one(shell_id: str, env: AasEnvironment, client: AasClient | None, solve
     if client is not None and not dry_run:
         write_result(client, shell_id, submodel, previous)
         written_to = client.url(f"/submodels/{b64(result_id)}")
+    publisher.done(summary, result_id)
     summary["outputs"] = {"aasx": str(aasx_path), "json": str(json_path), "server": written_to,
                           "erp": [str(p) for p in erp_paths]}
     if not json_output:
@@ -186,6 +215,14 @@ def _run_one(shell_id: str, env: AasEnvironment, client: AasClient | None, solve
         elif client is not None:
             console.print("--dry-run: nothing written to the server")
     return summary
+
+
+def _publisher(mqtt: str | None, opcua: str | None) -> RunPublisher | None:
+    """Publishers for --mqtt / --opcua, connected before solving so a refused login fails early."""
+    if not mqtt and not opcua:
+        return None
+    return RunPublisher(MqttPublisher(MqttSettings.resolve(mqtt)).connect() if mqtt else None,
+                        OpcUaClientSettings.resolve(opcua) if opcua else None)
 
 
 def _erp_job(erp_names: str | None, erp_format: str, erp_set: list[str] | None
@@ -228,17 +265,94 @@ def export_result(
             raise BomInputError("the files hold no product shell: a result .json holds only the result, so pass "
                                 "the input files (or the product AASX) with it")
         shell_obj = mapping.product_shell(env, shell)
-        problem = build_problem(mapping.read_catalog(env, shell_obj))
-        result_id = result_submodel_id(shell_obj.id)
-        saved = env.objects.get(result_id)
-        if not isinstance(saved, model.Submodel):
-            raise BomInputError(f"no result submodel {result_id} in the inputs; run `aas-quantum optimize` first")
-        summary, picks = mapping.read_result(saved, env.origin[result_id])
-        document = erp.erp_document(problem, mapping.saved_choice(problem, picks), summary)
+        saved = mapping.saved_run(env, shell_obj)
+        if saved is None:
+            raise BomInputError(f"no result submodel {result_submodel_id(shell_obj.id)} in the inputs; run "
+                                "`aas-quantum optimize` first")
+        document = erp.erp_document(*saved)
         paths = erp.export(document, *job, out, _slug(shell_obj.id))
     except AasQuantumError as exc:
         raise _fail(exc) from exc
     _print_erp(paths)
+
+
+@app.command("opcua-server")
+def opcua_server(
+    inputs: Annotated[list[Path] | None, typer.Argument(help="input files (or use --server)")] = None,
+    server: Annotated[str | None, typer.Option(help="AAS server base URL (or AAS_QUANTUM_SERVER)")] = None,
+    endpoint: Annotated[str | None, typer.Option(help="opc.tcp://host:port/path to listen on "
+                                                      "(default from [opcua.server], else 127.0.0.1:4840)")] = None,
+    solver: Annotated[str | None, typer.Option(help="solver the Optimize method uses (default: the request's)")
+                      ] = None,
+    out: Annotated[Path, typer.Option(help="folder of the result files (read at start, written by Optimize)")
+                   ] = Path("out"),
+    mqtt: MqttOpt = None,
+) -> None:
+    """Serve the latest result of every product over OPC UA; the Optimize method runs a product again."""
+    import asyncio
+
+    from aas_quantum.publish.opcua import OpcUaResultServer, OpcUaServerSettings
+
+    try:
+        settings = OpcUaServerSettings.resolve(endpoint)
+        client = AasClient(ServerSettings.resolve(server)) if server or not inputs else None
+
+        def load_env(shell_id: str | None = None) -> AasEnvironment:
+            return read_environment(client, shell_id) if client is not None else read_files(inputs or [])
+
+        if client is not None:
+            shells = {sid: load_env(sid) for sid in product_shell_ids(client)}
+        else:
+            env = load_env()
+            shells = {s.id: env for s in mapping.product_shells(env)}
+        publisher = _publisher(mqtt, None) or RunPublisher()
+        product_shell: dict[str, str] = {}
+        latest: list[tuple[dict, str]] = []
+        for shell_id, env in shells.items():
+            shell_obj = env.objects.get(shell_id)
+            product_shell[build_problem(mapping.read_catalog(env, shell_obj)).product_id] = shell_id
+            saved_file = out / f"{_slug(shell_id)}.result.aasx"
+            saved_env = read_files([saved_file]) if saved_file.is_file() else env
+            saved = mapping.saved_run(saved_env, saved_env.objects.get(shell_id))
+            if saved is not None:
+                latest.append((saved[2], shell_id))
+    except AasQuantumError as exc:
+        raise _fail(exc) from exc
+
+    fixed = {"encoding": "onehot", "backend": "local", "optimizer": "COBYLA", "maxiter": 200, "extra": {}}
+    no_overrides = dict.fromkeys(("time_limit_s", "seed", "reps", "shots", "qubit_budget"))
+
+    def run_product(product_id: str) -> dict:
+        shell_id = product_shell.get(product_id)
+        if shell_id is None:
+            raise BomInputError(f"unknown product {product_id!r}; known: {', '.join(product_shell)}")
+        summary = _run_one(shell_id, load_env(shell_id), client, solver, no_overrides, fixed, out, False, True, None,
+                           publisher)
+        console.print(f"optimised {product_id}: {summary['kpis']['total_cost']:.2f} {summary['currency']} "
+                      f"({summary['solver']['method']})", highlight=False)
+        return summary
+
+    async def serve() -> None:
+        opc = await OpcUaResultServer(settings, run_product).start()
+        for summary, shell_id in latest:
+            await opc.show(summary, (shell_id,))
+        for product_id, shell_id in product_shell.items():
+            opc.aliases.setdefault(shell_id, product_id)
+        console.print(f"ready: OPC UA server at {settings.endpoint} with {len(latest)} result(s), "
+                      f"{len(product_shell)} product(s)", highlight=False)
+        try:
+            await asyncio.Event().wait()
+        finally:
+            await opc.stop()
+
+    try:
+        asyncio.run(serve())
+    except KeyboardInterrupt:
+        pass
+    finally:
+        publisher.close()
+        if client is not None:
+            client.close()
 
 
 def _first(value, default):

@@ -16,3 +16,4 @@ def data_dir(name: str) -> Traversable:
         return resources.files(f"aas_quantum.data.{name}")
     except ModuleNotFoundError:
         return Path(__file__).resolve().parent.parent / name
+

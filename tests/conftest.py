@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -77,3 +78,61 @@ def basyx_server(tmp_path_factory):
         if process.poll() is None:
             process.terminate()
         process.wait(timeout=10)
+
+
+class Mosquitto:
+    """A real mosquitto broker on 127.0.0.1 with persistence, stoppable and restartable on the same port."""
+
+    def __init__(self, directory: Path, extra_config: str = "", anonymous: bool = True) -> None:
+        self.directory = directory
+        self.port = free_port()
+        self.config = directory / "mosquitto.conf"
+        self.config.write_text(
+            f"listener {self.port} 127.0.0.1\n"
+            f"allow_anonymous {'true' if anonymous else 'false'}\n"
+            f"persistence true\npersistence_location {directory}/\nautosave_interval 1\n"
+            f"log_dest file {directory}/mosquitto.log\nlog_type all\n"
+            # as root mosquitto would switch to its own user, which cannot write the test directory
+            + ("user root\n" if os.geteuid() == 0 else "") + extra_config)
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> Mosquitto:
+        import socket
+        import time
+
+        binary = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+        if not Path(binary).exists():
+            pytest.fail("mosquitto is not installed: `make test` installs the Debian package")
+        self.process = subprocess.Popen([binary, "-c", str(self.config)], stdout=subprocess.DEVNULL,
+                                        stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            with socket.socket() as sock:
+                if sock.connect_ex(("127.0.0.1", self.port)) == 0:
+                    return self
+            time.sleep(0.05)
+        pytest.fail(f"mosquitto did not start: {(self.directory / 'mosquitto.log').read_text()}")
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()  # SIGTERM: mosquitto writes its persistence file before exiting
+            self.process.wait(timeout=10)
+
+    @property
+    def url(self) -> str:
+        return f"mqtt://127.0.0.1:{self.port}"
+
+
+@pytest.fixture
+def mosquitto(tmp_path_factory):
+    """``start(extra_config="", anonymous=True) -> Mosquitto``; every broker is stopped afterwards."""
+    brokers: list[Mosquitto] = []
+
+    def start(extra_config: str = "", anonymous: bool = True) -> Mosquitto:
+        broker = Mosquitto(tmp_path_factory.mktemp("mosquitto"), extra_config, anonymous)
+        brokers.append(broker)
+        return broker.start()
+
+    yield start
+    for broker in brokers:
+        broker.stop()

@@ -7,6 +7,7 @@ and the idShort path.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -19,7 +20,7 @@ from aas_quantum import contract
 from aas_quantum.aas import elements as el
 from aas_quantum.aas import schema as sc
 from aas_quantum.aas.files import AasEnvironment
-from aas_quantum.aas.result import KPI_KEYS, RECORD_KEYS
+from aas_quantum.aas.result import KPI_KEYS, RECORD_KEYS, result_submodel_id
 from aas_quantum.catalog import (
     Catalog,
     ObjectiveWeights,
@@ -33,7 +34,8 @@ from aas_quantum.catalog import (
     Variant,
 )
 from aas_quantum.errors import BomInputError, Location
-from aas_quantum.problem import BomProblem
+from aas_quantum.problem import BomProblem, build_problem
+from aas_quantum.report import selection_lines
 
 NUMERIC = ("xs:double", "xs:int")
 
@@ -391,6 +393,23 @@ def saved_choice(problem: BomProblem, picks: Sequence[SavedPick]) -> tuple[int, 
     if extra:
         raise BomInputError(f"the result selects positions the inputs do not have: {sorted(extra)}")
     return tuple(choice)
+
+
+def saved_run(env: AasEnvironment, shell: model.AssetAdministrationShell
+              ) -> tuple[BomProblem, tuple[int, ...], dict[str, Any]] | None:
+    """The product's saved result, if the environment holds one: its problem, choice and summary.
+
+    The summary has the shape of ``report.to_dict`` including ``selection`` (rebuilt from today's
+    inputs, which ``saved_choice`` has checked against the result).
+    """
+    saved = env.objects.get(result_submodel_id(shell.id))
+    if not isinstance(saved, model.Submodel):
+        return None
+    problem = build_problem(read_catalog(env, shell))
+    summary, picks = read_result(saved, env.origin[saved.id])
+    choice = saved_choice(problem, picks)
+    summary["selection"] = [dataclasses.asdict(line) for line in selection_lines(problem, choice)]
+    return problem, choice, summary
 
 
 # ------------------------------------------------------------------------------ writing

@@ -1,0 +1,1 @@
+"""Publishing edges: the decision as MQTT messages and OPC UA nodes."""

@@ -1,0 +1,242 @@
+"""MQTT publisher (paho-mqtt 2.x): the result and the job status, retained, QoS 1.
+
+Topics (``<id>`` = base64url of the product id, no padding, as in the AAS HTTP API):
+
+- ``<prefix>/<id>/result``: the last result (retained, QoS 1, ``payload.result_payload``);
+- ``<prefix>/<id>/status``: queued, solving (with progress), done, failed (retained, QoS 1).
+
+Delivery: MQTT 5 with a persistent session (clean start off, session expiry), falling back to
+3.1.1 with a persistent session when the broker refuses version 5. The client id is stable, paho
+reconnects with exponential backoff, and QoS 1 messages published while the broker is away are
+queued in memory and sent when it returns. A restart of the broker keeps what the broker persists
+(retained messages, sessions, queued messages for persistent subscribers). A restart of *our*
+process loses what was still queued in memory: ``close`` waits for every acknowledgement and
+raises if any is missing, and publishing the same result again is harmless (retained, same
+``run_id``).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import socket
+import ssl
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlparse
+
+import paho.mqtt.client as paho
+from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
+from aas_quantum.aas.http import b64
+from aas_quantum.config import config_section
+from aas_quantum.errors import AasQuantumError, ConfigError
+from aas_quantum.publish.payload import status_payload
+
+log = logging.getLogger(__name__)
+PROTOCOLS = {"5": paho.MQTTv5, "3.1.1": paho.MQTTv311}
+UNSUPPORTED_PROTOCOL = (1, 132)  # 3.1.1 "unacceptable protocol version", 5 "unsupported protocol version"
+
+
+class PublishError(AasQuantumError):
+    """The broker could not be reached or did not acknowledge every message."""
+
+    exit_code = 4
+
+
+def topic(prefix: str, product_id: str, kind: str) -> str:
+    return f"{prefix}/{b64(product_id)}/{kind}"
+
+
+@dataclass(frozen=True)
+class MqttSettings:
+    url: str
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+    ca_file: str | None = None
+    cert_file: str | None = None
+    key_file: str | None = None
+    client_id: str = ""
+    topic_prefix: str = "aas-quantum"
+    protocol: str = "auto"  # "5", "3.1.1" or "auto" (5, then 3.1.1)
+    keepalive_s: int = 30
+    session_expiry_s: int = 86400
+    reconnect_min_s: float = 0.5
+    reconnect_max_s: float = 30.0
+    connect_timeout_s: float = 10.0
+
+    @classmethod
+    def resolve(cls, url: str | None = None, **overrides: Any) -> MqttSettings:
+        """Arguments, then ``AAS_QUANTUM_MQTT_*`` environment variables, then ``[mqtt]`` in the config file."""
+        config = config_section("mqtt")
+        names = {f for f in cls.__dataclass_fields__ if f != "url"}
+        unknown = set(config) - names - {"url"}
+        if unknown:
+            raise ConfigError(f"[mqtt]: unknown setting(s) {sorted(unknown)}; known: {sorted(names)}")
+        values: dict[str, Any] = {}
+        for name in names:
+            env = os.environ.get(f"AAS_QUANTUM_MQTT_{name.upper()}")
+            value = overrides.get(name) if overrides.get(name) is not None else env if env is not None \
+                else config.get(name)
+            if value is not None:
+                default = cls.__dataclass_fields__[name].default
+                values[name] = type(default)(value) if isinstance(default, int | float) else value
+        url = url or os.environ.get("AAS_QUANTUM_MQTT_URL") or config.get("url")
+        if not url:
+            raise ConfigError("no MQTT broker given (--mqtt, AAS_QUANTUM_MQTT_URL or url in [mqtt])")
+        parsed = urlparse(url)
+        if parsed.scheme not in ("mqtt", "mqtts") or not parsed.hostname:
+            raise ConfigError(f"MQTT broker URL must look like mqtt://host:1883 or mqtts://host:8883, got {url!r}")
+        if values.get("protocol", "auto") not in ("auto", *PROTOCOLS):
+            raise ConfigError(f"MQTT protocol must be auto, 5 or 3.1.1, got {values['protocol']!r}")
+        values.setdefault("client_id", f"aas-quantum-{socket.gethostname()}")
+        return cls(url=url, **values)
+
+    @property
+    def host(self) -> str:
+        return urlparse(self.url).hostname or ""
+
+    @property
+    def port(self) -> int:
+        parsed = urlparse(self.url)
+        return parsed.port or (8883 if parsed.scheme == "mqtts" else 1883)
+
+    @property
+    def tls(self) -> bool:
+        return urlparse(self.url).scheme == "mqtts" or self.ca_file is not None
+
+
+class MqttPublisher:
+    """One connection with a persistent session; publish from any thread, then ``close``."""
+
+    def __init__(self, settings: MqttSettings) -> None:
+        self.settings = settings
+        self._connected = threading.Event()
+        self._refused: str | None = None
+        self._pending: set[int] = set()  # message ids not yet acknowledged by the broker
+        self._lock = threading.Lock()
+        self._protocol = "5" if settings.protocol in ("auto", "5") else "3.1.1"
+        self._client = self._new_client()
+
+    def _new_client(self) -> paho.Client:
+        s = self.settings
+        version = PROTOCOLS[self._protocol]
+        client = paho.Client(CallbackAPIVersion.VERSION2, client_id=s.client_id, protocol=version,
+                             clean_session=None if version == paho.MQTTv5 else False)
+        if s.username:
+            client.username_pw_set(s.username, s.password)
+        if s.tls:
+            client.tls_set(ca_certs=s.ca_file, certfile=s.cert_file, keyfile=s.key_file,
+                           cert_reqs=ssl.CERT_REQUIRED, tls_version=ssl.PROTOCOL_TLS_CLIENT)
+        client.reconnect_delay_set(s.reconnect_min_s, s.reconnect_max_s)
+        client.max_queued_messages_set(0)  # unbounded: nothing is dropped while the broker is away
+        client.on_connect = self._on_connect
+        client.on_disconnect = self._on_disconnect
+        client.on_publish = self._on_publish
+        return client
+
+    def _on_publish(self, client: paho.Client, userdata: Any, mid: int, reason: Any, props: Any) -> None:
+        with self._lock:
+            self._pending.discard(mid)
+
+    def _on_connect(self, client: paho.Client, userdata: Any, flags: Any, reason: Any, props: Any) -> None:
+        if reason.is_failure:
+            self._refused = f"{reason} ({reason.value})"
+            log.warning("MQTT broker %s refused the connection: %s", self.settings.host, reason)
+            if reason.value in UNSUPPORTED_PROTOCOL:
+                self._connected.set()  # wake connect() so it can fall back
+            return
+        self._refused = None
+        log.info("MQTT connected to %s:%s (session present: %s)", self.settings.host, self.settings.port,
+                 flags.session_present)
+        self._connected.set()
+
+    def _on_disconnect(self, client: paho.Client, userdata: Any, flags: Any, reason: Any, props: Any) -> None:
+        self._connected.clear()
+        if reason.is_failure:
+            log.warning("MQTT connection to %s lost (%s); reconnecting", self.settings.host, reason)
+
+    def connect(self) -> MqttPublisher:
+        """Start the network loop; wait up to ``connect_timeout_s`` for the first connection.
+
+        Returns even if the broker is away (messages queue until it returns), but not when the
+        broker actively refuses (bad credentials, not authorised): that is a configuration error.
+        """
+        self._start()
+        if self._refused and self.settings.protocol == "auto" and self._protocol == "5" \
+                and any(f"({code})" in self._refused for code in UNSUPPORTED_PROTOCOL):
+            log.info("MQTT broker refuses version 5; falling back to 3.1.1")
+            self._stop()
+            self._protocol, self._refused = "3.1.1", None
+            self._client = self._new_client()
+            self._start()
+        if self._refused:
+            self._stop()
+            raise PublishError(f"MQTT broker {self.settings.host}:{self.settings.port} refused the connection: "
+                               f"{self._refused}")
+        if not self._connected.is_set():
+            log.warning("MQTT broker %s:%s not reachable yet; messages are queued", self.settings.host,
+                        self.settings.port)
+        return self
+
+    def _start(self) -> None:
+        s = self.settings
+        props = None
+        if self._protocol == "5":
+            props = Properties(PacketTypes.CONNECT)
+            props.SessionExpiryInterval = s.session_expiry_s
+        self._connected.clear()
+        self._client.connect_async(s.host, s.port, keepalive=s.keepalive_s, clean_start=False, properties=props)
+        self._client.loop_start()
+        self._connected.wait(s.connect_timeout_s)
+
+    def _stop(self) -> None:
+        self._client.disconnect()
+        self._client.loop_stop()
+
+    @property
+    def protocol(self) -> str:
+        return self._protocol
+
+    def publish(self, topic_name: str, payload: dict[str, Any], retain: bool = True) -> None:
+        with self._lock:  # the ack may arrive before publish() returns
+            info = self._client.publish(topic_name, json.dumps(payload, separators=(",", ":")), qos=1,
+                                        retain=retain)
+            if info.rc not in (paho.MQTT_ERR_SUCCESS, paho.MQTT_ERR_NO_CONN):  # NO_CONN: queued for reconnect
+                raise PublishError(f"MQTT publish to {topic_name} failed: {paho.error_string(info.rc)}")
+            self._pending.add(info.mid)
+
+    def status(self, product_id: str, state: str, progress: float | None = None, stage: str = "",
+               message: str = "") -> None:
+        self.publish(topic(self.settings.topic_prefix, product_id, "status"),
+                     status_payload(product_id, state, progress, stage, message))
+
+    def result(self, product_id: str, payload: dict[str, Any]) -> None:
+        self.publish(topic(self.settings.topic_prefix, product_id, "result"), payload)
+
+    def flush(self, timeout_s: float = 30.0) -> None:
+        """Wait until the broker acknowledged every message; raise naming how many are missing."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline and self._pending:
+            time.sleep(0.05)
+        missing = len(self._pending)
+        if missing:
+            raise PublishError(f"{missing} MQTT message(s) not acknowledged by {self.settings.host}:"
+                               f"{self.settings.port} within {timeout_s:g} s")
+
+    def close(self, timeout_s: float = 30.0) -> None:
+        try:
+            self.flush(timeout_s)
+        finally:
+            self._stop()
+
+    def __enter__(self) -> MqttPublisher:
+        return self.connect()
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

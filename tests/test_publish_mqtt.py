@@ -1,0 +1,193 @@
+"""MQTT publishing against a real mosquitto broker started by the fixture on 127.0.0.1."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import queue
+import subprocess
+import time
+from pathlib import Path
+
+import jsonschema
+import paho.mqtt.client as paho
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
+from aas_quantum.cli import app
+from aas_quantum.publish.mqtt import MqttPublisher, MqttSettings, PublishError, topic
+from aas_quantum.publish.payload import result_payload, schema
+
+from conftest import SMALL
+
+PRODUCT = "urn:aas-quantum:sample:drone:QX5-Inspect"
+
+
+class Subscriber:
+    """A real paho client collecting (topic, payload, retain) in arrival order."""
+
+    def __init__(self, port: int, topics: list[str], client_id: str = "", persistent: bool = False,
+                 tls: dict | None = None, auth: tuple[str, str] | None = None) -> None:
+        self.messages: queue.Queue = queue.Queue()
+        self.client = paho.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=paho.MQTTv5)
+        if tls:
+            self.client.tls_set(**tls)
+        if auth:
+            self.client.username_pw_set(*auth)
+        self.client.on_message = lambda c, u, m: self.messages.put((m.topic, json.loads(m.payload), m.retain))
+        self.client.on_connect = lambda c, u, f, r, p: [c.subscribe(t, qos=1) for t in topics]
+        self.client.reconnect_delay_set(0.2, 1)
+        props = Properties(PacketTypes.CONNECT)
+        props.SessionExpiryInterval = 3600 if persistent else 0
+        self.client.connect("127.0.0.1", port, clean_start=not persistent, properties=props)
+        self.client.loop_start()
+
+    def drain(self, quiet_s: float = 1.0, total_s: float = 30.0, until: int | None = None) -> list:
+        """Messages until none arrives for ``quiet_s`` (or ``until`` of them have arrived)."""
+        got, deadline = [], time.monotonic() + total_s
+        while time.monotonic() < deadline and (until is None or len(got) < until):
+            try:
+                got.append(self.messages.get(timeout=quiet_s if until is None else deadline - time.monotonic()))
+            except queue.Empty:
+                if until is None:
+                    break
+        return got
+
+    def close(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
+
+
+def test_cli_run_publishes_ordered_status_and_a_valid_retained_result(mosquitto, cli, tmp_path):
+    broker = mosquitto()
+    watcher = Subscriber(broker.port, [topic("aas-quantum", PRODUCT, "status")])
+    time.sleep(0.3)
+    result = cli.invoke(app, ["optimize", str(SMALL), "--solver", "exact", "--mqtt", broker.url, "--json",
+                              "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.output)
+    statuses = [payload for _, payload, _ in watcher.drain()]
+    watcher.close()
+    for status in statuses:
+        jsonschema.validate(status, schema("status"))
+    states = [s["state"] for s in statuses]
+    assert states[0] == "queued" and states[-1] == "done" and set(states[1:-1]) == {"solving"}
+    progress = [s["progress"] for s in statuses]
+    assert progress == sorted(progress) and progress[-1] == 1.0
+    assert [s["stage"] for s in statuses[1:-1]] == ["exact baseline", "greedy baseline", "exact", "report"]
+
+    late = Subscriber(broker.port, [topic("aas-quantum", PRODUCT, "#")])  # joins after the run
+    retained = {t.rsplit("/", 1)[1]: (payload, flag) for t, payload, flag in late.drain()}
+    late.close()
+    payload, retain_flag = retained["result"]
+    assert retain_flag and retained["status"][0]["state"] == "done"
+    jsonschema.validate(payload, schema("result"))
+    assert payload["kpis"]["total_cost"] == pytest.approx(summary["kpis"]["total_cost"])
+    assert [s["part_number"] for s in payload["selection"]] == [s["part_number"] for s in summary["selection"]]
+    assert payload["result_submodel_id"].endswith("/sm/BomOptimizationResult")
+
+
+def test_schema_rejects_a_payload_without_kpis(tmp_path, cli):
+    result = cli.invoke(app, ["optimize", str(SMALL), "--solver", "greedy", "--json", "--out", str(tmp_path)])
+    payload = result_payload(json.loads(result.output), "urn:x/sm/BomOptimizationResult")
+    jsonschema.validate(payload, schema("result"))
+    del payload["kpis"]["total_cost"]
+    with pytest.raises(jsonschema.ValidationError, match="total_cost"):
+        jsonschema.validate(payload, schema("result"))
+
+
+def test_result_published_while_broker_is_down_arrives_after_restart_once(mosquitto, tmp_path, cli):
+    broker = mosquitto()
+    run = cli.invoke(app, ["optimize", str(SMALL), "--solver", "greedy", "--json", "--out", str(tmp_path)])
+    payload = result_payload(json.loads(run.output), "urn:x/sm/BomOptimizationResult")
+    result_topic = topic("aas-quantum", PRODUCT, "result")
+    subscriber = Subscriber(broker.port, [result_topic], client_id="plant-dashboard", persistent=True)
+    publisher = MqttPublisher(MqttSettings.resolve(broker.url, client_id="aas-quantum-test",
+                                                   reconnect_max_s=1.0)).connect()
+    publisher.status(PRODUCT, "solving", 0.5)
+    publisher.flush(10)
+    broker.stop()
+    publisher.result(PRODUCT, payload)  # the broker is away: queued in the client
+    with pytest.raises(PublishError, match="not acknowledged"):
+        publisher.flush(1.0)
+    broker.start()  # same port, same persistence file
+    publisher.flush(30)
+    publisher.close()
+    received = [p for _, p, _ in subscriber.drain(quiet_s=2.0)]
+    subscriber.close()
+    assert received and all(p["run_id"] == payload["run_id"] for p in received)
+    fresh = Subscriber(broker.port, [result_topic])
+    retained = fresh.drain(quiet_s=1.5)
+    fresh.close()
+    assert len(retained) == 1 and retained[0][2] is True
+    assert retained[0][1]["run_id"] == payload["run_id"]
+
+
+def test_protocol_311_is_used_when_configured(mosquitto):
+    broker = mosquitto()
+    publisher = MqttPublisher(MqttSettings.resolve(broker.url, protocol="3.1.1")).connect()
+    assert publisher.protocol == "3.1.1"
+    publisher.status("urn:p", "queued")
+    publisher.close()
+    late = Subscriber(broker.port, ["aas-quantum/#"])
+    assert [p["state"] for _, p, _ in late.drain()] == ["queued"]
+    late.close()
+
+
+def _certificates(directory: Path) -> dict[str, Path]:
+    """A test CA and a server certificate for 127.0.0.1 signed by it."""
+    now = dt.datetime.now(dt.UTC)
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "aas-quantum test CA")])
+    ca = (x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name).public_key(ca_key.public_key())
+          .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(minutes=5))
+          .not_valid_after(now + dt.timedelta(days=1))
+          .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+          .sign(ca_key, hashes.SHA256()))
+    key = ec.generate_private_key(ec.SECP256R1())
+    import ipaddress
+
+    cert = (x509.CertificateBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")]))
+            .issuer_name(ca_name).public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(minutes=5)).not_valid_after(now + dt.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
+                                                        x509.DNSName("localhost")]), critical=False)
+            .sign(ca_key, hashes.SHA256()))
+    paths = {"ca": directory / "ca.pem", "cert": directory / "server.pem", "key": directory / "server.key"}
+    paths["ca"].write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+    paths["cert"].write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    paths["key"].write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                               serialization.NoEncryption()))
+    for path in paths.values():
+        path.chmod(0o644)
+    return paths
+
+
+def test_tls_with_username_and_password_from_config(mosquitto, tmp_path, monkeypatch):
+    certs = _certificates(tmp_path)
+    passwords = tmp_path / "passwords"
+    subprocess.run(["mosquitto_passwd", "-c", "-b", str(passwords), "line7", "s3cret"], check=True)
+    passwords.chmod(0o644)
+    broker = mosquitto(f"cafile {certs['ca']}\ncertfile {certs['cert']}\nkeyfile {certs['key']}\n"
+                       f"password_file {passwords}\n", anonymous=False)
+    config = tmp_path / "config.toml"
+    config.write_text(f'[mqtt]\nusername = "line7"\npassword = "s3cret"\nca_file = "{certs["ca"]}"\n')
+    monkeypatch.setenv("AAS_QUANTUM_CONFIG", str(config))
+    url = f"mqtts://127.0.0.1:{broker.port}"
+    settings = MqttSettings.resolve(url)
+    assert "s3cret" not in repr(settings)
+    publisher = MqttPublisher(settings).connect()
+    publisher.status("urn:p", "done", 1.0)
+    publisher.close()
+    reader = Subscriber(broker.port, ["aas-quantum/#"], tls={"ca_certs": str(certs["ca"])}, auth=("line7", "s3cret"))
+    assert [p["state"] for _, p, _ in reader.drain()] == ["done"]
+    reader.close()
+    with pytest.raises(PublishError, match="refused"):
+        MqttPublisher(MqttSettings.resolve(url, password="wrong")).connect()
