@@ -145,10 +145,8 @@ class ConfigUserManager(UserManager):
 
     def get_user(self, iserver: Any, username: str | None = None, password: str | None = None,
                  certificate: Any = None) -> User | None:
-        if username is None:
-            if certificate is None and self.allow_anonymous:
-                return User(role=UserRole.User, name="anonymous")
-            return None  # anonymous not allowed; X.509 user tokens are not supported
+        if username is None:  # anonymous (X.509 user tokens are not offered)
+            return User(role=UserRole.User, name="anonymous") if self.allow_anonymous else None
         expected = self.users.get(username)
         if expected is not None and password is not None and hmac.compare_digest(expected.encode(), password.encode()):
             return User(role=UserRole.User, name=username)

@@ -1,0 +1,255 @@
+"""OPC UA: the plugin's asyncua server (security, users, tree, Optimize) and the client node-map mode."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from asyncua import Client, Server, ua
+
+from aas_quantum.cli import app
+from aas_quantum.errors import BomInputError
+from aas_quantum.publish.opcua import (
+    NAMESPACE_URI,
+    OpcUaClientSettings,
+    OpcUaError,
+    OpcUaResultServer,
+    OpcUaServerSettings,
+    connect_client,
+    eu_information,
+    write_nodes,
+)
+
+from conftest import SMALL, free_port
+
+PRODUCT_KEY = "QX5-Inspect"
+
+
+@pytest.fixture(scope="module")
+def summaries(tmp_path_factory):
+    """Greedy and exact summaries of the drone (they differ in total cost)."""
+    from typer.testing import CliRunner
+
+    out = tmp_path_factory.mktemp("runs")
+    runs = {}
+    for solver in ("greedy", "exact"):
+        result = CliRunner().invoke(app, ["optimize", str(SMALL), "--solver", solver, "--json", "--out", str(out)])
+        assert result.exit_code == 0, result.output
+        runs[solver] = json.loads(result.output)
+    assert runs["greedy"]["kpis"]["total_cost"] != pytest.approx(runs["exact"]["kpis"]["total_cost"])
+    return runs
+
+
+def _server_settings(tmp_path: Path, **changes) -> OpcUaServerSettings:
+    return OpcUaServerSettings(**{"endpoint": f"opc.tcp://127.0.0.1:{free_port()}/aas-quantum",
+                                  "cert_dir": tmp_path / "server-pki", "users": {"operator": "pa55"}} | changes)
+
+
+def _client_settings(tmp_path: Path, url: str, **changes) -> OpcUaClientSettings:
+    return OpcUaClientSettings(**{"url": url, "username": "operator", "password": "pa55",
+                                  "cert_dir": tmp_path / "client-pki", "nodes": {"TotalCost": "unused"}} | changes)
+
+
+async def _read_tree(client: Client) -> dict[str, object]:
+    """Every variable under AasQuantum/Products, by browse path."""
+    ns = await client.get_namespace_index(NAMESPACE_URI)
+    products = client.get_node(ua.NodeId("Products", ns))
+    values: dict[str, object] = {}
+
+    async def walk(node, path: str) -> None:
+        for child in await node.get_children():
+            name = (await child.read_browse_name()).Name
+            if await child.read_node_class() == ua.NodeClass.Variable:
+                values[f"{path}{name}"] = await child.read_value()
+            else:
+                await walk(child, f"{path}{name}/")
+    await walk(products, "")
+    return values
+
+
+def test_tree_values_optimize_and_security(tmp_path, summaries):
+    greedy, exact = summaries["greedy"], summaries["exact"]
+
+    def optimize(product_id: str) -> dict:
+        if product_id != exact["product_id"]:
+            raise BomInputError(f"unknown product {product_id!r}")
+        return exact
+
+    async def scenario() -> None:
+        server = await OpcUaResultServer(_server_settings(tmp_path), optimize).start()
+        try:
+            await server.show(greedy)
+            url = server.settings.endpoint
+            client = await connect_client(_client_settings(tmp_path, url))  # Basic256Sha256 SignAndEncrypt + user
+            try:
+                tree = await _read_tree(client)
+                key = PRODUCT_KEY
+                assert tree[f"{key}/TotalCost"] == pytest.approx(greedy["kpis"]["total_cost"])
+                assert tree[f"{key}/Solver"] == "greedy" and tree[f"{key}/Status"] == greedy["status"]
+                assert tree[f"{key}/ProductId"] == greedy["product_id"]
+                assert isinstance(tree[f"{key}/LastRun"], dt.datetime)
+                assert tree[f"{key}/ImprovementVsGreedyPercent"] == pytest.approx(0.0)
+                assert tree[f"{key}/GapToOptimumPercent"] == pytest.approx(greedy["kpis"]["gap_to_optimum_pct"])
+                for line in greedy["selection"]:
+                    base = f"{key}/Positions/{line['position_id']}/"
+                    assert tree[base + "PartNumber"] == line["part_number"]
+                    assert tree[base + "SupplierId"] == line["supplier_id"]
+                    assert tree[base + "Quantity"] == pytest.approx(line["quantity"])
+                    assert tree[base + "UnitPrice"] == pytest.approx(line["unit_price"])
+                    assert tree[base + "LeadTimeDays"] == pytest.approx(line["lead_time_days"])
+                ns = await client.get_namespace_index(NAMESPACE_URI)
+                gap = client.get_node(ua.NodeId(f"{key}.GapToOptimumPercent", ns))
+                (units,) = [p for p in await gap.get_properties()
+                            if (await p.read_browse_name()).Name == "EngineeringUnits"]
+                assert (await units.read_value()).UnitId == eu_information("P1", "%", "percent").UnitId
+                assert await gap.read_data_type_as_variant_type() == ua.VariantType.Double
+
+                status = await client.get_node(ua.NodeId("AasQuantum", ns)).call_method(
+                    ua.QualifiedName("Optimize", ns), greedy["product_id"])
+                assert status == "done"
+                after = await _read_tree(client)
+                assert after[f"{key}/TotalCost"] == pytest.approx(exact["kpis"]["total_cost"])
+                assert after[f"{key}/Solver"] == "exact"
+                assert after[f"{key}/LastRun"] >= tree[f"{key}/LastRun"]
+                unknown = await client.get_node(ua.NodeId("AasQuantum", ns)).call_method(
+                    ua.QualifiedName("Optimize", ns), "no-such-product")
+                assert unknown.startswith("failed")
+            finally:
+                await client.disconnect()
+
+            signed = await connect_client(_client_settings(tmp_path, url, security="Sign"))
+            await signed.disconnect()
+            with pytest.raises(OpcUaError, match=r"BadUserAccessDenied|BadIdentityToken"):
+                await connect_client(_client_settings(tmp_path, url, username=None, password=None))
+            with pytest.raises(OpcUaError, match=r"BadUserAccessDenied|BadIdentityToken"):
+                await connect_client(_client_settings(tmp_path, url, password="wrong"))
+            with pytest.raises(OpcUaError):  # the server offers no endpoint without security
+                await connect_client(_client_settings(tmp_path, url, security="None"))
+        finally:
+            await server.stop()
+
+    asyncio.run(scenario())
+
+
+def test_anonymous_and_none_only_when_configured_and_certificate_reused(tmp_path, summaries):
+    async def scenario() -> bytes:
+        settings = _server_settings(tmp_path, users={}, allow_anonymous=True, allow_none_security=True)
+        server = await OpcUaResultServer(settings).start()
+        try:
+            await server.show(summaries["exact"])
+            client = await connect_client(_client_settings(tmp_path, settings.endpoint, username=None, password=None,
+                                                           security="None"))
+            tree = await _read_tree(client)
+            await client.disconnect()
+            assert tree[f"{PRODUCT_KEY}/Solver"] == "exact"
+        finally:
+            await server.stop()
+        return (tmp_path / "server-pki" / "server-cert.der").read_bytes()
+
+    first = asyncio.run(scenario())
+    second = asyncio.run(scenario())
+    assert first == second  # generated on the first start, reused afterwards
+
+
+def test_server_settings_refuse_an_open_server_by_default(tmp_path, monkeypatch):
+    monkeypatch.setenv("AAS_QUANTUM_CONFIG", str(tmp_path / "none.toml"))
+    from aas_quantum.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="no users"):
+        OpcUaServerSettings.resolve()
+
+
+def test_client_mode_writes_into_a_separate_server(tmp_path, summaries):
+    exact = summaries["exact"]
+
+    async def scenario() -> None:
+        plant = Server()
+        await plant.init()
+        url = f"opc.tcp://127.0.0.1:{free_port()}/plant"
+        plant.set_endpoint(url)
+        plant.set_security_policy([ua.SecurityPolicyType.NoSecurity])
+        ns = await plant.register_namespace("urn:plant")
+        line = await plant.nodes.objects.add_object(ua.NodeId("Line7", ns), ua.QualifiedName("Line7", ns))
+        cost = await line.add_variable(ua.NodeId("Line7.BomCost", ns), "BomCost", ua.Variant(0.0, ua.VariantType.Float))
+        solver = await line.add_variable(ua.NodeId("Line7.Solver", ns), "Solver", "")
+        run = await line.add_variable(ua.NodeId("Line7.LastRun", ns), "LastRun", "")
+        parts = []
+        for index in range(1, len(exact["selection"]) + 1):
+            part = await line.add_variable(ua.NodeId(f"Line7.Pos{index}.Part", ns), f"Pos{index}Part", "")
+            lead = await line.add_variable(ua.NodeId(f"Line7.Pos{index}.Lead", ns), f"Pos{index}Lead",
+                                           ua.Variant(0, ua.VariantType.Int32))
+            parts.append((part, lead))
+        for node in (cost, solver, run, *[n for pair in parts for n in pair]):
+            await node.set_writable()
+        await plant.start()
+        try:
+            settings = OpcUaClientSettings(
+                url=url, security="None", cert_dir=tmp_path / "pki",
+                nodes={"TotalCost": f"ns={ns};s=Line7.BomCost", "Solver": f"ns={ns};s=Line7.Solver",
+                       "LastRun": f"ns={ns};s=Line7.LastRun"},
+                position_nodes={"PartNumber": f"ns={ns};s=Line7.Pos{{index}}.Part",
+                                "LeadTimeDays": f"ns={ns};s=Line7.Pos{{index}}.Lead"})
+            written = await write_nodes(settings, exact)
+            assert written == 3 + 2 * len(exact["selection"])
+            assert await cost.read_value() == pytest.approx(exact["kpis"]["total_cost"], rel=1e-6)
+            assert await solver.read_value() == "exact"
+            assert await run.read_value() == dt.datetime.fromisoformat(exact["finished"]).isoformat()
+            for (part, lead), line_values in zip(parts, exact["selection"], strict=True):
+                assert await part.read_value() == line_values["part_number"]
+                assert await lead.read_value() == round(line_values["lead_time_days"])
+            broken = OpcUaClientSettings(url=url, security="None", cert_dir=tmp_path / "pki",
+                                         nodes={"TotalCost": f"ns={ns};s=Line7.Missing"})
+            with pytest.raises(OpcUaError, match=r"Line7\.Missing"):
+                await write_nodes(broken, exact)
+        finally:
+            await plant.stop()
+
+    asyncio.run(scenario())
+
+
+def test_opcua_server_command_serves_the_latest_result(tmp_path, summaries):
+    out = tmp_path / "out"
+    from typer.testing import CliRunner
+
+    assert CliRunner().invoke(app, ["optimize", str(SMALL), "--solver", "greedy", "--out", str(out)]).exit_code == 0
+    config = tmp_path / "config.toml"
+    config.write_text(f'[opcua.server]\ncert_dir = "{tmp_path / "pki"}"\n[opcua.users]\noperator = "pa55"\n')
+    endpoint = f"opc.tcp://127.0.0.1:{free_port()}/aas-quantum"
+    command = [sys.executable, "-m", "aas_quantum.cli", "opcua-server", str(SMALL), "--out", str(out),
+               "--endpoint", endpoint, "--solver", "exact"]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                               env=os.environ | {"AAS_QUANTUM_CONFIG": str(config), "COLUMNS": "200"})
+    try:
+        line = process.stdout.readline()
+        assert line.startswith("ready"), line + process.stdout.read()
+
+        async def check() -> None:
+            client = await connect_client(_client_settings(tmp_path, endpoint))
+            try:
+                tree = await _read_tree(client)
+                assert tree[f"{PRODUCT_KEY}/Solver"] == "greedy"
+                assert tree[f"{PRODUCT_KEY}/TotalCost"] == pytest.approx(summaries["greedy"]["kpis"]["total_cost"])
+                ns = await client.get_namespace_index(NAMESPACE_URI)
+                status = await client.get_node(ua.NodeId("AasQuantum", ns)).call_method(
+                    ua.QualifiedName("Optimize", ns), PRODUCT_KEY)
+                assert status == "done"
+                after = await _read_tree(client)
+                assert after[f"{PRODUCT_KEY}/Solver"] == "exact"
+                assert after[f"{PRODUCT_KEY}/TotalCost"] == pytest.approx(summaries["exact"]["kpis"]["total_cost"])
+            finally:
+                await client.disconnect()
+
+        asyncio.run(check())
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+    saved = json.loads((out / "drone.result.json").read_text())
+    method = next(e for e in saved["submodels"][0]["submodelElements"] if e["idShort"] == "SolverRecord")
+    assert {"idShort": "Method", "value": "exact"}.items() <= next(
+        v for v in method["value"] if v["idShort"] == "Method").items()
