@@ -1,6 +1,8 @@
-"""The ``aas-quantum`` command: optimise, validate, write templates, generate synthetic BoMs.
+"""The ``aas-quantum`` command: optimise, export to ERPs, publish (MQTT, OPC UA), validate, write
+templates, generate synthetic BoMs.
 
-Exit codes: 0 ok, 1 infeasible (or no feasible selection found), 2 bad input.
+Exit codes: 0 ok, 1 infeasible (or no feasible selection found), 2 bad input or configuration,
+3 AAS server error, 4 MQTT broker / OPC UA server error.
 """
 
 from __future__ import annotations
