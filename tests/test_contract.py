@@ -74,6 +74,10 @@ def test_wheel_ships_contract_data(tmp_path: Path):
     for template in TEMPLATE_FILES:
         assert f"aas_quantum/data/submodels/{template.name}" in names
     assert "aas_quantum/data/erp_export/README.md" in names
+    for profile in (REPO / "erp_export").glob("*.toml"):
+        assert f"aas_quantum/data/erp_export/{profile.name}" in names
+    for kind in ("result", "status"):
+        assert f"aas_quantum/publish/schemas/{kind}.schema.json" in names
     packages = {p.parent.relative_to(REPO).as_posix() for p in (REPO / "aas_quantum").rglob("*.py")}
     for package in packages:
         assert f"{package}/__init__.py" in names, f"package {package} missing from the wheel"
