@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 import json
 import queue
 import subprocess
@@ -141,7 +142,7 @@ def test_protocol_311_is_used_when_configured(mosquitto):
 
 
 def _certificates(directory: Path) -> dict[str, Path]:
-    """A test CA and a server certificate for 127.0.0.1 signed by it."""
+    """A test CA, and a server certificate for 127.0.0.1 and a client certificate signed by it."""
     now = dt.datetime.now(dt.UTC)
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "aas-quantum test CA")])
@@ -150,35 +151,37 @@ def _certificates(directory: Path) -> dict[str, Path]:
           .not_valid_after(now + dt.timedelta(days=1))
           .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
           .sign(ca_key, hashes.SHA256()))
-    key = ec.generate_private_key(ec.SECP256R1())
-    import ipaddress
-
-    cert = (x509.CertificateBuilder()
-            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")]))
-            .issuer_name(ca_name).public_key(key.public_key()).serial_number(x509.random_serial_number())
-            .not_valid_before(now - dt.timedelta(minutes=5)).not_valid_after(now + dt.timedelta(days=1))
-            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
-                                                        x509.DNSName("localhost")]), critical=False)
-            .sign(ca_key, hashes.SHA256()))
-    paths = {"ca": directory / "ca.pem", "cert": directory / "server.pem", "key": directory / "server.key"}
+    paths = {"ca": directory / "ca.pem"}
     paths["ca"].write_bytes(ca.public_bytes(serialization.Encoding.PEM))
-    paths["cert"].write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    paths["key"].write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                               serialization.NoEncryption()))
+    for name, alt_names in (("server", [x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")]),
+                            ("client", [x509.DNSName("aas-quantum-test")])):
+        key = ec.generate_private_key(ec.SECP256R1())
+        cert = (x509.CertificateBuilder()
+                .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, str(alt_names[0].value))]))
+                .issuer_name(ca_name).public_key(key.public_key()).serial_number(x509.random_serial_number())
+                .not_valid_before(now - dt.timedelta(minutes=5)).not_valid_after(now + dt.timedelta(days=1))
+                .add_extension(x509.SubjectAlternativeName(alt_names), critical=False)
+                .sign(ca_key, hashes.SHA256()))
+        paths[name], paths[f"{name}-key"] = directory / f"{name}.pem", directory / f"{name}.key"
+        paths[name].write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+        paths[f"{name}-key"].write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                                           serialization.PrivateFormat.PKCS8,
+                                                           serialization.NoEncryption()))
     for path in paths.values():
         path.chmod(0o644)
     return paths
 
 
-def test_tls_with_username_and_password_from_config(mosquitto, tmp_path, monkeypatch):
+def test_tls_client_certificate_and_password_from_config(mosquitto, tmp_path, monkeypatch):
     certs = _certificates(tmp_path)
     passwords = tmp_path / "passwords"
     subprocess.run(["mosquitto_passwd", "-c", "-b", str(passwords), "line7", "s3cret"], check=True)
     passwords.chmod(0o644)
-    broker = mosquitto(f"cafile {certs['ca']}\ncertfile {certs['cert']}\nkeyfile {certs['key']}\n"
-                       f"password_file {passwords}\n", anonymous=False)
+    broker = mosquitto(f"cafile {certs['ca']}\ncertfile {certs['server']}\nkeyfile {certs['server-key']}\n"
+                       f"require_certificate true\npassword_file {passwords}\n", anonymous=False)
     config = tmp_path / "config.toml"
-    config.write_text(f'[mqtt]\nusername = "line7"\npassword = "s3cret"\nca_file = "{certs["ca"]}"\n')
+    config.write_text(f'[mqtt]\nusername = "line7"\npassword = "s3cret"\nca_file = "{certs["ca"]}"\n'
+                      f'cert_file = "{certs["client"]}"\nkey_file = "{certs["client-key"]}"\n')
     monkeypatch.setenv("AAS_QUANTUM_CONFIG", str(config))
     url = f"mqtts://127.0.0.1:{broker.port}"
     settings = MqttSettings.resolve(url)
@@ -186,8 +189,14 @@ def test_tls_with_username_and_password_from_config(mosquitto, tmp_path, monkeyp
     publisher = MqttPublisher(settings).connect()
     publisher.status("urn:p", "done", 1.0)
     publisher.close()
-    reader = Subscriber(broker.port, ["aas-quantum/#"], tls={"ca_certs": str(certs["ca"])}, auth=("line7", "s3cret"))
+    tls = {"ca_certs": str(certs["ca"]), "certfile": str(certs["client"]), "keyfile": str(certs["client-key"])}
+    reader = Subscriber(broker.port, ["aas-quantum/#"], tls=tls, auth=("line7", "s3cret"))
     assert [p["state"] for _, p, _ in reader.drain()] == ["done"]
     reader.close()
     with pytest.raises(PublishError, match="refused"):
         MqttPublisher(MqttSettings.resolve(url, password="wrong")).connect()
+    without_client_cert = MqttPublisher(MqttSettings.resolve(url, cert_file="", key_file="",
+                                                             connect_timeout_s=2)).connect()
+    without_client_cert.status("urn:p", "failed", None, "", "must not arrive")
+    with pytest.raises(PublishError, match="not acknowledged"):
+        without_client_cert.close(timeout_s=2)

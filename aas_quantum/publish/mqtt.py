@@ -92,6 +92,11 @@ class MqttSettings:
         parsed = urlparse(url)
         if parsed.scheme not in ("mqtt", "mqtts") or not parsed.hostname:
             raise ConfigError(f"MQTT broker URL must look like mqtt://host:1883 or mqtts://host:8883, got {url!r}")
+        for name in ("ca_file", "cert_file", "key_file"):
+            if values.get(name) == "":
+                values[name] = None  # an empty setting switches a file off
+            elif values.get(name) is not None and not os.path.isfile(values[name]):
+                raise ConfigError(f"MQTT {name} {values[name]!r} is not a file")
         if values.get("protocol", "auto") not in ("auto", *PROTOCOLS):
             raise ConfigError(f"MQTT protocol must be auto, 5 or 3.1.1, got {values['protocol']!r}")
         values.setdefault("client_id", f"aas-quantum-{socket.gethostname()}")
@@ -117,6 +122,7 @@ class MqttPublisher:
     def __init__(self, settings: MqttSettings) -> None:
         self.settings = settings
         self._connected = threading.Event()
+        self._answered = threading.Event()  # any CONNACK, accepted or refused
         self._refused: str | None = None
         self._pending: set[int] = set()  # message ids not yet acknowledged by the broker
         self._lock = threading.Lock()
@@ -148,13 +154,12 @@ class MqttPublisher:
         if reason.is_failure:
             self._refused = f"{reason} ({reason.value})"
             log.warning("MQTT broker %s refused the connection: %s", self.settings.host, reason)
-            if reason.value in UNSUPPORTED_PROTOCOL:
-                self._connected.set()  # wake connect() so it can fall back
-            return
-        self._refused = None
-        log.info("MQTT connected to %s:%s (session present: %s)", self.settings.host, self.settings.port,
-                 flags.session_present)
-        self._connected.set()
+        else:
+            self._refused = None
+            log.info("MQTT connected to %s:%s (session present: %s)", self.settings.host, self.settings.port,
+                     flags.session_present)
+            self._connected.set()
+        self._answered.set()
 
     def _on_disconnect(self, client: paho.Client, userdata: Any, flags: Any, reason: Any, props: Any) -> None:
         self._connected.clear()
@@ -191,9 +196,10 @@ class MqttPublisher:
             props = Properties(PacketTypes.CONNECT)
             props.SessionExpiryInterval = s.session_expiry_s
         self._connected.clear()
+        self._answered.clear()
         self._client.connect_async(s.host, s.port, keepalive=s.keepalive_s, clean_start=False, properties=props)
         self._client.loop_start()
-        self._connected.wait(s.connect_timeout_s)
+        self._answered.wait(s.connect_timeout_s)
 
     def _stop(self) -> None:
         self._client.disconnect()
