@@ -27,7 +27,7 @@ from typing import Any
 from aas_quantum.atomic import atomic_write
 from aas_quantum.config import config_section
 from aas_quantum.errors import ConfigError
-from aas_quantum.problem import BomProblem
+from aas_quantum.problem import BomProblem, product_number
 from aas_quantum.report import selection_line
 from aas_quantum.resources import data_dir
 
@@ -72,20 +72,19 @@ def _key(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9]+", "_", text).strip("_")
 
 
-def _naive_utc(moment: dt.datetime | str) -> dt.datetime:
+def _naive_utc(moment: str) -> dt.datetime:
     """Spreadsheets have no time zones: every timestamp is written as UTC."""
-    if isinstance(moment, str):
-        moment = dt.datetime.fromisoformat(moment)
-    return moment.astimezone(dt.UTC).replace(tzinfo=None) if moment.tzinfo else moment
+    parsed = dt.datetime.fromisoformat(moment)
+    return parsed.astimezone(dt.UTC).replace(tzinfo=None) if parsed.tzinfo else parsed
 
 
 def erp_document(problem: BomProblem, choice: Sequence[int], summary: dict[str, Any]) -> ErpDocument:
     """The export source for ``choice``; ``summary`` is ``report.to_dict`` (or a saved result's summary)."""
-    product_number = problem.product_id.rstrip("/").split(":")[-1].split("/")[-1]
+    number = product_number(problem.product_id)
     finished = _naive_utc(summary["finished"])
     kpis = summary["kpis"]
     bom = {
-        "product_id": problem.product_id, "product_number": product_number, "product_key": _key(product_number),
+        "product_id": problem.product_id, "product_number": number, "product_key": _key(number),
         "currency": problem.currency, "status": summary["status"], "started": _naive_utc(summary["started"]),
         "finished": finished, "valid_from": finished.date(), "line_count": len(problem.positions),
         "solver": summary["solver"]["method"], "backend": summary["solver"]["backend"],
@@ -97,7 +96,7 @@ def erp_document(problem: BomProblem, choice: Sequence[int], summary: dict[str, 
             "position_key": _key(position.position_id), "supplier_key": _key(option.supplier_id),
             "description": position.designation or option.variant.designation or option.part_number,
             "min_order_quantity": option.offer.min_order_quantity, "currency": problem.currency,
-            "line_number": index + 1, "level": 1, "parent": product_number,
+            "line_number": index + 1, "level": 1, "parent": number,
         }
 
     lines, alternatives = [], []

@@ -71,6 +71,12 @@ class Option:
         return 0.0 if value is None else self.quantity * value
 
 
+def product_number(product_id: str) -> str:
+    """The short name ERPs and OPC UA use for a product: the last segment of its id
+    (``urn:aas-quantum:sample:drone:QX5-Inspect`` -> ``QX5-Inspect``)."""
+    return product_id.rstrip("/").split(":")[-1].split("/")[-1]
+
+
 @dataclass(frozen=True)
 class Position:
     position_id: str

@@ -351,8 +351,9 @@ def read_result(submodel: model.Submodel, source: str) -> tuple[dict[str, Any], 
     summary = {
         "status": node.value(_fields(t, "Status")),
         "product_id": node.value(_fields(t, "ProductId")),
-        "started": dt.datetime.fromisoformat(node.value(_fields(t, "Started"))),
-        "finished": dt.datetime.fromisoformat(node.value(_fields(t, "Finished"))),
+        # ISO text, as report.to_dict gives it (xs:dateTime arrives as str(datetime))
+        "started": dt.datetime.fromisoformat(node.value(_fields(t, "Started"))).isoformat(),
+        "finished": dt.datetime.fromisoformat(node.value(_fields(t, "Finished"))).isoformat(),
         "currency": kpis.value(kpi_f.child("Currency")),
         "kpis": {key: kpis.value(kpi_f.child(name)) for name, key in KPI_KEYS.items()},
         "solver": {key: record.value(record_f.child(name)) for name, key in RECORD_KEYS.items()},

@@ -37,6 +37,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from aas_quantum.config import config_section
 from aas_quantum.errors import AasQuantumError, ConfigError
+from aas_quantum.problem import product_number
 
 log = logging.getLogger(__name__)
 NAMESPACE_URI = "urn:aas-quantum:opcua"
@@ -55,18 +56,12 @@ def default_cert_dir() -> Path:
 # ------------------------------------------------------------------------------------ values
 
 
-def product_key(product_id: str) -> str:
-    """The browse name of a product: the last segment of its id (``urn:...:QX5-Inspect`` -> ``QX5-Inspect``)."""
-    return product_id.rstrip("/").split(":")[-1].split("/")[-1]
-
-
-def product_values(summary: dict[str, Any], status: str | None = None) -> dict[str, Any]:
+def product_values(summary: dict[str, Any]) -> dict[str, Any]:
     """The product variables from a run summary (``report.to_dict`` shape)."""
     kpis = summary["kpis"]
-    finished = summary["finished"]
     return {
-        "ProductId": summary["product_id"], "Status": status or summary["status"],
-        "LastRun": dt.datetime.fromisoformat(finished) if isinstance(finished, str) else finished,
+        "ProductId": summary["product_id"], "Status": summary["status"],
+        "LastRun": dt.datetime.fromisoformat(summary["finished"]),
         "TotalCost": float(kpis["total_cost"]), "Currency": summary["currency"],
         "ImprovementVsGreedyPercent": float(kpis["improvement_vs_greedy_pct"] or 0.0),
         "GapToOptimumPercent": float(kpis["gap_to_optimum_pct"] or 0.0), "Solver": summary["solver"]["method"],
@@ -220,7 +215,7 @@ class OpcUaResultServer:
         """Create or update the nodes of the product ``summary`` is about."""
         async with self._lock:
             product_id = summary["product_id"]
-            key = product_key(product_id)
+            key = product_number(product_id)
             for alias in (product_id, key, *aliases):
                 self.aliases[alias] = product_id
             node = self.products.get(product_id)
@@ -245,7 +240,7 @@ class OpcUaResultServer:
 
     async def set_status(self, product_id: str, status: str) -> None:
         if product_id in self.products:
-            await self._write(self._id(f"{product_key(product_id)}.Status"), "Status", status)
+            await self._write(self._id(f"{product_number(product_id)}.Status"), "Status", status)
 
     async def _variable(self, parent: Node, node_id: str, name: str, value: Any) -> Node:
         variable = await parent.add_variable(self._id(node_id), ua.QualifiedName(name, self.ns),
@@ -360,8 +355,8 @@ async def write_nodes(settings: OpcUaClientSettings, summary: dict[str, Any]) ->
     Each value is converted to the target node's data type; a node that is missing or refuses the
     write is an ``OpcUaError`` naming it.
     """
-    writes: list[tuple[str, Any]] = [(node_id, product_values(summary)[name])
-                                     for name, node_id in settings.nodes.items()]
+    product = product_values(summary)
+    writes: list[tuple[str, Any]] = [(node_id, product[name]) for name, node_id in settings.nodes.items()]
     for index, values in enumerate(position_values(summary), start=1):
         for name, template in settings.position_nodes.items():
             writes.append((template.format(index=index, position_id=values["PositionId"]), values[name]))
