@@ -30,7 +30,6 @@ from aas_quantum.errors import AasQuantumError, BomInputError, ConfigError, Infe
 from aas_quantum.problem import BomProblem, build_problem
 from aas_quantum.publish.job import RunPublisher
 from aas_quantum.publish.mqtt import MqttPublisher, MqttSettings
-from aas_quantum.publish.opcua import OpcUaClientSettings
 from aas_quantum.report import Report, to_dict
 from aas_quantum.run import optimize as run_optimize
 from aas_quantum.solvers import SolveOptions
@@ -223,6 +222,8 @@ def _publisher(mqtt: str | None, opcua: str | None) -> RunPublisher | None:
     """Publishers for --mqtt / --opcua, connected before solving so a refused login fails early."""
     if not mqtt and not opcua:
         return None
+    from aas_quantum.publish.opcua import OpcUaClientSettings  # asyncua only when it is used
+
     return RunPublisher(MqttPublisher(MqttSettings.resolve(mqtt)).connect() if mqtt else None,
                         OpcUaClientSettings.resolve(opcua) if opcua else None)
 

@@ -4,12 +4,14 @@ told to every configured publisher (MQTT topics, nodes of an existing OPC UA ser
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aas_quantum.publish.mqtt import MqttPublisher
-from aas_quantum.publish.opcua import OpcUaClientSettings, write_nodes
 from aas_quantum.publish.payload import result_payload
 from aas_quantum.run import Progress
+
+if TYPE_CHECKING:  # asyncua takes 0.4 s to import: only runs that write OPC UA nodes pay for it
+    from aas_quantum.publish.opcua import OpcUaClientSettings
 
 
 class RunPublisher:
@@ -34,6 +36,8 @@ class RunPublisher:
             self.mqtt.result(summary["product_id"], payload)
             self.mqtt.status(summary["product_id"], "done", 1.0)
         if self.opcua:
+            from aas_quantum.publish.opcua import write_nodes
+
             asyncio.run(write_nodes(self.opcua, summary))
         return payload
 
