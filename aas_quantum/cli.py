@@ -26,7 +26,7 @@ from aas_quantum.aas.http import AasClient, ServerSettings, b64, product_shell_i
 from aas_quantum.aas.result import next_version, output_objects, result_submodel, result_submodel_id
 from aas_quantum.aas.templates import write_templates
 from aas_quantum.catalog import SolverPreferences
-from aas_quantum.errors import AasQuantumError, BomInputError, ConfigError, InfeasibleError
+from aas_quantum.errors import AasQuantumError, BomInputError, InfeasibleError
 from aas_quantum.problem import BomProblem, build_problem
 from aas_quantum.publish.job import RunPublisher
 from aas_quantum.publish.mqtt import MqttPublisher, MqttSettings
@@ -163,7 +163,7 @@ def _only_product(client: AasClient) -> str:
 
 def _run_one(shell_id: str, env: AasEnvironment, client: AasClient | None, solver: str | None,
              overrides: dict, fixed: dict, out: Path, dry_run: bool, json_output: bool,
-             erp_job: tuple[list[erp.Profile], list[str]] | None, publisher: RunPublisher | None = None) -> dict:
+             erp_job: tuple[list[erp.Profile], tuple[str, ...]] | None, publisher: RunPublisher | None = None) -> dict:
     shell_obj = env.objects.get(shell_id)
     problem = build_problem(mapping.read_catalog(env, shell_obj))
     prefs = problem.request.solver if problem.request else SolverPreferences()
@@ -184,7 +184,7 @@ def _run_one(shell_id: str, env: AasEnvironment, client: AasClient | None, solve
 
 def _solve_and_write(shell_id: str, env: AasEnvironment, problem: BomProblem, client: AasClient | None,
                      method: str, options: SolveOptions, out: Path, dry_run: bool, json_output: bool,
-                     erp_job: tuple[list[erp.Profile], list[str]] | None, publisher: RunPublisher) -> dict:
+                     erp_job: tuple[list[erp.Profile], tuple[str, ...]] | None, publisher: RunPublisher) -> dict:
     report = run_optimize(problem, method, options, publisher.progress(problem.product_id))
 
     result_id = result_submodel_id(shell_id)
@@ -229,17 +229,13 @@ def _publisher(mqtt: str | None, opcua: str | None) -> RunPublisher | None:
 
 
 def _erp_job(erp_names: str | None, erp_format: str, erp_set: list[str] | None
-             ) -> tuple[list[erp.Profile], list[str]] | None:
+             ) -> tuple[list[erp.Profile], tuple[str, ...]] | None:
     """Profiles and formats to export, loaded up front so a bad profile fails before any solving."""
     if not erp_names:
         return None
     names = [n.strip() for n in erp_names.split(",") if n.strip()]
     profiles = [erp.load_profile(n, erp.erp_overrides(Path(n).stem, erp_set or ())) for n in names]
-    formats = [f.strip() for f in erp_format.split(",") if f.strip()]
-    unknown = [f for f in formats if f not in erp.FORMATS]
-    if unknown or not formats:
-        raise ConfigError(f"--erp-format: unknown format(s) {unknown}; use {', '.join(erp.FORMATS)}")
-    return profiles, formats
+    return profiles, erp.check_formats([f.strip() for f in erp_format.split(",") if f.strip()])
 
 
 def _print_erp(paths: list[Path]) -> None:
@@ -312,12 +308,13 @@ def opcua_server(
         product_shell: dict[str, str] = {}
         latest: list[tuple[dict, str]] = []
         for shell_id, env in shells.items():
-            shell_obj = env.objects.get(shell_id)
-            product_shell[build_problem(mapping.read_catalog(env, shell_obj)).product_id] = shell_id
             saved_file = out / f"{_slug(shell_id)}.result.aasx"
             saved_env = read_files([saved_file]) if saved_file.is_file() else env
             saved = mapping.saved_run(saved_env, saved_env.objects.get(shell_id))
-            if saved is not None:
+            if saved is None:
+                product_shell[build_problem(mapping.read_catalog(env, env.objects.get(shell_id))).product_id] = shell_id
+            else:
+                product_shell[saved[0].product_id] = shell_id
                 latest.append((saved[2], shell_id))
     except AasQuantumError as exc:
         raise _fail(exc) from exc

@@ -385,10 +385,14 @@ def render(document: ErpDocument, profile: Profile) -> tuple[Table, ...]:
     return tuple(tables)
 
 
+def _totals_table(tables: Sequence[Table], profile: Profile) -> Table:
+    return next(t for t in tables if t.sheet.name == profile.totals["sheet"])
+
+
 def spend(tables: Sequence[Table], profile: Profile) -> float:
     """The money the export commits, read back from the columns ``[totals]`` names."""
     totals = profile.totals
-    table = next(t for t in tables if t.sheet.name == totals["sheet"])
+    table = _totals_table(tables, profile)
     index = {c.name: i for i, c in enumerate(table.sheet.columns)}
     if "amount" in totals:
         return sum(row[index[totals["amount"]]] or 0.0 for row in table.rows)
@@ -400,7 +404,7 @@ def spend(tables: Sequence[Table], profile: Profile) -> float:
 def _check_spend(tables: Sequence[Table], profile: Profile, total_cost: float) -> None:
     """A profile must not lose or double money (a ``distinct`` merging priced rows would)."""
     exported = spend(tables, profile)
-    tolerance = 0.005 * max(1, len(next(t for t in tables if t.sheet.name == profile.totals["sheet"]).rows))
+    tolerance = 0.005 * max(1, len(_totals_table(tables, profile).rows))  # half a cent per rounded row
     if abs(exported - total_cost) > tolerance + 1e-9 * abs(total_cost):
         raise ConfigError(f"ERP profile {profile.name!r}: the exported amounts sum to {exported:.2f}, the result's "
                           f"total cost is {total_cost:.2f}; check [totals] and the rows of sheet "
@@ -593,11 +597,15 @@ class ExportPlan:
     formats: tuple[str, ...]
 
 
-def plan_export(document: ErpDocument, profiles: Sequence[Profile], formats: Sequence[str]) -> ExportPlan:
+def check_formats(formats: Sequence[str]) -> tuple[str, ...]:
     unknown = [f for f in formats if f not in FORMATS]
-    if unknown:
+    if unknown or not formats:
         raise ConfigError(f"unknown ERP export format(s) {unknown}; use {', '.join(FORMATS)}")
-    return ExportPlan(document, tuple((p, render(document, p)) for p in profiles), tuple(formats))
+    return tuple(formats)
+
+
+def plan_export(document: ErpDocument, profiles: Sequence[Profile], formats: Sequence[str]) -> ExportPlan:
+    return ExportPlan(document, tuple((p, render(document, p)) for p in profiles), check_formats(formats))
 
 
 def write_export(plan: ExportPlan, out_dir: Path, stem: str) -> list[Path]:
