@@ -172,7 +172,9 @@ def test_xlsx_layout_and_summary(exported, solved):
     items = workbook["BOM_Items"]
     assert all(cell.font.bold for cell in items[1])
     assert items.freeze_panes == "A2" and items.auto_filter.ref == items.dimensions
-    assert items.column_dimensions["G"].width >= len("FRM-CF5-220")
+    for column in ("A", "G", "K"):  # fitted to the longest text (openpyxl's unfitted default is 13)
+        longest = max(len(str(cell.value)) for cell in items[column] if cell.value is not None)
+        assert items.column_dimensions[column].width == min(60, longest + 2)
     summary = {row[0]: row[1] for row in workbook["Summary"].iter_rows(min_row=2, max_row=15, values_only=True)}
     assert summary["Total cost"] == pytest.approx(report.total_cost)
     assert summary["Improvement vs greedy"] == pytest.approx(report.improvement_vs_greedy_pct)
@@ -240,10 +242,15 @@ def test_profile_errors_are_found_when_loading(tmp_path):
                             'map = "uom", required = true },\n  { name = "Manufacturer"')
     with pytest.raises(ConfigError, match=r"column 'Unit'.*\[maps\.uom\]"):
         erp.load_profile(str(bad_map))
+
+
+
+def test_totals_pointing_at_the_wrong_column_fail(tmp_path, solved):
+    document = solved[2]
+    erp.render(document, erp.load_profile("generic"))  # the shipped profile reconciles
     lost_totals = _profile_with(tmp_path, "generic", 'amount = "Extended price"', 'amount = "Unit price"')
-    with pytest.raises(ConfigError, match="exported amounts sum to"):
-        erp.render(erp.ErpDocument({"product_number": "P", "product_id": "P", "currency": "EUR", "total_cost": 1e6},
-                                   (), ()), erp.load_profile(str(lost_totals)))
+    with pytest.raises(ConfigError, match=r"'custom'.*exported amounts sum to"):
+        erp.render(document, erp.load_profile(str(lost_totals)))
 
 
 def test_export_from_saved_result_matches_the_run(tmp_path, cli):
