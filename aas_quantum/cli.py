@@ -7,11 +7,13 @@ Exit codes: 0 ok, 1 infeasible (or no feasible selection found), 2 bad input or 
 
 from __future__ import annotations
 
+import functools
 import json
-import os
 import sys
+import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any, TypeVar
 
 import typer
 from basyx.aas import model
@@ -23,15 +25,16 @@ from aas_quantum import erp
 from aas_quantum.aas import mapping
 from aas_quantum.aas.files import AasEnvironment, read_files, write_aasx, write_json
 from aas_quantum.aas.http import AasClient, ServerSettings, b64, product_shell_ids, read_environment, write_result
-from aas_quantum.aas.result import next_version, output_objects, result_submodel, result_submodel_id
+from aas_quantum.aas.result import next_version, output_objects, output_stem, result_submodel, result_submodel_id
 from aas_quantum.aas.templates import write_templates
 from aas_quantum.catalog import SolverPreferences
-from aas_quantum.errors import AasQuantumError, BomInputError, InfeasibleError
-from aas_quantum.problem import BomProblem, build_problem
+from aas_quantum.errors import AasQuantumError, BomInputError, ConfigError, InfeasibleError
+from aas_quantum.problem import BomProblem, build_problem, product_number
 from aas_quantum.publish.job import RunPublisher
 from aas_quantum.publish.mqtt import MqttPublisher, MqttSettings
 from aas_quantum.report import Report, to_dict
 from aas_quantum.run import optimize as run_optimize
+from aas_quantum.sanitize import printable
 from aas_quantum.solvers import SolveOptions
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
@@ -43,15 +46,73 @@ ShellOpt = Annotated[str | None, typer.Option("--shell", help="product AAS id (w
 ErpOpt = Annotated[str | None, typer.Option("--erp", help="ERP export profiles, comma-separated: "
                                             + ", ".join(erp.profile_names()) + " or a profile .toml")]
 MqttOpt = Annotated[str | None, typer.Option("--mqtt", help="publish status and result to this broker, "
-                                             "e.g. mqtt://host:1883 or mqtts://host:8883 (settings: [mqtt])")]
+                                             "e.g. mqtt://host:1883 or mqtts://host:8883 (settings: \\[mqtt])")]
 ErpFormatOpt = Annotated[str, typer.Option("--erp-format", help="xlsx, csv or both (comma-separated)")]
 ErpSetOpt = Annotated[list[str] | None, typer.Option("--erp-set", help="ERP context KEY=VALUE (plant=1710), "
                                                      "or csv.delimiter=; (repeatable)")]
 
 
+def _text(value: object) -> str:
+    """Data on the terminal: control sequences escaped, rich markup inert."""
+    return escape(printable(str(value)))
+
+
+def _error(message: str, exit_code: int) -> typer.Exit:
+    err_console.print(f"[bold red]error:[/] {_text(message)}", highlight=False, soft_wrap=True)
+    return typer.Exit(exit_code)
+
+
 def _fail(exc: AasQuantumError) -> typer.Exit:
-    err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
-    return typer.Exit(exc.exit_code)
+    return _error(str(exc), exc.exit_code)
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _guarded(command: F) -> F:
+    """Every command ends with a clear message and its exit code, never a traceback, for the
+    failures a user can act on: bad input or settings, a server, memory, the output folder."""
+
+    @functools.wraps(command)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except AasQuantumError as exc:
+            raise _fail(exc) from exc
+        except MemoryError as exc:
+            raise _error(f"not enough memory: {exc or 'the problem is too large for this machine'}; use "
+                         "--solver hybrid, a smaller --qubit-budget or the onehot encoding", 2) from exc
+        except OSError as exc:
+            where = f" {exc.filename}" if exc.filename else ""
+            raise _error(f"cannot write{where}: {exc.strerror or exc}", 2) from exc
+
+    return run  # type: ignore[return-value]
+
+
+def _output_folder(out: Path) -> Path:
+    """Check before any solving that ``out`` is (or can become) a folder this process writes to.
+
+    Nothing is created here: a run that fails before writing leaves no trace.
+    """
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"--out {out} is a file, not a folder")
+    existing = next(p for p in (out.absolute(), *out.absolute().parents) if p.exists())
+    if not existing.is_dir():
+        raise ConfigError(f"--out {out}: {existing} is a file, not a folder")
+    try:
+        with tempfile.NamedTemporaryFile(dir=existing, prefix=".aas-quantum-probe-"):
+            pass
+    except OSError as exc:
+        raise ConfigError(f"--out {out} is not writable: {exc.strerror or exc}") from exc
+    return out
+
+
+def _refuse_overwriting_inputs(paths: list[Path], inputs: list[Path]) -> None:
+    """Outputs never replace an input file (e.g. a result package used as input, written to its own folder)."""
+    protected = {p.resolve() for p in inputs}
+    clash = [p for p in paths if p.resolve() in protected]
+    if clash:
+        raise ConfigError(f"writing {clash[0]} would replace an input file; choose another --out")
 
 
 def _load(inputs: list[Path], shell_id: str | None) -> tuple[BomProblem, str, AasEnvironment]:
@@ -61,19 +122,18 @@ def _load(inputs: list[Path], shell_id: str | None) -> tuple[BomProblem, str, Aa
 
 
 @app.command()
+@_guarded
 def validate(inputs: Inputs, shell: ShellOpt = None) -> None:
     """Check the inputs and build the problem without solving."""
-    try:
-        problem, shell_id, _ = _load(inputs, shell)
-    except AasQuantumError as exc:
-        raise _fail(exc) from exc
-    console.print(f"[green]ok[/] {shell_id}: {len(problem.positions)} positions, {problem.n_options} options, "
-                  f"{len(problem.constraints)} constraints")
+    problem, shell_id, _ = _load(inputs, shell)
+    console.print(f"[green]ok[/] {_text(shell_id)}: {len(problem.positions)} positions, {problem.n_options} "
+                  f"options, {len(problem.constraints)} constraints")
     for note in problem.pruned:
-        console.print(f"  pruned {note}", highlight=False)
+        console.print(f"  pruned {_text(note)}", highlight=False)
 
 
 @app.command()
+@_guarded
 def optimize(
     inputs: Annotated[list[Path] | None, typer.Argument(help=".aasx / .json / .xml files (or use --server)")] = None,
     solver: Annotated[str | None, typer.Option(help="qaoa|vqe|hybrid|exact|greedy|anneal|auto "
@@ -106,7 +166,7 @@ def optimize(
     erp_set: ErpSetOpt = None,
     mqtt: MqttOpt = None,
     opcua: Annotated[str | None, typer.Option(help="write the decision into an existing OPC UA server's nodes, "
-                                                   "e.g. opc.tcp://host:4840 (node map: [opcua.client])")] = None,
+                                                   "e.g. opc.tcp://host:4840 (node map: \\[opcua.client])")] = None,
 ) -> None:
     """Optimise the selection, print a summary, write the result AASX + JSON (and to the server)."""
     overrides = {"time_limit_s": time_limit, "seed": seed, "reps": reps, "shots": shots,
@@ -117,8 +177,9 @@ def optimize(
     client, publisher = None, None
     try:
         erp_job = _erp_job(erp, erp_format, erp_set)
+        _output_folder(out)
         publisher = _publisher(mqtt, opcua)
-        if server or (not inputs and os.environ.get("AAS_QUANTUM_SERVER")):
+        if server or (not inputs and ServerSettings.configured()):
             client = AasClient(ServerSettings.resolve(server))
             shell_ids = product_shell_ids(client) if all_products else [shell or _only_product(client)]
             scope = supplier_shells.split(",") if supplier_shells else None
@@ -128,10 +189,9 @@ def optimize(
             jobs = [(s.id, env) for s in (mapping.product_shells(env) if all_products
                                           else [mapping.product_shell(env, shell)])]
         else:
-            err_console.print("[bold red]error:[/] give input files or --server")
-            raise typer.Exit(2)
+            raise ConfigError("give input files, or a server (--server, AAS_QUANTUM_SERVER or base_url in [server])")
         summaries = [_run_one(sid, env, client, solver, overrides, fixed, out, dry_run, json_output, erp_job,
-                              publisher) for sid, env in jobs]
+                              publisher, inputs or []) for sid, env in jobs]
     except InfeasibleError as exc:
         if json_output:
             print(json.dumps({"status": "infeasible", "reasons": exc.reasons}))
@@ -139,16 +199,21 @@ def optimize(
     except AasQuantumError as exc:
         raise _fail(exc) from exc
     except ValueError as exc:  # e.g. an unknown solver name
-        err_console.print(f"[bold red]error:[/] {exc}")
-        raise typer.Exit(2) from exc
+        raise _error(str(exc), 2) from exc
     finally:
         if client is not None:
             client.close()
+        deliveries: list[str] = []
         if publisher is not None:
             try:
-                publisher.close()
+                deliveries = publisher.close()
             except AasQuantumError as exc:
                 raise _fail(exc) from exc
+    for summary in summaries:  # what each sink confirmed: MQTT topics acknowledged, OPC UA nodes written
+        summary["outputs"]["published"] = deliveries
+    if not json_output:
+        for line in deliveries:
+            console.print(_text(line), highlight=False)
     if json_output:
         print(json.dumps(summaries[0] if len(summaries) == 1 else summaries, indent=2, default=str))
 
@@ -163,7 +228,8 @@ def _only_product(client: AasClient) -> str:
 
 def _run_one(shell_id: str, env: AasEnvironment, client: AasClient | None, solver: str | None,
              overrides: dict, fixed: dict, out: Path, dry_run: bool, json_output: bool,
-             erp_job: tuple[list[erp.Profile], tuple[str, ...]] | None, publisher: RunPublisher | None = None) -> dict:
+             erp_job: tuple[list[erp.Profile], tuple[str, ...]] | None, publisher: RunPublisher | None = None,
+             inputs: list[Path] | None = None) -> dict:
     shell_obj = env.objects.get(shell_id)
     problem = build_problem(mapping.read_catalog(env, shell_obj))
     prefs = problem.request.solver if problem.request else SolverPreferences()
@@ -175,8 +241,8 @@ def _run_one(shell_id: str, env: AasEnvironment, client: AasClient | None, solve
     publisher.queued(problem.product_id)
     try:
         summary = _solve_and_write(shell_id, env, problem, client, solver or prefs.method, options, out, dry_run,
-                                   json_output, erp_job, publisher)
-    except (AasQuantumError, ValueError) as exc:
+                                   json_output, erp_job, publisher, inputs or [])
+    except (AasQuantumError, ValueError, MemoryError, OSError) as exc:
         publisher.failed(problem.product_id, str(exc))
         raise
     return summary
@@ -184,35 +250,49 @@ def _run_one(shell_id: str, env: AasEnvironment, client: AasClient | None, solve
 
 def _solve_and_write(shell_id: str, env: AasEnvironment, problem: BomProblem, client: AasClient | None,
                      method: str, options: SolveOptions, out: Path, dry_run: bool, json_output: bool,
-                     erp_job: tuple[list[erp.Profile], tuple[str, ...]] | None, publisher: RunPublisher) -> dict:
+                     erp_job: tuple[list[erp.Profile], tuple[str, ...]] | None, publisher: RunPublisher,
+                     inputs: list[Path]) -> dict:
+    stem = output_stem(shell_id)
+    aasx_path, json_path = out / f"{stem}.result.aasx", out / f"{stem}.result.json"
+    erp_targets = [p for profile in (erp_job[0] if erp_job else []) for fmt in (erp_job[1] if erp_job else [])
+                   for p in erp.export_paths(profile, out, stem, fmt)]
+    _refuse_overwriting_inputs([aasx_path, json_path, *erp_targets], inputs)
     report = run_optimize(problem, method, options, publisher.progress(problem.product_id))
 
     result_id = result_submodel_id(shell_id)
-    previous = client.submodel_or_none(result_id) if client is not None else env.objects.get(result_id)
-    submodel = result_submodel(problem, report, result_id, next_version(previous))
+    # the previous result came with the inputs (files, or the server's copy): no remote call before
+    # the local outputs exist
+    read_version = next_version(env.objects.get(result_id)) - 1
+    submodel = result_submodel(problem, report, result_id, read_version + 1)
     summary = to_dict(report)
     # every ERP profile renders before anything is written: a profile error leaves no partial output
     plan = erp.plan_export(erp.erp_document(problem, report.solution.choice or (), summary), *erp_job) \
         if erp_job else None
+
+    def write_local(result: model.Submodel) -> None:
+        write_aasx(aasx_path, output_objects(env, shell_id, result), env.files)
+        write_json(json_path, [result])
+
     # local outputs first: whatever happens on the server, no work is lost
-    stem = _slug(shell_id)
-    aasx_path, json_path = out / f"{stem}.result.aasx", out / f"{stem}.result.json"
-    write_aasx(aasx_path, output_objects(env, shell_id, submodel), env.files)
-    write_json(json_path, [submodel])
+    write_local(submodel)
     erp_paths = erp.write_export(plan, out, stem) if plan else []
     written_to = None
     if client is not None and not dry_run:
-        write_result(client, shell_id, submodel, previous)
+        written = write_result(client, shell_id, submodel, read_version)
+        if written.administration != submodel.administration:  # another run wrote in between: same numbers
+            write_local(written)
+            submodel = written
         written_to = client.url(f"/submodels/{b64(result_id)}")
     publisher.done(summary, result_id)
     summary["outputs"] = {"aasx": str(aasx_path), "json": str(json_path), "server": written_to,
                           "erp": [str(p) for p in erp_paths]}
     if not json_output:
         print_report(report)
-        console.print(f"\nresult written to [bold]{aasx_path}[/] and [bold]{json_path}[/]")
+        console.print(f"\nresult written to [bold]{_text(aasx_path)}[/] and [bold]{_text(json_path)}[/]")
         _print_erp(erp_paths)
         if written_to:
-            console.print(f"result submodel (version {submodel.administration.version}) written to {written_to}")
+            console.print(f"result submodel (version {submodel.administration.version}) written to "
+                          f"{_text(written_to)}", highlight=False)
         elif client is not None:
             console.print("--dry-run: nothing written to the server")
     return summary
@@ -246,6 +326,7 @@ def _print_erp(paths: list[Path]) -> None:
 
 
 @app.command("export")
+@_guarded
 def export_result(
     inputs: Annotated[list[Path], typer.Argument(help="a result .aasx (holds its inputs), or a result .json "
                                                       "together with the input files")],
@@ -256,26 +337,28 @@ def export_result(
     out: Annotated[Path, typer.Option(help="folder for the ERP files")] = Path("out"),
 ) -> None:
     """Write ERP files from a saved result, without solving again."""
-    try:
-        job = _erp_job(erp_names, erp_format, erp_set)
-        assert job is not None
-        env = read_files(inputs)
-        if not mapping.product_shells(env):
-            raise BomInputError("the files hold no product shell: a result .json holds only the result, so pass "
-                                "the input files (or the product AASX) with it")
-        shell_obj = mapping.product_shell(env, shell)
-        saved = mapping.saved_run(env, shell_obj)
-        if saved is None:
-            raise BomInputError(f"no result submodel {result_submodel_id(shell_obj.id)} in the inputs; run "
-                                "`aas-quantum optimize` first")
-        document = erp.erp_document(*saved)
-        paths = erp.export(document, *job, out, _slug(shell_obj.id))
-    except AasQuantumError as exc:
-        raise _fail(exc) from exc
+    job = _erp_job(erp_names, erp_format, erp_set)
+    assert job is not None
+    env = read_files(inputs)
+    if not mapping.product_shells(env):
+        raise BomInputError("the files hold no product shell: a result .json holds only the result, so pass "
+                            "the input files (or the product AASX) with it")
+    shell_obj = mapping.product_shell(env, shell)
+    saved = mapping.saved_run(env, shell_obj)
+    if saved is None:
+        raise BomInputError(f"no result submodel {result_submodel_id(shell_obj.id)} in the inputs; run "
+                            "`aas-quantum optimize` first")
+    document = erp.erp_document(*saved)
+    stem = output_stem(shell_obj.id)
+    _output_folder(out)
+    _refuse_overwriting_inputs([p for profile in job[0] for fmt in job[1]
+                                for p in erp.export_paths(profile, out, stem, fmt)], inputs)
+    paths = erp.export(document, *job, out, stem)
     _print_erp(paths)
 
 
 @app.command("opcua-server")
+@_guarded
 def opcua_server(
     inputs: Annotated[list[Path] | None, typer.Argument(help="input files (or use --server)")] = None,
     server: Annotated[str | None, typer.Option(help="AAS server base URL (or AAS_QUANTUM_SERVER)")] = None,
@@ -308,7 +391,7 @@ def opcua_server(
         product_shell: dict[str, str] = {}
         latest: list[tuple[dict, str]] = []
         for shell_id, env in shells.items():
-            saved_file = out / f"{_slug(shell_id)}.result.aasx"
+            saved_file = out / f"{output_stem(shell_id)}.result.aasx"
             saved_env = read_files([saved_file]) if saved_file.is_file() else env
             saved = mapping.saved_run(saved_env, saved_env.objects.get(shell_id))
             if saved is None:
@@ -328,7 +411,7 @@ def opcua_server(
             raise BomInputError(f"unknown product {product_id!r}; known: {', '.join(product_shell)}")
         summary = _run_one(shell_id, load_env(shell_id), client, solver, no_overrides, fixed, out, False, True, None,
                            publisher)
-        console.print(f"optimised {product_id}: {summary['kpis']['total_cost']:.2f} {summary['currency']} "
+        console.print(f"optimised {_text(product_id)}: {summary['kpis']['total_cost']:.2f} {summary['currency']} "
                       f"({summary['solver']['method']})", highlight=False)
         return summary
 
@@ -336,8 +419,9 @@ def opcua_server(
         opc = await OpcUaResultServer(settings, run_product).start()
         for summary, shell_id in latest:
             await opc.show(summary, (shell_id,))
-        for product_id, shell_id in product_shell.items():
+        for product_id, shell_id in product_shell.items():  # Optimize accepts the id, its last segment, the shell
             opc.aliases.setdefault(shell_id, product_id)
+            opc.aliases.setdefault(product_number(product_id), product_id)
         console.print(f"ready: OPC UA server at {settings.endpoint} with {len(latest)} result(s), "
                       f"{len(product_shell)} product(s)", highlight=False)
         try:
@@ -360,46 +444,41 @@ def _first(value, default):
 
 
 @app.command()
+@_guarded
 def result(
     shell: Annotated[str, typer.Option("--shell", help="product AAS id")],
     server: Annotated[str | None, typer.Option(help="AAS server base URL (or AAS_QUANTUM_SERVER)")] = None,
 ) -> None:
     """Read the BomOptimizationResult of a product back from the server and print its key figures."""
-    try:
-        with AasClient(ServerSettings.resolve(server)) as client:
-            submodel = client.submodel_or_none(result_submodel_id(shell))
-    except AasQuantumError as exc:
-        raise _fail(exc) from exc
+    with AasClient(ServerSettings.resolve(server)) as client:
+        submodel = client.submodel_or_none(result_submodel_id(shell))
+        where = client.settings.base_url
     if submodel is None:
-        err_console.print(f"[bold red]error:[/] no result submodel for {shell} on the server")
-        raise typer.Exit(1)
-    table = Table(title=f"{submodel.id} (version {submodel.administration.version})", title_justify="left",
-                  show_header=False)
+        raise BomInputError(f"no result submodel {result_submodel_id(shell)} on {where}: run `aas-quantum "
+                            "optimize` for this product first")
+    version = submodel.administration.version if submodel.administration else "?"
+    table = Table(title=f"{_text(submodel.id)} (version {_text(version)})", title_justify="left", show_header=False)
     for element in submodel.submodel_element:
         if isinstance(element, model.Property):
-            table.add_row(element.id_short, str(element.value))
+            table.add_row(_text(element.id_short), _text(element.value))
         elif isinstance(element, model.SubmodelElementCollection) and element.id_short == "KPIs":
             for kpi in element.value:
-                table.add_row(f"KPIs.{kpi.id_short}", str(kpi.value))
+                table.add_row(f"KPIs.{_text(kpi.id_short)}", _text(getattr(kpi, "value", "")))
         elif isinstance(element, model.SubmodelElementList) and element.id_short == "Selection":
             table.add_row("Selection", f"{len(element.value)} positions")
     console.print(table)
 
 
-def _slug(identifier: str) -> str:
-    tail = identifier.rstrip("/").replace(":aas", "")
-    return "".join(ch if ch.isalnum() or ch in "-_." else "-" for ch in tail.split(":")[-1] or tail)
-
-
 def print_report(report: Report) -> None:
     cur = report.currency
-    table = Table(title=f"Selection for {report.product_id}", title_justify="left")
+    table = Table(title=f"Selection for {_text(report.product_id)}", title_justify="left")
     for col, justify in [("Pos", "left"), ("Designation", "left"), ("Part number", "left"), ("Supplier", "left"),
                          ("Qty", "right"), ("Order", "right"), (f"Unit {cur}", "right"), (f"Ext. {cur}", "right"),
                          ("Lead d", "right")]:
         table.add_column(col, justify=justify)  # type: ignore[arg-type]
     for ln in report.lines:
-        table.add_row(ln.position_id, ln.designation, ln.part_number, ln.supplier_id, f"{ln.quantity:g} {ln.unit}",
+        table.add_row(_text(ln.position_id), _text(ln.designation), _text(ln.part_number), _text(ln.supplier_id),
+                      f"{ln.quantity:g} {_text(ln.unit)}",
                       f"{ln.order_quantity:g}", f"{ln.unit_price:,.2f}", f"{ln.extended_price:,.2f}",
                       f"{ln.lead_time_days:g}")
     console.print(table)
@@ -437,13 +516,14 @@ def print_report(report: Report) -> None:
     for col in ("Constraint", "Value", "Bound", "Slack", "OK"):
         checks.add_column(col, justify="left" if col == "Constraint" else "right")
     for c in report.constraints:
-        checks.add_row(c.name, f"{c.value:,.3f}", f"{c.sense} {c.bound:,.3f}", f"{c.slack:,.3f}",
+        checks.add_row(_text(c.name), f"{c.value:,.3f}", f"{c.sense} {c.bound:,.3f}", f"{c.slack:,.3f}",
                        "[green]yes[/]" if c.satisfied else "[red]NO[/]")
     if report.constraints:
         console.print(checks)
 
 
 @app.command()
+@_guarded
 def encode(
     inputs: Inputs,
     encoding: Annotated[str, typer.Option(help="onehot | unbalanced | penalty")] = "onehot",
@@ -481,6 +561,7 @@ def encode(
 
 
 @app.command()
+@_guarded
 def templates(out: Annotated[Path, typer.Option(help="folder to write the templates to")] = Path("templates")
               ) -> None:
     """Write the four data-contract submodel templates (AAS V3.0 JSON)."""
@@ -489,6 +570,7 @@ def templates(out: Annotated[Path, typer.Option(help="folder to write the templa
 
 
 @app.command()
+@_guarded
 def generate(
     positions: Annotated[int, typer.Argument(help="number of BoM positions")],
     seed: Annotated[int, typer.Option(help="random seed")] = 0,

@@ -9,6 +9,7 @@ from aas_quantum.errors import InfeasibleError
 from aas_quantum.problem import BomProblem
 from aas_quantum.report import Report, build_report
 from aas_quantum.solvers import SolveOptions, Status, get_solver
+from aas_quantum.solvers.variational import encoded_qubits
 
 Progress = Callable[[str, float], None]
 
@@ -29,8 +30,10 @@ def optimize(problem: BomProblem, method: str, options: SolveOptions | None = No
         raise InfeasibleError(list(exact.reasons))
     report_progress("greedy baseline", 0.2)
     greedy = get_solver("greedy").solve(problem, options)
-    if method == "auto":  # direct QAOA when the problem fits the qubit budget, decomposition otherwise
-        method = "qaoa" if problem.n_options <= options.qubit_budget else "hybrid"
+    if method == "auto":  # direct QAOA when the encoded problem fits the qubit budget, decomposition otherwise
+        fits = problem.n_options <= options.qubit_budget \
+            and encoded_qubits(problem, options.encoding) <= options.qubit_budget
+        method = "qaoa" if fits else "hybrid"
     report_progress(method, 0.3)
     options = options.with_(extra={**options.extra, "optimum": exact.objective}) \
         if exact.status == Status.OPTIMAL else options

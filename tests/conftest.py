@@ -2,22 +2,30 @@
 
 from __future__ import annotations
 
+import http.server
+import json
 import os
 import shutil
 import subprocess
 import sys
+import threading
+from collections.abc import Callable
 from pathlib import Path
 
+import httpx
 import pytest
 from typer.testing import CliRunner
 
 from aas_quantum.aas.files import write_aasx
 from aas_quantum.aas.mapping import catalog_objects
+from aas_quantum.aas.result import output_stem
 from aas_quantum.catalog import Catalog
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLES = REPO / "samples"
 SMALL, MEDIUM, LARGE = SAMPLES / "drone.aasx", SAMPLES / "ebike-drive.aasx", SAMPLES / "control-cabinet.aasx"
+DRONE_SHELL = "urn:aas-quantum:sample:drone:aas"
+DRONE_STEM = output_stem(DRONE_SHELL)  # file name stem of the drone's outputs
 MMKP_DIR = REPO.parent / "shared" / "benchmarks" / "mmkp"
 
 sys.path.insert(0, str(REPO / "benchmarks"))
@@ -136,3 +144,129 @@ def mosquitto(tmp_path_factory):
     yield start
     for broker in brokers:
         broker.stop()
+
+
+Rule = Callable[[str, str], "int | str | None"]
+
+
+def statuses_first(statuses: list[int]) -> Rule:
+    """A proxy rule answering the first requests with ``statuses``, then forwarding."""
+    pending = list(statuses)
+    lock = threading.Lock()
+
+    def rule(method: str, path: str) -> int | None:
+        with lock:
+            return pending.pop(0) if pending else None
+    return rule
+
+
+class FaultProxy:
+    """A real HTTP proxy on 127.0.0.1 in front of an AAS server, injecting faults per request.
+
+    ``rule(method, path)`` decides: None forwards; an int answers that status (JSON error body);
+    ``"html"`` answers 200 with an HTML page (a login portal); ``"drop"`` forwards, then closes the
+    connection without answering (the reply is lost, the effect is not); ``"refuse"`` closes without
+    forwarding; any other string is sent as a 200 JSON body. With ``oauth_secret`` it is also an
+    OAuth2 client-credentials token endpoint at ``/token`` and refuses API calls without a valid
+    token; each token is valid for ``token_uses`` calls (None: unlimited).
+    """
+
+    def __init__(self, upstream: str, rule: Rule | None = None, oauth_secret: str | None = None,
+                 token_uses: int | None = None, token_body: str | None = None) -> None:
+        self.upstream, self.rule, self.requests = upstream, rule or (lambda method, path: None), 0
+        self.oauth_secret, self.token_uses, self.token_body = oauth_secret, token_uses, token_body
+        self.token_requests, self.tokens, self.seen = 0, {}, []
+        self.lock = threading.Lock()
+        proxy = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *args) -> None:
+                pass
+
+            def _send(self, status: int, body: bytes, content_type: str = "application/json") -> None:
+                self.send_response(status)
+                self.send_header("Content-Type", content_type)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def _handle(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                if proxy.oauth_secret is not None and self.path == "/token":
+                    self._token(body.decode())
+                    return
+                with proxy.lock:
+                    proxy.requests += 1
+                    proxy.seen.append((self.command, self.path))
+                if proxy.oauth_secret is not None and not proxy.authorised(self.headers.get("Authorization", "")):
+                    self._send(401, b'{"messages": [{"text": "token expired or invalid"}]}')
+                    return
+                action = proxy.rule(self.command, self.path)
+                if isinstance(action, int):
+                    self._send(action, json.dumps({"messages": [{"text": f"injected {action}"}]}).encode())
+                    return
+                if action == "html":
+                    self._send(200, b"<html><body>Please log in</body></html>", "text/html")
+                    return
+                if action == "refuse":
+                    self.close_connection = True
+                    return
+                if isinstance(action, str) and action != "drop":
+                    self._send(200, action.encode())
+                    return
+                try:
+                    upstream = httpx.request(self.command, proxy.upstream + self.path.removeprefix("/api/v3.0"),
+                                             content=body or None,
+                                             headers={"Content-Type": self.headers.get("Content-Type", "")})
+                except httpx.TransportError:
+                    self.close_connection = True  # upstream gone: the client sees a dropped connection
+                    return
+                if action == "drop":
+                    self.close_connection = True
+                    return
+                self._send(upstream.status_code, upstream.content,
+                           upstream.headers.get("Content-Type", "application/json"))
+
+            def _token(self, form: str) -> None:
+                with proxy.lock:
+                    proxy.token_requests += 1
+                    token = f"token-{proxy.token_requests}"
+                    ok = f"client_secret={proxy.oauth_secret}" in form and "grant_type=client_credentials" in form
+                    if ok:
+                        proxy.tokens[token] = proxy.token_uses
+                if proxy.token_body is not None:
+                    self._send(200, proxy.token_body.encode())
+                elif ok:
+                    self._send(200, json.dumps({"access_token": token, "token_type": "Bearer"}).encode())
+                else:
+                    self._send(401, json.dumps({"error": "invalid_client",
+                                                "error_description": f"bad secret in {form}"}).encode())
+
+            do_GET = do_POST = do_PUT = do_DELETE = _handle
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/api/v3.0"
+        self.token_url = f"http://127.0.0.1:{self.server.server_address[1]}/token"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def authorised(self, header: str) -> bool:
+        with self.lock:
+            token = header.removeprefix("Bearer ")
+            if token not in self.tokens:
+                return False
+            uses = self.tokens[token]
+            if uses is not None:
+                if uses <= 0:
+                    return False
+                self.tokens[token] = uses - 1
+            return True
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def __enter__(self) -> FaultProxy:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

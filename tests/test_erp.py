@@ -22,7 +22,7 @@ from aas_quantum.report import to_dict
 from aas_quantum.run import optimize
 from aas_quantum.solvers import SolveOptions
 
-from conftest import MEDIUM, SMALL
+from conftest import DRONE_STEM, MEDIUM, SMALL
 
 PROFILES = erp.profile_names()
 
@@ -260,16 +260,17 @@ def test_export_from_saved_result_matches_the_run(tmp_path, cli):
     assert result.exit_code == 0, result.output
     produced = sorted(p.name for p in run_dir.glob("*.csv"))
     assert len(produced) == 2 + 5
-    result = cli.invoke(app, ["export", str(run_dir / "drone.result.aasx"), "--erp", "generic,business-central",
+    result = cli.invoke(app, ["export", str(run_dir / f"{DRONE_STEM}.result.aasx"), "--erp", "generic,business-central",
                               "--erp-format", "csv", "--out", str(redo_dir)])
     assert result.exit_code == 0, result.output
     for name in produced:
         assert (redo_dir / name).read_bytes() == (run_dir / name).read_bytes(), name
-    result = cli.invoke(app, ["export", str(run_dir / "drone.result.json"), str(SMALL), "--erp", "generic",
+    result = cli.invoke(app, ["export", str(run_dir / f"{DRONE_STEM}.result.json"), str(SMALL), "--erp", "generic",
                               "--erp-format", "csv", "--out", str(json_dir)])
     assert result.exit_code == 0, result.output
-    assert (json_dir / "drone.generic.BoM.csv").read_bytes() == (run_dir / "drone.generic.BoM.csv").read_bytes()
-    result = cli.invoke(app, ["export", str(run_dir / "drone.result.json"), "--out", str(json_dir)])
+    bom = f"{DRONE_STEM}.generic.BoM.csv"
+    assert (json_dir / bom).read_bytes() == (run_dir / bom).read_bytes()
+    result = cli.invoke(app, ["export", str(run_dir / f"{DRONE_STEM}.result.json"), "--out", str(json_dir)])
     assert result.exit_code == 2 and "pass the input files" in result.output
 
 
@@ -279,7 +280,7 @@ def test_export_refuses_a_result_the_inputs_no_longer_support(tmp_path, cli):
 
     run_dir = tmp_path / "run"
     assert cli.invoke(app, ["optimize", str(SMALL), "--solver", "exact", "--out", str(run_dir)]).exit_code == 0
-    env = read_files([run_dir / "drone.result.aasx"])
+    env = read_files([run_dir / f"{DRONE_STEM}.result.aasx"])
     result_id = result_submodel_id(mapping.product_shell(env).id)
     selection = next(e for e in env.objects.get(result_id).submodel_element if e.id_short == "Selection")
     price = next(p for p in list(selection.value)[1].value if p.id_short == "ExtendedPrice")
@@ -300,7 +301,7 @@ def test_csv_conventions_from_cli_and_config(tmp_path, cli, monkeypatch):
     result = cli.invoke(app, ["optimize", str(SMALL), "--solver", "exact", "--erp", "sap-s4hana", "--erp-format",
                               "csv", "--erp-set", "csv.delimiter=|", "--out", str(tmp_path)])
     assert result.exit_code == 0, result.output
-    items = pd.read_csv(tmp_path / "drone.sap-s4hana.BOM_Items.csv", sep="|", decimal=",", encoding="utf-8-sig",
+    items = pd.read_csv(tmp_path / f"{DRONE_STEM}.sap-s4hana.BOM_Items.csv", sep="|", decimal=",", encoding="utf-8-sig",
                         dtype={"ITEM_NO": str})
     assert set(items["PLANT"]) == {2020} and set(items["BOM_USAGE"]) == {1}
     assert items["COMP_QTY"].dtype.kind == "f" and items["ITEM_NO"][0] == "0010"

@@ -26,7 +26,7 @@ from aas_quantum.publish.opcua import (
     write_nodes,
 )
 
-from conftest import SMALL, free_port
+from conftest import DRONE_STEM, SMALL, free_port
 
 PRODUCT_KEY = "QX5-Inspect"
 
@@ -249,7 +249,7 @@ def test_opcua_server_command_serves_the_latest_result(tmp_path, summaries):
     finally:
         process.terminate()
         process.wait(timeout=20)
-    saved = json.loads((out / "drone.result.json").read_text())
+    saved = json.loads((out / f"{DRONE_STEM}.result.json").read_text())
     method = next(e for e in saved["submodels"][0]["submodelElements"] if e["idShort"] == "SolverRecord")
     assert {"idShort": "Method", "value": "exact"}.items() <= next(
         v for v in method["value"] if v["idShort"] == "Method").items()

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import http.server
 import json
-import threading
 from pathlib import Path
 
 import httpx
 import pytest
 
-from aas_quantum import cli as cli_module
 from aas_quantum.aas.files import read_files, write_json
 from aas_quantum.aas.http import AasClient, ServerSettings, b64, read_environment
 from aas_quantum.aas.mapping import catalog_objects, product_shell, read_catalog
@@ -19,9 +16,7 @@ from aas_quantum.cli import app
 from aas_quantum.problem import build_problem
 
 import generate
-from conftest import LARGE, MEDIUM, SMALL
-
-DRONE_SHELL = "urn:aas-quantum:sample:drone:aas"
+from conftest import DRONE_SHELL, LARGE, MEDIUM, SMALL, FaultProxy, statuses_first
 
 
 def file_problem(path: Path):
@@ -92,87 +87,9 @@ def test_server_down_before_run(cli, tmp_path: Path, monkeypatch):
     assert "cannot reach the AAS server" in " ".join(result.output.split())
 
 
-def test_server_stopped_between_read_and_write(basyx_server, cli, tmp_path: Path, monkeypatch):
-    monkeypatch.setenv("AAS_QUANTUM_RETRIES", "1")
-    url, process = basyx_server(SMALL)
-    real_write = cli_module.write_result
-
-    def stop_then_write(*args):
-        process.terminate()
-        process.wait(timeout=10)
-        return real_write(*args)
-
-    monkeypatch.setattr(cli_module, "write_result", stop_then_write)
-    result = cli.invoke(app, ["optimize", "--server", url, "--solver", "exact", "--out", str(tmp_path)])
-    assert result.exit_code == 3
-    assert "cannot reach the AAS server" in " ".join(result.output.split())
-    assert (tmp_path / "drone.result.aasx").is_file() and (tmp_path / "drone.result.json").is_file()
-    restarted, _ = basyx_server(SMALL, port=int(url.split(":")[2].split("/")[0]))
-    with AasClient(ServerSettings.resolve(restarted)) as client:
-        assert client.submodel_or_none(result_submodel_id(DRONE_SHELL)) is None
-        assert result_submodel_id(DRONE_SHELL) not in [r.key[-1].value for r in client.shell(DRONE_SHELL).submodel]
-
-
-class FaultProxy:
-    """A real HTTP proxy on 127.0.0.1 that answers the first requests with given statuses, then forwards."""
-
-    def __init__(self, upstream: str, faults: list[int], always: int | None = None,
-                 oauth_secret: str | None = None) -> None:
-        self.upstream, self.faults, self.always, self.requests = upstream, list(faults), always, 0
-        self.oauth_secret, self.token_requests = oauth_secret, 0
-        proxy = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def log_message(self, *args) -> None:
-                pass
-
-            def _handle(self) -> None:
-                proxy.requests += 1
-                status = proxy.always or (proxy.faults.pop(0) if proxy.faults else None)
-                if proxy.oauth_secret is not None:  # an OAuth2 client-credentials token endpoint + guard
-                    if self.path == "/token":
-                        proxy.token_requests += 1
-                        form = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
-                        ok = f"client_secret={proxy.oauth_secret}" in form and "grant_type=client_credentials" in form
-                        body = json.dumps({"access_token": "issued-token"} if ok else {"error": "invalid_client"})
-                        self.send_response(200 if ok else 401)
-                        self.send_header("Content-Length", str(len(body)))
-                        self.end_headers()
-                        self.wfile.write(body.encode())
-                        return
-                    if self.headers.get("Authorization") != "Bearer issued-token":
-                        status = 401
-                if status is not None:
-                    body = json.dumps({"messages": [{"text": f"injected {status}"}]}).encode()
-                    self.send_response(status)
-                    self.send_header("Content-Type", "application/json")
-                    self.send_header("Content-Length", str(len(body)))
-                    self.end_headers()
-                    self.wfile.write(body)
-                    return
-                length = int(self.headers.get("Content-Length") or 0)
-                upstream = httpx.request(self.command, proxy.upstream + self.path.removeprefix("/api/v3.0"),
-                                         content=self.rfile.read(length) if length else None,
-                                         headers={"Content-Type": self.headers.get("Content-Type", "")})
-                self.send_response(upstream.status_code)
-                self.send_header("Content-Type", upstream.headers.get("Content-Type", "application/json"))
-                self.send_header("Content-Length", str(len(upstream.content)))
-                self.end_headers()
-                self.wfile.write(upstream.content)
-
-            do_GET = do_POST = do_PUT = do_DELETE = _handle
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/api/v3.0"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-
-
 def test_503_twice_then_success(basyx_server, cli, tmp_path: Path, monkeypatch):
     url, _ = basyx_server(SMALL)
-    proxy = FaultProxy(url, [503, 503])
+    proxy = FaultProxy(url, statuses_first([503, 503]))
     monkeypatch.setenv("AAS_QUANTUM_RETRIES", "3")
     try:
         result = cli.invoke(app, ["optimize", "--server", proxy.url, "--solver", "greedy", "--out", str(tmp_path)])
@@ -184,7 +101,7 @@ def test_503_twice_then_success(basyx_server, cli, tmp_path: Path, monkeypatch):
 
 def test_401_is_a_clear_auth_error_without_retry(basyx_server, cli, tmp_path: Path):
     url, _ = basyx_server(SMALL)
-    proxy = FaultProxy(url, [], always=401)
+    proxy = FaultProxy(url, lambda method, path: 401)
     try:
         result = cli.invoke(app, ["optimize", "--server", proxy.url, "--out", str(tmp_path)])
     finally:
@@ -220,22 +137,3 @@ def test_all_products_on_one_server(basyx_server, cli, tmp_path: Path):
     summaries = json.loads(result.output)
     assert {s["product_id"] for s in summaries} == {"urn:aas-quantum:sample:drone:QX5-Inspect",
                                                     "urn:aas-quantum:sample:ebike:MidDrive-250"}
-
-
-def test_oauth2_client_credentials(basyx_server, cli, tmp_path: Path, monkeypatch):
-    url, _ = basyx_server(SMALL)
-    proxy = FaultProxy(url, [], oauth_secret="s3cret")
-    token_url = proxy.url.replace("/api/v3.0", "/token")
-    monkeypatch.setenv("AAS_QUANTUM_TOKEN_URL", token_url)
-    monkeypatch.setenv("AAS_QUANTUM_CLIENT_ID", "aas-quantum")
-    try:
-        monkeypatch.setenv("AAS_QUANTUM_CLIENT_SECRET", "wrong")
-        refused = cli.invoke(app, ["optimize", "--server", proxy.url, "--solver", "greedy", "--out", str(tmp_path)])
-        monkeypatch.setenv("AAS_QUANTUM_CLIENT_SECRET", "s3cret")
-        accepted = cli.invoke(app, ["optimize", "--server", proxy.url, "--solver", "greedy", "--out", str(tmp_path)])
-    finally:
-        proxy.close()
-    assert refused.exit_code == 3 and "token request" in " ".join(refused.output.split())
-    assert "s3cret" not in refused.output and "wrong" not in refused.output  # secrets never printed
-    assert accepted.exit_code == 0, accepted.output
-    assert proxy.token_requests == 2  # one per run: the token is reused for every call of a run

@@ -9,6 +9,9 @@ reject the V3.1 XML namespace the 2.x SDK writes.
 from __future__ import annotations
 
 import io
+import math
+import os
+import zipfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +21,7 @@ from basyx.aas import model
 from basyx.aas.adapter import aasx
 from basyx.aas.adapter import json as aas_json
 from basyx.aas.adapter import xml as aas_xml
+from basyx.aas.util import traversal
 
 from aas_quantum.atomic import atomic_write
 from aas_quantum.errors import BomInputError, Location
@@ -49,6 +53,43 @@ class AasEnvironment:
         return [obj for obj in self.objects if isinstance(obj, kind)]
 
 
+MAX_PART_MB = 512.0  # default limit for one inflated part of an AASX package
+MAX_PACKAGE_MB = 2048.0  # and for all parts together
+
+
+def _limit_mb(name: str, default: float) -> float:
+    text = os.environ.get(name)
+    if text is None:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        raise BomInputError(f"{name} must be a number of megabytes, got {text!r}") from None
+    if not math.isfinite(value) or value <= 0:
+        raise BomInputError(f"{name} must be a positive number of megabytes, got {text!r}")
+    return value
+
+
+def _check_package_size(path: Path) -> None:
+    """Refuse a package whose parts inflate beyond the limits before anything is decompressed (a
+    small zip can expand to gigabytes). Limits: AAS_QUANTUM_MAX_PART_MB, AAS_QUANTUM_MAX_PACKAGE_MB."""
+    part_limit = _limit_mb("AAS_QUANTUM_MAX_PART_MB", MAX_PART_MB) * 2**20
+    total_limit = _limit_mb("AAS_QUANTUM_MAX_PACKAGE_MB", MAX_PACKAGE_MB) * 2**20
+    try:
+        with zipfile.ZipFile(path) as archive:
+            infos = archive.infolist()
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise BomInputError(f"not a valid AASX package (zip): {exc}", Location(str(path))) from exc
+    for info in infos:
+        if info.file_size > part_limit:
+            raise BomInputError(f"part {info.filename} inflates to {info.file_size / 2**20:,.0f} MB, more than "
+                                f"{part_limit / 2**20:g} MB (AAS_QUANTUM_MAX_PART_MB)", Location(str(path)))
+    total = sum(info.file_size for info in infos)
+    if total > total_limit:
+        raise BomInputError(f"the package inflates to {total / 2**20:,.0f} MB, more than {total_limit / 2**20:g} MB "
+                            "(AAS_QUANTUM_MAX_PACKAGE_MB)", Location(str(path)))
+
+
 def read_file(path: Path) -> tuple[model.DictIdentifiableStore, aasx.DictSupplementaryFileContainer]:
     """Parse one file, strictly; any defect becomes a ``BomInputError`` naming the file."""
     files = aasx.DictSupplementaryFileContainer()
@@ -57,6 +98,7 @@ def read_file(path: Path) -> tuple[model.DictIdentifiableStore, aasx.DictSupplem
     suffix = path.suffix.lower()
     try:
         if suffix == ".aasx":
+            _check_package_size(path)
             store: model.DictIdentifiableStore = model.DictIdentifiableStore()
             with aasx.AASXReader(path, failsafe=False) as reader:
                 reader.read_into(store, files)
@@ -77,6 +119,39 @@ def read_file(path: Path) -> tuple[model.DictIdentifiableStore, aasx.DictSupplem
     return store, files
 
 
+def _is_package_path(value: str) -> bool:
+    """A File value that names a part of the package (not an absolute URI), by the AASX rule the SDK uses."""
+    return not (value.startswith("//") or ":" in value.split("/")[0])
+
+
+def check_file_elements(env: AasEnvironment) -> None:
+    """Every File element (and thumbnail) that points into the package must find its part there, or
+    writing the output package would fail after the solve: report it now, with its place."""
+    for obj in env.objects:
+        if isinstance(obj, model.AssetAdministrationShell):
+            thumbnail = obj.asset_information.default_thumbnail
+            if thumbnail is not None and thumbnail.path and _is_package_path(thumbnail.path) \
+                    and thumbnail.path not in env.files:
+                raise BomInputError(f"defaultThumbnail {thumbnail.path!r} is not in the package",
+                                    Location(env.origin[obj.id]))
+        if isinstance(obj, model.Submodel):
+            for element in traversal.walk_submodel(obj):
+                if isinstance(element, model.File) and element.value and _is_package_path(element.value) \
+                        and element.value not in env.files:
+                    path = ".".join(str(e.id_short) for e in _parents(element, obj))
+                    raise BomInputError(f"File element refers to {element.value!r}, which is not in the package",
+                                        Location(env.origin[obj.id], obj.id, path))
+
+
+def _parents(element: model.Referable, root: model.Submodel) -> list[model.Referable]:
+    chain: list[model.Referable] = []
+    node: model.Referable | None = element
+    while node is not None and node is not root:
+        chain.append(node)
+        node = node.parent if isinstance(node.parent, model.Referable) else None
+    return chain[::-1]
+
+
 def read_files(paths: Sequence[Path]) -> AasEnvironment:
     env = AasEnvironment()
     for path in paths:
@@ -91,6 +166,7 @@ def read_files(paths: Sequence[Path]) -> AasEnvironment:
                 env.files.add_file(name, buf, files.get_content_type(name))
     if not env.objects:
         raise BomInputError("the input files contain no AAS objects", Location(", ".join(map(str, paths))))
+    check_file_elements(env)
     return env
 
 

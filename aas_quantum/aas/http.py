@@ -13,13 +13,16 @@ TOML config file; secrets are never logged.
 from __future__ import annotations
 
 import base64
-import contextlib
+import copy
 import json
+import logging
+import math
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
+from urllib.parse import unquote, urlsplit
 
 import httpx
 from basyx.aas import model
@@ -28,10 +31,16 @@ from basyx.aas.adapter.json import AASToJsonEncoder, StrictAASFromJsonDecoder
 from aas_quantum import contract
 from aas_quantum.aas.files import AasEnvironment
 from aas_quantum.aas.mapping import semantic_key
+from aas_quantum.aas.result import next_version, result_submodel_id
 from aas_quantum.config import config_file, config_section
-from aas_quantum.errors import AasQuantumError, BomInputError, Location
+from aas_quantum.errors import AasQuantumError, BomInputError, ConfigError, Location
+from aas_quantum.sanitize import printable, redact_url
 
+T = TypeVar("T")
+log = logging.getLogger(__name__)
 RETRY_STATUS = frozenset({429, 502, 503, 504})
+MAX_RESPONSE_MB = 256.0  # default guard against a runaway (or hostile) response body
+_TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
 
 
 class AasServerError(AasQuantumError):
@@ -44,17 +53,36 @@ def b64(identifier: str) -> str:
     return base64.urlsafe_b64encode(identifier.encode()).decode().rstrip("=")
 
 
+def parse_bool(value: Any, name: str) -> bool:
+    """A boolean setting from TOML (bool) or the environment (1/0, true/false, yes/no, on/off)."""
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in _TRUE or text in _FALSE:
+        return text in _TRUE
+    raise ConfigError(f"{name} must be true or false, got {value!r}")
+
+
 @dataclass(frozen=True)
 class ServerSettings:
+    """Connection settings; ``base_url`` never carries credentials (they move to ``basic_auth``)."""
+
     base_url: str
     token: str | None = field(default=None, repr=False)
     token_url: str | None = None
     client_id: str | None = None
     client_secret: str | None = field(default=None, repr=False)
+    basic_auth: tuple[str, str] | None = field(default=None, repr=False)
     verify: bool | str = True  # False, True or a CA bundle path
     timeout_s: float = 30.0
     retries: int = 4
     backoff_s: float = 0.5
+    max_response_mb: float = MAX_RESPONSE_MB
+
+    @staticmethod
+    def configured(base_url: str | None = None) -> bool:
+        """Whether a server is given by argument, environment or config file (the same sources as resolve)."""
+        return bool(base_url or os.environ.get("AAS_QUANTUM_SERVER") or config_section("server").get("base_url"))
 
     @classmethod
     def resolve(cls, base_url: str | None = None, **overrides: Any) -> ServerSettings:
@@ -67,32 +95,126 @@ class ServerSettings:
                 return overrides[name]
             return env.get(env_name, config.get(name, default))
 
+        def number(name: str, env_name: str, default: float) -> float:
+            value = pick(name, env_name, default)
+            try:
+                result = float(value)
+            except (TypeError, ValueError):
+                raise ConfigError(f"{env_name} / [server] {name} must be a number, got {value!r}") from None
+            if not math.isfinite(result) or result < 0:
+                raise ConfigError(f"{env_name} / [server] {name} must be a non-negative number, got {value!r}")
+            return result
+
         url = base_url or env.get("AAS_QUANTUM_SERVER") or config.get("base_url")
         if not url:
             raise AasServerError("no AAS server given (--server, AAS_QUANTUM_SERVER or base_url in "
                                  f"{config_file()})")
-        verify: bool | str = pick("verify", "AAS_QUANTUM_VERIFY_TLS", True)
-        if isinstance(verify, str) and verify.lower() in ("0", "false", "no"):
-            verify = False
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ConfigError(f"AAS server URL must look like http(s)://host:port/api/v3.0, got {redact_url(url)!r}")
+        basic = (unquote(parts.username or ""), unquote(parts.password or "")) if parts.username else None
+        verify: bool | str = parse_bool(pick("verify", "AAS_QUANTUM_VERIFY_TLS", True), "AAS_QUANTUM_VERIFY_TLS")
         ca_bundle = pick("ca_bundle", "AAS_QUANTUM_CA_BUNDLE")
+        if ca_bundle:
+            if not os.path.isfile(ca_bundle):
+                raise ConfigError(f"CA bundle {ca_bundle!r} (AAS_QUANTUM_CA_BUNDLE / [server] ca_bundle) is not a file")
+            verify = ca_bundle
         return cls(
-            base_url=url.rstrip("/"), token=pick("token", "AAS_QUANTUM_TOKEN"),
+            base_url=redact_url(url).rstrip("/"), token=pick("token", "AAS_QUANTUM_TOKEN"),
             token_url=pick("token_url", "AAS_QUANTUM_TOKEN_URL"), client_id=pick("client_id", "AAS_QUANTUM_CLIENT_ID"),
-            client_secret=pick("client_secret", "AAS_QUANTUM_CLIENT_SECRET"),
-            verify=ca_bundle or verify, timeout_s=float(pick("timeout_s", "AAS_QUANTUM_TIMEOUT", 30.0)),
-            retries=int(pick("retries", "AAS_QUANTUM_RETRIES", 4)),
+            client_secret=pick("client_secret", "AAS_QUANTUM_CLIENT_SECRET"), basic_auth=basic,
+            verify=verify, timeout_s=number("timeout_s", "AAS_QUANTUM_TIMEOUT", 30.0),
+            retries=int(number("retries", "AAS_QUANTUM_RETRIES", 4)),
+            max_response_mb=number("max_response_mb", "AAS_QUANTUM_MAX_RESPONSE_MB", MAX_RESPONSE_MB),
         )
 
 
 def _server_message(response: httpx.Response) -> str:
+    """The server's own words, shortened and made printable (they end up on a terminal)."""
     try:
         body = response.json()
     except ValueError:
-        return response.text[:300]
+        return printable(response.text[:300])
     messages = body.get("messages") if isinstance(body, dict) else None
-    if messages:
-        return "; ".join(str(m.get("text", m)) for m in messages)
-    return json.dumps(body)[:300]
+    if isinstance(messages, list) and messages:
+        return printable("; ".join(str(m.get("text", m) if isinstance(m, dict) else m) for m in messages)[:300])
+    return printable(json.dumps(body)[:300])
+
+
+class ClientCredentials(httpx.Auth):
+    """OAuth2 client-credentials flow (e.g. Keycloak): fetches a token, renews it before it expires
+    and once more when the server answers 401 (a token revoked or expired early)."""
+
+    requires_response_body = True
+
+    def __init__(self, token_url: str, client_id: str, client_secret: str) -> None:
+        self.token_url, self.client_id, self._secret = token_url, client_id, client_secret
+        self._token: str | None = None
+        self._expires_at = math.inf
+
+    def _token_request(self) -> httpx.Request:
+        return httpx.Request("POST", self.token_url, data={"grant_type": "client_credentials",
+                                                           "client_id": self.client_id,
+                                                           "client_secret": self._secret})
+
+    def _store(self, response: httpx.Response) -> None:
+        where = redact_url(self.token_url)
+        if response.status_code != 200:
+            # the body of a refused token request is not echoed: it may repeat what was sent
+            error = _oauth_error(response)
+            raise AasServerError(f"token request to {where} failed: HTTP {response.status_code}"
+                                 + (f" ({error})" if error else "") + "; check the client id and secret")
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        token = body.get("access_token") if isinstance(body, dict) else None
+        if not isinstance(token, str) or not token:
+            raise AasServerError(f"token request to {where}: the answer has no access_token (not an OAuth2 "
+                                 "token endpoint?)")
+        self._token = token
+        expires_in = body.get("expires_in") if isinstance(body, dict) else None
+        lifetime = float(expires_in) if isinstance(expires_in, int | float) and expires_in > 0 else math.inf
+        self._expires_at = time.monotonic() + max(lifetime - 30.0, lifetime / 2)  # renew before expiry
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        if self._token is None or time.monotonic() >= self._expires_at:
+            self._store((yield self._token_request()))
+        request.headers["Authorization"] = f"Bearer {self._token}"
+        response = yield request
+        if response.status_code == 401:
+            self._store((yield self._token_request()))
+            request.headers["Authorization"] = f"Bearer {self._token}"
+            yield request
+
+
+def _oauth_error(response: httpx.Response) -> str:
+    """The RFC 6749 ``error`` code (e.g. invalid_client) if the body has one: a fixed vocabulary, safe."""
+    try:
+        body = response.json()
+    except ValueError:
+        return ""
+    error = body.get("error") if isinstance(body, dict) else None
+    return error if isinstance(error, str) and error.replace("_", "").isalpha() and len(error) < 40 else ""
+
+
+def _auth(settings: ServerSettings) -> httpx.Auth | None:
+    if settings.token_url and settings.client_id:
+        return ClientCredentials(settings.token_url, settings.client_id, settings.client_secret or "")
+    if settings.token:
+        return _Bearer(settings.token)
+    if settings.basic_auth:
+        return httpx.BasicAuth(*settings.basic_auth)
+    return None
+
+
+class _Bearer(httpx.Auth):
+    def __init__(self, token: str) -> None:
+        self._token = token
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        request.headers["Authorization"] = f"Bearer {self._token}"
+        yield request
 
 
 class AasClient:
@@ -101,8 +223,7 @@ class AasClient:
     def __init__(self, settings: ServerSettings, transport: httpx.BaseTransport | None = None) -> None:
         self.settings = settings
         self._http = httpx.Client(base_url=settings.base_url, timeout=settings.timeout_s, verify=settings.verify,
-                                  transport=transport)
-        self._token: str | None = settings.token
+                                  transport=transport, auth=_auth(settings))
 
     def close(self) -> None:
         self._http.close()
@@ -115,29 +236,19 @@ class AasClient:
 
     # ---------------------------------------------------------------- transport
 
-    def _auth_header(self) -> dict[str, str]:
-        s = self.settings
-        if self._token is None and s.token_url and s.client_id:
-            response = self._http.post(s.token_url, data={"grant_type": "client_credentials",
-                                                          "client_id": s.client_id,
-                                                          "client_secret": s.client_secret or ""})
-            if response.status_code != 200:
-                raise AasServerError(f"token request to {s.token_url} failed: HTTP {response.status_code} "
-                                     f"{_server_message(response)}")
-            self._token = response.json()["access_token"]
-        return {"Authorization": f"Bearer {self._token}"} if self._token else {}
-
-    def request(self, method: str, path: str, missing_ok: bool = False, **kwargs: Any) -> httpx.Response:
-        """One API call with bounded retries; ``missing_ok`` returns a 404 response instead of raising."""
-        url = f"{self.settings.base_url}{path}"
-        extra_headers = kwargs.pop("headers", {})
+    def request(self, method: str, path: str, missing_ok: bool = False, retry_transport: bool = True,
+                conflict_ok: bool = False, **kwargs: Any) -> httpx.Response:
+        """One API call with bounded retries; ``missing_ok`` / ``conflict_ok`` return a 404 / 409
+        response instead of raising. ``retry_transport=False`` for calls that are not idempotent
+        (POST): the caller checks what the server holds before trying again."""
+        url = self.url(path)
         for attempt in range(self.settings.retries + 1):
             try:
-                headers = {**extra_headers, **self._auth_header()}
-                response = self._http.request(method, path, headers=headers, **kwargs)
+                response = self._send(method, path, **kwargs)
             except httpx.TransportError as exc:
-                if attempt == self.settings.retries:
-                    raise AasServerError(f"{method} {url}: cannot reach the AAS server ({exc})") from exc
+                if attempt == self.settings.retries or not retry_transport:
+                    raise AasServerError(f"{method} {url}: cannot reach the AAS server ({type(exc).__name__}: "
+                                         f"{redact_url(str(exc))})") from exc
                 self._sleep(attempt, None)
                 continue
             if response.status_code in RETRY_STATUS and attempt < self.settings.retries:
@@ -146,12 +257,36 @@ class AasClient:
             if response.status_code in (401, 403):
                 raise AasServerError(f"{method} {url}: HTTP {response.status_code} not authorised; check the "
                                      f"token or client credentials ({_server_message(response)})")
-            if response.status_code == 404 and missing_ok:
+            if (response.status_code == 404 and missing_ok) or (response.status_code == 409 and conflict_ok):
                 return response
             if response.status_code >= 400:
                 raise AasServerError(f"{method} {url}: HTTP {response.status_code} {_server_message(response)}")
             return response
         raise AssertionError("unreachable")
+
+    def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        """Send and read the body, refusing bodies above ``max_response_mb`` before they fill memory."""
+        limit = int(self.settings.max_response_mb * 2**20)
+        request = self._http.build_request(method, path, **kwargs)
+        response = self._http.send(request, stream=True)
+        try:
+            declared = response.headers.get("Content-Length", "")
+            if declared.isdigit() and int(declared) > limit:
+                raise self._too_large(method, path)
+            chunks, size = [], 0
+            for chunk in response.iter_bytes():  # decoded: a compressed bomb is counted as it inflates
+                size += len(chunk)
+                if size > limit:
+                    raise self._too_large(method, path)
+                chunks.append(chunk)
+        finally:
+            response.close()
+        headers = {k: v for k, v in response.headers.items() if k.lower() not in ("content-encoding", "content-length")}
+        return httpx.Response(response.status_code, headers=headers, content=b"".join(chunks), request=request)
+
+    def _too_large(self, method: str, path: str) -> AasServerError:
+        return AasServerError(f"{method} {self.url(path)}: the answer is larger than "
+                              f"{self.settings.max_response_mb:g} MB (AAS_QUANTUM_MAX_RESPONSE_MB)")
 
     def _sleep(self, attempt: int, retry_after: str | None) -> None:
         delay = self.settings.backoff_s * 2 ** attempt
@@ -164,46 +299,68 @@ class AasClient:
 
     # ---------------------------------------------------------------- reading
 
+    def _json(self, response: httpx.Response) -> Any:
+        try:
+            return response.json()
+        except ValueError:
+            raise AasServerError(f"{response.request.method} {self.url(response.request.url.path)}: the server "
+                                 f"answered HTTP {response.status_code} with a body that is not JSON "
+                                 f"({printable(response.text[:120])!r})") from None
+
     def _paged(self, path: str, params: dict[str, str] | None = None, limit: int = 100) -> Iterator[dict]:
         cursor: str | None = None
         while True:
             query = {**(params or {}), "limit": str(limit)} | ({"cursor": cursor} if cursor else {})
-            body = self.request("GET", path, params=query).json()
-            results = body.get("result", [])
+            body = self._json(self.request("GET", path, params=query))
+            results = body.get("result") if isinstance(body, dict) else None
+            paging = body.get("paging_metadata") if isinstance(body, dict) else None
+            if not isinstance(results, list) or not isinstance(paging or {}, dict):
+                raise AasServerError(f"GET {self.url(path)}: expected a paged result "
+                                     f"{{\"result\": [...], \"paging_metadata\": {{...}}}}, got "
+                                     f"{printable(json.dumps(body)[:120])}")
             yield from results
-            cursor = (body.get("paging_metadata") or {}).get("cursor")
+            cursor = (paging or {}).get("cursor")
             if not cursor or len(results) < limit:
                 return
 
     @staticmethod
-    def _decode(data: dict | str, url: str) -> Any:
-        text = data if isinstance(data, str) else json.dumps(data)
+    def _decode(data: Any, url: str, kind: type[T]) -> T:
+        """An AAS object of type ``kind`` from JSON text or a parsed item, or an error naming the URL."""
         try:
-            return json.loads(text, cls=StrictAASFromJsonDecoder)
+            text = data if isinstance(data, str) else json.dumps(data)
+            obj = json.loads(text, cls=StrictAASFromJsonDecoder)
+        except ValueError as exc:
+            raise AasServerError(f"GET {url}: the server's answer is not valid JSON ({exc})") from exc
         except Exception as exc:  # the SDK raises many types; the user needs the URL and the reason
             raise BomInputError(f"the server returned an object the AAS metamodel rejects: {exc}",
                                 Location(url)) from exc
+        if not isinstance(obj, kind):
+            found = type(obj).__name__ if isinstance(obj, model.Referable) else printable(json.dumps(data)[:120]) \
+                if not isinstance(data, str) else printable(data[:120])
+            raise AasServerError(f"GET {url}: expected an AAS {kind.__name__}, the server answered {found}")
+        return obj
 
     def shells(self) -> list[model.AssetAdministrationShell]:
-        return [self._decode(item, self.url("/shells")) for item in self._paged("/shells")]
+        return [self._decode(item, self.url("/shells"), model.AssetAdministrationShell)
+                for item in self._paged("/shells")]
 
     def shell(self, shell_id: str) -> model.AssetAdministrationShell:
         path = f"/shells/{b64(shell_id)}"
-        return self._decode(self.request("GET", path).text, self.url(path))
+        return self._decode(self.request("GET", path).text, self.url(path), model.AssetAdministrationShell)
 
     def submodel(self, submodel_id: str) -> model.Submodel:
         path = f"/submodels/{b64(submodel_id)}"
-        return self._decode(self.request("GET", path).text, self.url(path))
+        return self._decode(self.request("GET", path).text, self.url(path), model.Submodel)
 
     def submodel_or_none(self, submodel_id: str) -> model.Submodel | None:
         path = f"/submodels/{b64(submodel_id)}"
         response = self.request("GET", path, missing_ok=True)
-        return None if response.status_code == 404 else self._decode(response.text, self.url(path))
+        return None if response.status_code == 404 else self._decode(response.text, self.url(path), model.Submodel)
 
     def submodels_by_semantic_id(self, semantic_id: str) -> list[model.Submodel]:
         reference = {"type": "ExternalReference", "keys": [{"type": "GlobalReference", "value": semantic_id}]}
         query = {"semanticId": b64(json.dumps(reference))}
-        return [self._decode(item, self.url("/submodels")) for item in self._paged("/submodels", query)]
+        return [self._decode(item, self.url("/submodels"), model.Submodel) for item in self._paged("/submodels", query)]
 
     # ---------------------------------------------------------------- writing
 
@@ -211,16 +368,19 @@ class AasClient:
         self.request("PUT", f"/submodels/{b64(submodel.id)}", content=json.dumps(submodel, cls=AASToJsonEncoder),
                      headers={"Content-Type": "application/json"})
 
-    def post_submodel(self, submodel: model.Submodel) -> None:
-        self.request("POST", "/submodels", content=json.dumps(submodel, cls=AASToJsonEncoder),
-                     headers={"Content-Type": "application/json"})
+    def post_submodel(self, submodel: model.Submodel) -> httpx.Response:
+        """Create; not retried on a lost reply, and a 409 is returned, so the caller can check the server."""
+        return self.request("POST", "/submodels", content=json.dumps(submodel, cls=AASToJsonEncoder),
+                            headers={"Content-Type": "application/json"}, retry_transport=False, conflict_ok=True)
 
     def delete_submodel(self, submodel_id: str) -> None:
         self.request("DELETE", f"/submodels/{b64(submodel_id)}")
 
-    def add_submodel_ref(self, shell_id: str, submodel_id: str) -> None:
+    def add_submodel_ref(self, shell_id: str, submodel_id: str) -> httpx.Response:
+        """Reference; like ``post_submodel`` not retried blindly and 409 (already there) returned."""
         reference = {"type": "ModelReference", "keys": [{"type": "Submodel", "value": submodel_id}]}
-        self.request("POST", f"/shells/{b64(shell_id)}/submodel-refs", json=reference)
+        return self.request("POST", f"/shells/{b64(shell_id)}/submodel-refs", json=reference, retry_transport=False,
+                            conflict_ok=True)
 
 
 # -------------------------------------------------------------------- server <-> environment
@@ -236,13 +396,16 @@ def read_environment(client: AasClient, shell_id: str, supplier_shells: list[str
     """The product shell, the submodels it references and the SupplierOffers in scope.
 
     Scope: every SupplierOffers submodel on the server, or those of the listed supplier shells.
+    A result submodel the shell references is read too: its version is where the next one starts.
     """
     env = AasEnvironment()
     shell = client.shell(shell_id)
     env.add(shell, client.url(f"/shells/{b64(shell_id)}"))
     for reference in shell.submodel:
         sm_id = reference.key[-1].value
-        env.add(client.submodel(sm_id), client.url(f"/submodels/{b64(sm_id)}"))
+        submodel = client.submodel_or_none(sm_id) if sm_id == result_submodel_id(shell_id) else client.submodel(sm_id)
+        if submodel is not None:  # a dangling reference to an old result is repaired by the next write
+            env.add(submodel, client.url(f"/submodels/{b64(sm_id)}"))
     if supplier_shells is None:
         suppliers = client.submodels_by_semantic_id(contract.SUPPLIER_OFFERS)
     else:
@@ -258,26 +421,76 @@ def read_environment(client: AasClient, shell_id: str, supplier_shells: list[str
     return env
 
 
-def write_result(client: AasClient, shell_id: str, result: model.Submodel, existing: model.Submodel | None
-                 ) -> None:
-    """Create the result submodel (``existing`` is None) or replace it, then reference it from the
-    shell exactly once.
+def _finished(submodel: model.Submodel) -> str:
+    """The result's ``Finished`` timestamp: with the product id, what tells one run's result from another's."""
+    for element in submodel.submodel_element:
+        if isinstance(element, model.Property) and element.id_short == "Finished":
+            return str(element.value)
+    return ""
 
-    Each step is one request; if the reference cannot be added after a new result was created,
-    the new result is deleted again, so the server is left as it was or with the complete result.
+
+def _with_version(result: model.Submodel, version: int) -> model.Submodel:
+    copied = copy.deepcopy(result)
+    copied.administration = model.AdministrativeInformation(version=str(version), revision="0")
+    return copied
+
+
+def write_result(client: AasClient, shell_id: str, result: model.Submodel, read_version: int = 0,
+                 attempts: int = 5) -> model.Submodel:
+    """Write the result submodel and reference it from the shell exactly once; returns what was written.
+
+    Idempotent under lost replies and retries, and safe against concurrent runs:
+
+    - the version is re-read right before writing; if another run wrote since ``read_version`` (the
+      version this run saw when it read its inputs), this result goes on top of it (version + 1)
+      rather than overwriting it under the same number;
+    - a create (POST) whose reply was lost, or that meets 409, is checked against the server: if
+      this run's result is there, it is done; otherwise it is written again;
+    - after writing, the result is read back: if another run wrote the same version at the same
+      moment, the write is repeated one version higher (bounded by ``attempts``);
+    - the reference is added only if the shell does not already hold it (409 or a lost reply is
+      checked the same way), and nothing a reference points to is ever deleted.
     """
-    if existing is not None:
-        client.put_submodel(result)
-    else:
-        client.post_submodel(result)
-    shell = client.shell(shell_id)
-    if any(r.key[-1].value == result.id for r in shell.submodel):
-        return
-    try:
-        client.add_submodel_ref(shell_id, result.id)
-    except AasServerError:
-        if existing is None:
-            # best effort: if the server is gone, the reference was never added either
-            with contextlib.suppress(AasServerError):
-                client.delete_submodel(result.id)
-        raise
+    mine = _finished(result)
+    for _ in range(attempts):
+        current = client.submodel_or_none(result.id)
+        if current is not None and _finished(current) == mine:
+            written = current  # an earlier attempt of this run got through; its reply was lost
+        else:
+            version = next_version(current)
+            if current is not None and version - 1 != read_version:
+                log.info("result %s moved from version %s to %s since this run read it; writing version %s",
+                         result.id, read_version, version - 1, version)
+            written = _with_version(result, version)
+            if current is None:
+                try:
+                    client.post_submodel(written)
+                except AasServerError:
+                    if client.submodel_or_none(result.id) is None:
+                        raise  # nothing arrived: a plain failure
+                    continue  # something arrived (ours, or a concurrent run's): look again
+            else:
+                client.put_submodel(written)
+            check = client.submodel_or_none(result.id)
+            if check is None or _finished(check) != mine:
+                if check is not None and next_version(check) > version + 1:
+                    written = check  # a later run already replaced ours: our version was written, not lost
+                else:
+                    continue  # a concurrent run wrote the same version: go one higher
+        _ensure_reference(client, shell_id, result.id)
+        return written
+    raise AasServerError(f"{client.url(f'/submodels/{b64(result.id)}')}: another run kept replacing the result "
+                         f"while this one wrote it ({attempts} attempts); the local outputs hold this run's result")
+
+
+def _ensure_reference(client: AasClient, shell_id: str, submodel_id: str, attempts: int = 3) -> None:
+    for _ in range(attempts):
+        if any(r.key[-1].value == submodel_id for r in client.shell(shell_id).submodel):
+            return
+        try:
+            client.add_submodel_ref(shell_id, submodel_id)  # a 409 means it is there: checked above next time
+        except AasServerError:
+            continue  # a lost reply: the loop checks whether the reference arrived
+    if not any(r.key[-1].value == submodel_id for r in client.shell(shell_id).submodel):
+        raise AasServerError(f"{client.url(f'/shells/{b64(shell_id)}/submodel-refs')}: could not reference the "
+                             f"result {submodel_id} from the shell; the next run completes it")

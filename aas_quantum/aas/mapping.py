@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -85,7 +86,7 @@ class _Node:
                     f"wrong value type: {f.name} must be numeric ({f.value_type}), got "
                     f"{model.datatypes.XSD_TYPE_NAMES.get(found.value_type, found.value_type)} {found.value!r}",
                     loc)
-            return int(found.value) if f.value_type == "xs:int" else float(found.value)
+            return _finite(found.value, f.name, loc, integer=f.value_type == "xs:int")
         return str(found.value)
 
     def strings(self, f: sc.Field) -> tuple[str, ...]:
@@ -119,6 +120,15 @@ class _Node:
         return _Node(found.value, loc)
 
 
+def _finite(value: int | float | Decimal, name: str, loc: Location, integer: bool = False) -> float:
+    """Every number the optimisation reads is finite: NaN passes every comparison (a NaN weight would
+    satisfy any weight limit) and infinity breaks the solvers, so both are input errors here."""
+    number = float(value)
+    if not math.isfinite(number):
+        raise BomInputError(f"{name} must be a finite number, got {value!r}", loc)
+    return int(value) if integer else number
+
+
 def _root(submodel: model.Submodel, source: str) -> _Node:
     return _Node(submodel.submodel_element, Location(source, submodel.id))
 
@@ -141,10 +151,10 @@ def read_variant(node: _Node) -> Variant:
     for key, element in (extra.by_semantic.items() if extra else ()):
         if not isinstance(element, model.Property) or element.value is None:
             continue
+        loc = extra.location.child(element.id_short or key)
         if isinstance(element.value, bool) or not isinstance(element.value, int | float | Decimal):
-            raise BomInputError(f"attribute {key} must be numeric, got {element.value!r}",
-                                extra.location.child(element.id_short or key))
-        attributes.setdefault(key, float(element.value))
+            raise BomInputError(f"attribute {key} must be numeric, got {element.value!r}", loc)
+        attributes.setdefault(key, _finite(element.value, f"attribute {key}", loc))
     if contract.UNIT_WEIGHT not in attributes:  # IDTA Technical Data / ECLASS weight as fallback
         for key, value in list(attributes.items()):
             if key.startswith(contract.ECLASS_WEIGHT_PREFIX):
@@ -284,6 +294,8 @@ def _referenced(env: AasEnvironment, shell: model.AssetAdministrationShell, sema
     found = []
     for reference in shell.submodel:
         sm_id = reference.key[-1].value
+        if sm_id not in env.origin and sm_id == result_submodel_id(shell.id):
+            continue  # a result removed by hand: the next write repairs the reference, it is no input
         if sm_id not in env.origin:
             raise BomInputError(f"shell {shell.id} references submodel {sm_id}, which is in none of the inputs",
                                 Location(env.origin.get(shell.id, "")))
@@ -311,7 +323,12 @@ def product_shell(env: AasEnvironment, shell_id: str | None = None) -> model.Ass
 
 def read_catalog(env: AasEnvironment, shell: model.AssetAdministrationShell) -> Catalog:
     """The catalogue of one product: its request, the positions it references, the suppliers in scope."""
-    request_sm = _referenced(env, shell, contract.OPTIMIZATION_REQUEST)[0]
+    requests = _referenced(env, shell, contract.OPTIMIZATION_REQUEST)
+    if len(requests) != 1:
+        raise BomInputError(f"shell {shell.id} references {len(requests)} BomOptimizationRequest submodels ("
+                            + ", ".join(sorted(sm.id for sm in requests)) + "); a product has exactly one",
+                            Location(env.origin.get(shell.id, "")))
+    request_sm = requests[0]
     request = read_request(request_sm, env.origin[request_sm.id], shell.id)
     # order is the BoM item order, not the (unordered) order of the shell's references
     positions = tuple(sorted((read_position(sm, env.origin[sm.id])

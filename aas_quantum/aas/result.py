@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import hashlib
 from typing import Any
 
 from basyx.aas import model
@@ -18,6 +19,17 @@ from aas_quantum.report import Report, to_dict
 def result_submodel_id(product_shell_id: str) -> str:
     """Stable id, so later runs replace the result instead of adding another."""
     return f"{product_shell_id.rstrip('/')}/sm/BomOptimizationResult"
+
+
+def output_stem(product_shell_id: str) -> str:
+    """File name stem of a product's outputs: readable, filesystem-safe and unique per product id.
+
+    The id's last segment (at most 40 characters, so names stay far below the 255-byte limit even in
+    CJK) plus 8 hex digits of its SHA-256: two products whose ids end alike never share a file.
+    """
+    tail = product_shell_id.rstrip("/").removesuffix(":aas").split(":")[-1].split("/")[-1] or "product"
+    readable = "".join(ch if ch.isalnum() or ch in "-_." else "-" for ch in tail)[:40].strip(".") or "product"
+    return f"{readable}-{hashlib.sha256(product_shell_id.encode()).hexdigest()[:8]}"
 
 
 def _field(name: str) -> sc.Field:

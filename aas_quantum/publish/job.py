@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from aas_quantum.publish.mqtt import MqttPublisher
 from aas_quantum.publish.payload import result_payload
 from aas_quantum.run import Progress
+from aas_quantum.sanitize import redact_url
 
 if TYPE_CHECKING:  # asyncua takes 0.4 s to import: only runs that write OPC UA nodes pay for it
     from aas_quantum.publish.opcua import OpcUaClientSettings
@@ -18,6 +19,7 @@ class RunPublisher:
     def __init__(self, mqtt: MqttPublisher | None = None, opcua: OpcUaClientSettings | None = None) -> None:
         self.mqtt = mqtt
         self.opcua = opcua
+        self.deliveries: list[str] = []  # one line per sink and target, for the run's report
 
     def queued(self, product_id: str) -> None:
         if self.mqtt:
@@ -38,13 +40,16 @@ class RunPublisher:
         if self.opcua:
             from aas_quantum.publish.opcua import write_nodes
 
-            asyncio.run(write_nodes(self.opcua, summary))
+            written = asyncio.run(write_nodes(self.opcua, summary))
+            self.deliveries.append(f"OPC UA {redact_url(self.opcua.url)}: {written} node(s) written")
         return payload
 
     def failed(self, product_id: str, message: str) -> None:
         if self.mqtt:
             self.mqtt.status(product_id, "failed", None, "", message)
 
-    def close(self) -> None:
+    def close(self) -> list[str]:
+        """Wait for every acknowledgement; the lines say what each sink confirmed."""
         if self.mqtt:
-            self.mqtt.close()
+            self.deliveries.extend(self.mqtt.close())
+        return self.deliveries

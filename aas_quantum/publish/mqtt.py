@@ -6,9 +6,15 @@ Topics (``<id>`` = base64url of the product id, no padding, as in the AAS HTTP A
 - ``<prefix>/<id>/status``: queued, solving (with progress), done, failed (retained, QoS 1).
 
 Delivery: MQTT 5 with a persistent session (clean start off, session expiry), falling back to
-3.1.1 with a persistent session when the broker refuses version 5. The client id is stable, paho
-reconnects with exponential backoff, and QoS 1 messages published while the broker is away are
-queued in memory and sent when it returns. A restart of the broker keeps what the broker persists
+3.1.1 with a persistent session when the broker refuses version 5. The client id is unique per
+process (two runs on one host must not take over each other's connection) and stable across the
+reconnects of that process; paho reconnects with exponential backoff, and QoS 1 messages published
+while the broker is away are queued in memory and sent when it returns.
+
+Threading: paho calls ``on_publish`` from its network thread while holding its own outgoing-message
+lock, so this class never calls into paho while holding a lock of its own. Acknowledgements are
+counted per message id (publish adds one, the PUBACK callback removes one), which is correct in
+whichever order the two happen. A restart of the broker keeps what the broker persists
 (retained messages, sessions, queued messages for persistent subscribers). A restart of *our*
 process loses what was still queued in memory: ``close`` waits for every acknowledgement and
 raises if any is missing, and publishing the same result again is harmless (retained, same
@@ -20,10 +26,12 @@ from __future__ import annotations
 import json
 import logging
 import os
+import secrets
 import socket
 import ssl
 import threading
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlparse
@@ -51,6 +59,12 @@ class PublishError(AasQuantumError):
 
 def topic(prefix: str, product_id: str, kind: str) -> str:
     return f"{prefix}/{b64(product_id)}/{kind}"
+
+
+def default_client_id() -> str:
+    """``aas-quantum-<host>-<pid>-<random>``: unique per process, so two runs on one host never share
+    a session (the broker would disconnect one in favour of the other), at most 64 characters."""
+    return f"aas-quantum-{socket.gethostname()[:32]}-{os.getpid()}-{secrets.token_hex(3)}"
 
 
 @dataclass(frozen=True)
@@ -99,12 +113,19 @@ class MqttSettings:
                 raise ConfigError(f"MQTT {name} {values[name]!r} is not a file")
         if values.get("protocol", "auto") not in ("auto", *PROTOCOLS):
             raise ConfigError(f"MQTT protocol must be auto, 5 or 3.1.1, got {values['protocol']!r}")
-        values.setdefault("client_id", f"aas-quantum-{socket.gethostname()}")
+        if parsed.username and not values.get("username"):  # mqtt://user:password@host: never echoed
+            values["username"], values["password"] = parsed.username, parsed.password
+        values.setdefault("client_id", default_client_id())
         return cls(url=url, **values)
 
     @property
     def host(self) -> str:
         return urlparse(self.url).hostname or ""
+
+    @property
+    def endpoint(self) -> str:
+        """``host:port``, for messages: never the URL, which may carry a password."""
+        return f"{self.host}:{self.port}"
 
     @property
     def port(self) -> int:
@@ -124,8 +145,11 @@ class MqttPublisher:
         self._connected = threading.Event()
         self._answered = threading.Event()  # any CONNACK, accepted or refused
         self._refused: str | None = None
-        self._pending: set[int] = set()  # message ids not yet acknowledged by the broker
-        self._lock = threading.Lock()
+        # message id -> publishes minus acknowledgements; guarded by _acks, which is never held while
+        # calling paho (paho holds its own lock while it calls _on_publish)
+        self._unacked: Counter[int] = Counter()
+        self._acks = threading.Condition()
+        self._published: Counter[str] = Counter()  # topic -> messages handed to paho
         self._protocol = "5" if settings.protocol in ("auto", "5") else "3.1.1"
         self._client = self._new_client()
 
@@ -147,8 +171,15 @@ class MqttPublisher:
         return client
 
     def _on_publish(self, client: paho.Client, userdata: Any, mid: int, reason: Any, props: Any) -> None:
-        with self._lock:
-            self._pending.discard(mid)
+        with self._acks:
+            self._settle(mid, -1)
+
+    def _settle(self, mid: int, delta: int) -> None:
+        """Net count of a message id; zero entries go, so the counter holds only what is outstanding."""
+        self._unacked[mid] += delta
+        if self._unacked[mid] == 0:
+            del self._unacked[mid]
+            self._acks.notify_all()
 
     def _on_connect(self, client: paho.Client, userdata: Any, flags: Any, reason: Any, props: Any) -> None:
         if reason.is_failure:
@@ -210,12 +241,14 @@ class MqttPublisher:
         return self._protocol
 
     def publish(self, topic_name: str, payload: dict[str, Any], retain: bool = True) -> None:
-        with self._lock:  # the ack may arrive before publish() returns
-            info = self._client.publish(topic_name, json.dumps(payload, separators=(",", ":")), qos=1,
-                                        retain=retain)
-            if info.rc not in (paho.MQTT_ERR_SUCCESS, paho.MQTT_ERR_NO_CONN):  # NO_CONN: queued for reconnect
-                raise PublishError(f"MQTT publish to {topic_name} failed: {paho.error_string(info.rc)}")
-            self._pending.add(info.mid)
+        # no lock of ours is held here: the PUBACK may be handled before publish() returns, and
+        # _settle counts it whichever comes first
+        info = self._client.publish(topic_name, json.dumps(payload, separators=(",", ":")), qos=1, retain=retain)
+        if info.rc not in (paho.MQTT_ERR_SUCCESS, paho.MQTT_ERR_NO_CONN):  # NO_CONN: queued for reconnect
+            raise PublishError(f"MQTT publish to {topic_name} failed: {paho.error_string(info.rc)}")
+        with self._acks:
+            self._settle(info.mid, +1)
+            self._published[topic_name] += 1
 
     def status(self, product_id: str, state: str, progress: float | None = None, stage: str = "",
                message: str = "") -> None:
@@ -225,19 +258,26 @@ class MqttPublisher:
     def result(self, product_id: str, payload: dict[str, Any]) -> None:
         self.publish(topic(self.settings.topic_prefix, product_id, "result"), payload)
 
-    def flush(self, timeout_s: float = 30.0) -> None:
-        """Wait until the broker acknowledged every message; raise naming how many are missing."""
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline and self._pending:
-            time.sleep(0.05)
-        missing = len(self._pending)
-        if missing:
-            raise PublishError(f"{missing} MQTT message(s) not acknowledged by {self.settings.host}:"
-                               f"{self.settings.port} within {timeout_s:g} s")
+    def flush(self, timeout_s: float = 30.0) -> list[str]:
+        """Wait until the broker acknowledged every message; raise naming how many are missing.
 
-    def close(self, timeout_s: float = 30.0) -> None:
+        Returns one line per topic published to (``topic: N acknowledged``) for the run's report.
+        """
+        deadline = time.monotonic() + timeout_s
+        with self._acks:
+            while self._unacked and (left := deadline - time.monotonic()) > 0:
+                self._acks.wait(left)
+            missing = sum(self._unacked.values())
+            published = dict(self._published)
+        if missing:
+            raise PublishError(f"{missing} MQTT message(s) not acknowledged by {self.settings.endpoint} "
+                               f"within {timeout_s:g} s")
+        return [f"MQTT {name}: {count} message(s) acknowledged by {self.settings.endpoint}"
+                for name, count in published.items()]
+
+    def close(self, timeout_s: float = 30.0) -> list[str]:
         try:
-            self.flush(timeout_s)
+            return self.flush(timeout_s)
         finally:
             self._stop()
 

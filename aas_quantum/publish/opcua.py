@@ -38,6 +38,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID
 from aas_quantum.config import config_section
 from aas_quantum.errors import AasQuantumError, ConfigError
 from aas_quantum.problem import product_number
+from aas_quantum.sanitize import redact_url
 
 log = logging.getLogger(__name__)
 NAMESPACE_URI = "urn:aas-quantum:opcua"
@@ -267,9 +268,11 @@ class OpcUaResultServer:
         await self.set_status(product_id, "solving")
         try:
             summary = await asyncio.get_running_loop().run_in_executor(None, self.optimize, product_id)
-        except AasQuantumError as exc:
+        except Exception as exc:  # any failure is the method's answer; Status must never stay at "solving"
             await self.set_status(product_id, "failed")
-            return f"failed: {exc}"
+            reason = str(exc) if isinstance(exc, AasQuantumError | ValueError) else f"{type(exc).__name__}: {exc}"
+            log.warning("Optimize(%s) failed: %s", requested, reason)
+            return f"failed: {reason}"
         await self.show(summary, (requested,))
         return "done"
 
@@ -345,7 +348,7 @@ async def connect_client(settings: OpcUaClientSettings) -> Client:
     try:
         await client.connect()
     except (OSError, TimeoutError, ua.UaError) as exc:
-        raise OpcUaError(f"OPC UA server {settings.url}: {type(exc).__name__}: {exc}") from exc
+        raise OpcUaError(f"OPC UA server {redact_url(settings.url)}: {type(exc).__name__}: {exc}") from exc
     return client
 
 
@@ -368,7 +371,8 @@ async def write_nodes(settings: OpcUaClientSettings, summary: dict[str, Any]) ->
                 variant_type = await node.read_data_type_as_variant_type()
                 await node.write_value(ua.DataValue(ua.Variant(_convert(value, variant_type), variant_type)))
             except ua.UaStatusCodeError as exc:
-                raise OpcUaError(f"OPC UA server {settings.url}: cannot write node {node_id}: {exc}") from exc
+                raise OpcUaError(f"OPC UA server {redact_url(settings.url)}: cannot write node {node_id}: "
+                                 f"{exc}") from exc
     finally:
         await client.disconnect()
     return len(writes)

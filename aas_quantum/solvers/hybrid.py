@@ -18,6 +18,7 @@ from aas_quantum.problem import BomProblem, LinearConstraint
 from aas_quantum.solvers.base import Solution, SolveOptions, SolverRecord, Status
 from aas_quantum.solvers.greedy import GreedySolver
 from aas_quantum.solvers.qaoa import QaoaSolver
+from aas_quantum.solvers.variational import encoded_qubits
 
 
 def restrict(problem: BomProblem, window: list[int], choice: tuple[int, ...]) -> BomProblem:
@@ -46,6 +47,17 @@ def restrict(problem: BomProblem, window: list[int], choice: tuple[int, ...]) ->
                       problem.concentration_weight, problem.request, problem.inputs)
 
 
+def fitted(problem: BomProblem, window: list[int], choice: tuple[int, ...], budget: int, encoding: str
+           ) -> list[tuple[list[int], BomProblem]]:
+    """The window's sub-problem, halved until its *encoded* qubits (slack included) fit the budget."""
+    sub = restrict(problem, window, choice)
+    if len(window) == 1 or encoded_qubits(sub, encoding) <= budget:
+        return [(window, sub)]
+    half = len(window) // 2
+    return fitted(problem, window[:half], choice, budget, encoding) + \
+        fitted(problem, window[half:], choice, budget, encoding)
+
+
 def windows(sizes: list[int], budget: int, rng: np.random.Generator) -> list[list[int]]:
     """A random order of positions cut into consecutive windows of at most ``budget`` options."""
     order = rng.permutation(len(sizes))
@@ -66,9 +78,8 @@ class HybridSolver:
     def solve(self, problem: BomProblem, options: SolveOptions) -> Solution:
         start = time.perf_counter()
         greedy = GreedySolver().solve(problem, options)
-        record = SolverRecord(method=self.name, backend="QAOA sub-problems on the subspace statevector (local)",
-                              encoding="onehot", reps=options.reps, optimizer=options.optimizer,
-                              shots=options.shots, seed=options.seed)
+        record = SolverRecord(method=self.name, backend="QAOA sub-problems", encoding=options.encoding,
+                              reps=options.reps, optimizer=options.optimizer, shots=options.shots, seed=options.seed)
         if not greedy.is_feasible:
             return Solution(Status.NO_SOLUTION, None, None, replace(record, wall_time_s=time.perf_counter() - start),
                             reasons=("greedy start found no feasible selection",))
@@ -78,17 +89,20 @@ class HybridSolver:
         sub_options = options.with_(extra={k: v for k, v in options.extra.items() if k != "optimum"})
         rounds = accepted = evaluations = max_qubits = 0
         p_feasible: list[float] = []
+        sub_backends: set[str] = set()  # what the sub-solves really ran on, for an honest record
         improved = True
         while improved and time.perf_counter() - start < options.time_limit_s:
             improved = False
-            for window in windows(sizes, options.qubit_budget, rng):
+            pieces = (piece for window in windows(sizes, options.qubit_budget, rng)
+                      for piece in fitted(problem, window, choice, options.qubit_budget, options.encoding))
+            for window, sub in pieces:
                 if time.perf_counter() - start >= options.time_limit_s:
                     break
-                sub = restrict(problem, window, choice)
                 result = QaoaSolver().solve(sub, sub_options)
                 rounds += 1
                 evaluations += result.record.evaluations
-                max_qubits = max(max_qubits, sub.n_options)
+                max_qubits = max(max_qubits, result.record.qubits)
+                sub_backends.add(result.record.backend)
                 if result.record.p_feasible is not None:
                     p_feasible.append(result.record.p_feasible)
                 if not result.is_feasible:
@@ -102,7 +116,9 @@ class HybridSolver:
                     choice, best, improved = tuple(candidate), value, True
                     accepted += 1
         record = replace(
-            record, qubits=max_qubits, evaluations=evaluations, wall_time_s=time.perf_counter() - start,
+            record, qubits=max_qubits,
+            backend=f"QAOA sub-problems on {', '.join(sorted(sub_backends))}" if sub_backends else record.backend,
+            evaluations=evaluations, wall_time_s=time.perf_counter() - start,
             p_feasible=float(np.mean(p_feasible)) if p_feasible else None,
             details={"subproblems": rounds, "accepted": accepted, "greedy_objective": greedy.objective,
                      "qubit_budget": options.qubit_budget},

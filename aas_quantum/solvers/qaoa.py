@@ -25,7 +25,7 @@ from aas_quantum.solvers.backends import sample
 from aas_quantum.solvers.base import Solution, SolveOptions, SolverRecord
 from aas_quantum.solvers.exact import relaxed_selection
 from aas_quantum.solvers.greedy import GreedySolver
-from aas_quantum.solvers.kernels import FullSpaceQaoa, SubspaceQaoa
+from aas_quantum.solvers.kernels import FullSpaceQaoa, SubspaceQaoa, check_memory
 from aas_quantum.solvers.variational import (
     Selections,
     conclude,
@@ -93,6 +93,8 @@ class _Space:
         self.selections = Selections.of(problem)
         self.one_hot = encoding.name == "onehot"
         self.encoding, self.topology, self.start = encoding, topology, start
+        if not self.one_hot:  # the full diagonal alone is 2^n floats: refuse before allocating it
+            check_memory(encoding.qubo.n, np.dtype(dtype))
         self.energies = encoding.qubo.energies(self.selections.bits) if self.one_hot \
             else encoding.qubo.full_diagonal()
         # energies are shifted and scaled to unit spread so one parameter range suits every problem

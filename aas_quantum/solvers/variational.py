@@ -44,6 +44,18 @@ def encode(problem: BomProblem, name: str) -> Encoding:
         return penalty_qubo(problem)
     raise ValueError(f"unknown encoding {name!r} (onehot, unbalanced, penalty)")
 
+def encoded_qubits(problem: BomProblem, name: str) -> int:
+    """Qubits ``name`` needs for ``problem``, known before any state is allocated (slack qubits included)."""
+    if name in ("onehot", "unbalanced"):
+        return problem.n_options
+    if name == "penalty":
+        try:
+            return penalty_qubo(problem).qubo.n
+        except ValueError:  # a constraint needs more slack qubits than the encoding allows
+            return 10**6
+    raise ValueError(f"unknown encoding {name!r} (onehot, unbalanced, penalty)")
+
+
 def full_bits(index: int, n: int) -> np.ndarray:
     return np.array([(index >> i) & 1 for i in range(n)], dtype=np.int8)
 

@@ -1,0 +1,34 @@
+"""Text that leaves the process: URLs without their secrets, terminal output without control codes.
+
+Every human-readable message, table cell and summary field that carries a URL or text from the
+inputs goes through here, so a password in ``http://alice:PW@host`` or an escape sequence in a
+designation never reaches a terminal, a log, a result file or an MQTT payload.
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urlsplit, urlunsplit
+
+# C0 controls except tab and newline, DEL and the C1 controls (ESC starts ANSI/OSC sequences)
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def redact_url(url: str) -> str:
+    """``scheme://host:port/path`` with any ``user:password@`` removed (query and fragment kept)."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "<unparsable URL>"
+    if parts.username is None and parts.password is None:
+        return url
+    host = parts.hostname or ""
+    if ":" in host:  # IPv6 literal
+        host = f"[{host}]"
+    netloc = host + (f":{parts.port}" if parts.port else "")
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+
+
+def printable(text: str) -> str:
+    """``text`` with control characters shown as ``\\x1b`` escapes, safe to print on a terminal."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)

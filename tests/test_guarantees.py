@@ -1,0 +1,269 @@
+"""The guarantees the README states for write-back to a real BaSyx server, each under the fault that
+threatens it (a loopback fault proxy between the client and the server)."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+import threading
+from pathlib import Path
+
+import pytest
+
+from aas_quantum.aas.files import read_files
+from aas_quantum.aas.http import AasClient, AasServerError, ServerSettings, b64, write_result
+from aas_quantum.aas.mapping import product_shell, read_catalog
+from aas_quantum.aas.result import result_submodel, result_submodel_id
+from aas_quantum.cli import app
+from aas_quantum.errors import ConfigError
+from aas_quantum.problem import build_problem
+from aas_quantum.run import optimize
+
+from conftest import DRONE_SHELL, DRONE_STEM, SMALL, FaultProxy, free_port
+
+RESULT_ID = result_submodel_id(DRONE_SHELL)
+RESULT_PATH = f"/submodels/{b64(RESULT_ID)}"
+
+
+def references(url: str) -> list[str]:
+    with AasClient(ServerSettings.resolve(url)) as client:
+        return [r.key[-1].value for r in client.shell(DRONE_SHELL).submodel]
+
+
+def server_result(url: str):
+    with AasClient(ServerSettings.resolve(url)) as client:
+        return client.submodel_or_none(RESULT_ID)
+
+
+def local_outputs(out: Path) -> list[str]:
+    return sorted(p.name for p in out.glob(f"{DRONE_STEM}.result.*"))
+
+
+def test_local_outputs_are_written_before_any_remote_call(basyx_server, cli, tmp_path, monkeypatch):
+    """A server that fails right after the solve (here: a login page instead of JSON for every call
+    about the result) loses no work: the local result files exist and the error names the URL."""
+    monkeypatch.setenv("AAS_QUANTUM_RETRIES", "1")
+    url, _ = basyx_server(SMALL)
+    with FaultProxy(url, lambda method, path: "html" if b64(RESULT_ID) in path else None) as proxy:
+        result = cli.invoke(app, ["optimize", "--server", proxy.url, "--solver", "exact", "--out", str(tmp_path)])
+    message = " ".join(result.output.split())
+    assert result.exit_code == 3, result.output
+    assert "not valid JSON" in message and b64(RESULT_ID) in message
+    assert local_outputs(tmp_path) == [f"{DRONE_STEM}.result.aasx", f"{DRONE_STEM}.result.json"]
+    saved = json.loads((tmp_path / f"{DRONE_STEM}.result.json").read_text())
+    assert saved["submodels"][0]["id"] == RESULT_ID
+
+
+def test_server_stopped_after_the_solve_keeps_local_outputs_and_leaves_the_server_clean(basyx_server, cli,
+                                                                                          tmp_path, monkeypatch):
+    monkeypatch.setenv("AAS_QUANTUM_RETRIES", "1")
+    url, process = basyx_server(SMALL)
+
+    def stop_on_first_write_call(method: str, path: str) -> None:
+        if b64(RESULT_ID) in path and process.poll() is None:
+            process.terminate()
+            process.wait(timeout=10)
+
+    with FaultProxy(url, stop_on_first_write_call) as proxy:
+        result = cli.invoke(app, ["optimize", "--server", proxy.url, "--solver", "exact", "--out", str(tmp_path)])
+    assert result.exit_code == 3, result.output
+    assert "cannot reach the AAS server" in " ".join(result.output.split())
+    assert len(local_outputs(tmp_path)) == 2
+    restarted, _ = basyx_server(SMALL, port=int(url.split(":")[2].split("/")[0]))
+    assert server_result(restarted) is None and RESULT_ID not in references(restarted)
+
+
+def test_lost_replies_to_create_and_reference_give_one_reference_and_no_orphan(basyx_server, cli, tmp_path):
+    """The server applies the POST of the result and of its reference but the replies are lost: the
+    client checks what arrived instead of retrying blindly (409) or deleting what a reference points to."""
+    url, _ = basyx_server(SMALL)
+    dropped: list[str] = []
+
+    def lose_first_create_replies(method: str, path: str) -> str | None:
+        kind = "refs" if path.endswith("/submodel-refs") else "submodel" if path.startswith("/api/v3.0/submodels") \
+            else None
+        if method == "POST" and kind and kind not in dropped:
+            dropped.append(kind)
+            return "drop"
+        return None
+
+    with FaultProxy(url, lose_first_create_replies) as proxy:
+        result = cli.invoke(app, ["optimize", "--server", proxy.url, "--solver", "greedy", "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert dropped == ["submodel", "refs"]
+    assert references(url).count(RESULT_ID) == 1
+    written = server_result(url)
+    assert written is not None and written.administration.version == "1"
+
+
+def test_a_dangling_reference_is_repaired_by_the_next_run(basyx_server, cli, tmp_path):
+    url, _ = basyx_server(SMALL)
+    assert cli.invoke(app, ["optimize", "--server", url, "--solver", "greedy", "--out", str(tmp_path)]).exit_code == 0
+    with AasClient(ServerSettings.resolve(url)) as client:
+        client.delete_submodel(RESULT_ID)  # e.g. removed by hand; the shell still references it
+    again = cli.invoke(app, ["optimize", "--server", url, "--solver", "greedy", "--out", str(tmp_path)])
+    assert again.exit_code == 0, again.output
+    assert references(url).count(RESULT_ID) == 1 and server_result(url) is not None
+
+
+def _drone_result(finished: dt.datetime):
+    env = read_files([SMALL])
+    problem = build_problem(read_catalog(env, product_shell(env)))
+    report = optimize(problem, "greedy")
+    report = dataclasses.replace(report, finished=finished)
+    return result_submodel(problem, report, RESULT_ID, 2)
+
+
+def test_concurrent_writers_never_lose_an_update(basyx_server, cli, tmp_path):
+    """Two runs that both read version 1 write at the same moment (the proxy holds both PUTs until
+    both have arrived): each result gets its own version, the final one is 3, one reference."""
+    url, _ = basyx_server(SMALL)
+    assert cli.invoke(app, ["optimize", "--server", url, "--solver", "greedy", "--out", str(tmp_path)]).exit_code == 0
+    barrier, held = threading.Barrier(2, timeout=20), []
+
+    def hold_first_two_puts(method: str, path: str) -> None:
+        if method == "PUT" and len(held) < 2:
+            held.append(path)
+            barrier.wait()
+
+    results = [_drone_result(dt.datetime(2030, 1, 1, 12, 0, second, tzinfo=dt.UTC)) for second in (1, 2)]
+    written: list = []
+    errors: list[BaseException] = []
+    with FaultProxy(url, hold_first_two_puts) as proxy:
+        def write(result) -> None:
+            try:
+                with AasClient(ServerSettings.resolve(proxy.url)) as client:
+                    written.append(write_result(client, DRONE_SHELL, result, read_version=1))
+            except BaseException as exc:  # reported below
+                errors.append(exc)
+
+        threads = [threading.Thread(target=write, args=(r,)) for r in results]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+    assert not errors, errors
+    assert len(held) == 2
+    assert sorted(w.administration.version for w in written) == ["2", "3"]
+    assert server_result(url).administration.version == "3"
+    assert references(url).count(RESULT_ID) == 1
+
+
+def test_oauth2_token_is_renewed_when_it_expires(basyx_server, cli, tmp_path, monkeypatch):
+    url, _ = basyx_server(SMALL)
+    with FaultProxy(url, oauth_secret="s3cret", token_uses=4) as proxy:
+        monkeypatch.setenv("AAS_QUANTUM_TOKEN_URL", proxy.token_url)
+        monkeypatch.setenv("AAS_QUANTUM_CLIENT_ID", "aas-quantum")
+        monkeypatch.setenv("AAS_QUANTUM_CLIENT_SECRET", "s3cret")
+        result = cli.invoke(app, ["optimize", "--server", proxy.url, "--solver", "greedy", "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert proxy.requests > 8 and proxy.token_requests >= 3  # tokens of 4 calls each: renewed on 401
+    monkeypatch.delenv("AAS_QUANTUM_TOKEN_URL")  # read the server directly, not through the proxy
+    assert references(url).count(RESULT_ID) == 1
+
+
+def test_oauth2_refusal_names_the_endpoint_without_echoing_secrets(basyx_server, cli, tmp_path, monkeypatch):
+    url, _ = basyx_server(SMALL)
+    with FaultProxy(url, oauth_secret="s3cret") as proxy:
+        monkeypatch.setenv("AAS_QUANTUM_TOKEN_URL", proxy.token_url)
+        monkeypatch.setenv("AAS_QUANTUM_CLIENT_ID", "aas-quantum")
+        monkeypatch.setenv("AAS_QUANTUM_CLIENT_SECRET", "wrong-secret")
+        refused = cli.invoke(app, ["optimize", "--server", proxy.url, "--solver", "greedy", "--out", str(tmp_path)])
+        monkeypatch.setenv("AAS_QUANTUM_CLIENT_SECRET", "s3cret")
+        accepted = cli.invoke(app, ["optimize", "--server", proxy.url, "--solver", "greedy", "--out", str(tmp_path)])
+        tokens = proxy.token_requests
+    message = " ".join(refused.output.split())
+    assert refused.exit_code == 3 and "token request" in message and "invalid_client" in message
+    assert "wrong-secret" not in refused.output and "bad secret" not in refused.output  # the body is not echoed
+    assert accepted.exit_code == 0, accepted.output
+    assert tokens == 2  # one per run: the token is reused for every call of a run
+
+
+@pytest.mark.parametrize("body, expected", [('{"token_type": "Bearer"}', "no access_token"),
+                                            ("<html>sign in</html>", "no access_token")])
+def test_token_endpoint_without_a_token_is_a_clear_error(basyx_server, cli, tmp_path, monkeypatch, body, expected):
+    url, _ = basyx_server(SMALL)
+    with FaultProxy(url, oauth_secret="s3cret", token_body=body) as proxy:
+        monkeypatch.setenv("AAS_QUANTUM_TOKEN_URL", proxy.token_url)
+        monkeypatch.setenv("AAS_QUANTUM_CLIENT_ID", "aas-quantum")
+        monkeypatch.setenv("AAS_QUANTUM_CLIENT_SECRET", "s3cret")
+        result = cli.invoke(app, ["optimize", "--server", proxy.url, "--out", str(tmp_path)])
+    assert result.exit_code == 3 and expected in " ".join(result.output.split())
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+def test_password_in_the_server_url_is_never_echoed(basyx_server, cli, tmp_path, monkeypatch):
+    monkeypatch.setenv("AAS_QUANTUM_RETRIES", "0")
+    url, _ = basyx_server(SMALL)
+    with_password = url.replace("http://", "http://alice:Pa55word@")
+    ok = cli.invoke(app, ["optimize", "--server", with_password, "--solver", "greedy", "--json", "--out",
+                          str(tmp_path)])
+    assert ok.exit_code == 0, ok.output
+    assert json.loads(ok.output)["outputs"]["server"].startswith(url)
+    down = cli.invoke(app, ["optimize", "--server", f"http://alice:Pa55word@127.0.0.1:{free_port()}/api/v3.0",
+                            "--out", str(tmp_path)])
+    assert down.exit_code == 3 and "cannot reach" in " ".join(down.output.split())
+    for text in (ok.output, down.output, *(p.read_bytes().decode("latin-1") for p in tmp_path.iterdir())):
+        assert "Pa55word" not in text
+
+
+@pytest.mark.parametrize("path_part, body", [(f"/shells/{b64(DRONE_SHELL)}", '{"id": 5}'),
+                                             ("/shells?", "[1, 2]"),
+                                             ("/submodels?", '{"result": 7}')])
+def test_malformed_server_answers_name_the_url(basyx_server, cli, tmp_path, path_part, body):
+    url, _ = basyx_server(SMALL)
+    with FaultProxy(url, lambda method, path: body if path_part in path else None) as proxy:
+        result = cli.invoke(app, ["optimize", "--server", proxy.url, "--shell", DRONE_SHELL, "--all", "--out",
+                                  str(tmp_path)])
+    assert result.exit_code == 3, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert "127.0.0.1" in result.output
+
+
+def test_an_oversized_answer_is_refused(basyx_server, cli, tmp_path, monkeypatch):
+    url, _ = basyx_server(SMALL)
+    monkeypatch.setenv("AAS_QUANTUM_MAX_RESPONSE_MB", "0.001")  # 1 kB: the drone's submodels are larger
+    result = cli.invoke(app, ["optimize", "--server", url, "--out", str(tmp_path)])
+    assert result.exit_code == 3 and "larger than 0.001 MB" in " ".join(result.output.split())
+
+
+@pytest.mark.parametrize("text, verify", [("true", True), ("1", True), ("yes", True), ("false", False),
+                                          ("0", False), ("off", False)])
+def test_verify_tls_is_a_boolean(monkeypatch, text, verify):
+    monkeypatch.setenv("AAS_QUANTUM_VERIFY_TLS", text)
+    assert ServerSettings.resolve("https://aas.example/api/v3.0").verify is verify
+
+
+def test_verify_tls_rejects_other_words(monkeypatch):
+    monkeypatch.setenv("AAS_QUANTUM_VERIFY_TLS", "maybe")
+    with pytest.raises(ConfigError, match="AAS_QUANTUM_VERIFY_TLS must be true or false"):
+        ServerSettings.resolve("https://aas.example/api/v3.0")
+
+
+def test_optimize_takes_the_server_from_the_config_file(basyx_server, cli, tmp_path, monkeypatch):
+    url, _ = basyx_server(SMALL)
+    config = tmp_path / "config.toml"
+    config.write_text(f'[server]\nbase_url = "{url}"\n')
+    monkeypatch.setenv("AAS_QUANTUM_CONFIG", str(config))
+    monkeypatch.delenv("AAS_QUANTUM_SERVER", raising=False)
+    result = cli.invoke(app, ["optimize", "--solver", "greedy", "--out", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    assert server_result(url) is not None
+
+
+def test_result_without_a_result_is_a_usage_error_not_infeasible(basyx_server, cli):
+    url, _ = basyx_server(SMALL)
+    result = cli.invoke(app, ["result", "--server", url, "--shell", DRONE_SHELL])
+    assert result.exit_code == 2 and "run `aas-quantum optimize`" in " ".join(result.output.split())
+
+
+def test_write_result_reports_a_server_that_never_takes_the_create(basyx_server):
+    """Nothing arrives (every POST refused at the door): a plain error, nothing deleted, nothing referenced."""
+    url, _ = basyx_server(SMALL)
+    result = _drone_result(dt.datetime(2030, 1, 1, tzinfo=dt.UTC))
+    with FaultProxy(url, lambda method, path: "refuse" if method == "POST" else None) as proxy, \
+            AasClient(ServerSettings.resolve(proxy.url, retries=0)) as client, \
+            pytest.raises(AasServerError, match="cannot reach"):
+        write_result(client, DRONE_SHELL, result)
+    assert server_result(url) is None and RESULT_ID not in references(url)
