@@ -25,10 +25,16 @@ sysdeps:
 	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing; \
 	fi
 
-$(STAMP): pyproject.toml | sysdeps
+# A regular (not editable) install: the package maps top-level data folders into itself, which
+# setuptools' editable modes can only do with warnings. The install is redone whenever a file of
+# the package changes, so the `aas-quantum` command always runs the checked-out code (tests import
+# the checkout directly).
+PACKAGE_FILES := $(shell find aas_quantum submodels erp_export -type f -not -path '*/__pycache__/*')
+
+$(STAMP): pyproject.toml $(PACKAGE_FILES) | sysdeps
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[dev]'
+	$(BIN)/python -m pip install -q '.[dev]'
 	touch $(STAMP)
 
 venv: sysdeps $(STAMP)
@@ -78,4 +84,4 @@ templates: venv
 	$(BIN)/aas-quantum templates --out submodels
 
 clean:
-	rm -rf out .pytest_cache .ruff_cache
+	rm -rf out build .pytest_cache .ruff_cache

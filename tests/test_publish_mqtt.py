@@ -5,8 +5,11 @@ from __future__ import annotations
 import datetime as dt
 import ipaddress
 import json
+import os
 import queue
+import socket
 import subprocess
+import threading
 import time
 from pathlib import Path
 
@@ -200,3 +203,56 @@ def test_tls_client_certificate_and_password_from_config(mosquitto, tmp_path, mo
     without_client_cert.status("urn:p", "failed", None, "", "must not arrive")
     with pytest.raises(PublishError, match="not acknowledged"):
         without_client_cert.close(timeout_s=2)
+
+
+def test_many_publishes_from_two_threads_never_deadlock(mosquitto):
+    """20,000 QoS 1 publishes from two threads while PUBACKs stream in: with a lock held across
+    paho's publish (which the PUBACK callback also needed) this hung within seconds on a busy machine."""
+    broker = mosquitto()
+    publisher = MqttPublisher(MqttSettings.resolve(broker.url)).connect()
+    errors: list[BaseException] = []
+
+    def burst(product: str) -> None:
+        try:
+            for i in range(10_000):
+                publisher.status(product, "solving", i / 10_000, "stress")
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=burst, args=(f"urn:stress:{n}",)) for n in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=240)
+    assert not any(thread.is_alive() for thread in threads), "publishing threads hung"
+    assert not errors, errors
+    lines = publisher.close(timeout_s=120)
+    assert sorted(lines) == sorted(f"MQTT {topic('aas-quantum', f'urn:stress:{n}', 'status')}: 10000 message(s) "
+                                   f"acknowledged by 127.0.0.1:{broker.port}" for n in range(2))
+
+
+def test_two_runs_on_one_host_keep_their_own_connection(mosquitto, tmp_path):
+    """Each process (and each publisher) has its own client id, so the broker never disconnects one run in
+    favour of another; both finish with every message acknowledged."""
+    broker = mosquitto()
+    first, second = (MqttPublisher(MqttSettings.resolve(broker.url)) for _ in range(2))
+    assert first.settings.client_id != second.settings.client_id
+    assert first.settings.client_id.startswith(f"aas-quantum-{socket.gethostname()[:32]}-{os.getpid()}-")
+    first.connect()
+    second.connect()
+    for n in range(50):
+        first.status(PRODUCT, "solving", n / 50)
+        second.status(PRODUCT, "solving", n / 50)
+    assert first.close(timeout_s=30) and second.close(timeout_s=30)
+    log = (broker.directory / "mosquitto.log").read_text()
+    assert "already connected, closing old connection" not in log
+
+
+def test_a_run_says_what_each_sink_acknowledged(mosquitto, cli, tmp_path):
+    broker = mosquitto()
+    result = cli.invoke(app, ["optimize", str(SMALL), "--solver", "greedy", "--mqtt", broker.url, "--out",
+                              str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    for kind, count in (("status", 6), ("result", 1)):
+        assert f"MQTT {topic('aas-quantum', PRODUCT, kind)}: {count} message(s) acknowledged" in text
