@@ -74,6 +74,31 @@ def duplicate_position_id(files: list[Path]) -> None:
     edit_json(files[0], change)
 
 
+def submodel(data: dict, id_short: str, index: int = 0) -> dict:
+    return [s for s in data["submodels"] if s["idShort"] == id_short][index]
+
+
+def top_element(sm: dict, id_short: str) -> dict:
+    return next(e for e in sm["submodelElements"] if e.get("idShort") == id_short)
+
+
+def set_number(file_index: int, find: Callable[[dict], dict], value: str) -> Callable[[list[Path]], None]:
+    """An edit writing ``value`` (a lexical xs:double such as NaN, INF, 1e400) into one element."""
+    return lambda files: edit_json(files[file_index], lambda d: find(d).update(value=value))
+
+
+def weight(d: dict) -> dict:
+    return element(first_variant(d), "UnitWeight")
+
+
+def request_limit(name: str) -> Callable[[dict], dict]:
+    return lambda d: top_element(submodel(d, "BomOptimizationRequest"), name)
+
+
+def co2_price(d: dict) -> dict:
+    return element(top_element(submodel(d, "BomOptimizationRequest"), "ObjectiveWeights"), "CO2Price")
+
+
 def _offer(catalog: Catalog, **kw) -> Catalog:
     s0 = catalog.suppliers[0]
     return replace(catalog, suppliers=(replace(s0, offers=(replace(s0.offers[0], **kw), *s0.offers[1:])),
@@ -115,7 +140,33 @@ CASES = [
         c.suppliers[0].offers[0], c.suppliers[0].offers[0])), *c.suppliers[1:])), None, ["offers PartNumber", "twice"]),
     ("bad-supplier-share", lambda c: replace(c, request=replace(c.request, max_supplier_share=1.5)), None,
      ["MaxSupplierShare must be in (0, 1]"]),
+    # NaN passes every comparison (a NaN weight satisfied any limit) and infinity breaks the solvers
+    ("nan-weight", None, set_number(0, weight, "NaN"),
+     ["UnitWeight must be a finite number", "ComponentVariants/0010", "Variants[0].UnitWeight"]),
+    ("nan-lead-time", None, set_number(1, lambda d: element(first_offer(d), "LeadTimeDays"), "NaN"),
+     ["LeadTimeDays must be a finite number", "Offers[0].LeadTimeDays"]),
+    ("nan-budget", None, set_number(0, request_limit("MaxTotalWeight"), "NaN"),
+     ["MaxTotalWeight must be a finite number", "BomOptimizationRequest"]),
+    ("infinite-budget", lambda c: replace(c, request=replace(c.request, budget=1000.0)),
+     set_number(0, request_limit("Budget"), "INF"), ["Budget must be a finite number"]),
+    ("huge-quantity", None, set_number(0, lambda d: top_element(submodel(d, "ComponentVariants"), "Quantity"),
+                                       "1e400"), ["Quantity must be a finite number", "ComponentVariants/0010"]),
+    ("nan-co2-price", None, set_number(0, co2_price, "NaN"),
+     ["CO2Price must be a finite number", "ObjectiveWeights.CO2Price"]),
+    ("negative-weight", None, set_number(0, weight, "-0.5"), ["UnitWeight must not be negative",
+                                                              "Variants[0].UnitWeight"]),
+    ("two-requests", None, lambda files: edit_json(files[0], two_requests),
+     ["references 2 BomOptimizationRequest submodels", "urn:aas-quantum:bad:aas/sm/BomOptimizationRequest",
+      "urn:aas-quantum:bad:aas/sm/SecondRequest"]),
 ]
+
+
+def two_requests(d: dict) -> None:
+    second = json.loads(json.dumps(submodel(d, "BomOptimizationRequest")))
+    second["id"] = "urn:aas-quantum:bad:aas/sm/SecondRequest"
+    d["submodels"].append(second)
+    d["assetAdministrationShells"][0]["submodels"].append(
+        {"type": "ModelReference", "keys": [{"type": "Submodel", "value": second["id"]}]})
 
 
 @pytest.mark.parametrize(("case", "change", "edit", "expected"), CASES, ids=[c[0] for c in CASES])

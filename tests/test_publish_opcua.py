@@ -253,3 +253,59 @@ def test_opcua_server_command_serves_the_latest_result(tmp_path, summaries):
     method = next(e for e in saved["submodels"][0]["submodelElements"] if e["idShort"] == "SolverRecord")
     assert {"idShort": "Method", "value": "exact"}.items() <= next(
         v for v in method["value"] if v["idShort"] == "Method").items()
+
+
+def test_optimize_that_raises_leaves_status_failed_not_solving(tmp_path, summaries):
+    greedy = summaries["greedy"]
+
+    def optimize(product_id: str) -> dict:
+        raise ValueError("the one-hot subspace is too large")
+
+    async def scenario() -> None:
+        server = await OpcUaResultServer(_server_settings(tmp_path), optimize).start()
+        try:
+            await server.show(greedy)
+            client = await connect_client(_client_settings(tmp_path, server.settings.endpoint))
+            try:
+                ns = await client.get_namespace_index(NAMESPACE_URI)
+                answer = await client.get_node(ua.NodeId("AasQuantum", ns)).call_method(
+                    ua.QualifiedName("Optimize", ns), PRODUCT_KEY)
+                assert answer == "failed: the one-hot subspace is too large"
+                assert (await _read_tree(client))[f"{PRODUCT_KEY}/Status"] == "failed"
+            finally:
+                await client.disconnect()
+        finally:
+            await server.stop()
+
+    asyncio.run(scenario())
+
+
+def test_opcua_server_optimize_accepts_the_last_segment_before_any_result(tmp_path, summaries):
+    """No result yet in --out: Optimize("QX5-Inspect") (the README's short form) must still find the product."""
+    config = tmp_path / "config.toml"
+    config.write_text(f'[opcua.server]\ncert_dir = "{tmp_path / "pki"}"\n[opcua.users]\noperator = "pa55"\n')
+    endpoint = f"opc.tcp://127.0.0.1:{free_port()}/aas-quantum"
+    command = [sys.executable, "-m", "aas_quantum.cli", "opcua-server", str(SMALL), "--out", str(tmp_path / "out"),
+               "--endpoint", endpoint, "--solver", "greedy"]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                               env=os.environ | {"AAS_QUANTUM_CONFIG": str(config), "COLUMNS": "200"})
+    try:
+        line = process.stdout.readline()
+        assert line.startswith("ready") and "0 result(s)" in line, line + process.stdout.read()
+
+        async def check() -> None:
+            client = await connect_client(_client_settings(tmp_path, endpoint))
+            try:
+                ns = await client.get_namespace_index(NAMESPACE_URI)
+                status = await client.get_node(ua.NodeId("AasQuantum", ns)).call_method(
+                    ua.QualifiedName("Optimize", ns), PRODUCT_KEY)
+                assert status == "done"
+                assert (await _read_tree(client))[f"{PRODUCT_KEY}/TotalCost"] == pytest.approx(
+                    summaries["greedy"]["kpis"]["total_cost"])
+            finally:
+                await client.disconnect()
+
+        asyncio.run(check())
+    finally:
+        process.terminate()
+        process.wait(timeout=20)

@@ -147,6 +147,9 @@ def read_variant(node: _Node) -> Variant:
         value = node.value(f.child(name))
         if value is not None:
             attributes[contract.concept(name)] = value
+    if attributes.get(contract.UNIT_WEIGHT, 0.0) < 0:  # CO2e may be negative (credits); a mass may not
+        raise BomInputError(f"UnitWeight must not be negative, got {attributes[contract.UNIT_WEIGHT]}",
+                            node.location.child("UnitWeight"))
     extra = node.collection(f.child("Attributes"))
     for key, element in (extra.by_semantic.items() if extra else ()):
         if not isinstance(element, model.Property) or element.value is None:
