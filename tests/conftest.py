@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import http.server
 import json
 import os
@@ -10,16 +11,18 @@ import subprocess
 import sys
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
 from typer.testing import CliRunner
 
-from aas_quantum.aas.files import write_aasx
-from aas_quantum.aas.mapping import catalog_objects
+from aas_quantum.aas.files import read_files, write_aasx
+from aas_quantum.aas.mapping import catalog_objects, product_shell, read_catalog
 from aas_quantum.aas.result import output_stem
 from aas_quantum.catalog import Catalog
+from aas_quantum.problem import BomProblem, build_problem
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLES = REPO / "samples"
@@ -35,6 +38,30 @@ sys.path.insert(0, str(SAMPLES))
 @pytest.fixture
 def cli() -> CliRunner:
     return CliRunner()
+
+
+@dataclass(frozen=True)
+class Sample:
+    """An AAS file as the tests use it: the catalogue read from it and the problem built from that."""
+
+    catalog: Catalog
+    problem: BomProblem
+
+
+@functools.cache
+def _read(path: Path, stamp: tuple[int, int]) -> Sample:
+    env = read_files([path])
+    catalog = read_catalog(env, product_shell(env))
+    return Sample(catalog, build_problem(catalog))
+
+
+@pytest.fixture(scope="session")
+def load() -> Callable[[Path], Sample]:
+    """``load(path)``: the catalogue and problem of an AAS file (read once per file version and session)."""
+    def read(path: Path) -> Sample:
+        info = Path(path).stat()
+        return _read(Path(path), (info.st_mtime_ns, info.st_size))
+    return read
 
 
 def write_catalog(catalog: Catalog, path: Path, namespace: str = "urn:aas-quantum:test") -> Path:

@@ -2,26 +2,18 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 from qiskit.quantum_info import Statevector
 
-from aas_quantum.aas.files import read_files
-from aas_quantum.aas.mapping import product_shell, read_catalog
 from aas_quantum.encode.circuits import bind, x_mixer_qaoa_circuit
 from aas_quantum.encode.qubo import Qubo
-from aas_quantum.problem import BomProblem, build_problem
+from aas_quantum.problem import build_problem
 from aas_quantum.solvers import SolveOptions, Status, get_solver, kernels
 from aas_quantum.solvers.kernels import FullSpaceQaoa
+from aas_quantum.synthetic import synthetic_catalog
 
 from conftest import SMALL
-
-
-def load(path: Path) -> BomProblem:
-    env = read_files([path])
-    return build_problem(read_catalog(env, product_shell(env)))
 
 
 def random_qubo(n: int, seed: int) -> Qubo:
@@ -71,8 +63,8 @@ def test_memory_guard_refuses_what_the_machine_cannot_hold(monkeypatch):
     kernels.check_memory(20, np.dtype(np.complex128))
 
 
-def test_full_space_qaoa_with_unbalanced_encoding_is_feasible():
-    problem = load(SMALL)
+def test_full_space_qaoa_with_unbalanced_encoding_is_feasible(load):
+    problem = load(SMALL).problem
     optimum = get_solver("exact").solve(problem, SolveOptions()).objective
     solution = get_solver("qaoa").solve(problem, SolveOptions(reps=1, maxiter=30, encoding="unbalanced"))
     assert solution.status == Status.FEASIBLE
@@ -81,8 +73,8 @@ def test_full_space_qaoa_with_unbalanced_encoding_is_feasible():
     assert solution.record.backend.startswith("full statevector")
 
 
-def test_vqe_returns_feasible_selection_and_record():
-    problem = load(SMALL)
+def test_vqe_returns_feasible_selection_and_record(load):
+    problem = load(SMALL).problem
     optimum = get_solver("exact").solve(problem, SolveOptions()).objective
     solution = get_solver("vqe").solve(problem, SolveOptions(reps=1, maxiter=40, extra={"cvar_alpha": 0.2}))
     assert solution.status == Status.FEASIBLE
@@ -92,8 +84,8 @@ def test_vqe_returns_feasible_selection_and_record():
 
 
 @pytest.mark.parametrize("backend", ["statevector", "aer"])
-def test_sampler_backends_reach_the_optimum_on_small_sample(backend: str):
-    problem = load(SMALL)
+def test_sampler_backends_reach_the_optimum_on_small_sample(load, backend: str):
+    problem = load(SMALL).problem
     optimum = get_solver("exact").solve(problem, SolveOptions()).objective
     solution = get_solver("qaoa").solve(problem, SolveOptions(reps=1, maxiter=60, backend=backend, shots=4096))
     assert solution.objective == pytest.approx(optimum)
@@ -101,17 +93,21 @@ def test_sampler_backends_reach_the_optimum_on_small_sample(backend: str):
 
 
 def test_fake_ibm_backend_with_noise_reports_depth_and_two_qubit_gates():
+    """A fake IBM device (its coupling map, basis gates and noise) on a 3-position, 8-qubit BoM: small enough
+    to simulate with noise in seconds, large enough to need routing on the heavy-hex map."""
     pytest.importorskip("qiskit_ibm_runtime")
-    problem = load(SMALL)
+    problem = build_problem(synthetic_catalog(3, seed=1, options_per_position=(2, 3), with_rules=False))
+    assert problem.n_options == 8
     solution = get_solver("qaoa").solve(problem, SolveOptions(reps=1, maxiter=20, backend="fake:FakeGuadalupeV2",
                                                               shots=256))
     details = solution.record.details
     assert "fake_guadalupe" in solution.record.backend
+    # XY mixers and the cost layer alone need more two-qubit gates than the 8 qubits have pairs in one ring
     assert details["transpiled_depth"] > 50 and details["two_qubit_gates"] > 50
     assert solution.status == Status.FEASIBLE  # decoded or repaired: always a checked selection
     assert problem.is_feasible(solution.x(problem))
 
 
-def test_unknown_backend_is_rejected():
+def test_unknown_backend_is_rejected(load):
     with pytest.raises(ValueError, match="unknown backend 'quantum-magic'"):
-        get_solver("qaoa").solve(load(SMALL), SolveOptions(reps=1, maxiter=2, backend="quantum-magic"))
+        get_solver("qaoa").solve(load(SMALL).problem, SolveOptions(reps=1, maxiter=2, backend="quantum-magic"))

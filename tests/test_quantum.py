@@ -13,8 +13,6 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from qiskit.quantum_info import Statevector
 
-from aas_quantum.aas.files import read_files
-from aas_quantum.aas.mapping import product_shell, read_catalog
 from aas_quantum.catalog import ObjectiveWeights
 from aas_quantum.cli import app
 from aas_quantum.encode.circuits import onehot_qaoa_circuit
@@ -35,14 +33,9 @@ from conftest import LARGE, MEDIUM, SMALL
 from mmkp import MmkpInstance, to_catalog
 
 
-def load(path: Path) -> BomProblem:
-    env = read_files([path])
-    return build_problem(read_catalog(env, product_shell(env)))
-
-
 @st.composite
-def synthetic_problems(draw, max_positions: int = 4) -> BomProblem:
-    catalog = synthetic_catalog(draw(st.integers(2, max_positions)), seed=draw(st.integers(0, 10_000)),
+def synthetic_problems(draw, max_positions: int = 4, min_positions: int = 2) -> BomProblem:
+    catalog = synthetic_catalog(draw(st.integers(min_positions, max_positions)), seed=draw(st.integers(0, 10_000)),
                                 options_per_position=(2, 3), n_suppliers=3,
                                 weight_tightness=draw(st.floats(0.0, 1.0)))
     request = replace(catalog.request, max_positions_per_supplier=draw(st.one_of(st.none(), st.integers(1, 2))),
@@ -50,25 +43,26 @@ def synthetic_problems(draw, max_positions: int = 4) -> BomProblem:
     return build_problem(replace(catalog, request=request))
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(synthetic_problems())
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(synthetic_problems(min_positions=3))
 def test_quadratic_program_agrees_with_model_on_every_point(problem: BomProblem):
+    """Every one of the 2^n points (one-hot or not): the QuadraticProgram's objective and feasibility, read
+    as arrays and evaluated for all points at once, equal the model's own objective and feasibility."""
     qp = quadratic_program(problem)
-    for bits in itertools.product((0, 1), repeat=problem.n_options):
-        x = np.array(bits, dtype=float)
-        assert qp.objective.evaluate(x) == pytest.approx(problem.objective(x), rel=1e-9, abs=1e-9)
-        assert qp_feasible(qp, x) == problem.is_feasible(x)
-
-
-def qp_feasible(qp, x: np.ndarray, tol: float = 1e-9) -> bool:
-    """QuadraticProgram feasibility with the model's tolerance (Qiskit's is_feasible has none, so it
-    flips on round-off at the bound)."""
-    for c in qp.linear_constraints:
-        lhs, sense = c.evaluate(x), c.sense.label
-        if (sense == "<=" and lhs > c.rhs + tol) or (sense == ">=" and lhs < c.rhs - tol) or \
-                (sense == "==" and abs(lhs - c.rhs) > tol):
-            return False
-    return True
+    points = np.array(list(itertools.product((0.0, 1.0), repeat=problem.n_options)))
+    constant, linear = qp.objective.constant, qp.objective.linear.to_array()
+    quadratic = qp.objective.quadratic.to_array()
+    values = constant + points @ linear + np.einsum("ki,ij,kj->k", points, quadratic, points)
+    lhs = np.stack([points @ c.linear.to_array() for c in qp.linear_constraints], axis=1)
+    rhs = np.array([c.rhs for c in qp.linear_constraints])
+    senses = [c.sense.label for c in qp.linear_constraints]
+    ok = np.ones(len(points), dtype=bool)
+    for j, sense in enumerate(senses):
+        ok &= {"<=": lhs[:, j] <= rhs[j] + 1e-9, ">=": lhs[:, j] >= rhs[j] - 1e-9,
+               "==": np.abs(lhs[:, j] - rhs[j]) <= 1e-9}[sense]
+    for k, x in enumerate(points):
+        assert values[k] == pytest.approx(problem.objective(x), rel=1e-9, abs=1e-9)
+        assert ok[k] == problem.is_feasible(x)
 
 
 @st.composite
@@ -109,8 +103,8 @@ def test_penalty_qubo_ground_state_is_constrained_optimum(problem: BomProblem):
     assert energies[ground] == pytest.approx(problem.objective(x), abs=1e-6)  # no penalty paid
 
 
-def test_penalty_weights_are_per_constraint():
-    problem = load(SMALL)
+def test_penalty_weights_are_per_constraint(load):
+    problem = load(SMALL).problem
     encoding = penalty_qubo(problem)
     assert set(encoding.penalties) >= {c.name for c in problem.constraints}
 
@@ -143,8 +137,8 @@ def test_subspace_kernel_matches_qiskit_statevector(topology: str, seed: int):
     assert abs(np.vdot(inside, kernel)) == pytest.approx(1.0, abs=1e-9)  # same state up to global phase
 
 
-def test_tuned_encoding_ground_state_is_optimal_on_small_sample():
-    problem = load(SMALL)
+def test_tuned_encoding_ground_state_is_optimal_on_small_sample(load):
+    problem = load(SMALL).problem
     bits = subspace_bits(problem)
     ground = bits[int(np.argmin(tune_unbalanced(problem).qubo.energies(bits)))].astype(float)
     assert problem.is_feasible(ground)
@@ -164,8 +158,8 @@ def test_qaoa_on_small_sample_returns_proven_optimum(cli, tmp_path: Path):
     assert summary["solver"]["p_optimal"] > uniform  # QAOA concentrates weight on the optimum
 
 
-def test_qaoa_options_interp_cvar_spsa_agree_with_exact():
-    problem = load(SMALL)
+def test_qaoa_options_interp_cvar_spsa_agree_with_exact(load):
+    problem = load(SMALL).problem
     optimum = get_solver("exact").solve(problem, SolveOptions()).objective
     for extra, optimizer in [({"interp": True}, "COBYLA"), ({"cvar_alpha": 0.2}, "COBYLA"), ({}, "SPSA"),
                              ({"mixer": "complete"}, "L-BFGS-B")]:
@@ -175,18 +169,25 @@ def test_qaoa_options_interp_cvar_spsa_agree_with_exact():
         assert solution.objective == pytest.approx(optimum), (extra, optimizer)
 
 
-@pytest.mark.parametrize(("path", "max_gap"), [(MEDIUM, 2.0), (LARGE, 5.0)], ids=["medium", "large"])
-def test_hybrid_is_feasible_and_close_to_optimum(path: Path, max_gap: float):
-    problem = load(path)
+@pytest.mark.slow
+@pytest.mark.timeout(600)
+@pytest.mark.parametrize("path", [MEDIUM, LARGE], ids=["medium", "large"])
+def test_hybrid_is_feasible_and_closes_greedys_gap(load, path: Path):
+    """Greedy is about 1 % above the optimum on both samples; the hybrid must reach within 0.25 % (measured:
+    0.00 % and 0.02 %), a bound a hybrid stuck at its greedy start fails."""
+    max_gap = 0.25
+    problem = load(path).problem
     report = optimize(problem, "hybrid", SolveOptions(reps=1, maxiter=60, shots=1024, time_limit_s=60))
     assert problem.is_feasible(report.solution.x(problem))
     assert report.solution.record.qubits <= 20
+    greedy_gap = 100 * (report.greedy.objective / report.optimum_bound - 1)
+    assert greedy_gap > 2 * max_gap
     assert report.gap_to_optimum_pct <= max_gap
-    assert report.objective <= report.greedy.objective + 1e-9  # never worse than its greedy start
+    assert report.solution.record.details["accepted"] >= 1  # QAOA windows, not the start, made the gain
 
 
-def test_auto_picks_qaoa_or_hybrid_by_qubit_budget():
-    small, medium = load(SMALL), load(MEDIUM)
+def test_auto_picks_qaoa_or_hybrid_by_qubit_budget(load):
+    small, medium = load(SMALL).problem, load(MEDIUM).problem
     fast = SolveOptions(reps=1, maxiter=30, shots=512, time_limit_s=20)
     assert optimize(small, "auto", fast).solution.record.method == "qaoa"
     assert optimize(medium, "auto", fast).solution.record.method == "hybrid"
@@ -217,8 +218,8 @@ def test_warm_started_kernel_matches_qiskit_statevector():
     assert abs(np.vdot(inside, kernel)) == pytest.approx(1.0, abs=1e-9)
 
 
-def test_warm_start_raises_feasible_probability_and_keeps_optimum():
-    problem = load(SMALL)
+def test_warm_start_raises_feasible_probability_and_keeps_optimum(load):
+    problem = load(SMALL).problem
     optimum = get_solver("exact").solve(problem, SolveOptions()).objective
     base = SolveOptions(reps=2, seed=7, extra={"optimum": optimum})
     cold = get_solver("qaoa").solve(problem, base)
@@ -228,8 +229,8 @@ def test_warm_start_raises_feasible_probability_and_keeps_optimum():
         assert warm.record.p_feasible > cold.record.p_feasible, kind
 
 
-def test_energy_distribution_is_reported_and_ordered():
-    solution = get_solver("qaoa").solve(load(SMALL), SolveOptions(reps=1, maxiter=20))
+def test_energy_distribution_is_reported_and_ordered(load):
+    solution = get_solver("qaoa").solve(load(SMALL).problem, SolveOptions(reps=1, maxiter=20))
     dist = solution.record.details["energy_distribution"]
     assert dist["min_sampled_support"] <= dist["q01"] <= dist["q10"] <= dist["q50"] <= dist["q90"]
     assert dist["q01"] <= dist["mean"]

@@ -6,8 +6,6 @@ from pathlib import Path
 
 import pytest
 
-from aas_quantum.aas.files import read_files
-from aas_quantum.aas.mapping import product_shell, read_catalog
 from aas_quantum.problem import build_problem
 from aas_quantum.synthetic import synthetic_catalog
 
@@ -15,13 +13,8 @@ import generate
 from conftest import LARGE, MEDIUM, SMALL, write_catalog
 
 
-def load(path: Path):
-    env = read_files([path])
-    return read_catalog(env, product_shell(env))
-
-
-def test_small_sample_fits_direct_qaoa():
-    catalog = load(SMALL)
+def test_small_sample_fits_direct_qaoa(load):
+    catalog = load(SMALL).catalog
     problem = build_problem(catalog)
     assert len(problem.positions) == 6
     assert all(2 <= len(p.options) <= 3 for p in problem.positions)
@@ -29,16 +22,16 @@ def test_small_sample_fits_direct_qaoa():
     assert len(catalog.suppliers) >= 3
 
 
-def test_medium_sample_shape():
-    catalog = load(MEDIUM)
+def test_medium_sample_shape(load):
+    catalog = load(MEDIUM).catalog
     problem = build_problem(catalog)
     assert len(problem.positions) == 15
     assert all(3 <= len(p.options) <= 6 for p in problem.positions)
     assert len(catalog.suppliers) >= 5
 
 
-def test_large_sample_shape():
-    catalog = load(LARGE)
+def test_large_sample_shape(load):
+    catalog = load(LARGE).catalog
     problem = build_problem(catalog)
     assert len(problem.positions) >= 60
     assert all(4 <= len(p.options) <= 10 for p in problem.positions)
@@ -46,8 +39,8 @@ def test_large_sample_shape():
 
 
 @pytest.mark.parametrize("path", [SMALL, MEDIUM, LARGE], ids=lambda p: p.stem)
-def test_sample_is_realistic(path: Path):
-    catalog = load(path)
+def test_sample_is_realistic(load, path: Path):
+    catalog = load(path).catalog
     problem = build_problem(catalog)
     kinds = {c.kind for c in problem.constraints}
     assert "incompatible" in kinds
@@ -60,24 +53,24 @@ def test_sample_is_realistic(path: Path):
 
 
 @pytest.mark.parametrize("slug", sorted(generate.SAMPLES))
-def test_committed_sample_matches_generator(slug: str, tmp_path: Path):
+def test_committed_sample_matches_generator(load, slug: str, tmp_path: Path):
     fresh = tmp_path / f"{slug}.aasx"
     generate.write_sample(generate.SAMPLES[slug](), fresh, slug)
-    assert load(fresh) == load(generate.HERE / f"{slug}.aasx")
+    assert load(fresh).catalog == load(generate.HERE / f"{slug}.aasx").catalog
 
 
-def test_synthetic_generator_is_reproducible(tmp_path: Path):
+def test_synthetic_generator_is_reproducible(load, tmp_path: Path):
     a = write_catalog(synthetic_catalog(30, seed=4), tmp_path / "a.aasx")
     b = write_catalog(synthetic_catalog(30, seed=4), tmp_path / "b.aasx")
     c = write_catalog(synthetic_catalog(30, seed=5), tmp_path / "c.aasx")
-    assert build_problem(load(a)) == build_problem(load(b))
-    assert build_problem(load(a)) != build_problem(load(c))
-    assert len(build_problem(load(a)).positions) == 30
+    assert build_problem(load(a).catalog) == build_problem(load(b).catalog)
+    assert build_problem(load(a).catalog) != build_problem(load(c).catalog)
+    assert len(build_problem(load(a).catalog).positions) == 30
 
 
-def test_round_trip_through_aas_preserves_catalog(tmp_path: Path):
+def test_round_trip_through_aas_preserves_catalog(load, tmp_path: Path):
     catalog = synthetic_catalog(8, seed=1)
-    read = load(write_catalog(catalog, tmp_path / "s.aasx"))
+    read = load(write_catalog(catalog, tmp_path / "s.aasx")).catalog
     assert [p.variants for p in read.positions] == [p.variants for p in catalog.positions]
     assert [(p.position_id, p.quantity) for p in read.positions] == [(p.position_id, p.quantity)
                                                                       for p in catalog.positions]

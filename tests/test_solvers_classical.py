@@ -1,4 +1,4 @@
-"""exact against brute force and published MMKP optima; greedy is feasible and never beats exact."""
+"""exact against brute force and published MMKP optima; the heuristics' reach measured against brute force."""
 
 from __future__ import annotations
 
@@ -12,10 +12,11 @@ from hypothesis import strategies as st
 
 from aas_quantum.catalog import ObjectiveWeights
 from aas_quantum.problem import BomProblem, build_problem
-from aas_quantum.solvers import SolveOptions, Status, get_solver
+from aas_quantum.solvers import Solution, SolveOptions, Solver, SolverRecord, Status, get_solver
+from aas_quantum.solvers.base import feasible_solution
 from aas_quantum.synthetic import synthetic_catalog
 
-from conftest import MMKP_DIR
+from conftest import MEDIUM, MMKP_DIR
 
 
 def brute_force(problem: BomProblem) -> float | None:
@@ -60,32 +61,106 @@ def test_exact_matches_brute_force(problem: BomProblem):
         assert problem.is_feasible(solution.x(problem))
 
 
-@pytest.mark.parametrize(("method", "options"), [("greedy", SolveOptions()),
-                                                   ("anneal", SolveOptions(extra={"sweeps": 200}))])
-@settings(max_examples=50, deadline=None)
-@given(problem=small_problems())
-def test_heuristic_is_feasible_and_not_better_than_optimum(method: str, options: SolveOptions, problem: BomProblem):
-    solution = get_solver(method).solve(problem, options)
-    optimum = brute_force(problem)
-    if solution.is_feasible:
-        assert problem.is_feasible(solution.x(problem))
-        assert solution.objective >= optimum - 1e-6
-    else:
-        assert solution.status == Status.NO_SOLUTION
+def reach_instance(seed: int, loose: bool) -> BomProblem:
+    """A small random instance; ``loose``: one weight limit with room, no budget and no supplier rules,
+    the case greedy + repair is documented to handle."""
+    rng = np.random.default_rng(seed)
+    catalog = synthetic_catalog(
+        int(rng.integers(3, 6)), seed=seed, options_per_position=(2, 3), n_suppliers=int(rng.integers(2, 5)),
+        weight_tightness=float(rng.uniform(0.6, 1.0)) if loose else float(rng.uniform(0.0, 1.0)),
+        budget_tightness=None if loose or rng.random() < 0.5 else float(rng.uniform(0.0, 0.5)))
+    request = replace(
+        catalog.request,
+        max_positions_per_supplier=None if loose or rng.random() < 0.5 else int(rng.integers(1, 4)),
+        max_supplier_share=None if loose or rng.random() < 0.5 else float(rng.uniform(0.4, 0.95)),
+        weights=ObjectiveWeights(concentration=float(rng.choice([0.0, 5.0, 40.0]))))
+    return build_problem(replace(catalog, request=request))
 
 
-def test_greedy_starts_from_cheapest_when_unconstrained():
-    catalog = synthetic_catalog(6, seed=2, weight_tightness=1.0, with_rules=False)
-    problem = build_problem(replace(catalog, request=replace(catalog.request, max_total_weight_kg=None)))
-    greedy = get_solver("greedy").solve(problem, SolveOptions())
-    cheapest = tuple(int(np.argmin(problem.cost_vector[sl])) for sl in problem.position_slices)
-    assert greedy.choice == cheapest
+REACH_CASES = {seed: {loose: reach_instance(seed, loose) for loose in (True, False)} for seed in range(60)}
+
+
+def check_reach(solver: Solver, options: SolveOptions, loose: bool, min_found: float, min_optimal: float) -> None:
+    """The heuristic is judged against brute force over fixed instances: every answer feasible and never
+    below the optimum, a feasible answer on at least ``min_found`` of the feasible instances and the
+    optimum on at least ``min_optimal`` of them."""
+    feasible = found = optimal = 0
+    for cases in REACH_CASES.values():
+        problem = cases[loose]
+        optimum = brute_force(problem)
+        if optimum is None:
+            continue
+        feasible += 1
+        solution = solver.solve(problem, options)
+        if solution.is_feasible:
+            assert problem.is_feasible(solution.x(problem))
+            assert solution.objective >= optimum - 1e-6
+            found += 1
+            optimal += solution.objective <= optimum + 1e-6
+        else:
+            assert solution.status == Status.NO_SOLUTION
+    assert feasible >= 20, "too few feasible instances to judge"
+    assert found >= min_found * feasible, f"{solver.name}: feasible on {found} of {feasible}"
+    assert optimal >= min_optimal * feasible, f"{solver.name}: optimal on {optimal} of {feasible}"
+
+
+# measured: greedy feasible on 59 of 60 loose instances (optimal on 40) and 19 of 21 feasible constrained
+# ones; anneal feasible and optimal on all 60 loose ones and on 19 of 21 constrained ones
+@pytest.mark.parametrize(("method", "options", "loose", "min_found", "min_optimal"), [
+    ("greedy", SolveOptions(), True, 0.95, 0.6),
+    ("greedy", SolveOptions(), False, 0.85, 0.6),
+    ("anneal", SolveOptions(extra={"sweeps": 200}), True, 1.0, 0.95),
+    ("anneal", SolveOptions(extra={"sweeps": 200}), False, 0.85, 0.85),
+], ids=["greedy-loose", "greedy-constrained", "anneal-loose", "anneal-constrained"])
+def test_heuristic_reach_against_brute_force(method, options, loose, min_found, min_optimal):
+    check_reach(get_solver(method), options, loose, min_found, min_optimal)
+
+
+class GivesUp:
+    name = "gives-up"
+
+    def solve(self, problem: BomProblem, options: SolveOptions) -> Solution:
+        return Solution(Status.NO_SOLUTION, None, None, SolverRecord(self.name))
+
+
+class AlwaysCheapest:
+    """Greedy without its repair: cheapest option per position, feasible or not."""
+
+    name = "cheapest"
+
+    def solve(self, problem: BomProblem, options: SolveOptions) -> Solution:
+        choice = tuple(int(np.argmin(problem.cost_vector[sl])) for sl in problem.position_slices)
+        return feasible_solution(problem, choice, SolverRecord(self.name))
+
+
+@pytest.mark.parametrize("broken", [GivesUp(), AlwaysCheapest()], ids=lambda s: s.name)
+def test_reach_check_catches_a_broken_heuristic(broken):
+    with pytest.raises(AssertionError, match="feasible on"):
+        check_reach(broken, SolveOptions(), False, 0.85, 0.0)
+
+
+def test_greedy_repair_turns_an_infeasible_cheapest_pick_feasible():
+    """What greedy adds to "cheapest per position": on instances where that pick breaks a limit, the
+    repair finds a feasible selection (checked against the constraints, not against greedy itself)."""
+    repaired = 0
+    for cases in REACH_CASES.values():
+        problem = cases[False]
+        cheapest = AlwaysCheapest().solve(problem, SolveOptions())
+        if cheapest.is_feasible or brute_force(problem) is None:
+            continue
+        greedy = get_solver("greedy").solve(problem, SolveOptions())
+        if greedy.is_feasible:
+            assert problem.is_feasible(greedy.x(problem)) and greedy.choice != cheapest.choice
+            repaired += 1
+    assert repaired >= 5
 
 
 mmkp = pytest.importorskip("mmkp")
 needs_mmkp = pytest.mark.skipif(not MMKP_DIR.is_dir(), reason="MMKP benchmark data not present")
 
 
+@pytest.mark.slow
+@pytest.mark.timeout(600)
 @needs_mmkp
 @pytest.mark.parametrize("name", ["I01", "I02", "I03"])
 def test_exact_matches_khan_optimum(name: str):
@@ -106,14 +181,12 @@ def test_exact_matches_hiremath_hill_optima(test_set: str):
         assert mmkp.value_of(instance, solution.objective) == pytest.approx(instance.optimum), instance.name
 
 
-def test_anneal_improves_on_greedy_for_medium_sample():
-    from test_samples import load
-
-    from conftest import MEDIUM
-
-    problem = build_problem(load(MEDIUM))
+def test_anneal_improves_on_greedy_for_medium_sample(load):
+    """Greedy is 0.9 % above the optimum on the e-bike: anneal must close most of that gap."""
+    problem = load(MEDIUM).problem
     greedy = get_solver("greedy").solve(problem, SolveOptions())
     annealed = get_solver("anneal").solve(problem, SolveOptions(seed=3))
     optimum = get_solver("exact").solve(problem, SolveOptions()).objective
-    assert annealed.objective <= greedy.objective + 1e-9  # starts from greedy, keeps the best seen
-    assert annealed.objective <= optimum * 1.02
+    greedy_gap = greedy.objective / optimum - 1
+    assert greedy_gap > 0.005  # the instance leaves greedy something to improve
+    assert annealed.objective / optimum - 1 < greedy_gap / 2
