@@ -279,7 +279,7 @@ def _solve_and_write(shell_id: str, env: AasEnvironment, problem: BomProblem, cl
     written_to = None
     if client is not None and not dry_run:
         written = write_result(client, shell_id, submodel, read_version)
-        if written.administration != submodel.administration:  # another run wrote in between: same numbers
+        if written.administration.version != submodel.administration.version:  # another run wrote meanwhile
             write_local(written)
             submodel = written
         written_to = client.url(f"/submodels/{b64(result_id)}")

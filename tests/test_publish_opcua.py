@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -71,6 +73,12 @@ async def _read_tree(client: Client) -> dict[str, object]:
                 await walk(child, f"{path}{name}/")
     await walk(products, "")
     return values
+
+
+async def _optimize(client: Client, product: str) -> str:
+    """Call ``AasQuantum.Optimize(product)`` and return its answer."""
+    ns = await client.get_namespace_index(NAMESPACE_URI)
+    return await client.get_node(ua.NodeId("AasQuantum", ns)).call_method(ua.QualifiedName("Optimize", ns), product)
 
 
 def test_tree_values_optimize_and_security(tmp_path, summaries):
@@ -213,21 +221,32 @@ def test_client_mode_writes_into_a_separate_server(tmp_path, summaries):
     asyncio.run(scenario())
 
 
-def test_opcua_server_command_serves_the_latest_result(tmp_path, summaries):
-    out = tmp_path / "out"
-    from typer.testing import CliRunner
-
-    assert CliRunner().invoke(app, ["optimize", str(SMALL), "--solver", "greedy", "--out", str(out)]).exit_code == 0
+@contextlib.contextmanager
+def opcua_server_process(tmp_path: Path, out: Path, solver: str) -> Iterator[tuple[str, str]]:
+    """``aas-quantum opcua-server`` on the drone in a child process: yields (endpoint, its ready line)."""
     config = tmp_path / "config.toml"
     config.write_text(f'[opcua.server]\ncert_dir = "{tmp_path / "pki"}"\n[opcua.users]\noperator = "pa55"\n')
     endpoint = f"opc.tcp://127.0.0.1:{free_port()}/aas-quantum"
     command = [sys.executable, "-m", "aas_quantum.cli", "opcua-server", str(SMALL), "--out", str(out),
-               "--endpoint", endpoint, "--solver", "exact"]
+               "--endpoint", endpoint, "--solver", solver]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                                env=os.environ | {"AAS_QUANTUM_CONFIG": str(config), "COLUMNS": "200"})
     try:
         line = process.stdout.readline()
         assert line.startswith("ready"), line + process.stdout.read()
+        yield endpoint, line
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+
+
+def test_opcua_server_command_serves_the_latest_result(tmp_path, summaries):
+    out = tmp_path / "out"
+    from typer.testing import CliRunner
+
+    assert CliRunner().invoke(app, ["optimize", str(SMALL), "--solver", "greedy", "--out", str(out)]).exit_code == 0
+    with opcua_server_process(tmp_path, out, "exact") as (endpoint, ready):
+        assert "1 result(s)" in ready
 
         async def check() -> None:
             client = await connect_client(_client_settings(tmp_path, endpoint))
@@ -235,10 +254,7 @@ def test_opcua_server_command_serves_the_latest_result(tmp_path, summaries):
                 tree = await _read_tree(client)
                 assert tree[f"{PRODUCT_KEY}/Solver"] == "greedy"
                 assert tree[f"{PRODUCT_KEY}/TotalCost"] == pytest.approx(summaries["greedy"]["kpis"]["total_cost"])
-                ns = await client.get_namespace_index(NAMESPACE_URI)
-                status = await client.get_node(ua.NodeId("AasQuantum", ns)).call_method(
-                    ua.QualifiedName("Optimize", ns), PRODUCT_KEY)
-                assert status == "done"
+                assert await _optimize(client, PRODUCT_KEY) == "done"
                 after = await _read_tree(client)
                 assert after[f"{PRODUCT_KEY}/Solver"] == "exact"
                 assert after[f"{PRODUCT_KEY}/TotalCost"] == pytest.approx(summaries["exact"]["kpis"]["total_cost"])
@@ -246,9 +262,6 @@ def test_opcua_server_command_serves_the_latest_result(tmp_path, summaries):
                 await client.disconnect()
 
         asyncio.run(check())
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
     saved = json.loads((out / f"{DRONE_STEM}.result.json").read_text())
     method = next(e for e in saved["submodels"][0]["submodelElements"] if e["idShort"] == "SolverRecord")
     assert {"idShort": "Method", "value": "exact"}.items() <= next(
@@ -267,10 +280,7 @@ def test_optimize_that_raises_leaves_status_failed_not_solving(tmp_path, summari
             await server.show(greedy)
             client = await connect_client(_client_settings(tmp_path, server.settings.endpoint))
             try:
-                ns = await client.get_namespace_index(NAMESPACE_URI)
-                answer = await client.get_node(ua.NodeId("AasQuantum", ns)).call_method(
-                    ua.QualifiedName("Optimize", ns), PRODUCT_KEY)
-                assert answer == "failed: the one-hot subspace is too large"
+                assert await _optimize(client, PRODUCT_KEY) == "failed: the one-hot subspace is too large"
                 assert (await _read_tree(client))[f"{PRODUCT_KEY}/Status"] == "failed"
             finally:
                 await client.disconnect()
@@ -282,30 +292,16 @@ def test_optimize_that_raises_leaves_status_failed_not_solving(tmp_path, summari
 
 def test_opcua_server_optimize_accepts_the_last_segment_before_any_result(tmp_path, summaries):
     """No result yet in --out: Optimize("QX5-Inspect") (the README's short form) must still find the product."""
-    config = tmp_path / "config.toml"
-    config.write_text(f'[opcua.server]\ncert_dir = "{tmp_path / "pki"}"\n[opcua.users]\noperator = "pa55"\n')
-    endpoint = f"opc.tcp://127.0.0.1:{free_port()}/aas-quantum"
-    command = [sys.executable, "-m", "aas_quantum.cli", "opcua-server", str(SMALL), "--out", str(tmp_path / "out"),
-               "--endpoint", endpoint, "--solver", "greedy"]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                               env=os.environ | {"AAS_QUANTUM_CONFIG": str(config), "COLUMNS": "200"})
-    try:
-        line = process.stdout.readline()
-        assert line.startswith("ready") and "0 result(s)" in line, line + process.stdout.read()
+    with opcua_server_process(tmp_path, tmp_path / "out", "greedy") as (endpoint, ready):
+        assert "0 result(s)" in ready
 
         async def check() -> None:
             client = await connect_client(_client_settings(tmp_path, endpoint))
             try:
-                ns = await client.get_namespace_index(NAMESPACE_URI)
-                status = await client.get_node(ua.NodeId("AasQuantum", ns)).call_method(
-                    ua.QualifiedName("Optimize", ns), PRODUCT_KEY)
-                assert status == "done"
+                assert await _optimize(client, PRODUCT_KEY) == "done"
                 assert (await _read_tree(client))[f"{PRODUCT_KEY}/TotalCost"] == pytest.approx(
                     summaries["greedy"]["kpis"]["total_cost"])
             finally:
                 await client.disconnect()
 
         asyncio.run(check())
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
