@@ -89,7 +89,7 @@ def _guarded(command: F) -> F:
     return run  # type: ignore[return-value]
 
 
-def _output_folder(out: Path) -> Path:
+def _output_folder(out: Path) -> None:
     """Check before any solving that ``out`` is (or can become) a folder this process writes to.
 
     Nothing is created here: a run that fails before writing leaves no trace.
@@ -104,7 +104,6 @@ def _output_folder(out: Path) -> Path:
             pass
     except OSError as exc:
         raise ConfigError(f"--out {out} is not writable: {exc.strerror or exc}") from exc
-    return out
 
 
 def _refuse_overwriting_inputs(paths: list[Path], inputs: list[Path]) -> None:
@@ -195,27 +194,20 @@ def optimize(
     except InfeasibleError as exc:
         if json_output:
             print(json.dumps({"status": "infeasible", "reasons": exc.reasons}))
-        raise _fail(exc) from exc
-    except AasQuantumError as exc:
-        raise _fail(exc) from exc
+        raise  # reported by _guarded, like every AasQuantumError
     except ValueError as exc:  # e.g. an unknown solver name
         raise _error(str(exc), 2) from exc
     finally:
         if client is not None:
             client.close()
-        deliveries: list[str] = []
-        if publisher is not None:
-            try:
-                deliveries = publisher.close()
-            except AasQuantumError as exc:
-                raise _fail(exc) from exc
+        deliveries = publisher.close() if publisher is not None else []
     for summary in summaries:  # what each sink confirmed: MQTT topics acknowledged, OPC UA nodes written
         summary["outputs"]["published"] = deliveries
-    if not json_output:
-        for line in deliveries:
-            console.print(_text(line), highlight=False)
     if json_output:
         print(json.dumps(summaries[0] if len(summaries) == 1 else summaries, indent=2, default=str))
+    else:
+        for line in deliveries:
+            console.print(_text(line), highlight=False)
 
 
 def _only_product(client: AasClient) -> str:
@@ -242,7 +234,7 @@ def _run_one(shell_id: str, env: AasEnvironment, client: AasClient | None, solve
     try:
         summary = _solve_and_write(shell_id, env, problem, client, solver or prefs.method, options, out, dry_run,
                                    json_output, erp_job, publisher, inputs or [])
-    except (AasQuantumError, ValueError, MemoryError, OSError) as exc:
+    except Exception as exc:  # whatever ends the run, subscribers see it failed (then it propagates)
         publisher.failed(problem.product_id, str(exc))
         raise
     return summary
@@ -254,8 +246,7 @@ def _solve_and_write(shell_id: str, env: AasEnvironment, problem: BomProblem, cl
                      inputs: list[Path]) -> dict:
     stem = output_stem(shell_id)
     aasx_path, json_path = out / f"{stem}.result.aasx", out / f"{stem}.result.json"
-    erp_targets = [p for profile in (erp_job[0] if erp_job else []) for fmt in (erp_job[1] if erp_job else [])
-                   for p in erp.export_paths(profile, out, stem, fmt)]
+    erp_targets = erp.export_targets(*erp_job, out, stem) if erp_job else []
     _refuse_overwriting_inputs([aasx_path, json_path, *erp_targets], inputs)
     report = run_optimize(problem, method, options, publisher.progress(problem.product_id))
 
@@ -351,8 +342,7 @@ def export_result(
     document = erp.erp_document(*saved)
     stem = output_stem(shell_obj.id)
     _output_folder(out)
-    _refuse_overwriting_inputs([p for profile in job[0] for fmt in job[1]
-                                for p in erp.export_paths(profile, out, stem, fmt)], inputs)
+    _refuse_overwriting_inputs(erp.export_targets(*job, out, stem), inputs)
     paths = erp.export(document, *job, out, stem)
     _print_erp(paths)
 
@@ -375,32 +365,29 @@ def opcua_server(
 
     from aas_quantum.publish.opcua import OpcUaResultServer, OpcUaServerSettings
 
-    try:
-        settings = OpcUaServerSettings.resolve(endpoint)
-        client = AasClient(ServerSettings.resolve(server)) if server or not inputs else None
+    settings = OpcUaServerSettings.resolve(endpoint)
+    client = AasClient(ServerSettings.resolve(server)) if server or not inputs else None
 
-        def load_env(shell_id: str | None = None) -> AasEnvironment:
-            return read_environment(client, shell_id) if client is not None else read_files(inputs or [])
+    def load_env(shell_id: str | None = None) -> AasEnvironment:
+        return read_environment(client, shell_id) if client is not None else read_files(inputs or [])
 
-        if client is not None:
-            shells = {sid: load_env(sid) for sid in product_shell_ids(client)}
+    if client is not None:
+        shells = {sid: load_env(sid) for sid in product_shell_ids(client)}
+    else:
+        env = load_env()
+        shells = {s.id: env for s in mapping.product_shells(env)}
+    publisher = _publisher(mqtt, None) or RunPublisher()
+    product_shell: dict[str, str] = {}
+    latest: list[tuple[dict, str]] = []
+    for shell_id, env in shells.items():
+        saved_file = out / f"{output_stem(shell_id)}.result.aasx"
+        saved_env = read_files([saved_file]) if saved_file.is_file() else env
+        saved = mapping.saved_run(saved_env, saved_env.objects.get(shell_id))
+        if saved is None:
+            product_shell[build_problem(mapping.read_catalog(env, env.objects.get(shell_id))).product_id] = shell_id
         else:
-            env = load_env()
-            shells = {s.id: env for s in mapping.product_shells(env)}
-        publisher = _publisher(mqtt, None) or RunPublisher()
-        product_shell: dict[str, str] = {}
-        latest: list[tuple[dict, str]] = []
-        for shell_id, env in shells.items():
-            saved_file = out / f"{output_stem(shell_id)}.result.aasx"
-            saved_env = read_files([saved_file]) if saved_file.is_file() else env
-            saved = mapping.saved_run(saved_env, saved_env.objects.get(shell_id))
-            if saved is None:
-                product_shell[build_problem(mapping.read_catalog(env, env.objects.get(shell_id))).product_id] = shell_id
-            else:
-                product_shell[saved[0].product_id] = shell_id
-                latest.append((saved[2], shell_id))
-    except AasQuantumError as exc:
-        raise _fail(exc) from exc
+            product_shell[saved[0].product_id] = shell_id
+            latest.append((saved[2], shell_id))
 
     fixed = {"encoding": "onehot", "backend": "local", "optimizer": "COBYLA", "maxiter": 200, "extra": {}}
     no_overrides = dict.fromkeys(("time_limit_s", "seed", "reps", "shots", "qubit_budget"))
@@ -536,17 +523,13 @@ def encode(
     builders = {"onehot": tune_unbalanced, "unbalanced": lambda p: tune_unbalanced(p, unbalanced_qubo),
                 "penalty": penalty_qubo}
     if encoding not in builders:
-        err_console.print(f"[bold red]error:[/] unknown encoding {encoding!r} ({', '.join(builders)})")
-        raise typer.Exit(2)
+        raise _error(f"unknown encoding {encoding!r} ({', '.join(builders)})", 2)
+    problem, _, _ = _load(inputs, shell)
     try:
-        problem, _, _ = _load(inputs, shell)
         encoded = builders[encoding](problem)
-    except AasQuantumError as exc:
-        raise _fail(exc) from exc
     except ValueError as exc:  # e.g. too many slack qubits for the penalty encoding
-        err_console.print(f"[bold red]error:[/] {exc}")
-        raise typer.Exit(2) from exc
-    table = Table(title=f"{encoding} encoding of {problem.product_id}", title_justify="left", show_header=False)
+        raise _error(str(exc), 2) from exc
+    table = Table(title=f"{encoding} encoding of {_text(problem.product_id)}", title_justify="left", show_header=False)
     for key, value in encoded.report().items():
         table.add_row(key, f"{value:.6g}" if isinstance(value, float) else str(value))
     console.print(table)

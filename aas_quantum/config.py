@@ -7,6 +7,7 @@ environment, never in code.
 
 from __future__ import annotations
 
+import math
 import os
 import tomllib
 from pathlib import Path
@@ -31,3 +32,27 @@ def config_section(name: str) -> dict[str, Any]:
     if not isinstance(section, dict):
         raise ConfigError(f"{path}: [{name}] must be a table")
     return section
+
+
+_TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
+
+
+def parse_bool(value: Any, name: str) -> bool:
+    """A boolean setting from TOML (a bool) or the environment (1/0, true/false, yes/no, on/off)."""
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in _TRUE or text in _FALSE:
+        return text in _TRUE
+    raise ConfigError(f"{name} must be true or false, got {value!r}")
+
+
+def parse_number(value: Any, name: str, positive: bool = False) -> float:
+    """A finite, non-negative (or with ``positive``, strictly positive) number setting."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{name} must be a number, got {value!r}") from None
+    if not math.isfinite(number) or number < 0 or (positive and number == 0):
+        raise ConfigError(f"{name} must be a {'positive' if positive else 'non-negative'} number, got {value!r}")
+    return number

@@ -588,6 +588,11 @@ def export_paths(profile: Profile, out_dir: Path, stem: str, fmt: str) -> list[P
     return [out_dir / f"{stem}.{profile.name}.{sheet.file_key}.{fmt}" for sheet in profile.sheets]
 
 
+def export_targets(profiles: Sequence[Profile], formats: Sequence[str], out_dir: Path, stem: str) -> list[Path]:
+    """Every file an export of ``profiles`` in ``formats`` writes (known before rendering anything)."""
+    return [p for profile in profiles for fmt in formats for p in export_paths(profile, out_dir, stem, fmt)]
+
+
 @dataclass(frozen=True)
 class ExportPlan:
     """Rendered profiles, ready to write: building it is where every profile and data error surfaces."""

@@ -202,7 +202,7 @@ class FaultProxy:
                  token_uses: int | None = None, token_body: str | None = None) -> None:
         self.upstream, self.rule, self.requests = upstream, rule or (lambda method, path: None), 0
         self.oauth_secret, self.token_uses, self.token_body = oauth_secret, token_uses, token_body
-        self.token_requests, self.tokens, self.seen = 0, {}, []
+        self.token_requests, self.tokens = 0, {}
         self.lock = threading.Lock()
         proxy = self
 
@@ -224,7 +224,6 @@ class FaultProxy:
                     return
                 with proxy.lock:
                     proxy.requests += 1
-                    proxy.seen.append((self.command, self.path))
                 if proxy.oauth_secret is not None and not proxy.authorised(self.headers.get("Authorization", "")):
                     self._send(401, b'{"messages": [{"text": "token expired or invalid"}]}')
                     return

@@ -11,13 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from aas_quantum.aas.files import read_files
 from aas_quantum.aas.http import AasClient, AasServerError, ServerSettings, b64, write_result
-from aas_quantum.aas.mapping import product_shell, read_catalog
 from aas_quantum.aas.result import result_submodel, result_submodel_id
 from aas_quantum.cli import app
 from aas_quantum.errors import ConfigError
-from aas_quantum.problem import build_problem
 from aas_quantum.run import optimize
 
 from conftest import DRONE_SHELL, DRONE_STEM, SMALL, FaultProxy, free_port
@@ -107,15 +104,14 @@ def test_a_dangling_reference_is_repaired_by_the_next_run(basyx_server, cli, tmp
     assert references(url).count(RESULT_ID) == 1 and server_result(url) is not None
 
 
-def _drone_result(finished: dt.datetime):
-    env = read_files([SMALL])
-    problem = build_problem(read_catalog(env, product_shell(env)))
+def _drone_result(problem, finished: dt.datetime):
+    """A greedy result for the drone whose ``Finished`` time (what tells runs apart) is ``finished``."""
     report = optimize(problem, "greedy")
     report = dataclasses.replace(report, finished=finished)
     return result_submodel(problem, report, RESULT_ID, 2)
 
 
-def test_concurrent_writers_never_lose_an_update(basyx_server, cli, tmp_path):
+def test_concurrent_writers_never_lose_an_update(basyx_server, cli, tmp_path, load):
     """Two runs that both read version 1 write at the same moment (the proxy holds both PUTs until
     both have arrived): each result gets its own version, the final one is 3, one reference."""
     url, _ = basyx_server(SMALL)
@@ -127,7 +123,8 @@ def test_concurrent_writers_never_lose_an_update(basyx_server, cli, tmp_path):
             held.append(path)
             barrier.wait()
 
-    results = [_drone_result(dt.datetime(2030, 1, 1, 12, 0, second, tzinfo=dt.UTC)) for second in (1, 2)]
+    results = [_drone_result(load(SMALL).problem, dt.datetime(2030, 1, 1, 12, 0, second, tzinfo=dt.UTC))
+               for second in (1, 2)]
     written: list = []
     errors: list[BaseException] = []
     with FaultProxy(url, hold_first_two_puts) as proxy:
@@ -258,10 +255,10 @@ def test_result_without_a_result_is_a_usage_error_not_infeasible(basyx_server, c
     assert result.exit_code == 2 and "run `aas-quantum optimize`" in " ".join(result.output.split())
 
 
-def test_write_result_reports_a_server_that_never_takes_the_create(basyx_server):
+def test_write_result_reports_a_server_that_never_takes_the_create(basyx_server, load):
     """Nothing arrives (every POST refused at the door): a plain error, nothing deleted, nothing referenced."""
     url, _ = basyx_server(SMALL)
-    result = _drone_result(dt.datetime(2030, 1, 1, tzinfo=dt.UTC))
+    result = _drone_result(load(SMALL).problem, dt.datetime(2030, 1, 1, tzinfo=dt.UTC))
     with FaultProxy(url, lambda method, path: "refuse" if method == "POST" else None) as proxy, \
             AasClient(ServerSettings.resolve(proxy.url, retries=0)) as client, \
             pytest.raises(AasServerError, match="cannot reach"):

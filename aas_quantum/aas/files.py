@@ -9,7 +9,6 @@ reject the V3.1 XML namespace the 2.x SDK writes.
 from __future__ import annotations
 
 import io
-import math
 import os
 import zipfile
 from collections.abc import Iterable, Sequence
@@ -24,6 +23,7 @@ from basyx.aas.adapter import xml as aas_xml
 from basyx.aas.util import traversal
 
 from aas_quantum.atomic import atomic_write
+from aas_quantum.config import parse_number
 from aas_quantum.errors import BomInputError, Location
 
 T = TypeVar("T")
@@ -58,16 +58,7 @@ MAX_PACKAGE_MB = 2048.0  # and for all parts together
 
 
 def _limit_mb(name: str, default: float) -> float:
-    text = os.environ.get(name)
-    if text is None:
-        return default
-    try:
-        value = float(text)
-    except ValueError:
-        raise BomInputError(f"{name} must be a number of megabytes, got {text!r}") from None
-    if not math.isfinite(value) or value <= 0:
-        raise BomInputError(f"{name} must be a positive number of megabytes, got {text!r}")
-    return value
+    return parse_number(os.environ.get(name, default), name, positive=True)
 
 
 def _check_package_size(path: Path) -> None:

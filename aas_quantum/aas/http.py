@@ -32,7 +32,7 @@ from aas_quantum import contract
 from aas_quantum.aas.files import AasEnvironment
 from aas_quantum.aas.mapping import semantic_key
 from aas_quantum.aas.result import next_version, result_submodel_id
-from aas_quantum.config import config_file, config_section
+from aas_quantum.config import config_file, config_section, parse_bool, parse_number
 from aas_quantum.errors import AasQuantumError, BomInputError, ConfigError, Location
 from aas_quantum.sanitize import printable, redact_url
 
@@ -40,7 +40,6 @@ T = TypeVar("T")
 log = logging.getLogger(__name__)
 RETRY_STATUS = frozenset({429, 502, 503, 504})
 MAX_RESPONSE_MB = 256.0  # default guard against a runaway (or hostile) response body
-_TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
 
 
 class AasServerError(AasQuantumError):
@@ -51,16 +50,6 @@ class AasServerError(AasQuantumError):
 
 def b64(identifier: str) -> str:
     return base64.urlsafe_b64encode(identifier.encode()).decode().rstrip("=")
-
-
-def parse_bool(value: Any, name: str) -> bool:
-    """A boolean setting from TOML (bool) or the environment (1/0, true/false, yes/no, on/off)."""
-    if isinstance(value, bool):
-        return value
-    text = str(value).strip().lower()
-    if text in _TRUE or text in _FALSE:
-        return text in _TRUE
-    raise ConfigError(f"{name} must be true or false, got {value!r}")
 
 
 @dataclass(frozen=True)
@@ -81,8 +70,8 @@ class ServerSettings:
 
     @staticmethod
     def configured(base_url: str | None = None) -> bool:
-        """Whether a server is given by argument, environment or config file (the same sources as resolve)."""
-        return bool(base_url or os.environ.get("AAS_QUANTUM_SERVER") or config_section("server").get("base_url"))
+        """Whether a server is given by argument, environment or config file."""
+        return bool(_server_url(base_url))
 
     @classmethod
     def resolve(cls, base_url: str | None = None, **overrides: Any) -> ServerSettings:
@@ -96,16 +85,9 @@ class ServerSettings:
             return env.get(env_name, config.get(name, default))
 
         def number(name: str, env_name: str, default: float) -> float:
-            value = pick(name, env_name, default)
-            try:
-                result = float(value)
-            except (TypeError, ValueError):
-                raise ConfigError(f"{env_name} / [server] {name} must be a number, got {value!r}") from None
-            if not math.isfinite(result) or result < 0:
-                raise ConfigError(f"{env_name} / [server] {name} must be a non-negative number, got {value!r}")
-            return result
+            return parse_number(pick(name, env_name, default), f"{env_name} / [server] {name}")
 
-        url = base_url or env.get("AAS_QUANTUM_SERVER") or config.get("base_url")
+        url = _server_url(base_url)
         if not url:
             raise AasServerError("no AAS server given (--server, AAS_QUANTUM_SERVER or base_url in "
                                  f"{config_file()})")
@@ -127,6 +109,11 @@ class ServerSettings:
             retries=int(number("retries", "AAS_QUANTUM_RETRIES", 4)),
             max_response_mb=number("max_response_mb", "AAS_QUANTUM_MAX_RESPONSE_MB", MAX_RESPONSE_MB),
         )
+
+
+def _server_url(base_url: str | None) -> str | None:
+    """The server URL by precedence: argument, then AAS_QUANTUM_SERVER, then base_url in [server]."""
+    return base_url or os.environ.get("AAS_QUANTUM_SERVER") or config_section("server").get("base_url")
 
 
 def _server_message(response: httpx.Response) -> str:
@@ -326,8 +313,8 @@ class AasClient:
     @staticmethod
     def _decode(data: Any, url: str, kind: type[T]) -> T:
         """An AAS object of type ``kind`` from JSON text or a parsed item, or an error naming the URL."""
+        text = data if isinstance(data, str) else json.dumps(data)
         try:
-            text = data if isinstance(data, str) else json.dumps(data)
             obj = json.loads(text, cls=StrictAASFromJsonDecoder)
         except ValueError as exc:
             raise AasServerError(f"GET {url}: the server's answer is not valid JSON ({exc})") from exc
@@ -335,8 +322,7 @@ class AasClient:
             raise BomInputError(f"the server returned an object the AAS metamodel rejects: {exc}",
                                 Location(url)) from exc
         if not isinstance(obj, kind):
-            found = type(obj).__name__ if isinstance(obj, model.Referable) else printable(json.dumps(data)[:120]) \
-                if not isinstance(data, str) else printable(data[:120])
+            found = type(obj).__name__ if isinstance(obj, model.Referable) else printable(text[:120])
             raise AasServerError(f"GET {url}: expected an AAS {kind.__name__}, the server answered {found}")
         return obj
 
@@ -483,14 +469,18 @@ def write_result(client: AasClient, shell_id: str, result: model.Submodel, read_
                          f"while this one wrote it ({attempts} attempts); the local outputs hold this run's result")
 
 
+def _references(client: AasClient, shell_id: str, submodel_id: str) -> bool:
+    return any(r.key[-1].value == submodel_id for r in client.shell(shell_id).submodel)
+
+
 def _ensure_reference(client: AasClient, shell_id: str, submodel_id: str, attempts: int = 3) -> None:
     for _ in range(attempts):
-        if any(r.key[-1].value == submodel_id for r in client.shell(shell_id).submodel):
+        if _references(client, shell_id, submodel_id):
             return
         try:
             client.add_submodel_ref(shell_id, submodel_id)  # a 409 means it is there: checked above next time
         except AasServerError:
             continue  # a lost reply: the loop checks whether the reference arrived
-    if not any(r.key[-1].value == submodel_id for r in client.shell(shell_id).submodel):
+    if not _references(client, shell_id, submodel_id):
         raise AasServerError(f"{client.url(f'/shells/{b64(shell_id)}/submodel-refs')}: could not reference the "
                              f"result {submodel_id} from the shell; the next run completes it")

@@ -9,16 +9,16 @@ Delivery: MQTT 5 with a persistent session (clean start off, session expiry), fa
 3.1.1 with a persistent session when the broker refuses version 5. The client id is unique per
 process (two runs on one host must not take over each other's connection) and stable across the
 reconnects of that process; paho reconnects with exponential backoff, and QoS 1 messages published
-while the broker is away are queued in memory and sent when it returns.
+while the broker is away are queued in memory and sent when it returns. A restart of the broker
+keeps what the broker persists (retained messages, sessions, queued messages for persistent
+subscribers). A restart of *our* process loses what was still queued in memory: ``close`` waits for
+every acknowledgement and raises if any is missing, and publishing the same result again is harmless
+(retained, same ``run_id``).
 
 Threading: paho calls ``on_publish`` from its network thread while holding its own outgoing-message
 lock, so this class never calls into paho while holding a lock of its own. Acknowledgements are
 counted per message id (publish adds one, the PUBACK callback removes one), which is correct in
-whichever order the two happen. A restart of the broker keeps what the broker persists
-(retained messages, sessions, queued messages for persistent subscribers). A restart of *our*
-process loses what was still queued in memory: ``close`` waits for every acknowledgement and
-raises if any is missing, and publishing the same result again is harmless (retained, same
-``run_id``).
+whichever order the two happen.
 """
 
 from __future__ import annotations
