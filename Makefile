@@ -67,10 +67,12 @@ demo: venv server-venv
 
 test: venv server-venv
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 	$(BIN)/python -m pytest -q -ra
 
 lint: venv
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 bench: venv
 	$(BIN)/python benchmarks/mmkp.py

@@ -104,12 +104,14 @@ class ResourceLimitSpec:
 
 @dataclass(frozen=True)
 class SolverPreferences:
-    method: str = "auto"
-    reps: int = 2
-    shots: int = 4096
-    qubit_budget: int = 20
-    time_limit_s: float = 60.0
-    seed: int = 7
+    """The request submodel's solver defaults; None where it sets none (the solver defaults apply)."""
+
+    method: str | None = None
+    reps: int | None = None
+    shots: int | None = None
+    qubit_budget: int | None = None
+    time_limit_s: float | None = None
+    seed: int | None = None
 
 
 @dataclass(frozen=True)

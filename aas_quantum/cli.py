@@ -7,13 +7,13 @@ Exit codes: 0 ok, 1 infeasible (or no feasible selection found), 2 bad input or 
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import sys
-import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 from basyx.aas import model
@@ -21,21 +21,35 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from aas_quantum import erp
+from aas_quantum import erp, solvers
 from aas_quantum.aas import mapping
-from aas_quantum.aas.files import AasEnvironment, read_files, write_aasx, write_json
-from aas_quantum.aas.http import AasClient, ServerSettings, b64, product_shell_ids, read_environment, write_result
-from aas_quantum.aas.result import next_version, output_objects, output_stem, result_submodel, result_submodel_id
+from aas_quantum.aas.files import read_files, write_aasx
+from aas_quantum.aas.http import AasClient, ServerSettings
+from aas_quantum.aas.result import output_stem, result_submodel_id
 from aas_quantum.aas.templates import write_templates
-from aas_quantum.catalog import SolverPreferences
-from aas_quantum.errors import AasQuantumError, BomInputError, ConfigError, InfeasibleError
-from aas_quantum.problem import BomProblem, build_problem, product_number
-from aas_quantum.publish.job import RunPublisher
-from aas_quantum.publish.mqtt import MqttPublisher, MqttSettings
-from aas_quantum.report import Report, to_dict
-from aas_quantum.run import optimize as run_optimize
+from aas_quantum.app import (
+    ErpOutput,
+    FileRepository,
+    Listener,
+    OutcomeStatus,
+    Repository,
+    RunEvent,
+    RunOutcome,
+    RunRequest,
+    RunState,
+    RunSummary,
+    ServerRepository,
+    check_output_folder,
+    execute_all,
+    failure,
+    refuse_overwriting_inputs,
+)
+from aas_quantum.errors import AasQuantumError, BomInputError, ConfigError
+from aas_quantum.problem import BomProblem, build_problem
 from aas_quantum.sanitize import printable
-from aas_quantum.solvers import SolveOptions
+
+if TYPE_CHECKING:
+    from aas_quantum.publish.job import RunPublisher
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
 console = Console()
@@ -48,6 +62,9 @@ ErpOpt = Annotated[str | None, typer.Option("--erp", help="ERP export profiles, 
 MqttOpt = Annotated[str | None, typer.Option("--mqtt", help="publish status and result to this broker, "
                                              "e.g. mqtt://host:1883 or mqtts://host:8883 (settings: \\[mqtt])")]
 ErpFormatOpt = Annotated[str, typer.Option("--erp-format", help="xlsx, csv or both (comma-separated)")]
+ServerOpt = Annotated[str | None, typer.Option(envvar="AAS_QUANTUM_SERVER", show_envvar=True,
+                                               help="AAS server base URL, e.g. http://host:8081/api/v3.0 "
+                                                    "(else base_url in \\[server])")]
 ErpSetOpt = Annotated[list[str] | None, typer.Option("--erp-set", help="ERP context KEY=VALUE (plant=1710), "
                                                      "or csv.delimiter=; (repeatable)")]
 
@@ -62,10 +79,6 @@ def _error(message: str, exit_code: int) -> typer.Exit:
     return typer.Exit(exit_code)
 
 
-def _fail(exc: AasQuantumError) -> typer.Exit:
-    return _error(str(exc), exc.exit_code)
-
-
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -77,54 +90,24 @@ def _guarded(command: F) -> F:
     def run(*args: Any, **kwargs: Any) -> Any:
         try:
             return command(*args, **kwargs)
-        except AasQuantumError as exc:
-            raise _fail(exc) from exc
-        except MemoryError as exc:
-            raise _error(f"not enough memory: {exc or 'the problem is too large for this machine'}; use "
-                         "--solver hybrid, a smaller --qubit-budget or the onehot encoding", 2) from exc
-        except OSError as exc:
-            where = f" {exc.filename}" if exc.filename else ""
-            raise _error(f"cannot write{where}: {exc.strerror or exc}", 2) from exc
+        except (AasQuantumError, MemoryError, OSError) as exc:
+            exit_code, message = failure(exc)
+            raise _error(message, exit_code) from exc
 
     return run  # type: ignore[return-value]
 
 
-def _output_folder(out: Path) -> None:
-    """Check before any solving that ``out`` is (or can become) a folder this process writes to.
-
-    Nothing is created here: a run that fails before writing leaves no trace.
-    """
-    if out.exists() and not out.is_dir():
-        raise ConfigError(f"--out {out} is a file, not a folder")
-    existing = next(p for p in (out.absolute(), *out.absolute().parents) if p.exists())
-    if not existing.is_dir():
-        raise ConfigError(f"--out {out}: {existing} is a file, not a folder")
-    try:
-        with tempfile.NamedTemporaryFile(dir=existing, prefix=".aas-quantum-probe-"):
-            pass
-    except OSError as exc:
-        raise ConfigError(f"--out {out} is not writable: {exc.strerror or exc}") from exc
-
-
-def _refuse_overwriting_inputs(paths: list[Path], inputs: list[Path]) -> None:
-    """Outputs never replace an input file (e.g. a result package used as input, written to its own folder)."""
-    protected = {p.resolve() for p in inputs}
-    clash = [p for p in paths if p.resolve() in protected]
-    if clash:
-        raise ConfigError(f"writing {clash[0]} would replace an input file; choose another --out")
-
-
-def _load(inputs: list[Path], shell_id: str | None) -> tuple[BomProblem, str, AasEnvironment]:
+def _load(inputs: list[Path], shell_id: str | None) -> tuple[BomProblem, str]:
     env = read_files(inputs)
     shell = mapping.product_shell(env, shell_id)
-    return build_problem(mapping.read_catalog(env, shell)), shell.id, env
+    return build_problem(mapping.read_catalog(env, shell)), shell.id
 
 
 @app.command()
 @_guarded
 def validate(inputs: Inputs, shell: ShellOpt = None) -> None:
     """Check the inputs and build the problem without solving."""
-    problem, shell_id, _ = _load(inputs, shell)
+    problem, shell_id = _load(inputs, shell)
     console.print(f"[green]ok[/] {_text(shell_id)}: {len(problem.positions)} positions, {problem.n_options} "
                   f"options, {len(problem.constraints)} constraints")
     for note in problem.pruned:
@@ -139,9 +122,8 @@ def optimize(
                                                     "(default: the request's SolverPreferences, else auto)")] = None,
     out: Annotated[Path, typer.Option(help="folder for the result AASX and JSON")] = Path("out"),
     shell: ShellOpt = None,
-    server: Annotated[str | None, typer.Option(help="AAS server base URL, e.g. http://host:8081/api/v3.0 "
-                                                    "(or AAS_QUANTUM_SERVER)")] = None,
-    all_products: Annotated[bool, typer.Option("--all", help="every product shell with a request (server)")] = False,
+    server: ServerOpt = None,
+    all_products: Annotated[bool, typer.Option("--all", help="every product shell with a request")] = False,
     supplier_shells: Annotated[str | None, typer.Option(help="comma-separated supplier shell ids to consider "
                                                              "(server; default: every SupplierOffers)")] = None,
     dry_run: Annotated[bool, typer.Option(help="compute and show, write nothing to the server")] = False,
@@ -150,15 +132,17 @@ def optimize(
     reps: Annotated[int | None, typer.Option(help="QAOA layers / VQE ansatz repetitions")] = None,
     shots: Annotated[int | None, typer.Option(help="samples drawn from the final state")] = None,
     qubit_budget: Annotated[int | None, typer.Option(help="largest direct quantum run; hybrid above")] = None,
-    encoding: Annotated[str, typer.Option(help="onehot (XY mixers) | unbalanced | penalty")] = "onehot",
-    backend: Annotated[str, typer.Option(help="local | statevector | aer | fake:<FakeDevice> | ibm:<device>")
-                       ] = "local",
-    optimizer: Annotated[str, typer.Option(help="COBYLA | SPSA | L-BFGS-B")] = "COBYLA",
-    maxiter: Annotated[int, typer.Option(help="optimizer iterations")] = 200,
+    encoding: Annotated[str | None, typer.Option(help="onehot (XY mixers) | unbalanced | penalty")] = None,
+    backend: Annotated[str | None, typer.Option(help="local | statevector | aer | fake:<FakeDevice> | "
+                                                     "ibm:<device>")] = None,
+    optimizer: Annotated[str | None, typer.Option(help="COBYLA | SPSA | L-BFGS-B")] = None,
+    maxiter: Annotated[int | None, typer.Option(help="optimizer iterations")] = None,
     warm_start: Annotated[str | None, typer.Option(help="QAOA warm start: greedy | relaxed")] = None,
-    cvar_alpha: Annotated[float, typer.Option(help="CVaR aggregation (1 = expectation)")] = 1.0,
-    mixer: Annotated[str, typer.Option(help="XY mixer topology: ring | complete")] = "ring",
+    cvar_alpha: Annotated[float | None, typer.Option(help="CVaR aggregation (1 = expectation)")] = None,
+    mixer: Annotated[str | None, typer.Option(help="XY mixer topology: ring | complete")] = None,
     interp: Annotated[bool, typer.Option(help="grow QAOA depth 1..reps with INTERP initialisation")] = False,
+    param: Annotated[list[str] | None, typer.Option(help="any other solver parameter KEY=VALUE, e.g. "
+                                                         "sweeps=500 or ansatz=EfficientSU2 (repeatable)")] = None,
     json_output: Annotated[bool, typer.Option("--json", help="print a JSON summary instead of tables")] = False,
     erp: ErpOpt = None,
     erp_format: ErpFormatOpt = "xlsx,csv",
@@ -167,146 +151,111 @@ def optimize(
     opcua: Annotated[str | None, typer.Option(help="write the decision into an existing OPC UA server's nodes, "
                                                    "e.g. opc.tcp://host:4840 (node map: \\[opcua.client])")] = None,
 ) -> None:
-    """Optimise the selection, print a summary, write the result AASX + JSON (and to the server)."""
-    overrides = {"time_limit_s": time_limit, "seed": seed, "reps": reps, "shots": shots,
-                 "qubit_budget": qubit_budget}
-    extra = {"cvar_alpha": cvar_alpha, "mixer": mixer, "interp": interp} | ({"warm_start": warm_start}
-                                                                          if warm_start else {})
-    fixed = {"encoding": encoding, "backend": backend, "optimizer": optimizer, "maxiter": maxiter, "extra": extra}
-    client, publisher = None, None
+    """Optimise the selection, print a summary, write the result AASX + JSON (and to the server).
+
+    With --all every product runs, whatever happens to the others; the exit code is the first
+    failure's.
+    """
+    given = {"time_limit_s": time_limit, "seed": seed, "reps": reps, "shots": shots, "qubit_budget": qubit_budget,
+             "encoding": encoding, "backend": backend, "optimizer": optimizer, "maxiter": maxiter,
+             "warm_start": warm_start, "cvar_alpha": cvar_alpha, "mixer": mixer, "interp": interp or None}
+    parameters = {k: v for k, v in given.items() if v is not None} | _parameters(param or [])
+    if solver is not None:  # checked before anything is read; the request's method is checked in the run
+        solvers.check_parameters(solver, parameters)
+    erp_output = ErpOutput.load(erp, erp_format, erp_set or ()) if erp else None
+    check_output_folder(out)
+    repository = _repository(inputs, server, supplier_shells)
+    publisher: RunPublisher | None = None
     try:
-        erp_job = _erp_job(erp, erp_format, erp_set)
-        _output_folder(out)
         publisher = _publisher(mqtt, opcua)
-        if server or (not inputs and ServerSettings.configured()):
-            client = AasClient(ServerSettings.resolve(server))
-            shell_ids = product_shell_ids(client) if all_products else [shell or _only_product(client)]
-            scope = supplier_shells.split(",") if supplier_shells else None
-            jobs = [(sid, read_environment(client, sid, scope)) for sid in shell_ids]
-        elif inputs:
-            env = read_files(inputs)
-            jobs = [(s.id, env) for s in (mapping.product_shells(env) if all_products
-                                          else [mapping.product_shell(env, shell)])]
-        else:
-            raise ConfigError("give input files, or a server (--server, AAS_QUANTUM_SERVER or base_url in [server])")
-        summaries = [_run_one(sid, env, client, solver, overrides, fixed, out, dry_run, json_output, erp_job,
-                              publisher, inputs or []) for sid, env in jobs]
-    except InfeasibleError as exc:
-        if json_output:
-            print(json.dumps({"status": "infeasible", "reasons": exc.reasons}))
-        raise  # reported by _guarded, like every AasQuantumError
-    except ValueError as exc:  # e.g. an unknown solver name
-        raise _error(str(exc), 2) from exc
+        shell_ids = repository.products() if all_products else [repository.product(shell)]
+        if not shell_ids:
+            raise BomInputError("--all: no product shell with a BomOptimizationRequest found")
+        requests = [RunRequest(product=sid, method=solver, parameters=parameters, out=out, erp=erp_output,
+                               dry_run=dry_run) for sid in shell_ids]
+        listeners: list[Listener] = [publisher] if publisher else []
+        with _progress(quiet=json_output) as progress:
+            outcomes = execute_all(requests, repository, [*listeners, progress])
     finally:
-        if client is not None:
-            client.close()
+        repository.close()
         deliveries = publisher.close() if publisher is not None else []
-    for summary in summaries:  # what each sink confirmed: MQTT topics acknowledged, OPC UA nodes written
-        summary["outputs"]["published"] = deliveries
     if json_output:
-        print(json.dumps(summaries[0] if len(summaries) == 1 else summaries, indent=2, default=str))
+        documents = [o.to_json(deliveries) for o in outcomes]
+        print(json.dumps(documents[0] if len(documents) == 1 else documents, indent=2))
     else:
-        for line in deliveries:
+        for outcome in outcomes:
+            _print_outcome(outcome, isinstance(repository, ServerRepository))
+        for line in deliveries:  # what each sink confirmed: MQTT topics acknowledged, OPC UA nodes written
             console.print(_text(line), highlight=False)
+    failed = [o for o in outcomes if o.status != OutcomeStatus.OK]
+    for outcome in failed:
+        err_console.print(f"[bold red]error:[/] {_text(outcome.shell_id)}: {_text(outcome.reason)}"
+                          if len(outcomes) > 1 else f"[bold red]error:[/] {_text(outcome.reason)}",
+                          highlight=False, soft_wrap=True)
+    if failed:
+        if len(outcomes) > 1:
+            err_console.print(f"{len(failed)} of {len(outcomes)} products failed", highlight=False)
+        raise typer.Exit(failed[0].exit_code)
 
 
-def _only_product(client: AasClient) -> str:
-    ids = product_shell_ids(client)
-    if len(ids) != 1:
-        raise BomInputError(f"the server has {len(ids)} product shells with a request; choose one with --shell "
-                            "or use --all: " + ", ".join(ids))
-    return ids[0]
+def _parameters(settings: list[str]) -> dict[str, Any]:
+    parsed = {}
+    for setting in settings:
+        key, sep, value = setting.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"--param expects KEY=VALUE, got {setting!r}")
+        parsed[key.strip()] = solvers.parse_parameter(key.strip(), value.strip())
+    return parsed
 
 
-def _run_one(shell_id: str, env: AasEnvironment, client: AasClient | None, solver: str | None,
-             overrides: dict, fixed: dict, out: Path, dry_run: bool, json_output: bool,
-             erp_job: tuple[list[erp.Profile], tuple[str, ...]] | None, publisher: RunPublisher | None = None,
-             inputs: list[Path] | None = None) -> dict:
-    shell_obj = env.objects.get(shell_id)
-    problem = build_problem(mapping.read_catalog(env, shell_obj))
-    prefs = problem.request.solver if problem.request else SolverPreferences()
-    options = SolveOptions(
-        time_limit_s=_first(overrides["time_limit_s"], prefs.time_limit_s), seed=_first(overrides["seed"], prefs.seed),
-        reps=_first(overrides["reps"], prefs.reps), shots=_first(overrides["shots"], prefs.shots),
-        qubit_budget=_first(overrides["qubit_budget"], prefs.qubit_budget), **fixed)
-    publisher = publisher or RunPublisher()
-    publisher.queued(problem.product_id)
-    try:
-        summary = _solve_and_write(shell_id, env, problem, client, solver or prefs.method, options, out, dry_run,
-                                   json_output, erp_job, publisher, inputs or [])
-    except Exception as exc:  # whatever ends the run, subscribers see it failed (then it propagates)
-        publisher.failed(problem.product_id, str(exc))
-        raise
-    return summary
+def _repository(inputs: list[Path] | None, server: str | None, supplier_shells: str | None = None) -> Repository:
+    """Files when given (they win over a server from the environment), else the AAS server
+    (--server, AAS_QUANTUM_SERVER or base_url in [server])."""
+    if inputs:
+        return FileRepository(inputs)
+    if server or ServerSettings.configured():
+        return ServerRepository(ServerSettings.resolve(server),
+                                supplier_shells.split(",") if supplier_shells else None)
+    raise ConfigError("give input files, or a server (--server, AAS_QUANTUM_SERVER or base_url in [server])")
 
 
-def _solve_and_write(shell_id: str, env: AasEnvironment, problem: BomProblem, client: AasClient | None,
-                     method: str, options: SolveOptions, out: Path, dry_run: bool, json_output: bool,
-                     erp_job: tuple[list[erp.Profile], tuple[str, ...]] | None, publisher: RunPublisher,
-                     inputs: list[Path]) -> dict:
-    stem = output_stem(shell_id)
-    aasx_path, json_path = out / f"{stem}.result.aasx", out / f"{stem}.result.json"
-    erp_targets = erp.export_targets(*erp_job, out, stem) if erp_job else []
-    _refuse_overwriting_inputs([aasx_path, json_path, *erp_targets], inputs)
-    report = run_optimize(problem, method, options, publisher.progress(problem.product_id))
+@contextlib.contextmanager
+def _progress(quiet: bool) -> Iterator[Listener]:
+    """A spinner on the terminal with the run's stage (nothing when the output is not a terminal)."""
+    if quiet or not err_console.is_terminal:
+        yield lambda event: None
+        return
+    with err_console.status("starting") as status:
+        def show(event: RunEvent) -> None:
+            if event.state == RunState.SOLVING:
+                status.update(f"{_text(event.product_id)}: {_text(event.stage)} ({(event.progress or 0):.0%})")
+        yield show
 
-    result_id = result_submodel_id(shell_id)
-    # the previous result came with the inputs (files, or the server's copy): no remote call before
-    # the local outputs exist
-    read_version = next_version(env.objects.get(result_id)) - 1
-    submodel = result_submodel(problem, report, result_id, read_version + 1)
-    summary = to_dict(report)
-    # every ERP profile renders before anything is written: a profile error leaves no partial output
-    plan = erp.plan_export(erp.erp_document(problem, report.solution.choice or (), summary), *erp_job) \
-        if erp_job else None
 
-    def write_local(result: model.Submodel) -> None:
-        write_aasx(aasx_path, output_objects(env, shell_id, result), env.files)
-        write_json(json_path, [result])
-
-    # local outputs first: whatever happens on the server, no work is lost
-    write_local(submodel)
-    erp_paths = erp.write_export(plan, out, stem) if plan else []
-    written_to = None
-    if client is not None and not dry_run:
-        written = write_result(client, shell_id, submodel, read_version)
-        if written.administration.version != submodel.administration.version:  # another run wrote meanwhile
-            write_local(written)
-            submodel = written
-        written_to = client.url(f"/submodels/{b64(result_id)}")
-    publisher.done(summary, result_id)
-    summary["outputs"] = {"aasx": str(aasx_path), "json": str(json_path), "server": written_to,
-                          "erp": [str(p) for p in erp_paths]}
-    if not json_output:
-        print_report(report)
-        console.print(f"\nresult written to [bold]{_text(aasx_path)}[/] and [bold]{_text(json_path)}[/]")
-        _print_erp(erp_paths)
-        if written_to:
-            console.print(f"result submodel (version {submodel.administration.version}) written to "
-                          f"{_text(written_to)}", highlight=False)
-        elif client is not None:
-            console.print("--dry-run: nothing written to the server")
-    return summary
+def _print_outcome(outcome: RunOutcome, to_server: bool) -> None:
+    if outcome.summary is None or outcome.outputs is None:
+        return  # reported with the errors
+    written = outcome.outputs
+    print_summary(outcome.summary)
+    console.print(f"\nresult written to [bold]{_text(written.aasx)}[/] and [bold]{_text(written.json)}[/]")
+    _print_erp(list(written.erp))
+    if written.server:
+        console.print(f"result submodel (version {_text(written.version)}) written to {_text(written.server)}",
+                      highlight=False)
+    elif to_server:
+        console.print("--dry-run: nothing written to the server")
 
 
 def _publisher(mqtt: str | None, opcua: str | None) -> RunPublisher | None:
     """Publishers for --mqtt / --opcua, connected before solving so a refused login fails early."""
     if not mqtt and not opcua:
         return None
-    from aas_quantum.publish.opcua import OpcUaClientSettings  # asyncua only when it is used
+    from aas_quantum.publish.job import RunPublisher  # paho / asyncua only when they are used
+    from aas_quantum.publish.mqtt import MqttPublisher, MqttSettings
+    from aas_quantum.publish.opcua import OpcUaClientSettings
 
     return RunPublisher(MqttPublisher(MqttSettings.resolve(mqtt)).connect() if mqtt else None,
                         OpcUaClientSettings.resolve(opcua) if opcua else None)
-
-
-def _erp_job(erp_names: str | None, erp_format: str, erp_set: list[str] | None
-             ) -> tuple[list[erp.Profile], tuple[str, ...]] | None:
-    """Profiles and formats to export, loaded up front so a bad profile fails before any solving."""
-    if not erp_names:
-        return None
-    names = [n.strip() for n in erp_names.split(",") if n.strip()]
-    profiles = [erp.load_profile(n, erp.erp_overrides(Path(n).stem, erp_set or ())) for n in names]
-    return profiles, erp.check_formats([f.strip() for f in erp_format.split(",") if f.strip()])
 
 
 def _print_erp(paths: list[Path]) -> None:
@@ -328,8 +277,7 @@ def export_result(
     out: Annotated[Path, typer.Option(help="folder for the ERP files")] = Path("out"),
 ) -> None:
     """Write ERP files from a saved result, without solving again."""
-    job = _erp_job(erp_names, erp_format, erp_set)
-    assert job is not None
+    erp_output = ErpOutput.load(erp_names or "generic", erp_format, erp_set or ())
     env = read_files(inputs)
     if not mapping.product_shells(env):
         raise BomInputError("the files hold no product shell: a result .json holds only the result, so pass "
@@ -341,17 +289,16 @@ def export_result(
                             "`aas-quantum optimize` first")
     document = erp.erp_document(*saved)
     stem = output_stem(shell_obj.id)
-    _output_folder(out)
-    _refuse_overwriting_inputs(erp.export_targets(*job, out, stem), inputs)
-    paths = erp.export(document, *job, out, stem)
-    _print_erp(paths)
+    check_output_folder(out)
+    refuse_overwriting_inputs(erp_output.targets(out, stem), inputs)
+    _print_erp(erp.export(document, erp_output.profiles, erp_output.formats, out, stem))
 
 
 @app.command("opcua-server")
 @_guarded
 def opcua_server(
     inputs: Annotated[list[Path] | None, typer.Argument(help="input files (or use --server)")] = None,
-    server: Annotated[str | None, typer.Option(help="AAS server base URL (or AAS_QUANTUM_SERVER)")] = None,
+    server: ServerOpt = None,
     endpoint: Annotated[str | None, typer.Option(help="opc.tcp://host:port/path to listen on "
                                                       "(default from [opcua.server], else 127.0.0.1:4840)")] = None,
     solver: Annotated[str | None, typer.Option(help="solver the Optimize method uses (default: the request's)")
@@ -361,80 +308,30 @@ def opcua_server(
     mqtt: MqttOpt = None,
 ) -> None:
     """Serve the latest result of every product over OPC UA; the Optimize method runs a product again."""
-    import asyncio
-
-    from aas_quantum.publish.opcua import OpcUaResultServer, OpcUaServerSettings
+    from aas_quantum.app.opcua_server import serve
+    from aas_quantum.publish.opcua import OpcUaServerSettings
 
     settings = OpcUaServerSettings.resolve(endpoint)
-    client = AasClient(ServerSettings.resolve(server)) if server or not inputs else None
-
-    def load_env(shell_id: str | None = None) -> AasEnvironment:
-        return read_environment(client, shell_id) if client is not None else read_files(inputs or [])
-
-    if client is not None:
-        shells = {sid: load_env(sid) for sid in product_shell_ids(client)}
-    else:
-        env = load_env()
-        shells = {s.id: env for s in mapping.product_shells(env)}
-    publisher = _publisher(mqtt, None) or RunPublisher()
-    product_shell: dict[str, str] = {}
-    latest: list[tuple[dict, str]] = []
-    for shell_id, env in shells.items():
-        saved_file = out / f"{output_stem(shell_id)}.result.aasx"
-        saved_env = read_files([saved_file]) if saved_file.is_file() else env
-        saved = mapping.saved_run(saved_env, saved_env.objects.get(shell_id))
-        if saved is None:
-            product_shell[build_problem(mapping.read_catalog(env, env.objects.get(shell_id))).product_id] = shell_id
-        else:
-            product_shell[saved[0].product_id] = shell_id
-            latest.append((saved[2], shell_id))
-
-    fixed = {"encoding": "onehot", "backend": "local", "optimizer": "COBYLA", "maxiter": 200, "extra": {}}
-    no_overrides = dict.fromkeys(("time_limit_s", "seed", "reps", "shots", "qubit_budget"))
-
-    def run_product(product_id: str) -> dict:
-        shell_id = product_shell.get(product_id)
-        if shell_id is None:
-            raise BomInputError(f"unknown product {product_id!r}; known: {', '.join(product_shell)}")
-        summary = _run_one(shell_id, load_env(shell_id), client, solver, no_overrides, fixed, out, False, True, None,
-                           publisher)
-        console.print(f"optimised {_text(product_id)}: {summary['kpis']['total_cost']:.2f} {summary['currency']} "
-                      f"({summary['solver']['method']})", highlight=False)
-        return summary
-
-    async def serve() -> None:
-        opc = await OpcUaResultServer(settings, run_product).start()
-        for summary, shell_id in latest:
-            await opc.show(summary, (shell_id,))
-        for product_id, shell_id in product_shell.items():  # Optimize accepts the id, its last segment, the shell
-            opc.aliases.setdefault(shell_id, product_id)
-            opc.aliases.setdefault(product_number(product_id), product_id)
-        console.print(f"ready: OPC UA server at {settings.endpoint} with {len(latest)} result(s), "
-                      f"{len(product_shell)} product(s)", highlight=False)
-        try:
-            await asyncio.Event().wait()
-        finally:
-            await opc.stop()
-
+    if solver is not None:
+        solvers.spec(solver)
+    repository = _repository(inputs, server)
+    publisher = _publisher(mqtt, None)
     try:
-        asyncio.run(serve())
+        serve(settings, repository, RunRequest(method=solver, out=out), [publisher] if publisher else [],
+              lambda line: console.print(_text(line), highlight=False))
     except KeyboardInterrupt:
         pass
     finally:
-        publisher.close()
-        if client is not None:
-            client.close()
-
-
-def _first(value, default):
-    return default if value is None else value
+        if publisher is not None:
+            publisher.close()
+        repository.close()
 
 
 @app.command()
 @_guarded
 def result(
     shell: Annotated[str, typer.Option("--shell", help="product AAS id")],
-    server: Annotated[str | None, typer.Option(help="AAS server base URL (or AAS_QUANTUM_SERVER)")] = None,
+    server: ServerOpt = None,
 ) -> None:
     """Read the BomOptimizationResult of a product back from the server and print its key figures."""
     with AasClient(ServerSettings.resolve(server)) as client:
@@ -456,39 +353,37 @@ def result(
     console.print(table)
 
 
-def print_report(report: Report) -> None:
-    cur = report.currency
-    table = Table(title=f"Selection for {_text(report.product_id)}", title_justify="left")
+def print_summary(summary: RunSummary) -> None:
+    cur, kpis, rec = summary.currency, summary.kpis, summary.solver
+    table = Table(title=f"Selection for {_text(summary.product_id)}", title_justify="left")
     for col, justify in [("Pos", "left"), ("Designation", "left"), ("Part number", "left"), ("Supplier", "left"),
                          ("Qty", "right"), ("Order", "right"), (f"Unit {cur}", "right"), (f"Ext. {cur}", "right"),
                          ("Lead d", "right")]:
         table.add_column(col, justify=justify)  # type: ignore[arg-type]
-    for ln in report.lines:
+    for ln in summary.selection:
         table.add_row(_text(ln.position_id), _text(ln.designation), _text(ln.part_number), _text(ln.supplier_id),
                       f"{ln.quantity:g} {_text(ln.unit)}",
                       f"{ln.order_quantity:g}", f"{ln.unit_price:,.2f}", f"{ln.extended_price:,.2f}",
                       f"{ln.lead_time_days:g}")
     console.print(table)
 
-    rec = report.solution.record
-    kpis = Table(title="Totals", title_justify="left", show_header=False)
-    kpis.add_column(justify="left")
-    kpis.add_column(justify="right")
+    totals = Table(title="Totals", title_justify="left", show_header=False)
+    totals.add_column(justify="left")
+    totals.add_column(justify="right")
     rows = [
-        ("Status", f"{report.solution.status.value} ({rec.method}, {rec.backend})"),
-        ("Objective", f"{report.objective:,.2f} {cur}"),
-        ("Total cost", f"{report.total_cost:,.2f} {cur}"),
-        ("Weight", f"{report.total_weight_kg:,.3f} kg"),
-        ("Performance", f"{report.total_performance:,.1f}"),
-        ("CO2e", f"{report.total_co2e_kg:,.2f} kg"),
-        ("Longest lead time", f"{report.max_lead_time_days:g} d"),
-        ("Suppliers used", str(report.suppliers_used)),
-        ("Greedy objective", "n/a" if report.greedy is None or report.greedy.objective is None
-         else f"{report.greedy.objective:,.2f} {cur}"),
-        ("Improvement vs greedy", "n/a" if report.improvement_vs_greedy_pct is None
-         else f"{report.improvement_vs_greedy_pct:.2f} %"),
-        ("Gap to optimum", "n/a" if report.gap_to_optimum_pct is None
-         else f"{report.gap_to_optimum_pct:.2f} %" + ("" if report.optimum_proven else " (to bound)")),
+        ("Status", f"{summary.status} ({rec.method}, {rec.backend})"),
+        ("Objective", f"{kpis.objective:,.2f} {cur}"),
+        ("Total cost", f"{kpis.total_cost:,.2f} {cur}"),
+        ("Weight", f"{kpis.total_weight_kg:,.3f} kg"),
+        ("Performance", f"{kpis.total_performance:,.1f}"),
+        ("CO2e", f"{kpis.total_co2e_kg:,.2f} kg"),
+        ("Longest lead time", f"{kpis.max_lead_time_days:g} d"),
+        ("Suppliers used", str(kpis.suppliers_used)),
+        ("Greedy objective", "n/a" if kpis.greedy_objective is None else f"{kpis.greedy_objective:,.2f} {cur}"),
+        ("Improvement vs greedy", "n/a" if kpis.improvement_vs_greedy_pct is None
+         else f"{kpis.improvement_vs_greedy_pct:.2f} %"),
+        ("Gap to optimum", "n/a" if kpis.gap_to_optimum_pct is None
+         else f"{kpis.gap_to_optimum_pct:.2f} %" + ("" if kpis.optimum_proven else " (to bound)")),
         ("Solver wall time", f"{rec.wall_time_s:.3f} s"),
     ]
     if rec.qubits:
@@ -496,16 +391,16 @@ def print_report(report: Report) -> None:
     if rec.p_feasible is not None:
         rows.append(("P(feasible)", f"{rec.p_feasible:.3f}"))
     for k, v in rows:
-        kpis.add_row(k, v)
-    console.print(kpis)
+        totals.add_row(k, v)
+    console.print(totals)
 
     checks = Table(title="Constraints", title_justify="left")
     for col in ("Constraint", "Value", "Bound", "Slack", "OK"):
         checks.add_column(col, justify="left" if col == "Constraint" else "right")
-    for c in report.constraints:
+    for c in summary.constraints:
         checks.add_row(_text(c.name), f"{c.value:,.3f}", f"{c.sense} {c.bound:,.3f}", f"{c.slack:,.3f}",
                        "[green]yes[/]" if c.satisfied else "[red]NO[/]")
-    if report.constraints:
+    if summary.constraints:
         console.print(checks)
 
 
@@ -518,16 +413,12 @@ def encode(
     ising_out: Annotated[Path | None, typer.Option("--ising-out", help="write the Ising operator as JSON")] = None,
 ) -> None:
     """Encode the problem for the quantum solvers and print qubits, terms and coefficient range."""
-    from aas_quantum.encode.encodings import penalty_qubo, tune_unbalanced, unbalanced_qubo
+    from aas_quantum.solvers.variational import encode as encode_problem  # the encodings the solvers use
 
-    builders = {"onehot": tune_unbalanced, "unbalanced": lambda p: tune_unbalanced(p, unbalanced_qubo),
-                "penalty": penalty_qubo}
-    if encoding not in builders:
-        raise _error(f"unknown encoding {encoding!r} ({', '.join(builders)})", 2)
-    problem, _, _ = _load(inputs, shell)
+    problem, _ = _load(inputs, shell)
     try:
-        encoded = builders[encoding](problem)
-    except ValueError as exc:  # e.g. too many slack qubits for the penalty encoding
+        encoded = encode_problem(problem, encoding)
+    except ValueError as exc:  # an unknown encoding, or too many slack qubits for the penalty encoding
         raise _error(str(exc), 2) from exc
     table = Table(title=f"{encoding} encoding of {_text(problem.product_id)}", title_justify="left", show_header=False)
     for key, value in encoded.report().items():

@@ -30,6 +30,7 @@ from aas_quantum.errors import ConfigError
 from aas_quantum.problem import BomProblem, product_number
 from aas_quantum.report import selection_line
 from aas_quantum.resources import data_dir
+from aas_quantum.summary import RunSummary
 
 FORMATS = ("xlsx", "csv")
 ROW_SOURCES = ("bom", "lines", "alternatives")
@@ -72,22 +73,21 @@ def _key(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9]+", "_", text).strip("_")
 
 
-def _naive_utc(moment: str) -> dt.datetime:
+def _naive_utc(moment: dt.datetime) -> dt.datetime:
     """Spreadsheets have no time zones: every timestamp is written as UTC."""
-    parsed = dt.datetime.fromisoformat(moment)
-    return parsed.astimezone(dt.UTC).replace(tzinfo=None) if parsed.tzinfo else parsed
+    return moment.astimezone(dt.UTC).replace(tzinfo=None) if moment.tzinfo else moment
 
 
-def erp_document(problem: BomProblem, choice: Sequence[int], summary: dict[str, Any]) -> ErpDocument:
-    """The export source for ``choice``; ``summary`` is ``report.to_dict`` (or a saved result's summary)."""
+def erp_document(problem: BomProblem, choice: Sequence[int], summary: RunSummary) -> ErpDocument:
+    """The export source for ``choice``; ``summary`` is the run's (or a saved result's) summary."""
     number = product_number(problem.product_id)
-    finished = _naive_utc(summary["finished"])
-    kpis = summary["kpis"]
+    finished = _naive_utc(summary.finished)
+    kpis = dataclasses.asdict(summary.kpis)
     bom = {
         "product_id": problem.product_id, "product_number": number, "product_key": _key(number),
-        "currency": problem.currency, "status": summary["status"], "started": _naive_utc(summary["started"]),
+        "currency": problem.currency, "status": summary.status, "started": _naive_utc(summary.started),
         "finished": finished, "valid_from": finished.date(), "line_count": len(problem.positions),
-        "solver": summary["solver"]["method"], "backend": summary["solver"]["backend"],
+        "solver": summary.solver.method, "backend": summary.solver.backend, "run_id": summary.run_id,
     } | {name: kpis.get(name) for name in BOM_FIELDS if name in kpis}
 
     def line_fields(index: int, position: Any, option: Any) -> dict[str, Any]:
@@ -363,7 +363,9 @@ def render(document: ErpDocument, profile: Profile) -> tuple[Table, ...]:
             field_name = sheet.group_by.partition(".")[2]
             order = {g: i for i, g in reversed(list(enumerate(r[field_name] for _, r in records)))}
             records.sort(key=lambda item: order[item[1][field_name]])
-        rows, seen, group = [], set(), object()
+        rows: list[tuple[Any, ...]] = []
+        seen: set[Any] = set()
+        group: object = object()
         for ns_name, record in records:
             namespaces = {"bom": bom, "context": context, ns_name: SimpleNamespace(**record)}
             if sheet.distinct:

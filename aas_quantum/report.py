@@ -4,14 +4,11 @@ greedy baseline and the proven optimum that every result quotes."""
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import asdict, dataclass
-from typing import Any
+from dataclasses import dataclass
 
 from aas_quantum import contract
 from aas_quantum.problem import BomProblem, Option, Position
 from aas_quantum.solvers.base import Solution
-
-SUMMARY_SCHEMA_VERSION = "1.0"
 
 
 @dataclass(frozen=True)
@@ -45,12 +42,9 @@ class ConstraintStatus:
 
 
 @dataclass(frozen=True)
-class Report:
-    product_id: str
-    currency: str
-    solution: Solution
-    lines: tuple[SelectionLine, ...]
-    constraints: tuple[ConstraintStatus, ...]
+class Kpis:
+    """The key figures of a selection and its comparison with the greedy baseline and the optimum."""
+
     objective: float
     total_cost: float
     total_weight_kg: float
@@ -58,18 +52,28 @@ class Report:
     total_co2e_kg: float
     max_lead_time_days: float
     suppliers_used: int
-    greedy: Solution | None
     greedy_cost: float | None
+    greedy_objective: float | None
     improvement_vs_greedy_pct: float | None
     optimum_bound: float | None
     optimum_proven: bool
     gap_to_optimum_pct: float | None
+
+
+@dataclass(frozen=True)
+class Report:
+    product_id: str
+    currency: str
+    solution: Solution
+    lines: tuple[SelectionLine, ...]
+    constraints: tuple[ConstraintStatus, ...]
+    kpis: Kpis
     started: dt.datetime
     finished: dt.datetime
 
 
 def _pct(numerator: float, denominator: float) -> float:
-    return 100.0 * numerator / abs(denominator) if abs(denominator) > 1e-12 else 0.0
+    return float(100.0 * numerator / abs(denominator)) if abs(denominator) > 1e-12 else 0.0
 
 
 def selection_line(position: Position, option: Option) -> SelectionLine:
@@ -105,62 +109,31 @@ def build_report(
         for c in problem.constraints
     )
     objective = problem.objective(x)
-    greedy_ok = greedy is not None and greedy.is_feasible
-    greedy_cost = sum(ln.extended_price for ln in selection_lines(problem, greedy.choice)) if greedy_ok else None
+    greedy_choice = greedy.choice if greedy is not None and greedy.is_feasible else None
+    greedy_objective = greedy.objective if greedy is not None and greedy_choice is not None else None
+    greedy_cost = sum(ln.extended_price for ln in selection_lines(problem, greedy_choice)) \
+        if greedy_choice is not None else None
     bound = exact.bound if exact is not None else solution.bound
-    return Report(
-        product_id=problem.product_id,
-        currency=problem.currency,
-        solution=solution,
-        lines=lines,
-        constraints=constraints,
-        objective=objective,
-        total_cost=sum(ln.extended_price for ln in lines),
-        total_weight_kg=sum(ln.weight_kg for ln in lines),
-        total_performance=sum(o.per_position(contract.PERFORMANCE)
-                              for p, k in zip(problem.positions, solution.choice or (), strict=True)
-                              for o in [p.options[k]]),
-        total_co2e_kg=sum(ln.co2e_kg for ln in lines),
-        max_lead_time_days=max((ln.lead_time_days for ln in lines), default=0.0),
+    kpis = Kpis(  # plain floats: solvers compute in numpy, the figures go to JSON, AAS and OPC UA
+        objective=float(objective),
+        total_cost=float(sum(ln.extended_price for ln in lines)),
+        total_weight_kg=float(sum(ln.weight_kg for ln in lines)),
+        total_performance=float(sum(o.per_position(contract.PERFORMANCE)
+                                    for p, k in zip(problem.positions, solution.choice or (), strict=True)
+                                    for o in [p.options[k]])),
+        total_co2e_kg=float(sum(ln.co2e_kg for ln in lines)),
+        max_lead_time_days=float(max((ln.lead_time_days for ln in lines), default=0.0)),
         suppliers_used=len({ln.supplier_id for ln in lines}),
-        greedy=greedy,
-        greedy_cost=greedy_cost,
-        improvement_vs_greedy_pct=_pct(greedy.objective - objective, greedy.objective)
-        if greedy_ok and greedy.objective is not None else None,
-        optimum_bound=bound,
+        greedy_cost=_float(greedy_cost),
+        greedy_objective=_float(greedy_objective),
+        improvement_vs_greedy_pct=_pct(greedy_objective - objective, greedy_objective)
+        if greedy_objective is not None else None,
+        optimum_bound=_float(bound),
         optimum_proven=exact is not None and exact.status.value == "optimal",
         gap_to_optimum_pct=_pct(objective - bound, bound) if bound is not None else None,
-        started=started,
-        finished=finished,
     )
+    return Report(problem.product_id, problem.currency, solution, lines, constraints, kpis, started, finished)
 
 
-def to_dict(report: Report) -> dict[str, Any]:
-    """Plain-JSON form of a report (CLI ``--json``, publish payloads)."""
-    record = asdict(report.solution.record)
-    return {
-        "schema_version": SUMMARY_SCHEMA_VERSION,
-        "product_id": report.product_id,
-        "status": report.solution.status.value,
-        "started": report.started.isoformat(),
-        "finished": report.finished.isoformat(),
-        "currency": report.currency,
-        "kpis": {
-            "objective": report.objective,
-            "total_cost": report.total_cost,
-            "total_weight_kg": report.total_weight_kg,
-            "total_performance": report.total_performance,
-            "total_co2e_kg": report.total_co2e_kg,
-            "max_lead_time_days": report.max_lead_time_days,
-            "suppliers_used": report.suppliers_used,
-            "greedy_cost": report.greedy_cost,
-            "greedy_objective": report.greedy.objective if report.greedy else None,
-            "improvement_vs_greedy_pct": report.improvement_vs_greedy_pct,
-            "optimum_bound": report.optimum_bound,
-            "optimum_proven": report.optimum_proven,
-            "gap_to_optimum_pct": report.gap_to_optimum_pct,
-        },
-        "solver": record,
-        "selection": [asdict(line) for line in report.lines],
-        "constraints": [asdict(c) for c in report.constraints],
-    }
+def _float(value: float | None) -> float | None:
+    return None if value is None else float(value)

@@ -167,7 +167,7 @@ def end_to_end(seeds: list[int], items: tuple[int, ...], limit_s: float) -> list
         reference_s, ref_feasible, ref_fval = reference_pipeline(items, seed, limit_s)
 
         options = SolveOptions(reps=1, maxiter=100, optimizer="COBYLA", seed=seed,
-                               extra={"optimum": exact.objective})
+                               known_optimum=exact.objective)
         start = time.perf_counter()
         ours = get_solver("qaoa").solve(problem, options)
         ours_s = time.perf_counter() - start
@@ -211,7 +211,7 @@ def subspace_limit(shapes: list[tuple[int, int]]) -> list[dict]:
         exact = get_solver("exact").solve(problem, SolveOptions())
         start = time.perf_counter()
         solution = get_solver("qaoa").solve(problem, SolveOptions(
-            reps=2, maxiter=100, shots=4096, extra={"warm_start": "greedy", "optimum": exact.objective}))
+            reps=2, maxiter=100, shots=4096, warm_start="greedy", known_optimum=exact.objective))
         seconds = time.perf_counter() - start
         row = {"positions": positions, "options_per_position": k, "binary_options": problem.n_options,
                "subspace_states": int(np.prod([len(p.options) for p in problem.positions])),

@@ -51,10 +51,10 @@ def samples() -> list[dict]:
             rows.append({
                 "sample": name, "method": method, "seed": seed, "positions": len(problem.positions),
                 "options": problem.n_options, "max_qubits": report.solution.record.qubits,
-                "objective": round(report.objective, 2), "optimum": round(report.optimum_bound, 2),
-                "gap_pct": round(report.gap_to_optimum_pct, 4),
-                "greedy_objective": round(report.greedy.objective, 2),
-                "improvement_vs_greedy_pct": round(report.improvement_vs_greedy_pct, 3),
+                "objective": round(report.kpis.objective, 2), "optimum": round(report.kpis.optimum_bound, 2),
+                "gap_pct": round(report.kpis.gap_to_optimum_pct, 4),
+                "greedy_objective": round(report.kpis.greedy_objective, 2),
+                "improvement_vs_greedy_pct": round(report.kpis.improvement_vs_greedy_pct, 3),
                 "subproblems": report.solution.record.details.get("subproblems", 1),
                 "seconds": round(time.perf_counter() - start, 1),
             })
@@ -107,7 +107,7 @@ def drone() -> tuple[list[dict], list[dict]]:
         shots = 256 if backend != "local" else 4096
         solution = get_solver("qaoa").solve(problem, SolveOptions(reps=2, maxiter=100, seed=7, shots=shots,
                                                                   backend=backend,
-                                                                  extra={"optimum": optimum, **extra}))
+                                                                  known_optimum=optimum, **extra))
         details = solution.record.details
         rows.append({"run": label, "backend": solution.record.backend,
                      "p_feasible": round(solution.record.p_feasible, 4),

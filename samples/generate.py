@@ -109,7 +109,7 @@ def drone() -> Catalog:
         product_id="urn:aas-quantum:sample:drone:QX5-Inspect", currency="EUR",
         max_total_weight_kg=0.68, min_total_performance=82.0, max_lead_time_days=30,
         required_compliance=("RoHS",), weights=ObjectiveWeights(co2_price_per_kg=0.1, concentration=4.0),
-        solver=SolverPreferences(method="auto", reps=2, qubit_budget=20),
+        solver=SolverPreferences(method="auto", reps=2, shots=4096, qubit_budget=20, time_limit_s=60.0, seed=7),
     )
     return Catalog(request, positions, suppliers)
 
@@ -224,7 +224,7 @@ def ebike() -> Catalog:
         product_id="urn:aas-quantum:sample:ebike:MidDrive-250", currency="EUR", max_total_weight_kg=7.6,
         min_total_performance=88.0, max_lead_time_days=35, required_compliance=("RoHS", "REACH"),
         max_positions_per_supplier=5, weights=ObjectiveWeights(co2_price_per_kg=0.08, concentration=1.5),
-        solver=SolverPreferences(method="hybrid", reps=2, qubit_budget=20),
+        solver=SolverPreferences(method="hybrid", reps=2, shots=4096, qubit_budget=20, time_limit_s=60.0, seed=7),
     )
     catalog = from_table(t, suppliers, request, seed=2, offers_per_variant=(1, 2))
     return with_incompatibility(catalog, "HSG-MG-AZ91", "GBX-PL-1-36")
@@ -273,7 +273,7 @@ def control_cabinet() -> Catalog:
         product_id="urn:aas-quantum:sample:cabinet:RobotCell-RC7", currency="EUR", max_lead_time_days=42,
         required_compliance=("RoHS",),
         max_positions_per_supplier=9, weights=ObjectiveWeights(co2_price_per_kg=0.05, concentration=4.0),
-        solver=SolverPreferences(method="hybrid", reps=1, qubit_budget=20),
+        solver=SolverPreferences(method="hybrid", reps=1, shots=4096, qubit_budget=20, time_limit_s=60.0, seed=7),
     )
     catalog = from_table(table, suppliers, request, seed=5, offers_per_variant=(1, 1))
     first, second = catalog.positions[1].variants[0].part_number, catalog.positions[2].variants[0].part_number

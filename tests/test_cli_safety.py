@@ -116,10 +116,12 @@ def test_file_element_outside_the_package_is_found_by_validate(cli, tmp_path):
 
 
 def test_a_statevector_too_large_for_the_machine_is_a_clear_error(cli, tmp_path):
-    """The drone's penalty encoding has 29 qubits: its full statevector would not fit in memory."""
+    """The drone's penalty encoding has 29 qubits: its full statevector would not fit in memory. The
+    solver refuses before solving anything (its compatibility check counts encoded qubits)."""
     message = clean_exit(cli.invoke(app, ["optimize", str(SMALL), "--solver", "qaoa", "--encoding", "penalty",
-                                          "--out", str(tmp_path)]), 2)
-    assert "not enough memory" in message and "29-qubit statevector" in message
+                                          "--out", str(tmp_path / "out")]), 2)
+    assert "solver qaoa" in message and "29-qubit statevector" in message and "--solver hybrid" in message
+    assert not (tmp_path / "out").exists()
 
 
 def test_auto_counts_encoded_qubits_and_hybrid_records_what_it_ran(cli, tmp_path):

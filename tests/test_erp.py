@@ -18,9 +18,9 @@ from aas_quantum.aas.files import read_files
 from aas_quantum.cli import app
 from aas_quantum.errors import ConfigError
 from aas_quantum.problem import build_problem
-from aas_quantum.report import to_dict
 from aas_quantum.run import optimize
 from aas_quantum.solvers import SolveOptions
+from aas_quantum.summary import RunSummary
 
 from conftest import DRONE_STEM, MEDIUM, SMALL
 
@@ -32,7 +32,7 @@ def solved():
     env = read_files([MEDIUM])
     problem = build_problem(mapping.read_catalog(env, mapping.product_shell(env)))
     report = optimize(problem, "exact", SolveOptions())
-    return problem, report, erp.erp_document(problem, report.solution.choice, to_dict(report))
+    return problem, report, erp.erp_document(problem, report.solution.choice, RunSummary.of(report, "run-1"))
 
 
 @pytest.fixture(scope="module")
@@ -124,7 +124,7 @@ def test_item_numbering_units_and_totals(name, exported, solved):
     for sheet in profile.sheets:  # the spend, recomputed from the XLSX as written
         ws = _xlsx_sheet(profile, exported, sheet)
         tables.append(erp.Table(sheet, tuple(tuple(r) for r in ws.iter_rows(min_row=2, values_only=True))))
-    assert erp.spend(tables, profile) == pytest.approx(report.total_cost, abs=0.01)
+    assert erp.spend(tables, profile) == pytest.approx(report.kpis.total_cost, abs=0.01)
 
 
 def test_generic_extended_prices_sum_to_total_cost_and_alternatives_have_deltas(exported, solved):
@@ -133,7 +133,7 @@ def test_generic_extended_prices_sum_to_total_cost_and_alternatives_have_deltas(
     bom = _csv_frame(profile, exported, profile.sheets[0])
     assert list(bom["Level"]) == ["0"] + ["1"] * len(problem.positions)
     assert set(bom["Parent"][1:]) == {bom["Part number"][0]}
-    assert sum(float(v) for v in bom["Extended price"] if v) == pytest.approx(report.total_cost, abs=0.01)
+    assert sum(float(v) for v in bom["Extended price"] if v) == pytest.approx(report.kpis.total_cost, abs=0.01)
     alternatives = _csv_frame(profile, exported, profile.sheets[1])
     chosen = {line.position_id: line for line in report.lines}
     for _, row in alternatives.iterrows():
@@ -151,7 +151,7 @@ def test_odoo_header_fields_only_on_first_row_and_stable_external_ids(exported, 
     assert bom["bom_line_ids/id"].is_unique
     orders = _csv_frame(profile, exported, profile.sheets[2])
     heads = orders[orders["id"] != ""]
-    assert len(heads) == solved[1].suppliers_used and heads["partner_id"].is_unique
+    assert len(heads) == solved[1].kpis.suppliers_used and heads["partner_id"].is_unique
     erp.export(solved[2], [profile], ["csv"], tmp_path, "ebike")  # a re-export must update, not duplicate
     again = _csv_frame(profile, tmp_path, profile.sheets[0])
     assert list(again["bom_line_ids/id"]) == list(bom["bom_line_ids/id"])
@@ -176,10 +176,10 @@ def test_xlsx_layout_and_summary(exported, solved):
         longest = max(len(str(cell.value)) for cell in items[column] if cell.value is not None)
         assert items.column_dimensions[column].width == min(60, longest + 2)
     summary = {row[0]: row[1] for row in workbook["Summary"].iter_rows(min_row=2, max_row=15, values_only=True)}
-    assert summary["Total cost"] == pytest.approx(report.total_cost)
-    assert summary["Improvement vs greedy"] == pytest.approx(report.improvement_vs_greedy_pct)
-    assert summary["Gap to optimum"] == pytest.approx(report.gap_to_optimum_pct)
-    assert summary["Total CO2e"] == pytest.approx(report.total_co2e_kg)
+    assert summary["Total cost"] == pytest.approx(report.kpis.total_cost)
+    assert summary["Improvement vs greedy"] == pytest.approx(report.kpis.improvement_vs_greedy_pct)
+    assert summary["Gap to optimum"] == pytest.approx(report.kpis.gap_to_optimum_pct)
+    assert summary["Total CO2e"] == pytest.approx(report.kpis.total_co2e_kg)
     assert isinstance(summary["Finished (UTC)"], dt.datetime)
     assert len(workbook["Summary"]._charts) == 1
 

@@ -16,6 +16,7 @@ from aas_quantum.aas.result import result_submodel, result_submodel_id
 from aas_quantum.cli import app
 from aas_quantum.errors import ConfigError
 from aas_quantum.run import optimize
+from aas_quantum.summary import RunSummary
 
 from conftest import DRONE_SHELL, DRONE_STEM, SMALL, FaultProxy, free_port
 
@@ -108,7 +109,7 @@ def _drone_result(problem, finished: dt.datetime):
     """A greedy result for the drone whose ``Finished`` time (what tells runs apart) is ``finished``."""
     report = optimize(problem, "greedy")
     report = dataclasses.replace(report, finished=finished)
-    return result_submodel(problem, report, RESULT_ID, 2)
+    return result_submodel(problem, RunSummary.of(report, str(finished)), RESULT_ID, 2)
 
 
 def test_concurrent_writers_never_lose_an_update(basyx_server, cli, tmp_path, load):

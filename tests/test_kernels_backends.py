@@ -76,7 +76,7 @@ def test_full_space_qaoa_with_unbalanced_encoding_is_feasible(load):
 def test_vqe_returns_feasible_selection_and_record(load):
     problem = load(SMALL).problem
     optimum = get_solver("exact").solve(problem, SolveOptions()).objective
-    solution = get_solver("vqe").solve(problem, SolveOptions(reps=1, maxiter=40, extra={"cvar_alpha": 0.2}))
+    solution = get_solver("vqe").solve(problem, SolveOptions(reps=1, maxiter=40, cvar_alpha=0.2))
     assert solution.status == Status.FEASIBLE
     assert solution.objective >= optimum - 1e-9
     assert solution.record.qubits == 15 and solution.record.evaluations == 40

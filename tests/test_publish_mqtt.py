@@ -27,10 +27,12 @@ from paho.mqtt.properties import Properties
 from aas_quantum.cli import app
 from aas_quantum.publish.mqtt import MqttPublisher, MqttSettings, PublishError, topic
 from aas_quantum.publish.payload import result_payload, schema
+from aas_quantum.summary import RunSummary
 
 from conftest import SMALL
 
 PRODUCT = "urn:aas-quantum:sample:drone:QX5-Inspect"
+RUN_ID = "6f1c2b7e-0d4a-4a57-9d55-3f3c8e1b2a90"
 
 
 class Subscriber:
@@ -99,7 +101,7 @@ def test_cli_run_publishes_ordered_status_and_a_valid_retained_result(mosquitto,
 
 def test_schema_rejects_a_payload_without_kpis(tmp_path, cli):
     result = cli.invoke(app, ["optimize", str(SMALL), "--solver", "greedy", "--json", "--out", str(tmp_path)])
-    payload = result_payload(json.loads(result.output), "urn:x/sm/BomOptimizationResult")
+    payload = result_payload(RunSummary.from_json(json.loads(result.output)), "urn:x/sm/BomOptimizationResult")
     jsonschema.validate(payload, schema("result"))
     del payload["kpis"]["total_cost"]
     with pytest.raises(jsonschema.ValidationError, match="total_cost"):
@@ -109,12 +111,12 @@ def test_schema_rejects_a_payload_without_kpis(tmp_path, cli):
 def test_result_published_while_broker_is_down_arrives_after_restart_once(mosquitto, tmp_path, cli):
     broker = mosquitto()
     run = cli.invoke(app, ["optimize", str(SMALL), "--solver", "greedy", "--json", "--out", str(tmp_path)])
-    payload = result_payload(json.loads(run.output), "urn:x/sm/BomOptimizationResult")
+    payload = result_payload(RunSummary.from_json(json.loads(run.output)), "urn:x/sm/BomOptimizationResult")
     result_topic = topic("aas-quantum", PRODUCT, "result")
     subscriber = Subscriber(broker.port, [result_topic], client_id="plant-dashboard", persistent=True)
     publisher = MqttPublisher(MqttSettings.resolve(broker.url, client_id="aas-quantum-test",
                                                    reconnect_max_s=1.0)).connect()
-    publisher.status(PRODUCT, "solving", 0.5)
+    publisher.status(PRODUCT, "solving", 0.5, run_id=RUN_ID)
     publisher.flush(10)
     broker.stop()
     publisher.result(PRODUCT, payload)  # the broker is away: queued in the client
@@ -137,7 +139,7 @@ def test_protocol_311_is_used_when_configured(mosquitto):
     broker = mosquitto()
     publisher = MqttPublisher(MqttSettings.resolve(broker.url, protocol="3.1.1")).connect()
     assert publisher.protocol == "3.1.1"
-    publisher.status("urn:p", "queued")
+    publisher.status("urn:p", "queued", run_id=RUN_ID)
     publisher.close()
     late = Subscriber(broker.port, ["aas-quantum/#"])
     assert [p["state"] for _, p, _ in late.drain()] == ["queued"]
@@ -190,7 +192,7 @@ def test_tls_client_certificate_and_password_from_config(mosquitto, tmp_path, mo
     settings = MqttSettings.resolve(url)
     assert "s3cret" not in repr(settings)
     publisher = MqttPublisher(settings).connect()
-    publisher.status("urn:p", "done", 1.0)
+    publisher.status("urn:p", "done", 1.0, run_id=RUN_ID)
     publisher.close()
     tls = {"ca_certs": str(certs["ca"]), "certfile": str(certs["client"]), "keyfile": str(certs["client-key"])}
     reader = Subscriber(broker.port, ["aas-quantum/#"], tls=tls, auth=("line7", "s3cret"))
@@ -200,7 +202,7 @@ def test_tls_client_certificate_and_password_from_config(mosquitto, tmp_path, mo
         MqttPublisher(MqttSettings.resolve(url, password="wrong")).connect()
     without_client_cert = MqttPublisher(MqttSettings.resolve(url, cert_file="", key_file="",
                                                              connect_timeout_s=2)).connect()
-    without_client_cert.status("urn:p", "failed", None, "", "must not arrive")
+    without_client_cert.status("urn:p", "failed", None, "", "must not arrive", run_id=RUN_ID)
     with pytest.raises(PublishError, match="not acknowledged"):
         without_client_cert.close(timeout_s=2)
 
@@ -215,7 +217,7 @@ def test_many_publishes_from_two_threads_never_deadlock(mosquitto):
     def burst(product: str) -> None:
         try:
             for i in range(10_000):
-                publisher.status(product, "solving", i / 10_000, "stress")
+                publisher.status(product, "solving", i / 10_000, "stress", run_id=RUN_ID)
         except BaseException as exc:  # reported below
             errors.append(exc)
 
@@ -241,8 +243,8 @@ def test_two_runs_on_one_host_keep_their_own_connection(mosquitto, tmp_path):
     first.connect()
     second.connect()
     for n in range(50):
-        first.status(PRODUCT, "solving", n / 50)
-        second.status(PRODUCT, "solving", n / 50)
+        first.status(PRODUCT, "solving", n / 50, run_id=RUN_ID)
+        second.status(PRODUCT, "solving", n / 50, run_id=RUN_ID)
     assert first.close(timeout_s=30) and second.close(timeout_s=30)
     log = (broker.directory / "mosquitto.log").read_text()
     assert "already connected, closing old connection" not in log

@@ -27,6 +27,7 @@ from aas_quantum.publish.opcua import (
     eu_information,
     write_nodes,
 )
+from aas_quantum.summary import RunSummary
 
 from conftest import DRONE_STEM, SMALL, free_port
 
@@ -84,15 +85,15 @@ async def _optimize(client: Client, product: str) -> str:
 def test_tree_values_optimize_and_security(tmp_path, summaries):
     greedy, exact = summaries["greedy"], summaries["exact"]
 
-    def optimize(product_id: str) -> dict:
+    def optimize(product_id: str) -> RunSummary:
         if product_id != exact["product_id"]:
             raise BomInputError(f"unknown product {product_id!r}")
-        return exact
+        return RunSummary.from_json(exact)
 
     async def scenario() -> None:
         server = await OpcUaResultServer(_server_settings(tmp_path), optimize).start()
         try:
-            await server.show(greedy)
+            await server.show(RunSummary.from_json(greedy))
             url = server.settings.endpoint
             client = await connect_client(_client_settings(tmp_path, url))  # Basic256Sha256 SignAndEncrypt + user
             try:
@@ -150,7 +151,7 @@ def test_anonymous_and_none_only_when_configured_and_certificate_reused(tmp_path
         settings = _server_settings(tmp_path, users={}, allow_anonymous=True, allow_none_security=True)
         server = await OpcUaResultServer(settings).start()
         try:
-            await server.show(summaries["exact"])
+            await server.show(RunSummary.from_json(summaries["exact"]))
             client = await connect_client(_client_settings(tmp_path, settings.endpoint, username=None, password=None,
                                                            security="None"))
             tree = await _read_tree(client)
@@ -203,7 +204,7 @@ def test_client_mode_writes_into_a_separate_server(tmp_path, summaries):
                        "LastRun": f"ns={ns};s=Line7.LastRun"},
                 position_nodes={"PartNumber": f"ns={ns};s=Line7.Pos{{index}}.Part",
                                 "LeadTimeDays": f"ns={ns};s=Line7.Pos{{index}}.Lead"})
-            written = await write_nodes(settings, exact)
+            written = await write_nodes(settings, RunSummary.from_json(exact))
             assert written == 3 + 2 * len(exact["selection"])
             assert await cost.read_value() == pytest.approx(exact["kpis"]["total_cost"], rel=1e-6)
             assert await solver.read_value() == "exact"
@@ -214,7 +215,7 @@ def test_client_mode_writes_into_a_separate_server(tmp_path, summaries):
             broken = OpcUaClientSettings(url=url, security="None", cert_dir=tmp_path / "pki",
                                          nodes={"TotalCost": f"ns={ns};s=Line7.Missing"})
             with pytest.raises(OpcUaError, match=r"Line7\.Missing"):
-                await write_nodes(broken, exact)
+                await write_nodes(broken, RunSummary.from_json(exact))
         finally:
             await plant.stop()
 
@@ -271,13 +272,13 @@ def test_opcua_server_command_serves_the_latest_result(tmp_path, summaries):
 def test_optimize_that_raises_leaves_status_failed_not_solving(tmp_path, summaries):
     greedy = summaries["greedy"]
 
-    def optimize(product_id: str) -> dict:
+    def optimize(product_id: str) -> RunSummary:
         raise ValueError("the one-hot subspace is too large")
 
     async def scenario() -> None:
         server = await OpcUaResultServer(_server_settings(tmp_path), optimize).start()
         try:
-            await server.show(greedy)
+            await server.show(RunSummary.from_json(greedy))
             client = await connect_client(_client_settings(tmp_path, server.settings.endpoint))
             try:
                 assert await _optimize(client, PRODUCT_KEY) == "failed: the one-hot subspace is too large"

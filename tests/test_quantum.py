@@ -164,7 +164,7 @@ def test_qaoa_options_interp_cvar_spsa_agree_with_exact(load):
     for extra, optimizer in [({"interp": True}, "COBYLA"), ({"cvar_alpha": 0.2}, "COBYLA"), ({}, "SPSA"),
                              ({"mixer": "complete"}, "L-BFGS-B")]:
         solution = get_solver("qaoa").solve(problem, SolveOptions(reps=2, maxiter=40, optimizer=optimizer,
-                                                                  extra=extra))
+                                                                  **extra))
         assert solution.status == Status.FEASIBLE
         assert solution.objective == pytest.approx(optimum), (extra, optimizer)
 
@@ -180,9 +180,9 @@ def test_hybrid_is_feasible_and_closes_greedys_gap(load, path: Path):
     report = optimize(problem, "hybrid", SolveOptions(reps=1, maxiter=60, shots=1024, time_limit_s=60))
     assert problem.is_feasible(report.solution.x(problem))
     assert report.solution.record.qubits <= 20
-    greedy_gap = 100 * (report.greedy.objective / report.optimum_bound - 1)
+    greedy_gap = 100 * (report.kpis.greedy_objective / report.kpis.optimum_bound - 1)
     assert greedy_gap > 2 * max_gap
-    assert report.gap_to_optimum_pct <= max_gap
+    assert report.kpis.gap_to_optimum_pct <= max_gap
     assert report.solution.record.details["accepted"] >= 1  # QAOA windows, not the start, made the gain
 
 
@@ -221,10 +221,10 @@ def test_warm_started_kernel_matches_qiskit_statevector():
 def test_warm_start_raises_feasible_probability_and_keeps_optimum(load):
     problem = load(SMALL).problem
     optimum = get_solver("exact").solve(problem, SolveOptions()).objective
-    base = SolveOptions(reps=2, seed=7, extra={"optimum": optimum})
+    base = SolveOptions(reps=2, seed=7, known_optimum=optimum)
     cold = get_solver("qaoa").solve(problem, base)
     for kind in ("greedy", "relaxed"):
-        warm = get_solver("qaoa").solve(problem, base.with_(extra={**base.extra, "warm_start": kind}))
+        warm = get_solver("qaoa").solve(problem, base.with_(warm_start=kind))
         assert warm.objective == pytest.approx(optimum)
         assert warm.record.p_feasible > cold.record.p_feasible, kind
 

@@ -109,8 +109,8 @@ def check_reach(solver: Solver, options: SolveOptions, loose: bool, min_found: f
 @pytest.mark.parametrize(("method", "options", "loose", "min_found", "min_optimal"), [
     ("greedy", SolveOptions(), True, 0.95, 0.6),
     ("greedy", SolveOptions(), False, 0.85, 0.6),
-    ("anneal", SolveOptions(extra={"sweeps": 200}), True, 1.0, 0.95),
-    ("anneal", SolveOptions(extra={"sweeps": 200}), False, 0.85, 0.85),
+    ("anneal", SolveOptions(sweeps=200), True, 1.0, 0.95),
+    ("anneal", SolveOptions(sweeps=200), False, 0.85, 0.85),
 ], ids=["greedy-loose", "greedy-constrained", "anneal-loose", "anneal-constrained"])
 def test_heuristic_reach_against_brute_force(method, options, loose, min_found, min_optimal):
     check_reach(get_solver(method), options, loose, min_found, min_optimal)

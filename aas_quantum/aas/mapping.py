@@ -36,7 +36,9 @@ from aas_quantum.catalog import (
 )
 from aas_quantum.errors import BomInputError, Location
 from aas_quantum.problem import BomProblem, build_problem
-from aas_quantum.report import selection_lines
+from aas_quantum.report import ConstraintStatus, Kpis, selection_lines
+from aas_quantum.solvers.base import SolverRecord
+from aas_quantum.summary import RunSummary, legacy_run_id
 
 NUMERIC = ("xs:double", "xs:int")
 
@@ -71,9 +73,9 @@ class _Node:
 
     def value(self, f: sc.Field, required: bool | None = None) -> Any:
         found = self.element(f, required)
-        loc = self.location.child(found.id_short or f.name) if found is not None else None
         if found is None:
             return None
+        loc = self.location.child(found.id_short or f.name)
         if not isinstance(found, model.Property):
             raise BomInputError(f"expected a Property, found a {type(found).__name__}", loc)
         if found.value is None:
@@ -152,7 +154,7 @@ def read_variant(node: _Node) -> Variant:
                             node.location.child("UnitWeight"))
     extra = node.collection(f.child("Attributes"))
     for key, element in (extra.by_semantic.items() if extra else ()):
-        if not isinstance(element, model.Property) or element.value is None:
+        if extra is None or not isinstance(element, model.Property) or element.value is None:
             continue
         loc = extra.location.child(element.id_short or key)
         if isinstance(element.value, bool) or not isinstance(element.value, int | float | Decimal):
@@ -235,15 +237,14 @@ def read_request(submodel: model.Submodel, source: str, product_id: str) -> Requ
 
     weights_f, solver_f = _fields(t, "ObjectiveWeights"), _fields(t, "SolverPreferences")
     weights_node, solver_node = node.collection(weights_f), node.collection(solver_f)
-    defaults_w, defaults_s = ObjectiveWeights(), SolverPreferences()
+    defaults_w = ObjectiveWeights()
 
     def w(name: str, default: float) -> float:
         value = weights_node.value(weights_f.child(name)) if weights_node else None
         return default if value is None else value
 
-    def s(name: str, default: Any) -> Any:
-        value = solver_node.value(solver_f.child(name)) if solver_node else None
-        return default if value is None else value
+    def s(name: str) -> Any:  # None when unset: the solver defaults apply
+        return solver_node.value(solver_f.child(name)) if solver_node else None
 
     rl = sc.RESOURCE_LIMIT
     return Request(
@@ -271,9 +272,8 @@ def read_request(submodel: model.Submodel, source: str, product_id: str) -> Requ
             for r in node.collections(_fields(t, "ExchangeRates"))
         ),
         solver=SolverPreferences(
-            method=s("Method", defaults_s.method), reps=s("Reps", defaults_s.reps),
-            shots=s("Shots", defaults_s.shots), qubit_budget=s("QubitBudget", defaults_s.qubit_budget),
-            time_limit_s=s("TimeLimitSeconds", defaults_s.time_limit_s), seed=s("Seed", defaults_s.seed),
+            method=s("Method"), reps=s("Reps"), shots=s("Shots"), qubit_budget=s("QubitBudget"),
+            time_limit_s=s("TimeLimitSeconds"), seed=s("Seed"),
         ),
         submodel_id=submodel.id,
         submodel_version=version_of(submodel),
@@ -357,28 +357,38 @@ class SavedPick:
     location: Location
 
 
-def read_result(submodel: model.Submodel, source: str) -> tuple[dict[str, Any], tuple[SavedPick, ...]]:
-    """A saved BomOptimizationResult: its summary in the shape of ``report.to_dict`` and its picks."""
+def read_result(submodel: model.Submodel, source: str) -> tuple[RunSummary, tuple[SavedPick, ...]]:
+    """A saved BomOptimizationResult: its summary (without selection lines, which only today's
+    inputs can rebuild; see ``saved_run``) and its picks."""
     node, t = _root(submodel, source), sc.OPTIMIZATION_RESULT
-    kpi_f, record_f, line_f = _fields(t, "KPIs"), _fields(t, "SolverRecord"), sc.SELECTION_LINE
+    kpi_f, record_f, line_f, check_f = _fields(t, "KPIs"), _fields(t, "SolverRecord"), sc.SELECTION_LINE, \
+        sc.CONSTRAINT_LINE
     kpis, record = node.collection(kpi_f), node.collection(record_f)
     if kpis is None or record is None:
         raise BomInputError("result has no KPIs or SolverRecord", node.location)
 
-    def flag(value: Any) -> Any:  # xs:boolean arrives as bool or as its lexical form
-        return value if value is None or isinstance(value, bool) else str(value).lower() in ("true", "1")
+    def flag(value: Any) -> bool:  # xs:boolean arrives as bool or as its lexical form
+        return value if isinstance(value, bool) else str(value).lower() in ("true", "1")
 
-    summary = {
-        "status": node.value(_fields(t, "Status")),
-        "product_id": node.value(_fields(t, "ProductId")),
-        # ISO text, as report.to_dict gives it (xs:dateTime arrives as str(datetime))
-        "started": dt.datetime.fromisoformat(node.value(_fields(t, "Started"))).isoformat(),
-        "finished": dt.datetime.fromisoformat(node.value(_fields(t, "Finished"))).isoformat(),
-        "currency": kpis.value(kpi_f.child("Currency")),
-        "kpis": {key: kpis.value(kpi_f.child(name)) for name, key in KPI_KEYS.items()},
-        "solver": {key: record.value(record_f.child(name)) for name, key in RECORD_KEYS.items()},
-    }
-    summary["kpis"]["optimum_proven"] = flag(summary["kpis"]["optimum_proven"])
+    # xs:dateTime arrives as a datetime or as its text
+    started, finished = (dt.datetime.fromisoformat(str(node.value(_fields(t, name))))
+                         for name in ("Started", "Finished"))
+    product_id = node.value(_fields(t, "ProductId"))
+    kpi = {key: kpis.value(kpi_f.child(name)) for name, key in KPI_KEYS.items()}
+    kpi["optimum_proven"] = flag(kpi["optimum_proven"])
+    solver = {key: value for name, key in RECORD_KEYS.items()
+              if (value := record.value(record_f.child(name))) is not None}  # unset: the record's default
+    summary = RunSummary(
+        run_id=node.value(_fields(t, "RunId")) or legacy_run_id(product_id, finished),
+        product_id=product_id, status=node.value(_fields(t, "Status")), started=started, finished=finished,
+        currency=kpis.value(kpi_f.child("Currency")), kpis=Kpis(**kpi), solver=SolverRecord(**solver),
+        selection=(),
+        constraints=tuple(
+            ConstraintStatus(c.value(check_f.child("Name")), "", c.value(check_f.child("Value")),
+                             c.value(check_f.child("Sense")), c.value(check_f.child("Bound")),
+                             flag(c.value(check_f.child("Satisfied"))), c.value(check_f.child("Slack")))
+            for c in node.collections(_fields(t, "Constraints"))),
+    )
     picks = tuple(
         SavedPick(line.value(line_f.child("PositionId")), line.value(line_f.child("PartNumber")),
                   line.value(line_f.child("SupplierId")), line.value(line_f.child("ExtendedPrice")), line.location)
@@ -417,11 +427,11 @@ def saved_choice(problem: BomProblem, picks: Sequence[SavedPick]) -> tuple[int, 
 
 
 def saved_run(env: AasEnvironment, shell: model.AssetAdministrationShell
-              ) -> tuple[BomProblem, tuple[int, ...], dict[str, Any]] | None:
+              ) -> tuple[BomProblem, tuple[int, ...], RunSummary] | None:
     """The product's saved result, if the environment holds one: its problem, choice and summary.
 
-    The summary has the shape of ``report.to_dict`` including ``selection`` (rebuilt from today's
-    inputs, which ``saved_choice`` has checked against the result).
+    The summary's selection lines are rebuilt from today's inputs, which ``saved_choice`` has
+    checked against the result.
     """
     saved = env.objects.get(result_submodel_id(shell.id))
     if not isinstance(saved, model.Submodel):
@@ -429,8 +439,7 @@ def saved_run(env: AasEnvironment, shell: model.AssetAdministrationShell
     problem = build_problem(read_catalog(env, shell))
     summary, picks = read_result(saved, env.origin[saved.id])
     choice = saved_choice(problem, picks)
-    summary["selection"] = [dataclasses.asdict(line) for line in selection_lines(problem, choice)]
-    return problem, choice, summary
+    return problem, choice, dataclasses.replace(summary, selection=selection_lines(problem, choice))
 
 
 # ------------------------------------------------------------------------------ writing
@@ -439,7 +448,7 @@ def saved_run(env: AasEnvironment, shell: model.AssetAdministrationShell
 def _variant_elements(v: Variant) -> list[model.SubmodelElement]:
     f = sc.VARIANT
     standard = {contract.concept(n): n for n in ("UnitWeight", "Performance", "CO2ePerUnit")}
-    values = {"PartNumber": v.part_number, "Manufacturer": v.manufacturer or None,
+    values: dict[str, Any] = {"PartNumber": v.part_number, "Manufacturer": v.manufacturer or None,
               "ManufacturerProductDesignation": v.designation or None, "AssetId": v.asset_id or None}
     values.update({standard[k]: val for k, val in v.attributes if k in standard})
     out = el.properties(f.children, values)
@@ -507,9 +516,11 @@ def request_submodel(r: Request, submodel_id: str) -> model.Submodel:
         elements.append(el.collection_list(_fields(t, "ExchangeRates"), [
             el.properties(sc.EXCHANGE_RATE.children, {"Currency": c, "Rate": rate}) for c, rate in r.exchange_rates]))
     sf, s = _fields(t, "SolverPreferences"), r.solver
-    elements.append(el.collection(sf, el.properties(sf.children, {
+    preferences = el.properties(sf.children, {
         "Method": s.method, "Reps": s.reps, "Shots": s.shots, "QubitBudget": s.qubit_budget,
-        "TimeLimitSeconds": s.time_limit_s, "Seed": s.seed})))
+        "TimeLimitSeconds": s.time_limit_s, "Seed": s.seed})
+    if preferences:
+        elements.append(el.collection(sf, preferences))
     return el.submodel(submodel_id, "BomOptimizationRequest", contract.OPTIMIZATION_REQUEST, elements)
 
 

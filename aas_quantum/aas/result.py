@@ -1,4 +1,4 @@
-"""Report -> BomOptimizationResult submodel, and the output package (inputs + result)."""
+"""Run summary -> BomOptimizationResult submodel, and the output package (inputs + result)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from aas_quantum.aas import elements as el
 from aas_quantum.aas import schema as sc
 from aas_quantum.aas.files import AasEnvironment
 from aas_quantum.problem import BomProblem
-from aas_quantum.report import Report, to_dict
+from aas_quantum.summary import RunSummary
 
 
 def result_submodel_id(product_shell_id: str) -> str:
@@ -41,7 +41,8 @@ def _collection(name: str, values: dict[str, Any]) -> model.SubmodelElementColle
     return el.collection(f, el.properties(f.children, values))
 
 
-# AAS element name -> key in ``report.to_dict``: the one naming table for writing and reading results.
+# AAS element name -> field of ``RunSummary.solver`` / ``.kpis``: the one naming table for writing and
+# reading results.
 RECORD_KEYS = {
     "Method": "method", "Backend": "backend", "Encoding": "encoding", "Qubits": "qubits", "Reps": "reps",
     "Optimizer": "optimizer", "Evaluations": "evaluations", "Shots": "shots", "Seed": "seed",
@@ -58,23 +59,24 @@ KPI_KEYS = {
 _UNSET_WHEN_ZERO = ("Encoding", "Qubits", "Reps", "Optimizer", "Evaluations", "Shots")
 
 
-def record_values(summary: dict[str, Any]) -> dict[str, Any]:
-    values = {name: summary["solver"][key] for name, key in RECORD_KEYS.items()}
+def record_values(summary: RunSummary) -> dict[str, Any]:
+    values = {name: getattr(summary.solver, key) for name, key in RECORD_KEYS.items()}
     for name in _UNSET_WHEN_ZERO:  # classical solvers leave these empty rather than 0
         values[name] = values[name] or None
     values["WallTimeSeconds"] = round(values["WallTimeSeconds"], 6)
     return values
 
 
-def kpi_values(summary: dict[str, Any]) -> dict[str, Any]:
-    return {"Currency": summary["currency"]} | {name: summary["kpis"][key] for name, key in KPI_KEYS.items()}
+def kpi_values(summary: RunSummary) -> dict[str, Any]:
+    return {"Currency": summary.currency} | {name: getattr(summary.kpis, key) for name, key in KPI_KEYS.items()}
 
 
-def result_submodel(problem: BomProblem, report: Report, submodel_id: str, version: int = 1) -> model.Submodel:
+def result_submodel(problem: BomProblem, summary: RunSummary, submodel_id: str, version: int = 1
+                    ) -> model.Submodel:
     """The result; ``version`` advances on every rewrite of the same submodel id."""
     line_f, check_f, input_f = sc.SELECTION_LINE, sc.CONSTRAINT_LINE, _field("Inputs")
     selection = []
-    for ln in report.lines:
+    for ln in summary.selection:
         els: list[model.SubmodelElement] = el.properties(line_f.children, {
             "PositionId": ln.position_id, "PartNumber": ln.part_number, "Manufacturer": ln.manufacturer or None,
             "SupplierId": ln.supplier_id, "Quantity": ln.quantity, "OrderQuantity": ln.order_quantity,
@@ -83,16 +85,15 @@ def result_submodel(problem: BomProblem, report: Report, submodel_id: str, versi
             els.append(model.ReferenceElement("VariantAsset", el.ref(ln.asset_id),
                                               semantic_id=el.ref(line_f.child("VariantAsset").semantic_id)))
         selection.append(els)
-    summary = to_dict(report)
     checks = [el.properties(check_f.children, {"Name": c.name, "Value": c.value, "Sense": c.sense,
                                                 "Bound": c.bound, "Satisfied": c.satisfied, "Slack": c.slack})
-              for c in report.constraints]
+              for c in summary.constraints]
     inputs = [el.properties(input_f.children, {"SubmodelId": i.submodel_id, "SemanticId": i.semantic_id,
                                                 "Version": i.version or None}) for i in problem.inputs]
     elements = [
         *el.properties(sc.OPTIMIZATION_RESULT, {
-            "Status": report.solution.status.value, "ProductId": report.product_id,
-            "Started": report.started, "Finished": report.finished}),
+            "Status": summary.status, "ProductId": summary.product_id,
+            "Started": summary.started, "Finished": summary.finished, "RunId": summary.run_id}),
         el.collection_list(input_f, inputs),
         _collection("SolverRecord", record_values(summary)),
         _collection("KPIs", kpi_values(summary)),

@@ -178,6 +178,7 @@ OPTIMIZATION_RESULT = (
     _p("ProductId", "xs:string", "product", required=True),
     _p("Started", "xs:dateTime", "run start (UTC)", required=True),
     _p("Finished", "xs:dateTime", "run end (UTC)", required=True),
+    _p("RunId", "xs:string", "id of the run; its status and result messages carry the same id"),
     Field("Inputs", "list", "every submodel read", item="InputSubmodel", children=(
         _p("SubmodelId", "xs:string", "id", required=True),
         _p("SemanticId", "xs:string", "its semanticId", required=True),

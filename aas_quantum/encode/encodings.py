@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -189,18 +190,21 @@ UNBALANCED_GRID = tuple((l1, l2) for l2 in (0.0371, 0.3, 3.0, 10.0, 30.0, 100.0,
                         for l1 in (0.96, 0.1, 0.5, 2.0, 5.0))
 
 
-def tune_unbalanced(problem: BomProblem, build=onehot_encoding, max_states: int = 2 ** 18) -> Encoding:
+Builder = Callable[[BomProblem, tuple[float, float]], "Encoding"]
+
+
+def tune_unbalanced(problem: BomProblem, build: Builder = onehot_encoding, max_states: int = 2 ** 18) -> Encoding:
     """Multipliers chosen on the enumerated one-hot subspace: the pair that ranks a feasible optimum
     lowest (ideally as the ground state) and, among those, whose lowest-energy states (bottom 5 %)
     are most often feasible, since that low end is where QAOA puts its weight. Falls back to the
     paper's pair when the subspace is too large to enumerate (decoding still checks every sample)."""
     dims = [len(p.options) for p in problem.positions]
     if math.prod(dims) > max_states or not problem.constraints:
-        return build(problem)
+        return build(problem, (UNBALANCED_L1, UNBALANCED_L2))
     bits = subspace_bits(problem)
     objective, feasible = subspace_objective(problem, bits)
     if not feasible.any():
-        return build(problem)
+        return build(problem, (UNBALANCED_L1, UNBALANCED_L2))
     optimum = objective[feasible].min()
     optimal = np.flatnonzero(feasible & (objective <= optimum + 1e-9))
     low = max(1, len(bits) // 20)

@@ -74,8 +74,8 @@ class Qubo:
             if z[i] != 0:
                 terms.append(("Z", [i], float(z[i])))
         rows, cols = np.nonzero(self.quadratic)
-        for i, j in zip(rows, cols, strict=True):
-            terms.append(("ZZ", [int(i), int(j)], float(self.quadratic[i, j]) / 4.0))
+        for row, col in zip(rows, cols, strict=True):
+            terms.append(("ZZ", [int(row), int(col)], float(self.quadratic[row, col]) / 4.0))
         if not terms:
             return SparsePauliOp.from_sparse_list([("", [], 0.0)], num_qubits=n), offset
         return SparsePauliOp.from_sparse_list(terms, num_qubits=n).simplify(), offset

@@ -163,7 +163,8 @@ class MqttPublisher:
         if s.tls:
             client.tls_set(ca_certs=s.ca_file, certfile=s.cert_file, keyfile=s.key_file,
                            cert_reqs=ssl.CERT_REQUIRED, tls_version=ssl.PROTOCOL_TLS_CLIENT)
-        client.reconnect_delay_set(s.reconnect_min_s, s.reconnect_max_s)
+        # paho computes the back-off in floats; its annotation says int
+        client.reconnect_delay_set(s.reconnect_min_s, s.reconnect_max_s)  # type: ignore[arg-type]
         client.max_queued_messages_set(0)  # unbounded: nothing is dropped while the broker is away
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
@@ -251,9 +252,9 @@ class MqttPublisher:
             self._published[topic_name] += 1
 
     def status(self, product_id: str, state: str, progress: float | None = None, stage: str = "",
-               message: str = "") -> None:
+               message: str = "", *, run_id: str) -> None:
         self.publish(topic(self.settings.topic_prefix, product_id, "status"),
-                     status_payload(product_id, state, progress, stage, message))
+                     status_payload(product_id, state, progress, stage, message, run_id=run_id))
 
     def result(self, product_id: str, payload: dict[str, Any]) -> None:
         self.publish(topic(self.settings.topic_prefix, product_id, "result"), payload)

@@ -5,7 +5,8 @@ Server address space (namespace ``urn:aas-quantum:opcua``, string node ids so no
 
     Objects/AasQuantum                       Optimize(productId: String) -> Status: String
       Products/<product>                     ProductId, Status, LastRun, TotalCost, Currency,
-                                             ImprovementVsGreedyPercent, GapToOptimumPercent, Solver
+                                             ImprovementVsGreedyPercent, GapToOptimumPercent, Solver,
+                                             RunId
         Positions/<position>                 PositionId, PartNumber, SupplierId, Quantity, UnitPrice,
                                              LeadTimeDays
 
@@ -39,6 +40,7 @@ from aas_quantum.config import config_section
 from aas_quantum.errors import AasQuantumError, ConfigError
 from aas_quantum.problem import product_number
 from aas_quantum.sanitize import redact_url
+from aas_quantum.summary import RunSummary
 
 log = logging.getLogger(__name__)
 NAMESPACE_URI = "urn:aas-quantum:opcua"
@@ -57,29 +59,30 @@ def default_cert_dir() -> Path:
 # ------------------------------------------------------------------------------------ values
 
 
-def product_values(summary: dict[str, Any]) -> dict[str, Any]:
-    """The product variables from a run summary (``report.to_dict`` shape)."""
-    kpis = summary["kpis"]
+def product_values(summary: RunSummary) -> dict[str, Any]:
+    """The product variables of a run."""
+    kpis = summary.kpis
     return {
-        "ProductId": summary["product_id"], "Status": summary["status"],
-        "LastRun": dt.datetime.fromisoformat(summary["finished"]),
-        "TotalCost": float(kpis["total_cost"]), "Currency": summary["currency"],
-        "ImprovementVsGreedyPercent": float(kpis["improvement_vs_greedy_pct"] or 0.0),
-        "GapToOptimumPercent": float(kpis["gap_to_optimum_pct"] or 0.0), "Solver": summary["solver"]["method"],
+        "ProductId": summary.product_id, "Status": summary.status, "LastRun": summary.finished,
+        "TotalCost": kpis.total_cost, "Currency": summary.currency,
+        "ImprovementVsGreedyPercent": kpis.improvement_vs_greedy_pct or 0.0,
+        "GapToOptimumPercent": kpis.gap_to_optimum_pct or 0.0, "Solver": summary.solver.method,
+        "RunId": summary.run_id,
     }
 
 
-def position_values(summary: dict[str, Any]) -> list[dict[str, Any]]:
-    return [{"PositionId": line["position_id"], "PartNumber": line["part_number"], "SupplierId": line["supplier_id"],
-             "Quantity": float(line["quantity"]), "UnitPrice": float(line["unit_price"]),
-             "LeadTimeDays": float(line["lead_time_days"])} for line in summary["selection"]]
+def position_values(summary: RunSummary) -> list[dict[str, Any]]:
+    return [{"PositionId": line.position_id, "PartNumber": line.part_number, "SupplierId": line.supplier_id,
+             "Quantity": line.quantity, "UnitPrice": line.unit_price, "LeadTimeDays": line.lead_time_days}
+            for line in summary.selection]
 
 
 VARIANT_TYPES = {
     "ProductId": ua.VariantType.String, "Status": ua.VariantType.String, "LastRun": ua.VariantType.DateTime,
     "TotalCost": ua.VariantType.Double, "Currency": ua.VariantType.String,
     "ImprovementVsGreedyPercent": ua.VariantType.Double, "GapToOptimumPercent": ua.VariantType.Double,
-    "Solver": ua.VariantType.String, "PositionId": ua.VariantType.String, "PartNumber": ua.VariantType.String,
+    "Solver": ua.VariantType.String, "RunId": ua.VariantType.String,
+    "PositionId": ua.VariantType.String, "PartNumber": ua.VariantType.String,
     "SupplierId": ua.VariantType.String, "Quantity": ua.VariantType.Double, "UnitPrice": ua.VariantType.Double,
     "LeadTimeDays": ua.VariantType.Double,
 }
@@ -164,7 +167,7 @@ async def ensure_certificate(cert_dir: Path, application_uri: str, server: bool)
     return cert, key
 
 
-Optimizer = Callable[[str], dict[str, Any]]
+Optimizer = Callable[[str], RunSummary]
 
 
 class OpcUaResultServer:
@@ -210,12 +213,12 @@ class OpcUaResultServer:
         await self.server.stop()
 
     def _id(self, path: str) -> ua.NodeId:
-        return ua.NodeId(path, self.ns)
+        return ua.NodeId(ua.String(path), ua.Int16(self.ns))
 
-    async def show(self, summary: dict[str, Any], aliases: tuple[str, ...] = ()) -> None:
+    async def show(self, summary: RunSummary, aliases: tuple[str, ...] = ()) -> None:
         """Create or update the nodes of the product ``summary`` is about."""
         async with self._lock:
-            product_id = summary["product_id"]
+            product_id = summary.product_id
             key = product_number(product_id)
             for alias in (product_id, key, *aliases):
                 self.aliases[alias] = product_id
@@ -247,7 +250,7 @@ class OpcUaResultServer:
         variable = await parent.add_variable(self._id(node_id), ua.QualifiedName(name, self.ns),
                                              ua.Variant(value, VARIANT_TYPES[name]))
         if name in UNITS:
-            await variable.add_property(ua.NodeId(f"{node_id}.EngineeringUnits", self.ns),
+            await variable.add_property(self._id(f"{node_id}.EngineeringUnits"),
                                         ua.QualifiedName("EngineeringUnits", 0), eu_information(*UNITS[name]),
                                         varianttype=ua.VariantType.ExtensionObject)
         return variable
@@ -280,7 +283,7 @@ class OpcUaResultServer:
 def _argument(name: str, description: str, variant: ua.VariantType) -> ua.Argument:
     argument = ua.Argument()
     argument.Name = name
-    argument.DataType = ua.NodeId(variant.value)
+    argument.DataType = ua.NodeId(ua.Int32(variant.value))
     argument.ValueRank = -1
     argument.Description = ua.LocalizedText(description)
     return argument
@@ -352,7 +355,7 @@ async def connect_client(settings: OpcUaClientSettings) -> Client:
     return client
 
 
-async def write_nodes(settings: OpcUaClientSettings, summary: dict[str, Any]) -> int:
+async def write_nodes(settings: OpcUaClientSettings, summary: RunSummary) -> int:
     """Write the run's values into the mapped nodes of an existing server; returns how many were written.
 
     Each value is converted to the target node's data type; a node that is missing or refuses the

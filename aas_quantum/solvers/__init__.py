@@ -1,34 +1,114 @@
-"""Solver registry: ``get_solver(name).solve(problem, options) -> Solution``."""
+"""Solver registry: ``get_solver(name).solve(problem, options) -> Solution``.
+
+Each solver is registered with the ``SolveOptions`` fields it reads (dimod's ``parameters``): a
+parameter given for a solver that does not read it, or one that does not exist, is an error
+rather than silently ignored. Solvers are imported on first use, so commands that solve nothing
+(``--help``, ``validate``, ``export``) never load the quantum stack (qiskit, numba).
+"""
 
 from __future__ import annotations
 
-from aas_quantum.solvers.anneal import AnnealSolver
-from aas_quantum.solvers.base import Solution, SolveOptions, Solver, SolverRecord, Status
-from aas_quantum.solvers.exact import ExactSolver
-from aas_quantum.solvers.greedy import GreedySolver
-from aas_quantum.solvers.hybrid import HybridSolver
-from aas_quantum.solvers.qaoa import QaoaSolver
-from aas_quantum.solvers.vqe import VqeSolver
+import dataclasses
+import importlib
+import types
+import typing
+from collections.abc import Mapping
+from typing import Any
 
-_SOLVERS: dict[str, type] = {
-    "exact": ExactSolver,
-    "greedy": GreedySolver,
-    "qaoa": QaoaSolver,
-    "hybrid": HybridSolver,
-    "vqe": VqeSolver,
-    "anneal": AnnealSolver,
-}
+from aas_quantum.config import parse_bool
+from aas_quantum.errors import ConfigError
+from aas_quantum.solvers.base import Solution, SolveOptions, Solver, SolverRecord, Status
+
+DEFAULT_METHOD = "auto"
+# Every run reads these (the exact and greedy baselines too), whatever the method.
+RUN_PARAMETERS = ("time_limit_s", "seed")
+_VARIATIONAL = ("reps", "shots", "optimizer", "maxiter", "backend", "encoding", "cvar_alpha")
+_QAOA = (*_VARIATIONAL, "warm_start", "warm_epsilon", "mixer", "interp")
+
+
+@dataclasses.dataclass(frozen=True)
+class SolverSpec:
+    name: str
+    target: str  # "module:Class", imported when the solver is first asked for
+    parameters: tuple[str, ...]  # the SolveOptions fields it reads beyond RUN_PARAMETERS
+    summary: str
+
+
+SPECS: dict[str, SolverSpec] = {spec.name: spec for spec in (
+    SolverSpec("auto", "aas_quantum.solvers.auto:AutoSolver", ("qubit_budget", *_QAOA),
+               "QAOA when the encoded problem fits the qubit budget, hybrid above it"),
+    SolverSpec("qaoa", "aas_quantum.solvers.qaoa:QaoaSolver", _QAOA,
+               "QAOA with the constraint-preserving XY-mixer ansatz"),
+    SolverSpec("hybrid", "aas_quantum.solvers.hybrid:HybridSolver", ("qubit_budget", *_QAOA),
+               "windows of positions re-optimised by QAOA within the qubit budget"),
+    SolverSpec("vqe", "aas_quantum.solvers.vqe:VqeSolver", (*_VARIATIONAL, "ansatz"),
+               "VQE with a hardware-efficient ansatz on a penalty encoding"),
+    SolverSpec("exact", "aas_quantum.solvers.exact:ExactSolver", (), "MILP (HiGHS): the proven optimum"),
+    SolverSpec("greedy", "aas_quantum.solvers.greedy:GreedySolver", (), "best option per position, then repair"),
+    SolverSpec("anneal", "aas_quantum.solvers.anneal:AnnealSolver", ("sweeps",), "simulated annealing"),
+)}
 
 
 def available() -> list[str]:
-    return sorted(_SOLVERS)
+    return sorted(SPECS)
+
+
+def spec(name: str) -> SolverSpec:
+    try:
+        return SPECS[name]
+    except KeyError:
+        raise ConfigError(f"unknown solver {name!r}; choose one of {', '.join(available())}") from None
 
 
 def get_solver(name: str) -> Solver:
+    module, _, cls = spec(name).target.partition(":")
+    solver: Solver = getattr(importlib.import_module(module), cls)()
+    return solver
+
+
+def parameters(name: str) -> tuple[str, ...]:
+    """The ``SolveOptions`` fields solver ``name`` reads."""
+    return RUN_PARAMETERS + spec(name).parameters
+
+
+_USER_FIELDS = {f.name: f for f in dataclasses.fields(SolveOptions) if f.name != "known_optimum"}
+
+
+def check_parameters(name: str, given: Mapping[str, Any]) -> None:
+    """Refuse a parameter ``name`` does not read (a misspelling, or one of another solver)."""
+    reads = parameters(name)
+    for key in given:
+        if key not in _USER_FIELDS:
+            raise ConfigError(f"unknown solver parameter {key!r}; {name} reads: {', '.join(reads)}")
+        if key not in reads:
+            users = [s for s in available() if key in parameters(s)]
+            raise ConfigError(f"parameter {key!r} does not apply to solver {name} (it reads: {', '.join(reads)}; "
+                              f"{key} is read by {', '.join(users)})")
+
+
+def parse_parameter(key: str, text: str) -> Any:
+    """A parameter given as text (``--param mixer=complete``, an operation input) in its field's type."""
+    if key not in _USER_FIELDS:
+        raise ConfigError(f"unknown solver parameter {key!r}; one of {', '.join(_USER_FIELDS)}")
+    kind = typing.get_type_hints(SolveOptions)[key]
+    optional = isinstance(kind, types.UnionType) and type(None) in typing.get_args(kind)
+    if optional:
+        if text.strip().lower() in ("", "none"):
+            return None
+        kind = next(k for k in typing.get_args(kind) if k is not type(None))
+    if kind is bool:
+        return parse_bool(text, key)
     try:
-        return _SOLVERS[name]()
-    except KeyError:
-        raise ValueError(f"unknown solver {name!r}; choose one of {', '.join(available())}") from None
+        return kind(text)
+    except ValueError:
+        raise ConfigError(f"solver parameter {key} must be a {kind.__name__}, got {text!r}") from None
 
 
-__all__ = ["Solution", "SolveOptions", "Solver", "SolverRecord", "Status", "available", "get_solver"]
+def make_options(name: str, given: Mapping[str, Any], base: SolveOptions | None = None) -> SolveOptions:
+    """``base`` (the defaults) with ``given`` applied, after checking that ``name`` reads each of them."""
+    check_parameters(name, given)
+    return (base or SolveOptions()).with_(**given)
+
+
+__all__ = ["DEFAULT_METHOD", "Solution", "SolveOptions", "Solver", "SolverRecord", "Status", "available",
+           "check_parameters", "get_solver", "make_options", "parameters", "parse_parameter", "spec"]

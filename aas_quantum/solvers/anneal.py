@@ -16,20 +16,20 @@ import numpy as np
 
 from aas_quantum.encode.encodings import objective_spread
 from aas_quantum.problem import BomProblem
-from aas_quantum.solvers.base import Solution, SolveOptions, SolverRecord, feasible_solution
+from aas_quantum.solvers.base import Solution, SolveOptions, Solver, SolverRecord, feasible_solution
 from aas_quantum.solvers.greedy import GreedySolver, total_violation
 
 
-class AnnealSolver:
+class AnnealSolver(Solver):
     name = "anneal"
 
     def solve(self, problem: BomProblem, options: SolveOptions) -> Solution:
         start = time.perf_counter()
         rng = np.random.default_rng(options.seed)
-        sweeps = int(options.extra.get("sweeps", 2000))
+        sweeps = options.sweeps
         a, b = problem.le_form
         greedy = GreedySolver().solve(problem, options)
-        choice = list(greedy.choice) if greedy.is_feasible else \
+        choice = list(greedy.choice) if greedy.choice is not None else \
             [int(np.argmin(problem.cost_vector[sl])) for sl in problem.position_slices]
         x = problem.x_from_choice(choice)
         lhs = a @ x

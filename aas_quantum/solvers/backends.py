@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from typing import Any
 
 from qiskit import QuantumCircuit
 from qiskit.transpiler import generate_preset_pass_manager
@@ -31,7 +32,7 @@ def _two_qubit_gates(circuit: QuantumCircuit) -> int:
     return sum(1 for item in circuit.data if item.operation.num_qubits == 2 and item.operation.name != "barrier")
 
 
-def _fake_backend(name: str):
+def _fake_backend(name: str) -> Any:
     from qiskit_ibm_runtime import fake_provider
 
     cls = getattr(fake_provider, name, None)
@@ -79,7 +80,7 @@ def sample(circuit: QuantumCircuit, backend: str, shots: int, seed: int) -> Samp
     return SampleRun(_counts(result), label, isa.depth(), _two_qubit_gates(isa))
 
 
-def _counts(result) -> dict[int, int]:
+def _counts(result: Any) -> dict[int, int]:
     data = result[0].data
     register = next(iter(data.keys()))
     return {int(bits, 2): count for bits, count in getattr(data, register).get_counts().items()}

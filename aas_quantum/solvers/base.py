@@ -24,18 +24,26 @@ class Status(enum.StrEnum):
 
 @dataclass(frozen=True)
 class SolveOptions:
-    """Options shared by all solvers; each reads the ones it uses."""
+    """Every solver parameter, typed, with its one default; each solver declares which it reads
+    (``solvers.parameters(name)``) and a parameter the chosen solver does not read is an error."""
 
     time_limit_s: float = 60.0
     seed: int = 7
-    reps: int = 2
+    reps: int = 2  # QAOA layers / VQE ansatz repetitions
     shots: int = 4096
-    qubit_budget: int = 20
-    optimizer: str = "COBYLA"
+    qubit_budget: int = 20  # largest direct quantum run; auto decomposes above it
+    optimizer: str = "COBYLA"  # COBYLA | SPSA | L-BFGS-B
     maxiter: int = 200
-    backend: str = "local"
-    encoding: str = "onehot"
-    extra: dict[str, Any] = field(default_factory=dict)
+    backend: str = "local"  # local | statevector | aer | fake:<FakeDevice> | ibm:<device>
+    encoding: str = "onehot"  # onehot | unbalanced | penalty
+    warm_start: str | None = None  # QAOA: greedy | relaxed
+    warm_epsilon: float = 0.25  # QAOA warm-start regularisation
+    cvar_alpha: float = 1.0  # CVaR aggregation (1 = expectation)
+    mixer: str = "ring"  # QAOA XY mixer topology: ring | complete
+    interp: bool = False  # QAOA: grow the depth 1..reps with INTERP initialisation
+    ansatz: str = "RealAmplitudes"  # VQE: RealAmplitudes | EfficientSU2
+    sweeps: int = 2000  # anneal: sweeps over the positions
+    known_optimum: float | None = None  # set by the run from the exact baseline: P(optimal) in records
 
     def with_(self, **changes: Any) -> SolveOptions:
         return replace(self, **changes)
@@ -82,6 +90,11 @@ class Solver(Protocol):
     name: str
 
     def solve(self, problem: BomProblem, options: SolveOptions) -> Solution: ...
+
+    def compatibility(self, problem: BomProblem, options: SolveOptions) -> str | None:
+        """Why this solver cannot take ``problem`` with ``options`` (None when it can), decided
+        before any memory is allocated (as qiskit-optimization's ``get_compatibility_msg``)."""
+        return None
 
 
 def feasible_solution(

@@ -12,10 +12,10 @@ import numpy as np
 from scipy import optimize, sparse
 
 from aas_quantum.problem import BomProblem, unreachable_limits
-from aas_quantum.solvers.base import Solution, SolveOptions, SolverRecord, Status
+from aas_quantum.solvers.base import Solution, SolveOptions, Solver, SolverRecord, Status
 
 
-class ExactSolver:
+class ExactSolver(Solver):
     name = "exact"
 
     def solve(self, problem: BomProblem, options: SolveOptions) -> Solution:
@@ -69,6 +69,7 @@ class ExactSolver:
             return Solution(Status.NO_SOLUTION, None, None, record, bound=bound,
                             reasons=(f"HiGHS stopped without a feasible selection: {result.message}",))
         choice = problem.choice_from_x(np.round(result.x[:n]))
+        assert choice is not None  # the equality rows give every position exactly one option
         x = problem.x_from_choice(choice)
         status = Status.OPTIMAL if result.status == 0 else Status.FEASIBLE
         objective = problem.objective(x)

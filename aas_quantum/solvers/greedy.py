@@ -12,7 +12,7 @@ import time
 import numpy as np
 
 from aas_quantum.problem import BomProblem
-from aas_quantum.solvers.base import Solution, SolveOptions, SolverRecord, feasible_solution
+from aas_quantum.solvers.base import Solution, SolveOptions, Solver, SolverRecord, feasible_solution
 
 
 def total_violation(a: np.ndarray, b: np.ndarray, lhs: np.ndarray) -> np.ndarray:
@@ -41,10 +41,10 @@ def repair(problem: BomProblem, choice: list[int], max_moves: int | None = None)
             delta = a[:, sl] - a[:, [old]]
             gain = current - total_violation(a, b, lhs[:, None] + delta)
             extra_cost = costs[sl] - costs[old]
-            for k in np.flatnonzero(gain > 1e-12):
-                score = gain[k] / (max(extra_cost[k], 0.0) + 1e-6 * (abs(costs[old]) + 1.0))
+            for option in np.flatnonzero(gain > 1e-12):
+                score = gain[option] / (max(extra_cost[option], 0.0) + 1e-6 * (abs(costs[old]) + 1.0))
                 if best is None or score > best[0]:
-                    best = (score, p, int(k))
+                    best = (score, p, int(option))
         if best is None:
             return None
         _, p, k = best
@@ -54,7 +54,7 @@ def repair(problem: BomProblem, choice: list[int], max_moves: int | None = None)
     return None
 
 
-class GreedySolver:
+class GreedySolver(Solver):
     name = "greedy"
 
     def solve(self, problem: BomProblem, options: SolveOptions) -> Solution:

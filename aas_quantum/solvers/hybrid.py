@@ -15,7 +15,7 @@ from dataclasses import replace
 import numpy as np
 
 from aas_quantum.problem import BomProblem, LinearConstraint
-from aas_quantum.solvers.base import Solution, SolveOptions, SolverRecord, Status
+from aas_quantum.solvers.base import Solution, SolveOptions, Solver, SolverRecord, Status
 from aas_quantum.solvers.greedy import GreedySolver
 from aas_quantum.solvers.qaoa import QaoaSolver
 from aas_quantum.solvers.variational import encoded_qubits
@@ -48,11 +48,17 @@ def restrict(problem: BomProblem, window: list[int], choice: tuple[int, ...]) ->
 
 
 def fitted(problem: BomProblem, window: list[int], choice: tuple[int, ...], budget: int, encoding: str
-           ) -> list[tuple[list[int], BomProblem]]:
-    """The window's sub-problem, halved until its *encoded* qubits (slack included) fit the budget."""
+           ) -> list[tuple[list[int], BomProblem | None]]:
+    """The window's sub-problem, halved until its *encoded* qubits (slack included) fit the budget.
+
+    A single position that does not fit even alone comes back without a sub-problem (None): it is
+    never simulated, since no state larger than the budget is ever allocated.
+    """
     sub = restrict(problem, window, choice)
-    if len(window) == 1 or encoded_qubits(sub, encoding) <= budget:
+    if encoded_qubits(sub, encoding) <= budget:
         return [(window, sub)]
+    if len(window) == 1:
+        return [(window, None)]
     half = len(window) // 2
     return fitted(problem, window[:half], choice, budget, encoding) + \
         fitted(problem, window[half:], choice, budget, encoding)
@@ -72,7 +78,7 @@ def windows(sizes: list[int], budget: int, rng: np.random.Generator) -> list[lis
     return out
 
 
-class HybridSolver:
+class HybridSolver(Solver):
     name = "hybrid"
 
     def solve(self, problem: BomProblem, options: SolveOptions) -> Solution:
@@ -80,14 +86,14 @@ class HybridSolver:
         greedy = GreedySolver().solve(problem, options)
         record = SolverRecord(method=self.name, backend="QAOA sub-problems", encoding=options.encoding,
                               reps=options.reps, optimizer=options.optimizer, shots=options.shots, seed=options.seed)
-        if not greedy.is_feasible:
+        if greedy.choice is None or greedy.objective is None:
             return Solution(Status.NO_SOLUTION, None, None, replace(record, wall_time_s=time.perf_counter() - start),
                             reasons=("greedy start found no feasible selection",))
         choice, best = tuple(greedy.choice), float(greedy.objective)
         sizes = [len(p.options) for p in problem.positions]
         rng = np.random.default_rng(options.seed)
-        sub_options = options.with_(extra={k: v for k, v in options.extra.items() if k != "optimum"})
-        rounds = accepted = evaluations = max_qubits = 0
+        sub_options = options.with_(known_optimum=None)  # the whole problem's optimum says nothing of a window
+        rounds = accepted = evaluations = max_qubits = over_budget = 0
         p_feasible: list[float] = []
         sub_backends: set[str] = set()  # what the sub-solves really ran on, for an honest record
         improved = True
@@ -98,6 +104,9 @@ class HybridSolver:
             for window, sub in pieces:
                 if time.perf_counter() - start >= options.time_limit_s:
                     break
+                if sub is None:
+                    over_budget += 1
+                    continue
                 result = QaoaSolver().solve(sub, sub_options)
                 rounds += 1
                 evaluations += result.record.evaluations
@@ -105,7 +114,7 @@ class HybridSolver:
                 sub_backends.add(result.record.backend)
                 if result.record.p_feasible is not None:
                     p_feasible.append(result.record.p_feasible)
-                if not result.is_feasible:
+                if result.choice is None:
                     continue
                 candidate = list(choice)
                 for p, c in zip(window, result.choice, strict=True):
@@ -121,6 +130,6 @@ class HybridSolver:
             evaluations=evaluations, wall_time_s=time.perf_counter() - start,
             p_feasible=float(np.mean(p_feasible)) if p_feasible else None,
             details={"subproblems": rounds, "accepted": accepted, "greedy_objective": greedy.objective,
-                     "qubit_budget": options.qubit_budget},
+                     "qubit_budget": options.qubit_budget, "positions_over_budget": over_budget},
         )
         return Solution(Status.FEASIBLE, choice, best, record)

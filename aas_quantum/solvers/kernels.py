@@ -51,7 +51,7 @@ class SubspaceQaoa:
         self.start = start or [np.full(k, 1.0 / math.sqrt(k)) for k in self.dims]
 
     def state(self, gammas: np.ndarray, betas: np.ndarray) -> np.ndarray:
-        psi = np.ones(1, dtype=complex)
+        psi: np.ndarray = np.ones(1, dtype=complex)
         for amplitudes in self.start:  # product state over positions
             psi = np.multiply.outer(psi, amplitudes)
         psi = psi.reshape(self.dims).astype(complex)
@@ -245,4 +245,4 @@ def check_memory(n: int, dtype: np.dtype) -> None:
     if need > 0.8 * have:
         raise MemoryError(f"a {n}-qubit statevector needs about {need / 2**30:.1f} GiB "
                           f"({dtype.name}); {have / 2**30:.1f} GiB is available. Use fewer qubits, "
-                          "complex64, the onehot encoding or --solver hybrid")
+                          "the onehot encoding or --solver hybrid")

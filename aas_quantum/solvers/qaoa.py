@@ -1,11 +1,11 @@
 """QAOA with the constraint-preserving ansatz, simulated exactly in the one-hot subspace.
 
-Warm start (``extra["warm_start"]`` = "greedy" or "relaxed"): each position starts in a one-hot
+Warm start (``warm_start`` = "greedy" or "relaxed"): each position starts in a one-hot
 superposition weighted towards the greedy choice or the LP relaxation's values instead of a W
 state (Egger et al. 2021, kept inside the one-hot subspace), regularised by ``warm_epsilon``.
 
 Parameters are optimised with qiskit-algorithms' optimisers (COBYLA, SPSA, L-BFGS-B), starting
-from a linear ramp; with ``extra["interp"]`` the depth grows 1..p using INTERP initialisation.
+from a linear ramp; with ``interp`` the depth grows 1..p using INTERP initialisation.
 The final state is sampled with the seed; decoding keeps the best feasible sample by the true
 objective and repairs the best sample when none is feasible.
 """
@@ -22,7 +22,7 @@ from aas_quantum.encode.circuits import bind, onehot_qaoa_circuit, x_mixer_qaoa_
 from aas_quantum.encode.encodings import Encoding
 from aas_quantum.problem import BomProblem
 from aas_quantum.solvers.backends import sample
-from aas_quantum.solvers.base import Solution, SolveOptions, SolverRecord
+from aas_quantum.solvers.base import Solution, SolveOptions, Solver, SolverRecord
 from aas_quantum.solvers.exact import relaxed_selection
 from aas_quantum.solvers.greedy import GreedySolver
 from aas_quantum.solvers.kernels import FullSpaceQaoa, SubspaceQaoa, check_memory
@@ -33,6 +33,7 @@ from aas_quantum.solvers.variational import (
     encode,
     energy_distribution,
     full_bits,
+    full_space_compatibility,
     make_optimizer,
 )
 
@@ -123,23 +124,30 @@ class _Space:
         return self.selections.bits[index] if self.one_hot else full_bits(index, self.n_options)
 
 
-class QaoaSolver:
+class QaoaSolver(Solver):
     name = "qaoa"
+
+    def compatibility(self, problem: BomProblem, options: SolveOptions) -> str | None:
+        size = int(np.prod([len(p.options) for p in problem.positions], dtype=np.int64))
+        if size > MAX_SUBSPACE_STATES:
+            return (f"the one-hot subspace has {size:,} states (more than {MAX_SUBSPACE_STATES:,}); "
+                    "use --solver hybrid")
+        if options.encoding != "onehot":  # the full 2^n space is simulated
+            return full_space_compatibility(problem, options.encoding)
+        return None
 
     def solve(self, problem: BomProblem, options: SolveOptions) -> Solution:
         start = time.perf_counter()
-        dims = [len(p.options) for p in problem.positions]
-        size = int(np.prod(dims, dtype=np.int64))
-        if size > MAX_SUBSPACE_STATES:
-            raise ValueError(f"the one-hot subspace has {size:,} states (more than {MAX_SUBSPACE_STATES:,}); "
-                             "use --solver hybrid")
+        refused = self.compatibility(problem, options)
+        if refused:
+            raise ValueError(refused)
         encoding = encode(problem, options.encoding)
-        topology = options.extra.get("mixer", "ring")
-        initial = warm_start(problem, options.extra.get("warm_start"), float(options.extra.get("warm_epsilon", 0.25)))
+        topology = options.mixer
+        initial = warm_start(problem, options.warm_start, options.warm_epsilon)
         if initial is not None and encoding.name != "onehot":
             raise ValueError("warm_start applies to the onehot encoding (its W-state preparation)")
-        space = _Space(problem, encoding, topology, options.extra.get("dtype", np.complex128), initial)
-        alpha = float(options.extra.get("cvar_alpha", 1.0))
+        space = _Space(problem, encoding, topology, np.complex128, initial)
+        alpha = options.cvar_alpha
         evaluations = 0
 
         def energy(params: np.ndarray) -> float:
@@ -171,7 +179,7 @@ class QaoaSolver:
             method=self.name, backend=backend, encoding=encoding.name, qubits=encoding.qubo.n,
             reps=len(params) // 2, optimizer=options.optimizer, evaluations=evaluations, shots=options.shots,
             seed=options.seed, wall_time_s=time.perf_counter() - start, p_feasible=p_feasible,
-            p_optimal=selections.p_optimal(selection_probs, options.extra.get("optimum")),
+            p_optimal=selections.p_optimal(selection_probs, options.known_optimum),
             details={**details, **encoding.report()},
         )
         return conclude(problem, record, sampled, energies)
@@ -179,7 +187,7 @@ class QaoaSolver:
     @staticmethod
     def _optimise(energy: Callable[[np.ndarray], float], options: SolveOptions) -> np.ndarray:
         optimizer = make_optimizer(options.optimizer, options.maxiter, options.seed)
-        if options.extra.get("interp", False):
+        if options.interp:
             params = linear_ramp(1)
             for depth in range(1, options.reps + 1):
                 params = optimizer.minimize(energy, params).x

@@ -19,6 +19,7 @@ from aas_quantum.encode.encodings import (
 from aas_quantum.problem import BomProblem
 from aas_quantum.solvers.base import Solution, SolverRecord, Status
 from aas_quantum.solvers.greedy import repair
+from aas_quantum.solvers.kernels import check_memory
 
 
 def make_optimizer(name: str, maxiter: int, seed: int) -> Optimizer:
@@ -56,6 +57,18 @@ def encoded_qubits(problem: BomProblem, name: str) -> int:
     raise ValueError(f"unknown encoding {name!r} (onehot, unbalanced, penalty)")
 
 
+def full_space_compatibility(problem: BomProblem, encoding: str) -> str | None:
+    """Why the full 2^n statevector of ``encoding`` cannot be simulated here (None when it can)."""
+    n = encoded_qubits(problem, encoding)
+    if n > 48:
+        return f"the {encoding} encoding needs {n} qubits: far beyond a statevector simulation; use --solver hybrid"
+    try:
+        check_memory(n, np.dtype(np.complex128))
+    except MemoryError as exc:
+        return str(exc)
+    return None
+
+
 def full_bits(index: int, n: int) -> np.ndarray:
     return np.array([(index >> i) & 1 for i in range(n)], dtype=np.int8)
 
@@ -76,10 +89,11 @@ def decode(problem: BomProblem, sampled: list[np.ndarray], energies: np.ndarray
     best: tuple[float, tuple[int, ...]] | None = None
     for bits in sampled:
         x = bits.astype(float)
-        if problem.is_feasible(x):
+        choice = problem.choice_from_x(x)
+        if choice is not None and problem.is_feasible(x):
             value = problem.objective(x)
             if best is None or value < best[0]:
-                best = (value, problem.choice_from_x(x))
+                best = (value, choice)
     if best is not None:
         return best[1], "best feasible sample"
     lowest = sampled[int(np.argmin(energies))]
@@ -91,7 +105,7 @@ def energy_distribution(energies: np.ndarray, probs: np.ndarray) -> dict[str, fl
     """Mean and quantiles of the encoded energy under the final state's distribution."""
     order = np.argsort(energies)
     mass = np.cumsum(probs[order]) / probs.sum()
-    quantile = {f"q{int(q * 100):02d}": float(energies[order][min(np.searchsorted(mass, q), len(mass) - 1)])
+    quantile = {f"q{int(q * 100):02d}": float(energies[order][min(int(np.searchsorted(mass, q)), len(mass) - 1)])
                 for q in (0.01, 0.1, 0.5, 0.9)}
     return {"mean": float(probs @ energies / probs.sum()), "min_sampled_support": float(energies.min()), **quantile}
 

@@ -16,8 +16,8 @@ from qiskit.quantum_info import Statevector
 
 from aas_quantum.problem import BomProblem
 from aas_quantum.solvers.backends import sample
-from aas_quantum.solvers.base import Solution, SolveOptions, SolverRecord
-from aas_quantum.solvers.kernels import check_memory, cvar
+from aas_quantum.solvers.base import Solution, SolveOptions, Solver, SolverRecord
+from aas_quantum.solvers.kernels import cvar
 from aas_quantum.solvers.variational import (
     Selections,
     conclude,
@@ -25,28 +25,39 @@ from aas_quantum.solvers.variational import (
     encode,
     energy_distribution,
     full_bits,
+    full_space_compatibility,
     make_optimizer,
 )
 
 ANSATZE = {"RealAmplitudes": library.real_amplitudes, "EfficientSU2": library.efficient_su2}
 
 
-class VqeSolver:
+def vqe_encoding(options: SolveOptions) -> str:
+    """VQE's hardware-efficient ansatz cannot keep one-hot states: onehot means unbalanced here."""
+    return "unbalanced" if options.encoding == "onehot" else options.encoding
+
+
+class VqeSolver(Solver):
     name = "vqe"
+
+    def compatibility(self, problem: BomProblem, options: SolveOptions) -> str | None:
+        if options.ansatz not in ANSATZE:
+            return f"unknown ansatz {options.ansatz!r} ({', '.join(ANSATZE)})"
+        return full_space_compatibility(problem, vqe_encoding(options))
 
     def solve(self, problem: BomProblem, options: SolveOptions) -> Solution:
         start = time.perf_counter()
-        encoding = encode(problem, "unbalanced" if options.encoding == "onehot" else options.encoding)
+        refused = self.compatibility(problem, options)
+        if refused:
+            raise ValueError(refused)
+        encoding = encode(problem, vqe_encoding(options))
         n = encoding.qubo.n
-        check_memory(n, np.dtype(np.complex128))
-        ansatz_name = options.extra.get("ansatz", "RealAmplitudes")
-        if ansatz_name not in ANSATZE:
-            raise ValueError(f"unknown ansatz {ansatz_name!r} ({', '.join(ANSATZE)})")
+        ansatz_name = options.ansatz
         ansatz = ANSATZE[ansatz_name](n, reps=options.reps, entanglement="linear")
         diagonal = encoding.qubo.full_diagonal()
         scale = float(diagonal.std()) or 1.0
         normalised = (diagonal - diagonal.mean()) / scale
-        alpha = float(options.extra.get("cvar_alpha", 1.0))
+        alpha = options.cvar_alpha
         evaluations = 0
 
         def probabilities(params: np.ndarray) -> np.ndarray:
@@ -84,7 +95,7 @@ class VqeSolver:
             method=self.name, backend=backend, encoding=encoding.name, qubits=n, reps=options.reps,
             optimizer=options.optimizer, evaluations=evaluations, shots=options.shots, seed=options.seed,
             wall_time_s=time.perf_counter() - start, p_feasible=p_feasible,
-            p_optimal=selections.p_optimal(selection_probs, options.extra.get("optimum")),
+            p_optimal=selections.p_optimal(selection_probs, options.known_optimum),
             details={**details, **encoding.report()},
         )
         return conclude(problem, record, sampled, diagonal[indices])

@@ -1,0 +1,160 @@
+"""``execute``: one product's run, composed once for every caller (CLI, OPC UA server, AAS
+extension service, batch runs).
+
+read (repository) -> problem -> solve (with baselines) -> summary -> local outputs (result
+AASX/JSON, ERP files) -> repository write-back -> ``done`` to the listeners. Local outputs are
+written before any remote call; a failure of any stage is the run's outcome (never an exception),
+so one product's failure never stops the others.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from basyx.aas import model
+
+from aas_quantum import erp
+from aas_quantum.aas import mapping
+from aas_quantum.aas.result import next_version, output_stem, result_submodel, result_submodel_id
+from aas_quantum.app.events import Listener, RunEvent, RunState, tell
+from aas_quantum.app.outputs import ResultFiles, refuse_overwriting_inputs
+from aas_quantum.app.repository import Repository
+from aas_quantum.app.request import RunRequest
+from aas_quantum.catalog import SolverPreferences
+from aas_quantum.errors import AasQuantumError, InfeasibleError
+from aas_quantum.problem import build_problem
+from aas_quantum.run import optimize
+from aas_quantum.summary import RunSummary, new_run_id
+
+log = logging.getLogger(__name__)
+
+
+class OutcomeStatus(enum.StrEnum):
+    OK = "ok"
+    INFEASIBLE = "infeasible"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class RunOutputs:
+    aasx: Path
+    json: Path
+    erp: tuple[Path, ...] = ()
+    server: str | None = None  # where the result submodel was written (None: files only, or dry run)
+    version: str = ""  # the result submodel's version as stored
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    run_id: str
+    shell_id: str
+    status: OutcomeStatus
+    summary: RunSummary | None = None
+    outputs: RunOutputs | None = None
+    reason: str = ""  # why it failed, for the user
+    reasons: tuple[str, ...] = ()  # infeasible: the limits that cannot be met
+    exit_code: int = 0  # the CLI's exit class: 1 infeasible, 2 input/config, 3 server, 4 broker
+
+    def to_json(self, published: Sequence[str] = ()) -> dict[str, Any]:
+        """The ``--json`` document: the summary and where it went, or the reason it failed."""
+        if self.summary is None or self.outputs is None:
+            return {"run_id": self.run_id, "shell_id": self.shell_id, "status": self.status.value,
+                    "reason": self.reason, "reasons": list(self.reasons), "exit_code": self.exit_code}
+        return self.summary.to_json() | {"outputs": {
+            "aasx": str(self.outputs.aasx), "json": str(self.outputs.json), "server": self.outputs.server,
+            "erp": [str(p) for p in self.outputs.erp], "published": list(published)}}
+
+
+def failure(exc: BaseException) -> tuple[int, str]:
+    """Exit class and message of what ended a run (or a command)."""
+    if isinstance(exc, AasQuantumError):
+        return exc.exit_code, str(exc)
+    if isinstance(exc, MemoryError):
+        return 2, (f"not enough memory: {exc or 'the problem is too large for this machine'}; use --solver hybrid, "
+                   "a smaller --qubit-budget or the onehot encoding")
+    if isinstance(exc, OSError):
+        where = f" {exc.filename}" if exc.filename else ""
+        return 2, f"cannot write{where}: {exc.strerror or exc}"
+    if isinstance(exc, ValueError):  # a solver refusing its settings (e.g. a warm start with another encoding)
+        return 2, str(exc)
+    return 1, f"internal error: {type(exc).__name__}: {exc}"
+
+
+def execute(request: RunRequest, repository: Repository, listeners: Sequence[Listener] = ()) -> RunOutcome:
+    run_id = request.run_id or new_run_id()
+    shell_id = request.product or ""
+    product_id = shell_id
+
+    def emit(state: RunState, **details: Any) -> None:
+        tell(listeners, RunEvent(run_id, product_id, state, **details))
+
+    try:
+        shell_id = product_id = repository.product(request.product)
+        env = repository.read(shell_id)
+        problem = build_problem(mapping.read_catalog(env, mapping.product_shell(env, shell_id)))
+        product_id = problem.product_id
+        method, options = request.solve_plan(problem.request.solver if problem.request else SolverPreferences())
+        stem, files = output_stem(shell_id), ResultFiles.of(request.out, shell_id)
+        erp_paths = request.erp.targets(request.out, stem) if request.erp else []
+        refuse_overwriting_inputs([files.aasx, files.json, *erp_paths], repository.input_files())
+        emit(RunState.QUEUED, progress=0.0)
+        report = optimize(problem, method, options,
+                          lambda stage, fraction: emit(RunState.SOLVING, progress=fraction, stage=stage))
+        summary = RunSummary.of(report, run_id)
+
+        result_id = result_submodel_id(shell_id)
+        # the previous result came with the inputs: no remote call before the local outputs exist
+        previous = env.objects.get(result_id)
+        read_version = next_version(previous if isinstance(previous, model.Submodel) else None) - 1
+        submodel = result_submodel(problem, summary, result_id, read_version + 1)
+        # every ERP profile renders before anything is written: a profile error leaves no partial output
+        plan = erp.plan_export(erp.erp_document(problem, report.solution.choice or (), summary),
+                               request.erp.profiles, request.erp.formats) if request.erp else None
+
+        files.write(env, shell_id, submodel)  # local outputs first: whatever the server does, no work is lost
+        written_erp = erp.write_export(plan, request.out, stem) if plan else []
+        location = None
+        if not request.dry_run:
+            written = repository.write_result(shell_id, submodel, read_version)
+            if written is not None:
+                if written.submodel.administration != submodel.administration:  # another run wrote meanwhile
+                    files.write(env, shell_id, written.submodel)
+                    submodel = written.submodel
+                location = written.location
+        emit(RunState.DONE, progress=1.0, summary=summary, result_submodel_id=result_id)
+    except InfeasibleError as exc:
+        _tell_failed(listeners, run_id, product_id, str(exc))
+        return RunOutcome(run_id, shell_id, OutcomeStatus.INFEASIBLE, reason=str(exc), reasons=tuple(exc.reasons),
+                          exit_code=exc.exit_code)
+    except Exception as exc:
+        exit_code, reason = failure(exc)
+        if exit_code == 1:
+            log.exception("run %s of %s failed", run_id, shell_id)
+        _tell_failed(listeners, run_id, product_id, reason)
+        return RunOutcome(run_id, shell_id, OutcomeStatus.FAILED, reason=reason, exit_code=exit_code)
+    version = submodel.administration.version if submodel.administration else None
+    return RunOutcome(run_id, shell_id, OutcomeStatus.OK, summary,
+                      RunOutputs(files.aasx, files.json, tuple(written_erp), location, version or ""))
+
+
+def _tell_failed(listeners: Sequence[Listener], run_id: str, product_id: str, reason: str) -> None:
+    """Subscribers see the run failed; a listener that cannot say so (its broker is the failure) is logged."""
+    event = RunEvent(run_id, product_id, RunState.FAILED, message=reason)
+    for listener in listeners:
+        try:
+            listener(event)
+        except Exception as exc:
+            log.warning("could not report the failure of run %s: %s", run_id, exc)
+
+
+def execute_all(requests: Sequence[RunRequest], repository: Repository, listeners: Sequence[Listener] = ()
+                ) -> list[RunOutcome]:
+    """Each request in turn; a failure is recorded in its outcome and the next one runs."""
+    return [execute(request, repository, listeners) for request in requests]
+
+

@@ -1,0 +1,59 @@
+"""What a run is asked to do: the product, the method and its parameters, the outputs."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from aas_quantum import erp
+from aas_quantum.catalog import SolverPreferences
+from aas_quantum.solvers import DEFAULT_METHOD, SolveOptions, make_options
+
+# The request submodel's SolverPreferences element -> SolveOptions field.
+_PREFERENCE_FIELDS = ("time_limit_s", "seed", "reps", "shots", "qubit_budget")
+
+
+@dataclass(frozen=True)
+class ErpOutput:
+    """ERP files to write next to the result, loaded before any solving so a bad profile fails early."""
+
+    profiles: tuple[erp.Profile, ...]
+    formats: tuple[str, ...]
+
+    @classmethod
+    def load(cls, names: str, formats: str, settings: Sequence[str] = ()) -> ErpOutput:
+        """``names``: comma-separated profile names or .toml files; ``settings``: KEY=VALUE overrides."""
+        profiles = [erp.load_profile(n, erp.erp_overrides(Path(n).stem, settings))
+                    for n in (n.strip() for n in names.split(",")) if n]
+        return cls(tuple(profiles), erp.check_formats([f.strip() for f in formats.split(",") if f.strip()]))
+
+    def targets(self, out: Path, stem: str) -> list[Path]:
+        return erp.export_targets(list(self.profiles), self.formats, out, stem)
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    """One product's run.
+
+    The merge rule, one place for all callers: a parameter given here wins over the product's
+    ``SolverPreferences`` (its request submodel), which wins over the ``SolveOptions`` defaults.
+    Parameters given here are checked against the method (a parameter it does not read is an
+    error); the request submodel's preferences are not, since they serve any method.
+    """
+
+    product: str | None = None  # product shell id; None: the repository's only product
+    method: str | None = None  # None: the request submodel's preference, else DEFAULT_METHOD
+    parameters: Mapping[str, Any] = field(default_factory=dict)  # SolveOptions fields, typed
+    out: Path = Path("out")  # result AASX/JSON and ERP files
+    erp: ErpOutput | None = None
+    dry_run: bool = False  # compute and write local files, write nothing to the server
+    run_id: str | None = None  # given by a caller that tracks jobs; a new one otherwise
+
+    def solve_plan(self, preferences: SolverPreferences) -> tuple[str, SolveOptions]:
+        """The method and options of this run, by the merge rule."""
+        method = self.method or preferences.method or DEFAULT_METHOD
+        preferred = {name: value for name in _PREFERENCE_FIELDS
+                     if (value := getattr(preferences, name)) is not None}
+        return method, make_options(method, self.parameters, SolveOptions().with_(**preferred))
