@@ -235,7 +235,7 @@ def test_verify_tls_is_a_boolean(monkeypatch, text, verify):
 
 def test_verify_tls_rejects_other_words(monkeypatch):
     monkeypatch.setenv("AAS_QUANTUM_VERIFY_TLS", "maybe")
-    with pytest.raises(ConfigError, match="AAS_QUANTUM_VERIFY_TLS must be true or false"):
+    with pytest.raises(ConfigError, match=r"AAS_QUANTUM_VERIFY_TLS / \[server\] verify must be true or false"):
         ServerSettings.resolve("https://aas.example/api/v3.0")
 
 

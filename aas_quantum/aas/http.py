@@ -32,7 +32,7 @@ from aas_quantum import contract
 from aas_quantum.aas.files import AasEnvironment
 from aas_quantum.aas.mapping import semantic_key
 from aas_quantum.aas.result import next_version, result_submodel_id
-from aas_quantum.config import config_file, config_section, parse_bool, parse_number
+from aas_quantum.config import Layers, config_file, parse_bool, parse_number
 from aas_quantum.errors import AasQuantumError, BomInputError, ConfigError, Location
 from aas_quantum.sanitize import printable, redact_url
 
@@ -75,17 +75,15 @@ class ServerSettings:
 
     @classmethod
     def resolve(cls, base_url: str | None = None, **overrides: Any) -> ServerSettings:
-        """Arguments win over ``AAS_QUANTUM_*`` environment variables, which win over the config file."""
-        config = config_section("server")
-        env = os.environ
+        """Arguments win over ``AAS_QUANTUM_*`` environment variables, which win over ``[server]``
+        in the config file (the variables keep their historical names, e.g. AAS_QUANTUM_TIMEOUT)."""
+        layers = Layers.of("server", "AAS_QUANTUM_")
 
         def pick(name: str, env_name: str, default: Any = None) -> Any:
-            if overrides.get(name) is not None:
-                return overrides[name]
-            return env.get(env_name, config.get(name, default))
+            return layers.get(name, overrides.get(name), default, env=env_name)
 
         def number(name: str, env_name: str, default: float) -> float:
-            return parse_number(pick(name, env_name, default), f"{env_name} / [server] {name}")
+            return parse_number(pick(name, env_name, default), layers.where(name, env_name))
 
         url = _server_url(base_url)
         if not url:
@@ -95,7 +93,8 @@ class ServerSettings:
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ConfigError(f"AAS server URL must look like http(s)://host:port/api/v3.0, got {redact_url(url)!r}")
         basic = (unquote(parts.username or ""), unquote(parts.password or "")) if parts.username else None
-        verify: bool | str = parse_bool(pick("verify", "AAS_QUANTUM_VERIFY_TLS", True), "AAS_QUANTUM_VERIFY_TLS")
+        verify: bool | str = parse_bool(pick("verify", "AAS_QUANTUM_VERIFY_TLS", True),
+                                        layers.where("verify", "AAS_QUANTUM_VERIFY_TLS"))
         ca_bundle = pick("ca_bundle", "AAS_QUANTUM_CA_BUNDLE")
         if ca_bundle:
             if not os.path.isfile(ca_bundle):
@@ -113,7 +112,7 @@ class ServerSettings:
 
 def _server_url(base_url: str | None) -> str | None:
     """The server URL by precedence: argument, then AAS_QUANTUM_SERVER, then base_url in [server]."""
-    return base_url or os.environ.get("AAS_QUANTUM_SERVER") or config_section("server").get("base_url")
+    return Layers.of("server", "AAS_QUANTUM_").get("base_url", base_url or None, env="AAS_QUANTUM_SERVER") or None
 
 
 def _server_message(response: httpx.Response) -> str:

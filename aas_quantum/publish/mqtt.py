@@ -42,7 +42,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from aas_quantum.aas.http import b64
-from aas_quantum.config import config_section
+from aas_quantum.config import Layers
 from aas_quantum.errors import AasQuantumError, ConfigError
 from aas_quantum.publish.payload import status_payload
 
@@ -87,20 +87,8 @@ class MqttSettings:
     @classmethod
     def resolve(cls, url: str | None = None, **overrides: Any) -> MqttSettings:
         """Arguments, then ``AAS_QUANTUM_MQTT_*`` environment variables, then ``[mqtt]`` in the config file."""
-        config = config_section("mqtt")
-        names = {f for f in cls.__dataclass_fields__ if f != "url"}
-        unknown = set(config) - names - {"url"}
-        if unknown:
-            raise ConfigError(f"[mqtt]: unknown setting(s) {sorted(unknown)}; known: {sorted(names)}")
-        values: dict[str, Any] = {}
-        for name in names:
-            env = os.environ.get(f"AAS_QUANTUM_MQTT_{name.upper()}")
-            value = overrides.get(name) if overrides.get(name) is not None else env if env is not None \
-                else config.get(name)
-            if value is not None:
-                default = cls.__dataclass_fields__[name].default
-                values[name] = type(default)(value) if isinstance(default, int | float) else value
-        url = url or os.environ.get("AAS_QUANTUM_MQTT_URL") or config.get("url")
+        values = Layers.of("mqtt", "AAS_QUANTUM_MQTT_").typed(cls, {**overrides, "url": url or None})
+        url = values.pop("url", None)
         if not url:
             raise ConfigError("no MQTT broker given (--mqtt, AAS_QUANTUM_MQTT_URL or url in [mqtt])")
         parsed = urlparse(url)

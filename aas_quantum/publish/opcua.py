@@ -36,7 +36,7 @@ from asyncua.crypto.permission_rules import User, UserRole
 from asyncua.server.user_managers import UserManager
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
-from aas_quantum.config import config_section
+from aas_quantum.config import Layers, config_section
 from aas_quantum.errors import AasQuantumError, ConfigError
 from aas_quantum.problem import product_number
 from aas_quantum.sanitize import redact_url
@@ -113,20 +113,11 @@ class OpcUaServerSettings:
 
     @classmethod
     def resolve(cls, endpoint: str | None = None, **overrides: Any) -> OpcUaServerSettings:
-        """Arguments, then ``[opcua.server]`` (and ``[opcua.users]``) in the config file."""
-        config = config_section("opcua")
-        server = dict(config.get("server", {}))
-        values = {k: v for k, v in server.items() if k in cls.__dataclass_fields__}
-        unknown = set(server) - set(values)
-        if unknown:
-            raise ConfigError(f"[opcua.server]: unknown setting(s) {sorted(unknown)}")
-        values["users"] = dict(config.get("users", {}))
-        values |= {k: v for k, v in overrides.items() if v is not None}
-        if endpoint:
-            values["endpoint"] = endpoint
-        if "cert_dir" in values:
-            values["cert_dir"] = Path(values["cert_dir"]).expanduser()
-        settings = cls(**values)
+        """Arguments, then ``AAS_QUANTUM_OPCUA_SERVER_*`` environment variables, then ``[opcua.server]``
+        (users: ``[opcua.users]``) in the config file."""
+        values = Layers.of("opcua.server", "AAS_QUANTUM_OPCUA_SERVER_").typed(
+            cls, {**overrides, "endpoint": endpoint or None}, skip=("users",))
+        settings = cls(users=overrides.get("users") or config_section("opcua.users"), **values)
         if not settings.users and not settings.allow_anonymous:
             raise ConfigError("the OPC UA server has no users: add [opcua.users] name = \"password\" to the config "
                               "file, or set allow_anonymous = true in [opcua.server] explicitly")
@@ -309,22 +300,11 @@ class OpcUaClientSettings:
 
     @classmethod
     def resolve(cls, url: str | None = None, **overrides: Any) -> OpcUaClientSettings:
-        """Arguments, then ``AAS_QUANTUM_OPCUA_USERNAME`` / ``_PASSWORD``, then ``[opcua.client]`` in the config."""
-        config = dict(config_section("opcua").get("client", {}))
-        values = {k: v for k, v in config.items() if k in cls.__dataclass_fields__}
-        unknown = set(config) - set(values)
-        if unknown:
-            raise ConfigError(f"[opcua.client]: unknown setting(s) {sorted(unknown)}")
-        for name in ("username", "password"):
-            if os.environ.get(f"AAS_QUANTUM_OPCUA_{name.upper()}"):
-                values[name] = os.environ[f"AAS_QUANTUM_OPCUA_{name.upper()}"]
-        values |= {k: v for k, v in overrides.items() if v is not None}
-        if url:
-            values["url"] = url
+        """Arguments, then ``AAS_QUANTUM_OPCUA_*`` environment variables (``_USERNAME``, ``_PASSWORD``, ...),
+        then ``[opcua.client]`` in the config file."""
+        values = Layers.of("opcua.client", "AAS_QUANTUM_OPCUA_").typed(cls, {**overrides, "url": url or None})
         if not values.get("url"):
-            raise ConfigError("no OPC UA server given (--opcua or url in [opcua.client])")
-        if "cert_dir" in values:
-            values["cert_dir"] = Path(values["cert_dir"]).expanduser()
+            raise ConfigError("no OPC UA server given (--opcua, AAS_QUANTUM_OPCUA_URL or url in [opcua.client])")
         settings = cls(**values)
         if settings.security not in (*SECURITY_MODES, "None"):
             raise ConfigError(f"[opcua.client] security must be Sign, SignAndEncrypt or None, "

@@ -1,0 +1,84 @@
+"""One precedence for every edge's settings: given value > environment > config file, parsed to the
+settings' types, the file read once, the result plain and picklable (worker processes get it as is)."""
+
+from __future__ import annotations
+
+import os
+import pickle
+
+import pytest
+
+from aas_quantum import config
+from aas_quantum.aas.http import ServerSettings
+from aas_quantum.errors import ConfigError
+from aas_quantum.publish.mqtt import MqttSettings
+from aas_quantum.publish.opcua import OpcUaClientSettings, OpcUaServerSettings
+
+
+@pytest.fixture
+def config_file(tmp_path, monkeypatch):
+    path = tmp_path / "config.toml"
+    monkeypatch.setenv("AAS_QUANTUM_CONFIG", str(path))
+    for name in [n for n in os.environ if n.startswith("AAS_QUANTUM_") and n != "AAS_QUANTUM_CONFIG"]:
+        monkeypatch.delenv(name)
+    return path
+
+
+def test_given_beats_environment_beats_file_for_every_edge(config_file, monkeypatch):
+    config_file.write_text('[mqtt]\nurl = "mqtt://file:1883"\nkeepalive_s = 10\n'
+                           '[server]\nbase_url = "http://file:8081/api/v3.0"\ntimeout_s = 7\n'
+                           '[opcua.client]\nurl = "opc.tcp://file:4840"\nnodes = { TotalCost = "ns=2;s=Cost" }\n'
+                           '[opcua.server]\nendpoint = "opc.tcp://127.0.0.1:4841/file"\n[opcua.users]\nop = "pw"\n')
+    assert MqttSettings.resolve().keepalive_s == 10 and MqttSettings.resolve().host == "file"
+    assert ServerSettings.resolve().timeout_s == 7.0
+    assert OpcUaClientSettings.resolve().url == "opc.tcp://file:4840"
+    assert OpcUaServerSettings.resolve().endpoint.endswith("/file")
+
+    monkeypatch.setenv("AAS_QUANTUM_MQTT_KEEPALIVE_S", "20")
+    monkeypatch.setenv("AAS_QUANTUM_TIMEOUT", "8")
+    monkeypatch.setenv("AAS_QUANTUM_OPCUA_URL", "opc.tcp://env:4840")
+    monkeypatch.setenv("AAS_QUANTUM_OPCUA_SERVER_ENDPOINT", "opc.tcp://127.0.0.1:4842/env")
+    mqtt = MqttSettings.resolve()
+    assert mqtt.keepalive_s == 20 and isinstance(mqtt.keepalive_s, int)
+    assert ServerSettings.resolve().timeout_s == 8.0
+    assert OpcUaClientSettings.resolve().url == "opc.tcp://env:4840"
+    assert OpcUaServerSettings.resolve().endpoint.endswith("/env")
+
+    assert MqttSettings.resolve("mqtt://flag:1883", keepalive_s=30).keepalive_s == 30
+    assert ServerSettings.resolve("http://flag:8081/api/v3.0", timeout_s=9.0).timeout_s == 9.0
+    assert OpcUaClientSettings.resolve("opc.tcp://flag:4840").url == "opc.tcp://flag:4840"
+    assert OpcUaServerSettings.resolve("opc.tcp://127.0.0.1:4843/flag").endpoint.endswith("/flag")
+
+
+def test_values_are_parsed_to_the_settings_types_with_a_message_naming_them(config_file, monkeypatch):
+    config_file.write_text('[opcua.server]\nallow_anonymous = "maybe"\n')
+    with pytest.raises(ConfigError, match=r"AAS_QUANTUM_OPCUA_SERVER_ALLOW_ANONYMOUS / \[opcua.server\] "
+                                          r"allow_anonymous must be true or false"):
+        OpcUaServerSettings.resolve()
+    monkeypatch.setenv("AAS_QUANTUM_OPCUA_SERVER_ALLOW_ANONYMOUS", "yes")
+    assert OpcUaServerSettings.resolve().allow_anonymous is True
+    monkeypatch.setenv("AAS_QUANTUM_MQTT_KEEPALIVE_S", "2.5")
+    with pytest.raises(ConfigError, match=r"KEEPALIVE_S .* must be a whole number"):
+        MqttSettings.resolve("mqtt://h:1883")
+    config_file.write_text('[mqtt]\nkeepalive = 5\n')
+    with pytest.raises(ConfigError, match=r"\[mqtt\]: unknown setting\(s\) \['keepalive'\]"):
+        MqttSettings.resolve("mqtt://h:1883")
+
+
+def test_the_file_is_read_once_per_version(config_file):
+    config_file.write_text('[mqtt]\nkeepalive_s = 11\n')
+    config._parsed.cache_clear()
+    for _ in range(5):
+        MqttSettings.resolve("mqtt://h:1883")
+    assert config._parsed.cache_info().misses == 1
+    config_file.write_text('[mqtt]\nkeepalive_s = 12\n# changed\n')
+    assert MqttSettings.resolve("mqtt://h:1883").keepalive_s == 12
+
+
+def test_settings_survive_pickling(config_file):
+    config_file.write_text('[opcua.users]\nop = "pw"\n')
+    for settings in (ServerSettings.resolve("http://user:secret@h:8081/api/v3.0"),
+                     MqttSettings.resolve("mqtt://h:1883"),
+                     OpcUaServerSettings.resolve(),
+                     OpcUaClientSettings.resolve("opc.tcp://h:4840", nodes={"TotalCost": "ns=2;s=Cost"})):
+        assert pickle.loads(pickle.dumps(settings)) == settings
