@@ -78,6 +78,7 @@ bench: venv
 	$(BIN)/python benchmarks/mmkp.py
 	$(BIN)/python benchmarks/quantum_solvers.py
 	$(BIN)/python benchmarks/qaoa_kernels.py
+	$(BIN)/python benchmarks/import_time.py --label after
 	$(BIN)/python benchmarks/suite_time.py
 
 samples: venv
