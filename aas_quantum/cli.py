@@ -97,17 +97,27 @@ def _guarded(command: F) -> F:
     return run  # type: ignore[return-value]
 
 
-def _load(inputs: list[Path], shell_id: str | None) -> tuple[BomProblem, str]:
-    env = read_files(inputs)
+LenientOpt = Annotated[bool, typer.Option(help="skip defective objects of the input files the run does not "
+                                                "need (each skip is a warning); default: any defect is an error")]
+
+
+def _warn(lines: list[str]) -> None:
+    for line in lines:
+        err_console.print(f"[yellow]warning:[/] {_text(line)}", highlight=False, soft_wrap=True)
+
+
+def _load(inputs: list[Path], shell_id: str | None, lenient: bool = False) -> tuple[BomProblem, str]:
+    env = read_files(inputs, lenient)
+    _warn(env.warnings)
     shell = mapping.product_shell(env, shell_id)
     return build_problem(mapping.read_catalog(env, shell)), shell.id
 
 
 @app.command()
 @_guarded
-def validate(inputs: Inputs, shell: ShellOpt = None) -> None:
+def validate(inputs: Inputs, shell: ShellOpt = None, lenient: LenientOpt = False) -> None:
     """Check the inputs and build the problem without solving."""
-    problem, shell_id = _load(inputs, shell)
+    problem, shell_id = _load(inputs, shell, lenient)
     console.print(f"[green]ok[/] {_text(shell_id)}: {len(problem.positions)} positions, {problem.n_options} "
                   f"options, {len(problem.constraints)} constraints")
     for note in problem.pruned:
@@ -144,6 +154,7 @@ def optimize(
     param: Annotated[list[str] | None, typer.Option(help="any other solver parameter KEY=VALUE, e.g. "
                                                          "sweeps=500 or ansatz=EfficientSU2 (repeatable)")] = None,
     json_output: Annotated[bool, typer.Option("--json", help="print a JSON summary instead of tables")] = False,
+    lenient: LenientOpt = False,
     erp: ErpOpt = None,
     erp_format: ErpFormatOpt = "xlsx,csv",
     erp_set: ErpSetOpt = None,
@@ -164,11 +175,13 @@ def optimize(
         solvers.check_parameters(solver, parameters)
     erp_output = ErpOutput.load(erp, erp_format, erp_set or ()) if erp else None
     check_output_folder(out)
-    repository = _repository(inputs, server, supplier_shells)
+    repository = _repository(inputs, server, supplier_shells, lenient)
     publisher: RunPublisher | None = None
     try:
         publisher = _publisher(mqtt, opcua)
         shell_ids = repository.products() if all_products else [repository.product(shell)]
+        if isinstance(repository, FileRepository):
+            _warn(repository.warnings)
         if not shell_ids:
             raise BomInputError("--all: no product shell with a BomOptimizationRequest found")
         requests = [RunRequest(product=sid, method=solver, parameters=parameters, out=out, erp=erp_output,
@@ -208,11 +221,12 @@ def _parameters(settings: list[str]) -> dict[str, Any]:
     return parsed
 
 
-def _repository(inputs: list[Path] | None, server: str | None, supplier_shells: str | None = None) -> Repository:
+def _repository(inputs: list[Path] | None, server: str | None, supplier_shells: str | None = None,
+                lenient: bool = False) -> Repository:
     """Files when given (they win over a server from the environment), else the AAS server
     (--server, AAS_QUANTUM_SERVER or base_url in [server])."""
     if inputs:
-        return FileRepository(inputs)
+        return FileRepository(inputs, lenient)
     if server or ServerSettings.configured():
         return ServerRepository(ServerSettings.resolve(server),
                                 supplier_shells.split(",") if supplier_shells else None)

@@ -76,6 +76,23 @@ def check_file(path: Path, fmt: str) -> subprocess.CompletedProcess[str]:
                           timeout=300)
 
 
+def idta_findings(path: Path, fmt: str) -> list[str]:
+    """Every warning and error aas_test_engines reports for a file (its JSON report's leaves at level >= 1)."""
+    tool = shutil.which("aas_test_engines") or str(Path(sys.executable).parent / "aas_test_engines")
+    done = subprocess.run([tool, "check_file", str(path), "--format", fmt, "--output", "json"],
+                          capture_output=True, text=True, timeout=300)
+    found: list[str] = []
+
+    def walk(node: dict) -> None:
+        if not node["s"] and node["l"] >= 1:
+            found.append(node["m"])
+        for child in node["s"]:
+            walk(child)
+
+    walk(json.loads(done.stdout))
+    return found
+
+
 SERVER_PYTHON = REPO / ".basyx-server-venv" / "bin" / "python"
 SERVE_SCRIPT = REPO / "tests" / "basyx" / "serve.py"
 
@@ -173,7 +190,7 @@ def mosquitto(tmp_path_factory):
         broker.stop()
 
 
-Rule = Callable[[str, str], "int | str | None"]
+Rule = Callable[[str, str], "int | str | tuple[str, str] | None"]
 
 
 def statuses_first(statuses: list[int]) -> Rule:
@@ -193,7 +210,8 @@ class FaultProxy:
     ``rule(method, path)`` decides: None forwards; an int answers that status (JSON error body);
     ``"html"`` answers 200 with an HTML page (a login portal); ``"drop"`` forwards, then closes the
     connection without answering (the reply is lost, the effect is not); ``"refuse"`` closes without
-    forwarding; any other string is sent as a 200 JSON body. With ``oauth_secret`` it is also an
+    forwarding; ``("forward", path)`` forwards to another path (a server that reads a request
+    differently); any other string is sent as a 200 JSON body. With ``oauth_secret`` it is also an
     OAuth2 client-credentials token endpoint at ``/token`` and refuses API calls without a valid
     token; each token is valid for ``token_uses`` calls (None: unlimited).
     """
@@ -240,8 +258,9 @@ class FaultProxy:
                 if isinstance(action, str) and action != "drop":
                     self._send(200, action.encode())
                     return
+                path = action[1] if isinstance(action, tuple) else self.path
                 try:
-                    upstream = httpx.request(self.command, proxy.upstream + self.path.removeprefix("/api/v3.0"),
+                    upstream = httpx.request(self.command, proxy.upstream + path.removeprefix("/api/v3.0"),
                                              content=body or None,
                                              headers={"Content-Type": self.headers.get("Content-Type", "")})
                 except httpx.TransportError:

@@ -15,7 +15,7 @@ from aas_quantum.problem import build_problem
 from aas_quantum.solvers import SolveOptions, get_solver
 
 import generate
-from conftest import MEDIUM, SMALL, check_file, write_catalog
+from conftest import MEDIUM, SMALL, check_file, idta_findings, write_catalog
 
 
 def test_optimize_writes_result_aasx_and_json(cli, tmp_path: Path):
@@ -38,8 +38,8 @@ def test_optimize_writes_result_aasx_and_json(cli, tmp_path: Path):
     assert all(c["satisfied"] for c in summary["constraints"])
 
     aasx, js = Path(summary["outputs"]["aasx"]), Path(summary["outputs"]["json"])
-    assert check_file(aasx, "aasx").returncode == 0
-    assert check_file(js, "json").returncode == 0
+    assert check_file(aasx, "aasx").returncode == 0 and idta_findings(aasx, "aasx") == []
+    assert check_file(js, "json").returncode == 0 and idta_findings(js, "json") == []
     written = read_files([aasx])
     results = submodels_with(written, contract.OPTIMIZATION_RESULT)
     assert len(results) == 1

@@ -19,7 +19,7 @@ VALUE_TYPES: dict[str, type] = {
     "xs:dateTime": model.datatypes.DateTime,
 }
 
-IEC61360_TEMPLATE = "https://admin-shell.io/DataSpecificationTemplates/DataSpecificationIEC61360/3/0"
+IEC61360_TEMPLATE = "https://admin-shell.io/DataSpecificationTemplates/DataSpecificationIec61360/3"
 
 
 def ref(iri: str) -> model.ExternalReference:

@@ -1,15 +1,20 @@
 """Reading and writing AAS environments as .aasx, .json and .xml files (basyx-python-sdk).
 
-Reading is strict (the SDK's non-failsafe mode): a defective object is an error naming the file,
-never silently skipped. Writing is atomic (temporary file, then rename) and uses JSON parts in
-AASX packages, because V3.0 consumers (the IDTA test engine, BaSyx servers of the 1.x line)
-reject the V3.1 XML namespace the 2.x SDK writes.
+Reading is strict by default (the SDK's non-failsafe mode): a defective object is an error naming
+the file, never silently skipped. Lenient reading (the SDK's failsafe mode) skips defective objects
+and returns each skip as a warning; a run then fails only if it needs what was skipped.
+
+Writing is atomic (temporary file, then rename) and uses JSON parts in AASX packages, because V3.0
+consumers (the IDTA test engine, BaSyx servers of the 1.x line) reject the V3.1 XML namespace the
+2.x SDK writes.
 """
 
 from __future__ import annotations
 
 import io
+import logging
 import os
+import re
 import zipfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -30,6 +35,14 @@ T = TypeVar("T")
 
 _XML_V30 = b"https://admin-shell.io/aas/3/0"
 _XML_V31 = b"https://admin-shell.io/aas/3/1"
+# What other tools write and the SDK's reader does not take as it is: the relationship types of older
+# packages (AASX Package Explorer before 2020, BaSyx Java test packages) and the namespaces of AAS V1/V2.
+_RELS_DEPRECATED = b"http://www.admin-shell.io/aasx/relationships/"
+_RELS = b"http://admin-shell.io/aasx/relationships/"
+_AAS_V1_V2 = (b"http://www.admin-shell.io/aas/1/0", b"http://www.admin-shell.io/aas/2/0")
+V2_MESSAGE = ("AAS V1/V2 is not supported (the package uses the {namespace} namespace); convert it to "
+              "AAS V3.0, e.g. with AASX Package Explorer (open, then File > Save as .aasx) or the "
+              "aas-core V2-to-V3 converter")
 
 
 @dataclass
@@ -39,6 +52,7 @@ class AasEnvironment:
     objects: model.DictIdentifiableStore = field(default_factory=model.DictIdentifiableStore)
     origin: dict[str, str] = field(default_factory=dict)
     files: aasx.DictSupplementaryFileContainer = field(default_factory=aasx.DictSupplementaryFileContainer)
+    warnings: list[str] = field(default_factory=list)  # what lenient reading skipped, per file
 
     def add(self, identifiable: model.Identifiable, source: str) -> None:
         if identifiable.id in self.origin:
@@ -81,8 +95,34 @@ def _check_package_size(path: Path) -> None:
                             "(AAS_QUANTUM_MAX_PACKAGE_MB)", Location(str(path)))
 
 
-def read_file(path: Path) -> tuple[model.DictIdentifiableStore, aasx.DictSupplementaryFileContainer]:
-    """Parse one file, strictly; any defect becomes a ``BomInputError`` naming the file."""
+class _Skipped(logging.Handler):
+    """Collects what the SDK's failsafe reader logs about the objects it skips."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(_reason_text(record.getMessage()))
+
+
+def read_file(path: Path, lenient: bool = False) -> tuple[model.DictIdentifiableStore,
+                                                          aasx.DictSupplementaryFileContainer, list[str]]:
+    """Parse one file. Strict: any defect becomes a ``BomInputError`` naming the file. Lenient:
+    defective objects are skipped and each skip comes back as a warning."""
+    if not lenient:
+        return (*_read_file(path, failsafe=False), [])
+    skipped = _Skipped()
+    sdk = logging.getLogger("basyx")
+    sdk.addHandler(skipped)
+    try:
+        store, files = _read_file(path, failsafe=True)
+    finally:
+        sdk.removeHandler(skipped)
+    return store, files, [f"{path}: skipped: {message}" for message in skipped.messages]
+
+
+def _read_file(path: Path, failsafe: bool) -> tuple[model.DictIdentifiableStore, aasx.DictSupplementaryFileContainer]:
     files = aasx.DictSupplementaryFileContainer()
     if not path.is_file():
         raise BomInputError("file not found", Location(str(path)))
@@ -91,23 +131,85 @@ def read_file(path: Path) -> tuple[model.DictIdentifiableStore, aasx.DictSupplem
         if suffix == ".aasx":
             _check_package_size(path)
             store: model.DictIdentifiableStore = model.DictIdentifiableStore()
-            with aasx.AASXReader(path, failsafe=False) as reader:
+            with aasx.AASXReader(_normalised_package(path), failsafe=failsafe) as reader:
                 reader.read_into(store, files)
         elif suffix == ".json":
             with path.open(encoding="utf-8-sig") as fh:
-                store = aas_json.read_aas_json_file(fh, failsafe=False)
+                store = aas_json.read_aas_json_file(fh, failsafe=failsafe)
         elif suffix == ".xml":
+            data = path.read_bytes()
+            _refuse_v2(data, path.name)
             # V3.0 and V3.1 XML differ in the namespace only for the elements this tool reads.
-            data = path.read_bytes().replace(_XML_V30, _XML_V31)
-            store = aas_xml.read_aas_xml_file(io.BytesIO(data), failsafe=False)
+            store = aas_xml.read_aas_xml_file(io.BytesIO(data.replace(_XML_V30, _XML_V31)), failsafe=failsafe)
         else:
             raise BomInputError(f"unsupported file type {suffix!r} (expected .aasx, .json or .xml)",
                                 Location(str(path)))
     except BomInputError:
         raise
     except Exception as exc:  # the SDK raises many types; the user needs the file and the reason
-        raise BomInputError(f"not a valid AAS {suffix[1:].upper()} file: {exc}", Location(str(path))) from exc
+        hint = "" if failsafe else " (--lenient skips defective objects a run does not need)"
+        raise BomInputError(f"not a valid AAS {suffix[1:].upper()} file: {_reason(exc)}{hint}",
+                            Location(str(path))) from exc
     return store, files
+
+
+_CONSTRUCT = re.compile(r"Failed to construct \{[^}]*\}(\w+) on line (\d+)(?: using \w+!?)?")
+
+
+def _reason(exc: BaseException) -> str:
+    """The SDK's nested "Failed to construct X on line N" errors as one path down to the defect, e.g.
+    ``submodel (line 28) / submodelElementList (line 284): ... already present (Constraint AASd-022)``."""
+    steps: list[str] = []
+    seen: set[int] = set()
+    cause: BaseException | None = exc
+    reason = str(exc)
+    while cause is not None and id(cause) not in seen:
+        seen.add(id(cause))
+        found = _CONSTRUCT.match(str(cause))
+        if found:
+            steps.append(f"{found.group(1)} (line {found.group(2)})")
+        else:
+            reason = str(cause)
+        cause = cause.__cause__ or cause.__context__
+    return f"{' / '.join(steps)}: {reason}" if steps else reason
+
+
+def _reason_text(message: str) -> str:
+    """A failsafe log line, whose exception text repeats "Failed to construct" for every level."""
+    return " ".join(_CONSTRUCT.sub(lambda m: f"{m.group(1)} (line {m.group(2)})", message).split())
+
+
+def _refuse_v2(data: bytes, where: str) -> None:
+    for namespace in _AAS_V1_V2:
+        if namespace in data[:4096]:
+            raise BomInputError(V2_MESSAGE.format(namespace=namespace.decode()), Location(where))
+
+
+def _normalised_package(path: Path) -> Path | io.BytesIO:
+    """The package as the SDK's reader takes it: relationship types of the older generation renamed,
+    V3.0 XML parts given the V3.1 namespace (as for .xml files); ``path`` itself when nothing needs it.
+
+    AAS V1/V2 content is refused with a message naming the conversion; the size limits were checked
+    before, so the parts fit in memory.
+    """
+    with zipfile.ZipFile(path) as archive:
+        parts = {info.filename: archive.read(info) for info in archive.infolist() if not info.is_dir()}
+    changed = False
+    for name, data in parts.items():
+        if name.endswith(".rels") and _RELS_DEPRECATED in data:
+            parts[name], changed = data.replace(_RELS_DEPRECATED, _RELS), True
+        elif name.lower().endswith(".xml") and not name.startswith("[Content_Types]"):
+            _refuse_v2(data, f"{path} / {name}")
+            if _XML_V30 in data[:4096]:
+                parts[name], changed = data.replace(_XML_V30, _XML_V31), True
+    if not changed:
+        return path
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as rewritten:
+        for name, data in parts.items():
+            rewritten.writestr(name, data)
+    buffer.seek(0)
+    return buffer
 
 
 def _is_package_path(value: str) -> bool:
@@ -143,10 +245,11 @@ def _parents(element: model.Referable, root: model.Submodel) -> list[model.Refer
     return chain[::-1]
 
 
-def read_files(paths: Sequence[Path]) -> AasEnvironment:
+def read_files(paths: Sequence[Path], lenient: bool = False) -> AasEnvironment:
     env = AasEnvironment()
     for path in paths:
-        store, files = read_file(Path(path))
+        store, files, skipped = read_file(Path(path), lenient)
+        env.warnings.extend(skipped)
         for obj in store:
             env.add(obj, str(path))
         for name in files:

@@ -300,8 +300,9 @@ def _referenced(env: AasEnvironment, shell: model.AssetAdministrationShell, sema
         if sm_id not in env.origin and sm_id == result_submodel_id(shell.id):
             continue  # a result removed by hand: the next write repairs the reference, it is no input
         if sm_id not in env.origin:
-            raise BomInputError(f"shell {shell.id} references submodel {sm_id}, which is in none of the inputs",
-                                Location(env.origin.get(shell.id, "")))
+            skipped = " (or lenient reading skipped it: see the warnings)" if env.warnings else ""
+            raise BomInputError(f"shell {shell.id} references submodel {sm_id}, which is in none of the "
+                                f"inputs{skipped}", Location(env.origin.get(shell.id, "")))
         submodel = env.objects.get_item(sm_id)
         if isinstance(submodel, model.Submodel) and semantic_key(submodel) == semantic_id:
             found.append(submodel)

@@ -53,14 +53,19 @@ class Repository(Protocol):
 
 
 class FileRepository:
-    def __init__(self, paths: Sequence[Path]) -> None:
+    def __init__(self, paths: Sequence[Path], lenient: bool = False) -> None:
         self.paths = tuple(paths)
+        self.lenient = lenient  # skip defective objects (each skip is in ``warnings``)
         self._env: AasEnvironment | None = None
 
     def _environment(self) -> AasEnvironment:
         if self._env is None:  # read once: every product of a multi-product file shares it
-            self._env = read_files(self.paths)
+            self._env = read_files(self.paths, self.lenient)
         return self._env
+
+    @property
+    def warnings(self) -> list[str]:
+        return list(self._environment().warnings)
 
     def products(self) -> list[str]:
         return [shell.id for shell in mapping.product_shells(self._environment())]
