@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from pathlib import Path
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
 import pytest
 
+from aas_quantum import contract
 from aas_quantum.aas.files import read_files, write_json
-from aas_quantum.aas.http import AasClient, ServerSettings, b64, read_environment
-from aas_quantum.aas.mapping import catalog_objects, product_shell, read_catalog
+from aas_quantum.aas.http import AasClient, ServerSettings, b64, product_shell_ids, read_environment
+from aas_quantum.aas.mapping import catalog_objects, product_shell, read_catalog, submodels_with
 from aas_quantum.aas.result import result_submodel_id
 from aas_quantum.cli import app
 from aas_quantum.problem import build_problem
@@ -137,3 +140,49 @@ def test_all_products_on_one_server(basyx_server, cli, tmp_path: Path):
     summaries = json.loads(result.output)
     assert {s["product_id"] for s in summaries} == {"urn:aas-quantum:sample:drone:QX5-Inspect",
                                                     "urn:aas-quantum:sample:ebike:MidDrive-250"}
+
+
+def spec_form_server(method: str, path: str):
+    """What BaSyx Java does with ``GET /submodels?semanticId=``: it decodes the base64url *value* of
+    the semantic id key (the AAS API v3.0 form) and compares it with key values, so the BaSyx Python
+    server's Reference-JSON form finds nothing. Emulated in front of the Python server."""
+    parts = urlsplit(path)
+    query = parse_qs(parts.query)
+    if method != "GET" or not parts.path.endswith("/submodels") or "semanticId" not in query:
+        return None
+    raw = query["semanticId"][0]
+    value = base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)).decode()
+    if value.startswith("{"):
+        return json.dumps({"paging_metadata": {}, "result": []})  # no key value is a Reference JSON
+    reference = {"type": "ExternalReference", "keys": [{"type": "GlobalReference", "value": value}]}
+    rest = {k: v[0] for k, v in query.items() if k != "semanticId"}
+    return "forward", f"{parts.path}?{urlencode({'semanticId': b64(json.dumps(reference)), **rest})}"
+
+
+def test_a_server_reading_the_spec_semantic_id_form_shows_products_and_suppliers(basyx_server, cli, tmp_path):
+    """On a server that implements only the spec's semanticId form the products and the suppliers are
+    found (before, the suppliers were invisible and --all did nothing); the form is remembered."""
+    url, _ = basyx_server(SMALL)
+    proxy = FaultProxy(url, spec_form_server)
+    try:
+        with AasClient(ServerSettings.resolve(proxy.url)) as client:
+            assert product_shell_ids(client) == [DRONE_SHELL]
+            offers = client.submodels_by_semantic_id(contract.SUPPLIER_OFFERS)
+            in_file = {sm.id for sm in submodels_with(read_files([SMALL]), contract.SUPPLIER_OFFERS)}
+            assert {sm.id for sm in offers} == in_file and in_file
+            asked = proxy.requests
+            client.submodels_by_semantic_id(contract.SUPPLIER_OFFERS)
+            assert proxy.requests == asked + 1  # the spec form straight away: remembered
+        result = cli.invoke(app, ["optimize", "--server", proxy.url, "--all", "--solver", "exact", "--json",
+                                  "--out", str(tmp_path)])
+        assert result.exit_code == 0, result.output
+        assert json.loads(result.output)["kpis"]["gap_to_optimum_pct"] == 0.0
+    finally:
+        proxy.close()
+
+
+def test_the_python_servers_reference_form_is_the_fallback(basyx_server):
+    url, _ = basyx_server(SMALL)
+    with AasClient(ServerSettings.resolve(url)) as client:
+        assert product_shell_ids(client) == [DRONE_SHELL]
+        assert client._semantic_query == "reference"  # the spec form was refused with 400

@@ -47,6 +47,10 @@ class AasServerError(AasQuantumError):
 
     exit_code = 3
 
+    def __init__(self, message: str, status: int | None = None) -> None:
+        self.status = status  # the HTTP status of a refusal (None: no answer)
+        super().__init__(message)
+
 
 def b64(identifier: str) -> str:
     return base64.urlsafe_b64encode(identifier.encode()).decode().rstrip("=")
@@ -210,6 +214,7 @@ class AasClient:
         self.settings = settings
         self._http = httpx.Client(base_url=settings.base_url, timeout=settings.timeout_s, verify=settings.verify,
                                   transport=transport, auth=_auth(settings))
+        self._semantic_query: str | None = None  # the semanticId query form this server answered
 
     def close(self) -> None:
         self._http.close()
@@ -246,7 +251,8 @@ class AasClient:
             if (response.status_code == 404 and missing_ok) or (response.status_code == 409 and conflict_ok):
                 return response
             if response.status_code >= 400:
-                raise AasServerError(f"{method} {url}: HTTP {response.status_code} {_server_message(response)}")
+                raise AasServerError(f"{method} {url}: HTTP {response.status_code} {_server_message(response)}",
+                                     response.status_code)
             return response
         raise AssertionError("unreachable")
 
@@ -343,9 +349,32 @@ class AasClient:
         return None if response.status_code == 404 else self._decode(response.text, self.url(path), model.Submodel)
 
     def submodels_by_semantic_id(self, semantic_id: str) -> list[model.Submodel]:
+        """Submodels whose semanticId is ``semantic_id``.
+
+        Servers read the query differently: the AAS API v3.0 OpenAPI (and BaSyx Java) take the
+        base64url of the key *value*; the BaSyx Python server takes the base64url of a Reference JSON
+        and answers 400 to the spec form; a server may also ignore the filter. So the spec form goes
+        first, then the Reference form, then every submodel filtered here; the first form that finds
+        something is remembered for this server, and every answer is filtered here as well.
+        """
         reference = {"type": "ExternalReference", "keys": [{"type": "GlobalReference", "value": semantic_id}]}
-        query = {"semanticId": b64(json.dumps(reference))}
-        return [self._decode(item, self.url("/submodels"), model.Submodel) for item in self._paged("/submodels", query)]
+        forms = {"spec": {"semanticId": b64(semantic_id)}, "reference": {"semanticId": b64(json.dumps(reference))},
+                 "all": {}}
+        order = [self._semantic_query] if self._semantic_query else list(forms)
+        for form in order:
+            try:
+                items = list(self._paged("/submodels", forms[form]))
+            except AasServerError as exc:
+                if exc.status == 400 and form != order[-1]:
+                    continue  # this server does not read this form
+                raise
+            found = [sm for sm in (self._decode(item, self.url("/submodels"), model.Submodel) for item in items)
+                     if semantic_key(sm) == semantic_id]
+            if found or form == order[-1]:
+                if found:
+                    self._semantic_query = form
+                return found
+        return []
 
     # ---------------------------------------------------------------- writing
 
