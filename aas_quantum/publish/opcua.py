@@ -320,7 +320,10 @@ class OpcUaClientSettings:
 
 
 async def connect_client(settings: OpcUaClientSettings) -> Client:
-    client = Client(settings.url, timeout=settings.timeout_s)
+    # asyncua probes the server every watchdog interval and drops the connection when a probe takes
+    # longer than that interval (default 1 s): a server busy for a moment (an Optimize running, a
+    # loaded machine) is not a lost connection, so the probe gets the request timeout
+    client = Client(settings.url, timeout=settings.timeout_s, watchdog_intervall=settings.timeout_s)
     client.application_uri = settings.application_uri
     if settings.security != "None":
         cert, key = await ensure_certificate(settings.cert_dir, settings.application_uri, server=False)
