@@ -65,6 +65,9 @@ ErpFormatOpt = Annotated[str, typer.Option("--erp-format", help="xlsx, csv or bo
 ServerOpt = Annotated[str | None, typer.Option(envvar="AAS_QUANTUM_SERVER", show_envvar=True,
                                                help="AAS server base URL, e.g. http://host:8081/api/v3.0 "
                                                     "(else base_url in \\[server])")]
+SubmodelServerOpt = Annotated[str | None, typer.Option(
+    envvar="AAS_QUANTUM_SUBMODEL_SERVER", show_envvar=True,
+    help="submodel repository base URL when it is not the --server (else submodel_url in \\[server])")]
 ErpSetOpt = Annotated[list[str] | None, typer.Option("--erp-set", help="ERP context KEY=VALUE (plant=1710), "
                                                      "or csv.delimiter=; (repeatable)")]
 
@@ -133,6 +136,7 @@ def optimize(
     out: Annotated[Path, typer.Option(help="folder for the result AASX and JSON")] = Path("out"),
     shell: ShellOpt = None,
     server: ServerOpt = None,
+    submodel_server: SubmodelServerOpt = None,
     all_products: Annotated[bool, typer.Option("--all", help="every product shell with a request")] = False,
     supplier_shells: Annotated[str | None, typer.Option(help="comma-separated supplier shell ids to consider "
                                                              "(server; default: every SupplierOffers)")] = None,
@@ -175,7 +179,7 @@ def optimize(
         solvers.check_parameters(solver, parameters)
     erp_output = ErpOutput.load(erp, erp_format, erp_set or ()) if erp else None
     check_output_folder(out)
-    repository = _repository(inputs, server, supplier_shells, lenient)
+    repository = _repository(inputs, server, submodel_server, supplier_shells, lenient)
     publisher: RunPublisher | None = None
     try:
         publisher = _publisher(mqtt, opcua)
@@ -221,14 +225,14 @@ def _parameters(settings: list[str]) -> dict[str, Any]:
     return parsed
 
 
-def _repository(inputs: list[Path] | None, server: str | None, supplier_shells: str | None = None,
-                lenient: bool = False) -> Repository:
+def _repository(inputs: list[Path] | None, server: str | None, submodel_server: str | None = None,
+                supplier_shells: str | None = None, lenient: bool = False) -> Repository:
     """Files when given (they win over a server from the environment), else the AAS server
     (--server, AAS_QUANTUM_SERVER or base_url in [server])."""
     if inputs:
         return FileRepository(inputs, lenient)
     if server or ServerSettings.configured():
-        return ServerRepository(ServerSettings.resolve(server),
+        return ServerRepository(ServerSettings.resolve(server, submodel_url=submodel_server),
                                 supplier_shells.split(",") if supplier_shells else None)
     raise ConfigError("give input files, or a server (--server, AAS_QUANTUM_SERVER or base_url in [server])")
 
@@ -313,6 +317,7 @@ def export_result(
 def opcua_server(
     inputs: Annotated[list[Path] | None, typer.Argument(help="input files (or use --server)")] = None,
     server: ServerOpt = None,
+    submodel_server: SubmodelServerOpt = None,
     endpoint: Annotated[str | None, typer.Option(help="opc.tcp://host:port/path to listen on "
                                                       "(default from [opcua.server], else 127.0.0.1:4840)")] = None,
     solver: Annotated[str | None, typer.Option(help="solver the Optimize method uses (default: the request's)")
@@ -328,7 +333,7 @@ def opcua_server(
     settings = OpcUaServerSettings.resolve(endpoint)
     if solver is not None:
         solvers.spec(solver)
-    repository = _repository(inputs, server)
+    repository = _repository(inputs, server, submodel_server)
     publisher = _publisher(mqtt, None)
     try:
         serve(settings, repository, RunRequest(method=solver, out=out), [publisher] if publisher else [],
@@ -346,11 +351,12 @@ def opcua_server(
 def result(
     shell: Annotated[str, typer.Option("--shell", help="product AAS id")],
     server: ServerOpt = None,
+    submodel_server: SubmodelServerOpt = None,
 ) -> None:
     """Read the BomOptimizationResult of a product back from the server and print its key figures."""
-    with AasClient(ServerSettings.resolve(server)) as client:
+    with AasClient(ServerSettings.resolve(server, submodel_url=submodel_server)) as client:
         submodel = client.submodel_or_none(result_submodel_id(shell))
-        where = client.settings.base_url
+        where = client.url("/submodels")
     if submodel is None:
         raise BomInputError(f"no result submodel {result_submodel_id(shell)} on {where}: run `aas-quantum "
                             "optimize` for this product first")

@@ -186,3 +186,24 @@ def test_the_python_servers_reference_form_is_the_fallback(basyx_server):
     with AasClient(ServerSettings.resolve(url)) as client:
         assert product_shell_ids(client) == [DRONE_SHELL]
         assert client._semantic_query == "reference"  # the spec form was refused with 400
+
+
+def test_separate_shell_and_submodel_repositories(basyx_server, cli, tmp_path):
+    """BaSyx Java is usually deployed as separate AAS and submodel repositories: with --server for the
+    shells and --submodel-server for the submodels, every call goes to its own service (each proxy
+    refuses the other kind) and the result is written to the submodel repository."""
+    url, _ = basyx_server(SMALL)
+
+    def only(kind: str):
+        return lambda method, path: None if urlsplit(path).path.startswith(f"/api/v3.0/{kind}") else 418
+
+    with FaultProxy(url, only("shells")) as shells, FaultProxy(url, only("submodels")) as submodels:
+        result = cli.invoke(app, ["optimize", "--server", shells.url, "--submodel-server", submodels.url,
+                                  "--all", "--solver", "exact", "--json", "--out", str(tmp_path)])
+        assert result.exit_code == 0, result.output
+        assert shells.requests > 0 and submodels.requests > 0
+        summary = json.loads(result.output)
+        assert summary["outputs"]["server"] == f"{submodels.url}/submodels/{b64(result_submodel_id(DRONE_SHELL))}"
+        read_back = cli.invoke(app, ["result", "--server", shells.url, "--submodel-server", submodels.url,
+                                     "--shell", DRONE_SHELL])
+        assert read_back.exit_code == 0 and "(version 1)" in read_back.output and "KPIs.TotalCost" in read_back.output

@@ -58,9 +58,14 @@ def b64(identifier: str) -> str:
 
 @dataclass(frozen=True)
 class ServerSettings:
-    """Connection settings; ``base_url`` never carries credentials (they move to ``basic_auth``)."""
+    """Connection settings; ``base_url`` never carries credentials (they move to ``basic_auth``).
+
+    ``base_url`` is the AAS (shell) repository; ``submodel_url`` the submodel repository when it is a
+    separate service (BaSyx Java deployments run them apart), else the same server.
+    """
 
     base_url: str
+    submodel_url: str | None = None
     token: str | None = field(default=None, repr=False)
     token_url: str | None = None
     client_id: str | None = None
@@ -93,9 +98,13 @@ class ServerSettings:
         if not url:
             raise AasServerError("no AAS server given (--server, AAS_QUANTUM_SERVER or base_url in "
                                  f"{config_file()})")
+        submodel_url = pick("submodel_url", "AAS_QUANTUM_SUBMODEL_SERVER")
+        for given in (url, submodel_url or url):
+            parts = urlsplit(given)
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                raise ConfigError(f"AAS server URL must look like http(s)://host:port/api/v3.0, got "
+                                  f"{redact_url(given)!r}")
         parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ConfigError(f"AAS server URL must look like http(s)://host:port/api/v3.0, got {redact_url(url)!r}")
         basic = (unquote(parts.username or ""), unquote(parts.password or "")) if parts.username else None
         verify: bool | str = parse_bool(pick("verify", "AAS_QUANTUM_VERIFY_TLS", True),
                                         layers.where("verify", "AAS_QUANTUM_VERIFY_TLS"))
@@ -105,7 +114,9 @@ class ServerSettings:
                 raise ConfigError(f"CA bundle {ca_bundle!r} (AAS_QUANTUM_CA_BUNDLE / [server] ca_bundle) is not a file")
             verify = ca_bundle
         return cls(
-            base_url=redact_url(url).rstrip("/"), token=pick("token", "AAS_QUANTUM_TOKEN"),
+            base_url=redact_url(url).rstrip("/"),
+            submodel_url=redact_url(submodel_url).rstrip("/") if submodel_url else None,
+            token=pick("token", "AAS_QUANTUM_TOKEN"),
             token_url=pick("token_url", "AAS_QUANTUM_TOKEN_URL"), client_id=pick("client_id", "AAS_QUANTUM_CLIENT_ID"),
             client_secret=pick("client_secret", "AAS_QUANTUM_CLIENT_SECRET"), basic_auth=basic,
             verify=verify, timeout_s=number("timeout_s", "AAS_QUANTUM_TIMEOUT", 30.0),
@@ -212,8 +223,8 @@ class AasClient:
 
     def __init__(self, settings: ServerSettings, transport: httpx.BaseTransport | None = None) -> None:
         self.settings = settings
-        self._http = httpx.Client(base_url=settings.base_url, timeout=settings.timeout_s, verify=settings.verify,
-                                  transport=transport, auth=_auth(settings))
+        self._http = httpx.Client(timeout=settings.timeout_s, verify=settings.verify, transport=transport,
+                                  auth=_auth(settings))
         self._semantic_query: str | None = None  # the semanticId query form this server answered
 
     def close(self) -> None:
@@ -259,7 +270,7 @@ class AasClient:
     def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         """Send and read the body, refusing bodies above ``max_response_mb`` before they fill memory."""
         limit = int(self.settings.max_response_mb * 2**20)
-        request = self._http.build_request(method, path, **kwargs)
+        request = self._http.build_request(method, self.url(path), **kwargs)
         response = self._http.send(request, stream=True)
         try:
             declared = response.headers.get("Content-Length", "")
@@ -287,7 +298,10 @@ class AasClient:
         time.sleep(min(delay, 30.0))
 
     def url(self, path: str) -> str:
-        return f"{self.settings.base_url}{path}"
+        """The absolute URL of an API path: submodel repository calls go to ``submodel_url`` when set."""
+        base = self.settings.submodel_url if path.startswith("/submodels") and self.settings.submodel_url \
+            else self.settings.base_url
+        return f"{base}{path}"
 
     # ---------------------------------------------------------------- reading
 
@@ -295,7 +309,7 @@ class AasClient:
         try:
             return response.json()
         except ValueError:
-            raise AasServerError(f"{response.request.method} {self.url(response.request.url.path)}: the server "
+            raise AasServerError(f"{response.request.method} {redact_url(str(response.request.url))}: the server "
                                  f"answered HTTP {response.status_code} with a body that is not JSON "
                                  f"({printable(response.text[:120])!r})") from None
 
