@@ -29,7 +29,7 @@ def run_suite(busy: bool) -> dict:
     hogs = [subprocess.Popen([sys.executable, "-c", HOG]) for _ in range(os.cpu_count() or 2)] if busy else []
     try:
         started = time.perf_counter()
-        done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"], cwd=REPO,
+        done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-rfE", "-p", "no:cacheprovider"], cwd=REPO,
                               capture_output=True, text=True)
         seconds = time.perf_counter() - started
     finally:
@@ -40,7 +40,8 @@ def run_suite(busy: bool) -> dict:
     counts = {kind: int(n) for n, kind in re.findall(r"(\d+) (passed|failed|skipped|errors?)", summary)}
     return {"condition": "busy" if busy else "quiet", "cpu_hogs": len(hogs), "passed": counts.get("passed", 0),
             "failed": counts.get("failed", 0) + counts.get("error", 0) + counts.get("errors", 0),
-            "skipped": counts.get("skipped", 0), "seconds": round(seconds, 1), "exit_code": done.returncode}
+            "skipped": counts.get("skipped", 0), "seconds": round(seconds, 1), "exit_code": done.returncode,
+            "failures": " ".join(re.findall(r"^(?:FAILED|ERROR) (\S+)", done.stdout, re.MULTILINE))}
 
 
 def main() -> None:
