@@ -122,7 +122,7 @@ def execute(request: RunRequest, repository: Repository, listeners: Sequence[Lis
         if not request.dry_run:
             written = repository.write_result(shell_id, submodel, read_version)
             if written is not None:
-                if written.submodel.administration != submodel.administration:  # another run wrote meanwhile
+                if _version(written.submodel) != _version(submodel):  # another run wrote meanwhile
                     files.write(env, shell_id, written.submodel)
                     submodel = written.submodel
                 location = written.location
@@ -137,9 +137,12 @@ def execute(request: RunRequest, repository: Repository, listeners: Sequence[Lis
             log.exception("run %s of %s failed", run_id, shell_id)
         _tell_failed(listeners, run_id, product_id, reason)
         return RunOutcome(run_id, shell_id, OutcomeStatus.FAILED, reason=reason, exit_code=exit_code)
-    version = submodel.administration.version if submodel.administration else None
     return RunOutcome(run_id, shell_id, OutcomeStatus.OK, summary,
-                      RunOutputs(files.aasx, files.json, tuple(written_erp), location, version or ""))
+                      RunOutputs(files.aasx, files.json, tuple(written_erp), location, _version(submodel)))
+
+
+def _version(submodel: model.Submodel) -> str:
+    return (submodel.administration.version if submodel.administration else None) or ""
 
 
 def _tell_failed(listeners: Sequence[Listener], run_id: str, product_id: str, reason: str) -> None:
