@@ -112,7 +112,7 @@ class Layers:
         hints = typing.get_type_hints(settings)
         values: dict[str, Any] = {}
         for name in fields:
-            kind = _base_type(hints[name])
+            kind = base_type(hints[name])
             value = given.get(name) if given.get(name) is not None else \
                 self.values.get(name) if kind is dict else self.get(name)
             if value is not None:
@@ -120,7 +120,7 @@ class Layers:
         return values
 
 
-def _base_type(annotation: Any) -> Any:
+def base_type(annotation: Any) -> Any:
     """``int`` for ``int``, ``str`` for ``str | None``, ``dict`` for ``dict[str, str]``."""
     if isinstance(annotation, types.UnionType):
         annotation = next(a for a in typing.get_args(annotation) if a is not type(None))

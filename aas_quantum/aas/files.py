@@ -189,25 +189,31 @@ def _normalised_package(path: Path) -> Path | io.BytesIO:
     """The package as the SDK's reader takes it: relationship types of the older generation renamed,
     V3.0 XML parts given the V3.1 namespace (as for .xml files); ``path`` itself when nothing needs it.
 
-    AAS V1/V2 content is refused with a message naming the conversion; the size limits were checked
-    before, so the parts fit in memory.
+    Only the relationship parts and the first 4 KB of XML parts are looked at; the package is copied
+    (in memory: the size limits were checked before) only when a part must change. AAS V1/V2 content
+    is refused with a message naming the conversion.
     """
     with zipfile.ZipFile(path) as archive:
-        parts = {info.filename: archive.read(info) for info in archive.infolist() if not info.is_dir()}
-    changed = False
-    for name, data in parts.items():
-        if name.endswith(".rels") and _RELS_DEPRECATED in data:
-            parts[name], changed = data.replace(_RELS_DEPRECATED, _RELS), True
-        elif name.lower().endswith(".xml") and not name.startswith("[Content_Types]"):
-            _refuse_v2(data, f"{path} / {name}")
-            if _XML_V30 in data[:4096]:
-                parts[name], changed = data.replace(_XML_V30, _XML_V31), True
-    if not changed:
-        return path
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as rewritten:
-        for name, data in parts.items():
-            rewritten.writestr(name, data)
+        rewrites = set()
+        for info in archive.infolist():
+            name = info.filename
+            if name.endswith(".rels") and _RELS_DEPRECATED in archive.read(info):
+                rewrites.add(name)
+            elif name.lower().endswith(".xml") and not name.startswith("[Content_Types]"):
+                with archive.open(info) as part:
+                    head = part.read(4096)
+                _refuse_v2(head, f"{path} / {name}")
+                if _XML_V30 in head:
+                    rewrites.add(name)
+        if not rewrites:
+            return path
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as rewritten:
+            for info in archive.infolist():
+                data = archive.read(info)
+                if info.filename in rewrites:
+                    data = data.replace(_RELS_DEPRECATED, _RELS).replace(_XML_V30, _XML_V31)
+                rewritten.writestr(info, data)
     buffer.seek(0)
     return buffer
 

@@ -20,7 +20,7 @@ from basyx.aas import model
 
 from aas_quantum import erp
 from aas_quantum.aas import mapping
-from aas_quantum.aas.result import next_version, output_stem, result_submodel, result_submodel_id
+from aas_quantum.aas.result import next_version, result_submodel, result_submodel_id
 from aas_quantum.app.events import Listener, RunEvent, RunState, tell
 from aas_quantum.app.outputs import ResultFiles, refuse_overwriting_inputs
 from aas_quantum.app.repository import Repository
@@ -99,8 +99,8 @@ def execute(request: RunRequest, repository: Repository, listeners: Sequence[Lis
         problem = build_problem(mapping.read_catalog(env, mapping.product_shell(env, shell_id)))
         product_id = problem.product_id
         method, options = request.solve_plan(problem.request.solver if problem.request else SolverPreferences())
-        stem, files = output_stem(shell_id), ResultFiles.of(request.out, shell_id)
-        erp_paths = request.erp.targets(request.out, stem) if request.erp else []
+        files = ResultFiles.of(request.out, shell_id)
+        erp_paths = request.erp.targets(request.out, files.stem) if request.erp else []
         refuse_overwriting_inputs([files.aasx, files.json, *erp_paths], repository.input_files())
         emit(RunState.QUEUED, progress=0.0)
         report = optimize(problem, method, options,
@@ -117,7 +117,7 @@ def execute(request: RunRequest, repository: Repository, listeners: Sequence[Lis
                                request.erp.profiles, request.erp.formats) if request.erp else None
 
         files.write(env, shell_id, submodel)  # local outputs first: whatever the server does, no work is lost
-        written_erp = erp.write_export(plan, request.out, stem) if plan else []
+        written_erp = erp.write_export(plan, request.out, files.stem) if plan else []
         location = None
         if not request.dry_run:
             written = repository.write_result(shell_id, submodel, read_version)

@@ -44,13 +44,14 @@ def refuse_overwriting_inputs(paths: Sequence[Path], inputs: Sequence[Path]) -> 
 class ResultFiles:
     """Where one product's result goes: ``<out>/<stem>.result.aasx`` and ``.json``."""
 
+    stem: str  # the product's output name, shared with its ERP files
     aasx: Path
     json: Path
 
     @classmethod
     def of(cls, out: Path, shell_id: str) -> ResultFiles:
         stem = output_stem(shell_id)
-        return cls(out / f"{stem}.result.aasx", out / f"{stem}.result.json")
+        return cls(stem, out / f"{stem}.result.aasx", out / f"{stem}.result.json")
 
     def write(self, env: AasEnvironment, shell_id: str, result: model.Submodel) -> None:
         """The inputs plus the result as a package, and the result alone as JSON (each atomically)."""

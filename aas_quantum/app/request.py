@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -11,8 +11,8 @@ from aas_quantum import erp
 from aas_quantum.catalog import SolverPreferences
 from aas_quantum.solvers import DEFAULT_METHOD, SolveOptions, make_options
 
-# The request submodel's SolverPreferences element -> SolveOptions field.
-_PREFERENCE_FIELDS = ("time_limit_s", "seed", "reps", "shots", "qubit_budget")
+# Every SolverPreferences field but the method has a SolveOptions field of the same name.
+_PREFERENCE_FIELDS = tuple(f.name for f in fields(SolverPreferences) if f.name != "method")
 
 
 @dataclass(frozen=True)

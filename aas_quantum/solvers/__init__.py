@@ -15,7 +15,7 @@ import typing
 from collections.abc import Mapping
 from typing import Any
 
-from aas_quantum.config import parse_bool
+from aas_quantum.config import base_type, parse_bool
 from aas_quantum.errors import ConfigError
 from aas_quantum.solvers.base import Solution, SolveOptions, Solver, SolverRecord, Status
 
@@ -90,12 +90,10 @@ def parse_parameter(key: str, text: str) -> Any:
     """A parameter given as text (``--param mixer=complete``, an operation input) in its field's type."""
     if key not in _USER_FIELDS:
         raise ConfigError(f"unknown solver parameter {key!r}; one of {', '.join(_USER_FIELDS)}")
-    kind = typing.get_type_hints(SolveOptions)[key]
-    optional = isinstance(kind, types.UnionType) and type(None) in typing.get_args(kind)
-    if optional:
-        if text.strip().lower() in ("", "none"):
-            return None
-        kind = next(k for k in typing.get_args(kind) if k is not type(None))
+    annotation = typing.get_type_hints(SolveOptions)[key]
+    if isinstance(annotation, types.UnionType) and text.strip().lower() in ("", "none"):
+        return None  # an optional parameter switched off
+    kind = base_type(annotation)
     if kind is bool:
         return parse_bool(text, key)
     try:
