@@ -106,7 +106,7 @@ def test_a_dangling_reference_is_repaired_by_the_next_run(basyx_server, cli, tmp
 
 
 def _drone_result(problem, finished: dt.datetime):
-    """A greedy result for the drone whose ``Finished`` time (what tells runs apart) is ``finished``."""
+    """A greedy result for the drone whose run (its ``Finished`` time and its run id) is ``finished``."""
     report = optimize(problem, "greedy")
     report = dataclasses.replace(report, finished=finished)
     return result_submodel(problem, RunSummary.of(report, str(finished)), RESULT_ID, 2)

@@ -449,12 +449,13 @@ def read_environment(client: AasClient, shell_id: str, supplier_shells: list[str
     return env
 
 
-def _finished(submodel: model.Submodel) -> str:
-    """The result's ``Finished`` timestamp: with the product id, what tells one run's result from another's."""
-    for element in submodel.submodel_element:
-        if isinstance(element, model.Property) and element.id_short == "Finished":
-            return str(element.value)
-    return ""
+def _run_of(submodel: model.Submodel) -> str:
+    """What tells one run's result from another's: its ``RunId``, else (a result written before results
+    carried one) its ``Finished`` text. Timestamps are no identity: a server's round trip of
+    xs:dateTime can move the microseconds by one, and a run would take its own write for another's."""
+    values = {e.id_short: str(e.value) for e in submodel.submodel_element
+              if isinstance(e, model.Property) and e.id_short in ("RunId", "Finished")}
+    return values.get("RunId") or values.get("Finished", "")
 
 
 def _with_version(result: model.Submodel, version: int) -> model.Submodel:
@@ -479,10 +480,10 @@ def write_result(client: AasClient, shell_id: str, result: model.Submodel, read_
     - the reference is added only if the shell does not already hold it (409 or a lost reply is
       checked the same way), and nothing a reference points to is ever deleted.
     """
-    mine = _finished(result)
+    mine = _run_of(result)
     for _ in range(attempts):
         current = client.submodel_or_none(result.id)
-        if current is not None and _finished(current) == mine:
+        if current is not None and _run_of(current) == mine:
             written = current  # an earlier attempt of this run got through; its reply was lost
         else:
             version = next_version(current)
@@ -500,7 +501,7 @@ def write_result(client: AasClient, shell_id: str, result: model.Submodel, read_
             else:
                 client.put_submodel(written)
             check = client.submodel_or_none(result.id)
-            if check is None or _finished(check) != mine:
+            if check is None or _run_of(check) != mine:
                 if check is not None and next_version(check) > version + 1:
                     written = check  # a later run already replaced ours: our version was written, not lost
                 else:
