@@ -152,9 +152,19 @@ class Request:
 
 
 @dataclass(frozen=True)
+class SourceSubmodel:
+    """A submodel of another template the catalogue was read from (an IDTA BoM, a Nameplate...)."""
+
+    submodel_id: str
+    semantic_id: str
+    version: str = ""
+
+
+@dataclass(frozen=True)
 class Catalog:
     """Everything read for one product: its request, its positions and the suppliers in scope."""
 
     request: Request
     positions: tuple[PositionSpec, ...]
     suppliers: tuple[Supplier, ...]
+    sources: tuple[SourceSubmodel, ...] = ()  # template submodels read besides the contract's own

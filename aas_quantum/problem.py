@@ -247,9 +247,12 @@ def build_problem(catalog: Catalog) -> BomProblem:
         + _supplier_constraints(request, all_options)
         + _rule_constraints(problem_positions, catalog)
     )
+    templates = {s.submodel_id for s in catalog.sources}  # positions read from an IDTA BoM name it once
     inputs = tuple(
         [InputRef(request.submodel_id, contract.OPTIMIZATION_REQUEST, request.submodel_version)]
-        + [InputRef(p.submodel_id, contract.COMPONENT_VARIANTS, p.submodel_version) for p in catalog.positions]
+        + [InputRef(p.submodel_id, contract.COMPONENT_VARIANTS, p.submodel_version)
+           for p in catalog.positions if p.submodel_id not in templates]
+        + [InputRef(s.submodel_id, s.semantic_id, s.version) for s in catalog.sources]
         + [InputRef(s.submodel_id, contract.SUPPLIER_OFFERS, s.submodel_version) for s in catalog.suppliers]
     )
     return BomProblem(

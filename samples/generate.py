@@ -14,10 +14,12 @@ import argparse
 from pathlib import Path
 
 import numpy as np
+from basyx.aas import model
 
 from aas_quantum import contract
+from aas_quantum.aas.elements import ref
 from aas_quantum.aas.files import write_aasx
-from aas_quantum.aas.mapping import catalog_objects
+from aas_quantum.aas.mapping import catalog_objects, position_submodel
 from aas_quantum.catalog import (
     Catalog,
     ObjectiveWeights,
@@ -280,7 +282,150 @@ def control_cabinet() -> Catalog:
     return with_incompatibility(catalog, first, second)
 
 
+# ---------------------------------------------------------- conveyor drive modelled with IDTA templates
+
+IDTA_HS = "https://admin-shell.io/idta/HierarchicalStructures/"
+CONVEYOR = "urn:aas-quantum:sample:conveyor-drive"
+
+# component asset -> (part number, manufacturer, designation, kg); Nameplate 3.0 + Technical Data carry them
+COMPONENTS = {
+    "motor-ie3-075": ("MOT-IE3-0.75-4P", "Elmotec", "Three-phase motor IE3 0.75 kW 4-pole", 9.8),
+    "motor-ie4-075": ("MOT-IE4-0.75-4P", "Elmotec", "Three-phase motor IE4 0.75 kW 4-pole", 10.6),
+    "motor-pm-075": ("PMM-075-3000", "Kinetiq Drives", "Permanent-magnet synchronous motor 0.75 kW", 6.9),
+    "coupling-jaw-24": ("CPL-JAW-24", "Flexon", "Jaw coupling size 24, elastomer spider 92 ShA", 0.42),
+    "coupling-disc-24": ("CPL-DSC-24", "Flexon", "Disc coupling size 24, steel lamella", 0.55),
+    "sensor-ind-m12": ("IND-M12-4-PNP", "Sensatek", "Inductive sensor M12, 4 mm, PNP", 0.045),
+    "sensor-ind-m18": ("IND-M18-8-PNP", "Sensatek", "Inductive sensor M18, 8 mm, PNP", 0.07),
+    "sensor-ind-m12-io": ("IND-M12-4-IOL", "Proxima", "Inductive sensor M12, 4 mm, IO-Link", 0.05),
+    "gearbox-helical": ("GBX-HEL-20", "Geartec", "Helical gearbox i=20", 7.4),
+    "gearbox-worm": ("GBX-WRM-20", "Geartec", "Worm gearbox i=20", 5.2),
+    "vfd-075": ("VFD-075-400", "Elmotec", "Frequency inverter 0.75 kW 400 V", 1.3),
+    "vfd-075-safe": ("VFD-075-400-STO", "Elmotec", "Frequency inverter 0.75 kW 400 V, safe torque off", 1.4),
+}
+
+
+def _asset(name: str) -> str:
+    return f"{CONVEYOR}:component:{name}"
+
+
+def _mlp(id_short: str, semantic_id: str, text: str) -> model.MultiLanguageProperty:
+    return model.MultiLanguageProperty(id_short, model.MultiLanguageTextType({"en": text}),
+                                       semantic_id=ref(semantic_id))
+
+
+def _property(id_short: str, semantic_id: str, value: object, value_type: type = model.datatypes.String
+              ) -> model.Property:
+    return model.Property(id_short, value_type, value, semantic_id=ref(semantic_id))
+
+
+def component_objects(name: str) -> list[model.Identifiable]:
+    """A component's own AAS: a Digital Nameplate 3.0 and a Technical Data submodel (weight by ECLASS IRDI)."""
+    part, maker, text, kg = COMPONENTS[name]
+    shell_id = f"{CONVEYOR}:component:{name}:aas"
+    nameplate = model.Submodel(f"{shell_id}/sm/Nameplate", id_short="Nameplate",
+                               semantic_id=ref("https://admin-shell.io/idta/nameplate/3/0/Nameplate"),
+                               submodel_element=[
+        _mlp("ManufacturerName", "0112/2///61987#ABA565#009", maker),
+        _mlp("ManufacturerProductDesignation", "0112/2///61987#ABA567#009", text),
+        _property("ProductArticleNumberOfManufacturer", "0112/2///61987#ABA581#007", part),
+        _property("OrderCodeOfManufacturer", "0112/2///61987#ABA950#008", part.replace("-", "")),
+    ])
+    technical = model.Submodel(f"{shell_id}/sm/TechnicalData", id_short="TechnicalData",
+                               semantic_id=ref("https://admin-shell.io/ZVEI/TechnicalData/Submodel/1/2"),
+                               submodel_element=[
+        model.SubmodelElementCollection("TechnicalProperties", [
+            _property("Weight", "0173-1#02-AAS627#001", kg, model.datatypes.Double),
+        ], semantic_id=ref("https://admin-shell.io/ZVEI/TechnicalData/TechnicalProperties/1/1")),
+    ])
+    shell = model.AssetAdministrationShell(
+        model.AssetInformation(model.AssetKind.TYPE, global_asset_id=_asset(name)), shell_id, id_short=f"C_{name}"
+        .replace("-", "_"), submodel={model.ModelReference.from_referable(sm) for sm in (nameplate, technical)})
+    return [shell, nameplate, technical]
+
+
+def _relationship(id_short: str, kind: str, first: model.Referable, second: model.Reference
+                  ) -> model.RelationshipElement:
+    return model.RelationshipElement(id_short, model.ModelReference.from_referable(first), second,
+                                     semantic_id=ref(f"{IDTA_HS}{kind}/1/0"))
+
+
+def hierarchy_submodel(submodel_id: str, product_asset: str,
+                       nodes: list[tuple[str, str, str, int, list[str]]]) -> model.Submodel:
+    """An IDTA 02011 1.1 BoM (ArcheType Full): rows (idShort, description, component, BulkCount, alternatives).
+
+    Alternatives are SameAs relationships to the other components' asset ids (this tool's convention)."""
+    submodel = model.Submodel(submodel_id, id_short="HierarchicalStructures",
+                              semantic_id=ref(f"{IDTA_HS}1/1/Submodel"))
+    submodel.submodel_element.add(_property("ArcheType", f"{IDTA_HS}ArcheType/1/0", "Full"))
+    entry = model.Entity("EntryNode", model.EntityType.SELF_MANAGED_ENTITY, global_asset_id=product_asset,
+                         semantic_id=ref(f"{IDTA_HS}EntryNode/1/0"))
+    submodel.submodel_element.add(entry)
+    for id_short, text, component, count, alternatives in nodes:
+        node = model.Entity(id_short, model.EntityType.SELF_MANAGED_ENTITY, global_asset_id=_asset(component),
+                            semantic_id=ref(f"{IDTA_HS}Node/1/0"),
+                            description=model.MultiLanguageTextType({"en": text}))
+        entry.statement.add(node)
+        node.statement.add(_property("BulkCount", f"{IDTA_HS}BulkCount/1/0", count, model.datatypes.UnsignedLong))
+        node.statement.add(_relationship("IsPartOf", "IsPartOf", node, model.ModelReference.from_referable(entry)))
+        for i, other in enumerate(alternatives, 1):
+            node.statement.add(_relationship(f"SameAs{i:02d}" if len(alternatives) > 1 else "SameAs", "SameAs",
+                                             node, ref(_asset(other))))
+        entry.statement.add(_relationship(f"HasPart{id_short}", "HasPart", entry,
+                                          model.ModelReference.from_referable(node)))
+    return submodel
+
+
+def conveyor_drive() -> list[model.Identifiable]:
+    """A belt-conveyor drive unit whose BoM is an IDTA 02011 submodel; 5 positions, 2-3 options each.
+
+    Motor, coupling and sensor are a component AAS each (Nameplate + Technical Data) with SameAs
+    alternatives; the gearbox position lists its variants in a ComponentVariants submodel of the
+    product AAS (weights from the variants' Technical Data); the inverter's in the component's AAS."""
+    gearbox = PositionSpec("Gearbox", "Gearbox i=20", 1, variants=tuple(
+        Variant(COMPONENTS[c][0], asset_id=_asset(c), compliance=ROHS_REACH,
+                attributes=((contract.CO2E_PER_UNIT, co2),))
+        for c, co2 in (("gearbox-helical", 38.0), ("gearbox-worm", 29.5))))
+    request = Request("", "EUR", max_total_weight_kg=16.0, budget=1500.0,
+                      weights=ObjectiveWeights(cost=1.0, co2_price_per_kg=0.08),
+                      solver=SolverPreferences(method="auto"))
+    offers = {
+        "SUP-ELM": [Offer("MOT-IE3-0.75-4P", 289.0, "EUR", 1, 10), Offer("MOT-IE4-0.75-4P", 348.0, "EUR", 1, 14),
+                    Offer("VFD-075-400", 262.0, "EUR", 1, 7), Offer("VFD-075-400-STO", 318.0, "EUR", 1, 7)],
+        "SUP-KIN": [Offer("PMM-075-3000", 415.0, "EUR", 1, 21), Offer("MOT-IE4-0.75-4P", 356.0, "EUR", 1, 5)],
+        "SUP-MRO": [Offer("CPL-JAW-24", 31.5, "EUR", 1, 3), Offer("CPL-DSC-24", 58.0, "EUR", 1, 5),
+                    Offer("IND-M12-4-PNP", 24.9, "EUR", 1, 2), Offer("IND-M18-8-PNP", 27.4, "EUR", 1, 2),
+                    Offer("IND-M12-4-IOL", 39.0, "EUR", 1, 4), Offer("GBX-HEL-20", 402.0, "EUR", 1, 12),
+                    Offer("GBX-WRM-20", 318.0, "EUR", 1, 9)],
+    }
+    suppliers = (supplier("SUP-ELM", "Elmotec Vertrieb GmbH", "DE", 0.1, ("ISO9001",), offers["SUP-ELM"]),
+                 supplier("SUP-KIN", "Kinetiq Drives AB", "SE", 0.2, ("ISO9001",), offers["SUP-KIN"]),
+                 supplier("SUP-MRO", "Industrial MRO Supply", "NL", 0.15, ("ISO9001",), offers["SUP-MRO"]))
+    objects = catalog_objects(Catalog(request, (gearbox,), suppliers), CONVEYOR)
+    product = next(o for o in objects if isinstance(o, model.AssetAdministrationShell) and o.id == f"{CONVEYOR}:aas")
+    bom = hierarchy_submodel(f"{CONVEYOR}:aas/sm/HierarchicalStructures", f"{CONVEYOR}:asset", [
+        ("Motor", "Drive motor 0.75 kW", "motor-ie3-075", 1, ["motor-ie4-075", "motor-pm-075"]),
+        ("Gearbox", "Gearbox i=20", "gearbox-helical", 1, []),
+        ("Coupling", "Shaft coupling motor-gearbox, gearbox-drum", "coupling-jaw-24", 2, ["coupling-disc-24"]),
+        ("Inverter", "Frequency inverter", "vfd-075", 1, []),
+        ("Sensor", "Belt position sensors", "sensor-ind-m12", 3, ["sensor-ind-m18", "sensor-ind-m12-io"]),
+    ])
+    product.submodel.add(model.ModelReference.from_referable(bom))
+    objects.append(bom)
+    for name in COMPONENTS:
+        objects.extend(component_objects(name))
+    # the inverter's variants live in its own AAS (ComponentVariants with PositionId = the Node's idShort)
+    inverter_shell = next(o for o in objects if isinstance(o, model.AssetAdministrationShell)
+                          and o.asset_information.global_asset_id == _asset("vfd-075"))
+    inverter = position_submodel(PositionSpec("Inverter", "Frequency inverter", 1, variants=tuple(
+        Variant(COMPONENTS[c][0], asset_id=_asset(c), compliance=ROHS_REACH) for c in ("vfd-075", "vfd-075-safe"))),
+        f"{inverter_shell.id}/sm/ComponentVariants")
+    inverter_shell.submodel.add(model.ModelReference.from_referable(inverter))
+    objects.append(inverter)
+    return objects
+
+
 SAMPLES = {"drone": drone, "ebike-drive": ebike, "control-cabinet": control_cabinet}
+OBJECT_SAMPLES = {"conveyor-drive-idta": conveyor_drive}
 
 
 def write_sample(catalog: Catalog, path: Path, slug: str) -> None:
@@ -301,6 +446,9 @@ def main() -> None:
     folder = args.out or HERE
     for slug, build in SAMPLES.items():
         write_sample(build(), folder / f"{slug}.aasx", slug)
+        print(folder / f"{slug}.aasx")
+    for slug, objects in OBJECT_SAMPLES.items():
+        write_aasx(folder / f"{slug}.aasx", objects())
         print(folder / f"{slug}.aasx")
 
 

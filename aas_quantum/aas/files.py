@@ -19,7 +19,7 @@ import zipfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from basyx.aas import model
 from basyx.aas.adapter import aasx
@@ -270,9 +270,29 @@ def read_files(paths: Sequence[Path], lenient: bool = False) -> AasEnvironment:
     return env
 
 
+class AasJsonEncoder(aas_json.AASToJsonEncoder):
+    """The SDK's encoder without its ``"specificAssetIds": []`` on every Entity (basyx-python-sdk 2.x tests a
+    list for ``None``), which the V3.0 schema forbids ("Empty array not allowed" in aas_test_engines)."""
+
+    @classmethod
+    def _entity_to_json(cls, obj: model.Entity) -> dict[str, object]:
+        data = super()._entity_to_json(obj)
+        if not data.get("specificAssetIds"):
+            data.pop("specificAssetIds", None)
+        return data
+
+
+def _write_aas_json_file(file: Any, data: model.AbstractObjectStore, stripped: bool = False,
+                         encoder: type[aas_json.AASToJsonEncoder] | None = None, **kwargs: Any) -> None:
+    aas_json.write_aas_json_file(file, data, stripped, encoder or AasJsonEncoder, **kwargs)
+
+
+aasx.write_aas_json_file = _write_aas_json_file  # the AASX writer's JSON parts go through the mended encoder
+
+
 def write_json(path: Path, objects: Iterable[model.Identifiable]) -> None:
     with atomic_write(path) as fh:
-        aas_json.write_aas_json_file(fh, model.DictIdentifiableStore(objects), indent=2)
+        _write_aas_json_file(fh, model.DictIdentifiableStore(objects), indent=2)
 
 
 def write_aasx(path: Path, objects: Iterable[model.Identifiable],

@@ -26,10 +26,12 @@ from urllib.parse import unquote, urlsplit
 
 import httpx
 from basyx.aas import model
-from basyx.aas.adapter.json import AASToJsonEncoder, StrictAASFromJsonDecoder
+from basyx.aas.adapter.json import StrictAASFromJsonDecoder
+from basyx.aas.util import traversal
 
 from aas_quantum import contract
-from aas_quantum.aas.files import AasEnvironment
+from aas_quantum.aas import idta
+from aas_quantum.aas.files import AasEnvironment, AasJsonEncoder
 from aas_quantum.aas.mapping import semantic_key
 from aas_quantum.aas.result import next_version, result_submodel_id
 from aas_quantum.config import Layers, config_file, parse_bool, parse_number
@@ -393,12 +395,12 @@ class AasClient:
     # ---------------------------------------------------------------- writing
 
     def put_submodel(self, submodel: model.Submodel) -> None:
-        self.request("PUT", f"/submodels/{b64(submodel.id)}", content=json.dumps(submodel, cls=AASToJsonEncoder),
+        self.request("PUT", f"/submodels/{b64(submodel.id)}", content=json.dumps(submodel, cls=AasJsonEncoder),
                      headers={"Content-Type": "application/json"})
 
     def post_submodel(self, submodel: model.Submodel) -> httpx.Response:
         """Create; not retried on a lost reply, and a 409 is returned, so the caller can check the server."""
-        return self.request("POST", "/submodels", content=json.dumps(submodel, cls=AASToJsonEncoder),
+        return self.request("POST", "/submodels", content=json.dumps(submodel, cls=AasJsonEncoder),
                             headers={"Content-Type": "application/json"}, retry_transport=False, conflict_ok=True)
 
     def delete_submodel(self, submodel_id: str) -> None:
@@ -434,6 +436,7 @@ def read_environment(client: AasClient, shell_id: str, supplier_shells: list[str
         submodel = client.submodel_or_none(sm_id) if sm_id == result_submodel_id(shell_id) else client.submodel(sm_id)
         if submodel is not None:  # a dangling reference to an old result is repaired by the next write
             env.add(submodel, client.url(f"/submodels/{b64(sm_id)}"))
+    _add_components(client, env)
     if supplier_shells is None:
         suppliers = client.submodels_by_semantic_id(contract.SUPPLIER_OFFERS)
     else:
@@ -447,6 +450,38 @@ def read_environment(client: AasClient, shell_id: str, supplier_shells: list[str
         if submodel.id not in env.origin:
             env.add(submodel, client.url(f"/submodels/{b64(submodel.id)}"))
     return env
+
+
+def _component_assets(env: AasEnvironment) -> set[str]:
+    """Assets whose own AAS the product's BoM points to: 02011 nodes and their SameAs alternatives, variants'
+    AssetId (their Nameplate and Technical Data complete what the BoM leaves out)."""
+    wanted: set[str] = set()
+    asset_id = contract.concept("AssetId")
+    for submodel in env.of_type(model.Submodel):
+        if idta.is_hierarchy(submodel):
+            wanted |= idta.referenced_assets(submodel)
+        elif semantic_key(submodel) == contract.COMPONENT_VARIANTS:
+            wanted |= {str(e.value) for e in traversal.walk_submodel(submodel)
+                       if isinstance(e, model.Property) and semantic_key(e) == asset_id and e.value}
+    return wanted
+
+
+def _add_components(client: AasClient, env: AasEnvironment) -> None:
+    """Read the component AAS the product points to, and those their own ComponentVariants point to
+    (one shell listing, then their submodels)."""
+    shells: list[model.AssetAdministrationShell] | None = None
+    seen: set[str] = set()
+    while wanted := _component_assets(env) - seen:
+        seen |= wanted
+        shells = client.shells() if shells is None else shells
+        for shell in shells:
+            if shell.asset_information.global_asset_id not in wanted or shell.id in env.origin:
+                continue
+            env.add(shell, client.url(f"/shells/{b64(shell.id)}"))
+            for reference in shell.submodel:
+                sm_id = reference.key[-1].value
+                if sm_id not in env.origin and (submodel := client.submodel_or_none(sm_id)) is not None:
+                    env.add(submodel, client.url(f"/submodels/{b64(sm_id)}"))
 
 
 def _run_of(submodel: model.Submodel) -> str:

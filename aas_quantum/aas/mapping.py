@@ -19,6 +19,7 @@ from basyx.aas import model
 
 from aas_quantum import contract
 from aas_quantum.aas import elements as el
+from aas_quantum.aas import idta
 from aas_quantum.aas import schema as sc
 from aas_quantum.aas.files import AasEnvironment
 from aas_quantum.aas.result import KPI_KEYS, RECORD_KEYS, result_submodel_id
@@ -31,6 +32,7 @@ from aas_quantum.catalog import (
     Request,
     ResourceLimitSpec,
     SolverPreferences,
+    SourceSubmodel,
     Supplier,
     Variant,
 )
@@ -292,7 +294,7 @@ def product_shells(env: AasEnvironment) -> list[model.AssetAdministrationShell]:
             if any(ref.key[-1].value in requests for ref in shell.submodel)]
 
 
-def _referenced(env: AasEnvironment, shell: model.AssetAdministrationShell, semantic_id: str
+def _referenced(env: AasEnvironment, shell: model.AssetAdministrationShell, *semantic_ids: str
                 ) -> list[model.Submodel]:
     found = []
     for reference in shell.submodel:
@@ -304,7 +306,7 @@ def _referenced(env: AasEnvironment, shell: model.AssetAdministrationShell, sema
             raise BomInputError(f"shell {shell.id} references submodel {sm_id}, which is in none of the "
                                 f"inputs{skipped}", Location(env.origin.get(shell.id, "")))
         submodel = env.objects.get_item(sm_id)
-        if isinstance(submodel, model.Submodel) and semantic_key(submodel) == semantic_id:
+        if isinstance(submodel, model.Submodel) and semantic_key(submodel) in semantic_ids:
             found.append(submodel)
     return found
 
@@ -334,17 +336,123 @@ def read_catalog(env: AasEnvironment, shell: model.AssetAdministrationShell) -> 
                             Location(env.origin.get(shell.id, "")))
     request_sm = requests[0]
     request = read_request(request_sm, env.origin[request_sm.id], shell.id)
-    # order is the BoM item order, not the (unordered) order of the shell's references
-    positions = tuple(sorted((read_position(sm, env.origin[sm.id])
-                              for sm in _referenced(env, shell, contract.COMPONENT_VARIANTS)),
-                             key=lambda p: p.position_id))
+    components = _Components(env)
+    positions = [read_position(sm, env.origin[sm.id]) for sm in _referenced(env, shell, contract.COMPONENT_VARIANTS)]
+    hierarchies = _referenced(env, shell, *idta.HIERARCHY_SUBMODELS)
+    if len(hierarchies) > 1:
+        raise BomInputError(f"shell {shell.id} references {len(hierarchies)} Hierarchical Structures submodels; "
+                            "a product has one BoM", Location(env.origin[shell.id]))
+    if hierarchies:  # the IDTA BoM gives positions, their order and quantities
+        positions = _bom_positions(env, components, hierarchies[0], positions)
+    else:  # the BoM item order, not the (unordered) order of the shell's references
+        positions.sort(key=lambda p: p.position_id)
     if not positions:
         raise BomInputError(f"product shell {shell.id} references no ComponentVariants submodel",
                             Location(env.origin[shell.id]))
     suppliers = tuple(sorted((read_supplier(sm, env.origin[sm.id])
                               for sm in submodels_with(env, contract.SUPPLIER_OFFERS)),
                              key=lambda s: s.supplier_id))
-    return Catalog(request, positions, suppliers)
+    return Catalog(request, tuple(components.completed(p) for p in positions), suppliers,
+                   tuple(components.sources(hierarchies)))
+
+
+class _Components:
+    """Component AAS by globalAssetId, and the facts their Nameplate / Technical Data give."""
+
+    def __init__(self, env: AasEnvironment) -> None:
+        self.env = env
+        self.shells = {s.asset_information.global_asset_id: s for s in env.of_type(model.AssetAdministrationShell)
+                       if s.asset_information.global_asset_id}
+        self.used: dict[str, model.Submodel] = {}
+
+    def submodels(self, asset_id: str) -> list[model.Submodel]:
+        """The component's submodels in the inputs; Nameplate first, then Technical Data, then the rest."""
+        shell = self.shells.get(asset_id)
+        found = [self.env.objects.get_item(r.key[-1].value) for r in (shell.submodel if shell else ())
+                 if r.key[-1].value in self.env.origin]
+        submodels = [sm for sm in found if isinstance(sm, model.Submodel)]
+        return sorted(submodels, key=lambda sm: ("nameplate" not in semantic_key(sm).lower(), sm.id))
+
+    def facts(self, asset_id: str) -> idta.ComponentFacts:
+        submodels = [sm for sm in self.submodels(asset_id)
+                     if semantic_key(sm) not in (contract.COMPONENT_VARIANTS, *idta.HIERARCHY_SUBMODELS)]
+        facts = idta.component_facts(submodels, self.env.origin.get(self.shells[asset_id].id, ""))
+        if facts != idta.ComponentFacts():
+            self.used.update((sm.id, sm) for sm in submodels)
+        return facts
+
+    def variants_of(self, asset_id: str) -> list[PositionSpec]:
+        return [read_position(sm, self.env.origin[sm.id]) for sm in self.submodels(asset_id)
+                if semantic_key(sm) == contract.COMPONENT_VARIANTS]
+
+    def variant(self, asset_id: str, at: Location) -> Variant:
+        """A variant that is exactly one component AAS: its part number is the Nameplate's."""
+        if asset_id not in self.shells:
+            raise BomInputError(f"component {asset_id} has no AAS in the inputs (its Nameplate gives the part "
+                                "number), and no ComponentVariants submodel lists the position's variants", at)
+        facts, shell = self.facts(asset_id), self.shells[asset_id]
+        source = Location(self.env.origin[shell.id])
+        if not facts.part_number:
+            raise BomInputError(f"component AAS {shell.id} names no part number (Nameplate "
+                                "ProductArticleNumberOfManufacturer or OrderCodeOfManufacturer, Technical Data "
+                                "ManufacturerArticleNumber)", source)
+        weight = () if facts.weight_kg is None else ((contract.UNIT_WEIGHT, facts.weight_kg),)
+        return Variant(facts.part_number, facts.manufacturer, facts.designation, weight, asset_id=asset_id,
+                       location=source)
+
+    def completed(self, position: PositionSpec) -> PositionSpec:
+        """Fill what a variant leaves out (manufacturer, designation, weight) from its component's AAS."""
+        variants = []
+        for v in position.variants:
+            if v.asset_id in self.shells and (not v.manufacturer or not v.designation
+                                              or contract.UNIT_WEIGHT not in dict(v.attributes)):
+                facts = self.facts(v.asset_id)
+                weight = () if facts.weight_kg is None or contract.UNIT_WEIGHT in dict(v.attributes) \
+                    else ((contract.UNIT_WEIGHT, facts.weight_kg),)
+                v = dataclasses.replace(v, manufacturer=v.manufacturer or facts.manufacturer,
+                                        designation=v.designation or facts.designation,
+                                        attributes=tuple(sorted(v.attributes + weight)))
+            variants.append(v)
+        return dataclasses.replace(position, variants=tuple(variants))
+
+    def sources(self, hierarchies: list[model.Submodel]) -> list[SourceSubmodel]:
+        used = {**{sm.id: sm for sm in hierarchies}, **self.used}
+        return [SourceSubmodel(sm.id, semantic_key(sm), version_of(sm)) for sm in used.values()]
+
+
+def _bom_positions(env: AasEnvironment, components: _Components, hierarchy: model.Submodel,
+                   listed: list[PositionSpec]) -> list[PositionSpec]:
+    """Positions of an IDTA 02011 BoM. A Node's variants are the ComponentVariants submodel with its idShort as
+    PositionId (in the product AAS, else in the component's AAS), else the Node's component and its SameAs
+    alternatives, each read from its own AAS. The BoM's BulkCount is the quantity either way."""
+    assets_of: dict[str, str] = {}
+    for sm in env.of_type(model.Submodel):
+        if idta.is_hierarchy(sm):
+            assets_of.update(idta.entity_assets(sm))
+    explicit = {p.position_id: p for p in listed}
+    positions = []
+    for node in idta.bom_nodes(hierarchy, env.origin[hierarchy.id], assets_of):
+        spec = explicit.pop(node.position_id, None)
+        if spec is None and node.asset_id:
+            own = components.variants_of(node.asset_id)
+            spec = own[0] if len(own) == 1 else None
+        if spec is not None:
+            positions.append(dataclasses.replace(spec, position_id=node.position_id, quantity=node.quantity))
+            continue
+        assets = [a for a in (node.asset_id, *node.alternatives) if a]
+        if not assets:
+            raise BomInputError(f"the Node has no globalAssetId and no ComponentVariants submodel has PositionId "
+                                f"{node.position_id!r}", node.location)
+        positions.append(PositionSpec(node.position_id, node.designation, node.quantity,
+                                      variants=tuple(components.variant(a, node.location) for a in assets),
+                                      submodel_id=hierarchy.id, submodel_version=version_of(hierarchy),
+                                      location=node.location))
+    if explicit:
+        stray = sorted(explicit.values(), key=lambda p: p.position_id)
+        raise BomInputError("ComponentVariants PositionId " + ", ".join(repr(p.position_id) for p in stray)
+                            + f" is no Node of the BoM (Hierarchical Structures submodel {hierarchy.id})",
+                            stray[0].location)
+    return positions
 
 
 @dataclass(frozen=True)
