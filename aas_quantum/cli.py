@@ -68,6 +68,13 @@ ServerOpt = Annotated[str | None, typer.Option(envvar="AAS_QUANTUM_SERVER", show
 SubmodelServerOpt = Annotated[str | None, typer.Option(
     envvar="AAS_QUANTUM_SUBMODEL_SERVER", show_envvar=True,
     help="submodel repository base URL when it is not the --server (else submodel_url in \\[server])")]
+RegistryOpt = Annotated[str | None, typer.Option(
+    envvar="AAS_QUANTUM_REGISTRY", show_envvar=True,
+    help="AAS Registry base URL: shells (and the submodels their descriptors list) are found by their "
+         "descriptors' endpoints (else registry_url in \\[server])")]
+SubmodelRegistryOpt = Annotated[str | None, typer.Option(
+    envvar="AAS_QUANTUM_SUBMODEL_REGISTRY", show_envvar=True,
+    help="Submodel Registry base URL (else submodel_registry_url in \\[server])")]
 ErpSetOpt = Annotated[list[str] | None, typer.Option("--erp-set", help="ERP context KEY=VALUE (plant=1710), "
                                                      "or csv.delimiter=; (repeatable)")]
 
@@ -137,6 +144,8 @@ def optimize(
     shell: ShellOpt = None,
     server: ServerOpt = None,
     submodel_server: SubmodelServerOpt = None,
+    registry: RegistryOpt = None,
+    submodel_registry: SubmodelRegistryOpt = None,
     all_products: Annotated[bool, typer.Option("--all", help="every product shell with a request")] = False,
     supplier_shells: Annotated[str | None, typer.Option(help="comma-separated supplier shell ids to consider "
                                                              "(server; default: every SupplierOffers)")] = None,
@@ -179,7 +188,8 @@ def optimize(
         solvers.check_parameters(solver, parameters)
     erp_output = ErpOutput.load(erp, erp_format, erp_set or ()) if erp else None
     check_output_folder(out)
-    repository = _repository(inputs, server, submodel_server, supplier_shells, lenient)
+    repository = _repository(inputs, lambda: _server(server, submodel_server, registry, submodel_registry),
+                             supplier_shells, lenient)
     publisher: RunPublisher | None = None
     try:
         publisher = _publisher(mqtt, opcua)
@@ -225,16 +235,26 @@ def _parameters(settings: list[str]) -> dict[str, Any]:
     return parsed
 
 
-def _repository(inputs: list[Path] | None, server: str | None, submodel_server: str | None = None,
+def _server(server: str | None, submodel_server: str | None, registry: str | None,
+            submodel_registry: str | None) -> ServerSettings | None:
+    """The AAS server settings when a server or registry is given by option, environment or config."""
+    if not (server or registry or submodel_registry or ServerSettings.configured()):
+        return None
+    return ServerSettings.resolve(server, submodel_url=submodel_server, registry_url=registry,
+                                  submodel_registry_url=submodel_registry)
+
+
+def _repository(inputs: list[Path] | None, server_settings: Callable[[], ServerSettings | None],
                 supplier_shells: str | None = None, lenient: bool = False) -> Repository:
-    """Files when given (they win over a server from the environment), else the AAS server
-    (--server, AAS_QUANTUM_SERVER or base_url in [server])."""
+    """Files when given (they win over a server from the environment, which is then not even read),
+    else the AAS server."""
     if inputs:
         return FileRepository(inputs, lenient)
-    if server or ServerSettings.configured():
-        return ServerRepository(ServerSettings.resolve(server, submodel_url=submodel_server),
-                                supplier_shells.split(",") if supplier_shells else None)
-    raise ConfigError("give input files, or a server (--server, AAS_QUANTUM_SERVER or base_url in [server])")
+    server = server_settings()
+    if server is not None:
+        return ServerRepository(server, supplier_shells.split(",") if supplier_shells else None)
+    raise ConfigError("give input files, or a server (--server, AAS_QUANTUM_SERVER or base_url in [server]) "
+                      "or a registry (--registry)")
 
 
 @contextlib.contextmanager
@@ -318,6 +338,8 @@ def opcua_server(
     inputs: Annotated[list[Path] | None, typer.Argument(help="input files (or use --server)")] = None,
     server: ServerOpt = None,
     submodel_server: SubmodelServerOpt = None,
+    registry: RegistryOpt = None,
+    submodel_registry: SubmodelRegistryOpt = None,
     endpoint: Annotated[str | None, typer.Option(help="opc.tcp://host:port/path to listen on "
                                                       "(default from [opcua.server], else 127.0.0.1:4840)")] = None,
     solver: Annotated[str | None, typer.Option(help="solver the Optimize method uses (default: the request's)")
@@ -333,7 +355,7 @@ def opcua_server(
     settings = OpcUaServerSettings.resolve(endpoint)
     if solver is not None:
         solvers.spec(solver)
-    repository = _repository(inputs, server, submodel_server)
+    repository = _repository(inputs, lambda: _server(server, submodel_server, registry, submodel_registry))
     publisher = _publisher(mqtt, None)
     try:
         serve(settings, repository, RunRequest(method=solver, out=out), [publisher] if publisher else [],
@@ -352,9 +374,14 @@ def result(
     shell: Annotated[str, typer.Option("--shell", help="product AAS id")],
     server: ServerOpt = None,
     submodel_server: SubmodelServerOpt = None,
+    registry: RegistryOpt = None,
+    submodel_registry: SubmodelRegistryOpt = None,
 ) -> None:
     """Read the BomOptimizationResult of a product back from the server and print its key figures."""
-    with AasClient(ServerSettings.resolve(server, submodel_url=submodel_server)) as client:
+    settings = _server(server, submodel_server, registry, submodel_registry)
+    if settings is None:
+        raise ConfigError("give a server (--server, AAS_QUANTUM_SERVER or base_url in [server]) or a registry")
+    with AasClient(settings) as client:
         submodel = client.submodel_or_none(result_submodel_id(shell))
         where = client.url("/submodels")
     if submodel is None:

@@ -33,6 +33,7 @@ from aas_quantum import contract
 from aas_quantum.aas import idta
 from aas_quantum.aas.files import AasEnvironment, AasJsonEncoder
 from aas_quantum.aas.mapping import semantic_key
+from aas_quantum.aas.registry import Endpoints, submodel_descriptor
 from aas_quantum.aas.result import next_version, result_submodel_id
 from aas_quantum.config import Layers, config_file, parse_bool, parse_number
 from aas_quantum.errors import AasQuantumError, BomInputError, ConfigError, Location
@@ -58,16 +59,27 @@ def b64(identifier: str) -> str:
     return base64.urlsafe_b64encode(identifier.encode()).decode().rstrip("=")
 
 
+def _unb64(encoded: str) -> str:
+    try:
+        return base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4)).decode()
+    except (ValueError, UnicodeDecodeError):
+        return ""
+
+
 @dataclass(frozen=True)
 class ServerSettings:
     """Connection settings; ``base_url`` never carries credentials (they move to ``basic_auth``).
 
     ``base_url`` is the AAS (shell) repository; ``submodel_url`` the submodel repository when it is a
-    separate service (BaSyx Java deployments run them apart), else the same server.
+    separate service (BaSyx Java deployments run them apart), else the same server. With a
+    ``registry_url`` (AAS Registry) and/or ``submodel_registry_url``, shells and submodels are found
+    by their descriptors' endpoints and ``base_url`` may be empty.
     """
 
     base_url: str
     submodel_url: str | None = None
+    registry_url: str | None = None
+    submodel_registry_url: str | None = None
     token: str | None = field(default=None, repr=False)
     token_url: str | None = None
     client_id: str | None = None
@@ -81,8 +93,10 @@ class ServerSettings:
 
     @staticmethod
     def configured(base_url: str | None = None) -> bool:
-        """Whether a server is given by argument, environment or config file."""
-        return bool(_server_url(base_url))
+        """Whether a server or registry is given by argument, environment or config file."""
+        layers = Layers.of("server", "AAS_QUANTUM_")
+        return bool(_server_url(base_url) or layers.get("registry_url", None, env="AAS_QUANTUM_REGISTRY")
+                    or layers.get("submodel_registry_url", None, env="AAS_QUANTUM_SUBMODEL_REGISTRY"))
 
     @classmethod
     def resolve(cls, base_url: str | None = None, **overrides: Any) -> ServerSettings:
@@ -96,17 +110,19 @@ class ServerSettings:
         def number(name: str, env_name: str, default: float) -> float:
             return parse_number(pick(name, env_name, default), layers.where(name, env_name))
 
-        url = _server_url(base_url)
-        if not url:
+        registry = pick("registry_url", "AAS_QUANTUM_REGISTRY")
+        submodel_registry = pick("submodel_registry_url", "AAS_QUANTUM_SUBMODEL_REGISTRY")
+        url = _server_url(base_url) or ""
+        if not url and not registry and not submodel_registry:
             raise AasServerError("no AAS server given (--server, AAS_QUANTUM_SERVER or base_url in "
-                                 f"{config_file()})")
+                                 f"{config_file()}; or a registry: --registry, AAS_QUANTUM_REGISTRY)")
         submodel_url = pick("submodel_url", "AAS_QUANTUM_SUBMODEL_SERVER")
-        for given in (url, submodel_url or url):
+        for given in filter(None, (url, submodel_url, registry, submodel_registry)):
             parts = urlsplit(given)
             if parts.scheme not in ("http", "https") or not parts.hostname:
-                raise ConfigError(f"AAS server URL must look like http(s)://host:port/api/v3.0, got "
+                raise ConfigError(f"AAS server and registry URLs must look like http(s)://host:port/api/v3.0, got "
                                   f"{redact_url(given)!r}")
-        parts = urlsplit(url)
+        parts = urlsplit(url or registry or submodel_registry)
         basic = (unquote(parts.username or ""), unquote(parts.password or "")) if parts.username else None
         verify: bool | str = parse_bool(pick("verify", "AAS_QUANTUM_VERIFY_TLS", True),
                                         layers.where("verify", "AAS_QUANTUM_VERIFY_TLS"))
@@ -118,6 +134,8 @@ class ServerSettings:
         return cls(
             base_url=redact_url(url).rstrip("/"),
             submodel_url=redact_url(submodel_url).rstrip("/") if submodel_url else None,
+            registry_url=redact_url(registry).rstrip("/") if registry else None,
+            submodel_registry_url=redact_url(submodel_registry).rstrip("/") if submodel_registry else None,
             token=pick("token", "AAS_QUANTUM_TOKEN"),
             token_url=pick("token_url", "AAS_QUANTUM_TOKEN_URL"), client_id=pick("client_id", "AAS_QUANTUM_CLIENT_ID"),
             client_secret=pick("client_secret", "AAS_QUANTUM_CLIENT_SECRET"), basic_auth=basic,
@@ -228,6 +246,7 @@ class AasClient:
         self._http = httpx.Client(timeout=settings.timeout_s, verify=settings.verify, transport=transport,
                                   auth=_auth(settings))
         self._semantic_query: str | None = None  # the semanticId query form this server answered
+        self._endpoints: Endpoints | None = None  # from the registries, read on first use
 
     def close(self) -> None:
         self._http.close()
@@ -300,10 +319,61 @@ class AasClient:
         time.sleep(min(delay, 30.0))
 
     def url(self, path: str) -> str:
-        """The absolute URL of an API path: submodel repository calls go to ``submodel_url`` when set."""
-        base = self.settings.submodel_url if path.startswith("/submodels") and self.settings.submodel_url \
-            else self.settings.base_url
+        """The absolute URL of an API path (absolute URLs pass through).
+
+        A shell or submodel a registry describes goes to its descriptor's endpoint; other submodel
+        calls to ``submodel_url``, else to the repository most described submodels live in, else to
+        ``base_url``."""
+        if path.startswith(("http://", "https://")):
+            return path
+        endpoints = self.endpoints()
+        if endpoints is not None:
+            kind, _, rest = path.lstrip("/").partition("/")
+            encoded, slash, tail = rest.partition("/")
+            known = {"shells": endpoints.shells, "submodels": endpoints.submodels}.get(kind, {})
+            href = known.get(_unb64(encoded)) if encoded and "?" not in encoded else None
+            if href:
+                return href + slash + tail
+        if path.startswith("/submodels"):
+            base = self.settings.submodel_url or (endpoints.submodel_repository if endpoints else "") \
+                or self.settings.base_url
+        else:
+            base = self.settings.base_url
+        if not base:
+            raise AasServerError(f"{path}: the registries describe no endpoint for it and no repository URL is "
+                                 "given (--server / --submodel-server)")
         return f"{base}{path}"
+
+    def endpoints(self) -> Endpoints | None:
+        """The registries' descriptors (read once per client), or None without a registry."""
+        if self._endpoints is None and (self.settings.registry_url or self.settings.submodel_registry_url):
+            found = Endpoints()
+            if self.settings.registry_url:
+                for descriptor in self._paged(f"{self.settings.registry_url}/shell-descriptors"):
+                    if isinstance(descriptor, dict):
+                        found.add_shell(descriptor)
+            if self.settings.submodel_registry_url:
+                for descriptor in self._paged(f"{self.settings.submodel_registry_url}/submodel-descriptors"):
+                    if isinstance(descriptor, dict):
+                        found.add_submodel(descriptor)
+            found.finish()
+            self._endpoints = found
+        return self._endpoints
+
+    def register_submodel(self, shell_id: str, submodel: model.Submodel) -> None:
+        """Describe a submodel this client created in the registries (a 409 means it is described)."""
+        endpoints = self.endpoints()
+        if endpoints is None or submodel.id in endpoints.submodels:
+            return
+        href = self.url(f"/submodels/{b64(submodel.id)}")
+        descriptor = submodel_descriptor(submodel.id, submodel.id_short or "", semantic_key(submodel), href)
+        if self.settings.registry_url:
+            self.request("POST", f"{self.settings.registry_url}/shell-descriptors/{b64(shell_id)}/submodel-descriptors",
+                         json=descriptor, conflict_ok=True)
+        if self.settings.submodel_registry_url:
+            self.request("POST", f"{self.settings.submodel_registry_url}/submodel-descriptors", json=descriptor,
+                         conflict_ok=True)
+        endpoints.add_submodel(descriptor)
 
     # ---------------------------------------------------------------- reading
 
@@ -327,8 +397,8 @@ class AasClient:
                                      f"{{\"result\": [...], \"paging_metadata\": {{...}}}}, got "
                                      f"{printable(json.dumps(body)[:120])}")
             yield from results
-            cursor = (paging or {}).get("cursor")
-            if not cursor or len(results) < limit:
+            previous, cursor = cursor, (paging or {}).get("cursor")
+            if not cursor or not results or cursor == previous:  # a server may send fewer than the limit
                 return
 
     @staticmethod
@@ -348,6 +418,9 @@ class AasClient:
         return obj
 
     def shells(self) -> list[model.AssetAdministrationShell]:
+        endpoints = self.endpoints()
+        if endpoints is not None and endpoints.shells:  # the registry lists them; each is read where it lives
+            return [self.shell(shell_id) for shell_id in endpoints.shells]
         return [self._decode(item, self.url("/shells"), model.AssetAdministrationShell)
                 for item in self._paged("/shells")]
 
@@ -373,6 +446,10 @@ class AasClient:
         first, then the Reference form, then every submodel filtered here; the first form that finds
         something is remembered for this server, and every answer is filtered here as well.
         """
+        endpoints = self.endpoints()
+        if endpoints is not None and endpoints.submodels:  # described: read those whose descriptor may match
+            candidates = [i for i in endpoints.submodels if endpoints.semantic_ids.get(i, semantic_id) == semantic_id]
+            return [sm for sm in map(self.submodel, candidates) if semantic_key(sm) == semantic_id]
         reference = {"type": "ExternalReference", "keys": [{"type": "GlobalReference", "value": semantic_id}]}
         forms = {"spec": {"semanticId": b64(semantic_id)}, "reference": {"semanticId": b64(json.dumps(reference))},
                  "all": {}}
@@ -542,6 +619,7 @@ def write_result(client: AasClient, shell_id: str, result: model.Submodel, read_
                 else:
                     continue  # a concurrent run wrote the same version: go one higher
         _ensure_reference(client, shell_id, result.id)
+        client.register_submodel(shell_id, written)
         return written
     raise AasServerError(f"{client.url(f'/submodels/{b64(result.id)}')}: another run kept replacing the result "
                          f"while this one wrote it ({attempts} attempts); the local outputs hold this run's result")
