@@ -11,8 +11,9 @@ SERVER_STAMP := $(SERVER_VENV)/.installed-stamp
 DEMO_PORT ?= 18081
 DEMO_SERVER := http://127.0.0.1:$(DEMO_PORT)/api/v3.0
 # Debian packages the tests and the demo use (installed only when missing): LibreOffice opens the
-# ERP workbooks in a test, mosquitto is the MQTT broker of the publishing tests.
-APT_PACKAGES ?= libreoffice-calc mosquitto
+# ERP workbooks in a test, mosquitto is the MQTT broker of the publishing tests, PostgreSQL the
+# shared job store of the service tests.
+APT_PACKAGES ?= libreoffice-calc mosquitto postgresql
 
 .PHONY: demo test lint bench sysdeps venv server-venv server samples templates clean
 

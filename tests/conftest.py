@@ -6,16 +6,22 @@ import functools
 import http.server
 import json
 import os
+import queue
 import shutil
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+import paho.mqtt.client as paho
 import pytest
+from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
 from typer.testing import CliRunner
 
 from aas_quantum.aas.files import read_files, write_aasx
@@ -315,3 +321,150 @@ class FaultProxy:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+class Subscriber:
+    """A real paho client collecting (topic, payload, retain) in arrival order."""
+
+    def __init__(self, port: int, topics: list[str], client_id: str = "", persistent: bool = False,
+                 tls: dict | None = None, auth: tuple[str, str] | None = None) -> None:
+        self.messages: queue.Queue = queue.Queue()
+        self.client = paho.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=paho.MQTTv5)
+        if tls:
+            self.client.tls_set(**tls)
+        if auth:
+            self.client.username_pw_set(*auth)
+        self.client.on_message = lambda c, u, m: self.messages.put((m.topic, json.loads(m.payload), m.retain))
+        self.client.on_connect = lambda c, u, f, r, p: [c.subscribe(t, qos=1) for t in topics]
+        self.client.reconnect_delay_set(0.2, 1)
+        props = Properties(PacketTypes.CONNECT)
+        props.SessionExpiryInterval = 3600 if persistent else 0
+        self.client.connect("127.0.0.1", port, clean_start=not persistent, properties=props)
+        self.client.loop_start()
+
+    def drain(self, quiet_s: float = 1.0, total_s: float = 30.0, until: int | None = None) -> list:
+        """Messages until none arrives for ``quiet_s`` (or ``until`` of them have arrived)."""
+        got, deadline = [], time.monotonic() + total_s
+        while time.monotonic() < deadline and (until is None or len(got) < until):
+            try:
+                got.append(self.messages.get(timeout=quiet_s if until is None else deadline - time.monotonic()))
+            except queue.Empty:
+                if until is None:
+                    break
+        return got
+
+    def close(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
+
+
+SERVICE_KEY = "test-service-key"  # the API key the service processes of the tests accept
+
+
+class ServiceProcess:
+    """``aas-quantum serve`` as a real process on 127.0.0.1 (uvicorn), started, killed and restarted by tests."""
+
+    def __init__(self, directory: Path, args: list[str], env: dict[str, str] | None = None) -> None:
+        self.directory, self.args = directory, args
+        self.port = free_port()
+        self.env = {**os.environ, "AAS_QUANTUM_SERVICE_API_KEY": SERVICE_KEY,
+                    "AAS_QUANTUM_CONFIG": str(directory / "none.toml"), **(env or {})}
+        self.process: subprocess.Popen | None = None
+        self.log = directory / "service.log"
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout_s: float = 90.0) -> ServiceProcess:
+        import time
+
+        with self.log.open("a") as sink:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "aas_quantum.cli", "serve", "--port", str(self.port), "--data-dir",
+                 str(self.directory / "data"), *self.args], stdout=sink, stderr=sink, env=self.env, cwd=REPO)
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                pytest.fail(f"the service exited: {self.log.read_text()[-3000:]}")
+            try:
+                if httpx.get(f"{self.url}/health", timeout=1).status_code == 200:
+                    return self
+            except httpx.TransportError:
+                pass
+            time.sleep(0.2)
+        pytest.fail(f"the service did not start: {self.log.read_text()[-3000:]}")
+
+    def http(self) -> httpx.Client:
+        return httpx.Client(base_url=self.url, headers={"X-API-Key": SERVICE_KEY}, timeout=60)
+
+    def kill(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=10)
+
+
+@pytest.fixture
+def aas_service(tmp_path_factory):
+    """``start(*args, env=None) -> ServiceProcess``: a real service process; all are stopped afterwards."""
+    services: list[ServiceProcess] = []
+
+    def start(*args: str, env: dict[str, str] | None = None, directory: Path | None = None) -> ServiceProcess:
+        service = ServiceProcess(directory or tmp_path_factory.mktemp("service"), list(args), env)
+        services.append(service)
+        return service.start()
+
+    yield start
+    for service in services:
+        service.stop()
+
+
+@pytest.fixture
+def postgres():
+    """A real PostgreSQL (Debian's package) on 127.0.0.1 in a throw-away cluster: yields its DSN."""
+    import glob
+    import tempfile
+    import time
+
+    bins = sorted(glob.glob("/usr/lib/postgresql/*/bin"))
+    if not bins:
+        pytest.fail("PostgreSQL is not installed: `make test` installs the Debian package postgresql")
+    bin_dir = Path(bins[-1])
+    directory = Path(tempfile.mkdtemp(prefix="aasq-pg-", dir="/tmp"))
+    as_user: list[str] = []
+    if os.geteuid() == 0:  # initdb and postgres refuse to run as root
+        shutil.chown(directory, "postgres", "postgres")
+        as_user = ["runuser", "-u", "postgres", "--"]
+    data = directory / "data"
+    subprocess.run([*as_user, str(bin_dir / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres"],
+                   check=True, capture_output=True, timeout=120)
+    port = free_port()
+    process = subprocess.Popen([*as_user, str(bin_dir / "postgres"), "-D", str(data), "-p", str(port), "-k",
+                                str(directory), "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off"],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    dsn = f"postgresql://postgres@127.0.0.1:{port}/postgres"
+    import psycopg
+
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            psycopg.connect(dsn, connect_timeout=2).close()
+            break
+        except psycopg.OperationalError:
+            if time.monotonic() > deadline or process.poll() is not None:
+                process.kill()
+                pytest.fail("PostgreSQL did not start")
+            time.sleep(0.2)
+    yield dsn
+    process.terminate()
+    process.wait(timeout=30)
+    shutil.rmtree(directory, ignore_errors=True)

@@ -6,7 +6,6 @@ import datetime as dt
 import ipaddress
 import json
 import os
-import queue
 import socket
 import subprocess
 import threading
@@ -14,60 +13,21 @@ import time
 from pathlib import Path
 
 import jsonschema
-import paho.mqtt.client as paho
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
-from paho.mqtt.enums import CallbackAPIVersion
-from paho.mqtt.packettypes import PacketTypes
-from paho.mqtt.properties import Properties
 
 from aas_quantum.cli import app
 from aas_quantum.publish.mqtt import MqttPublisher, MqttSettings, PublishError, topic
 from aas_quantum.publish.payload import result_payload, schema
 from aas_quantum.summary import RunSummary
 
-from conftest import SMALL
+from conftest import SMALL, Subscriber
 
 PRODUCT = "urn:aas-quantum:sample:drone:QX5-Inspect"
 RUN_ID = "6f1c2b7e-0d4a-4a57-9d55-3f3c8e1b2a90"
-
-
-class Subscriber:
-    """A real paho client collecting (topic, payload, retain) in arrival order."""
-
-    def __init__(self, port: int, topics: list[str], client_id: str = "", persistent: bool = False,
-                 tls: dict | None = None, auth: tuple[str, str] | None = None) -> None:
-        self.messages: queue.Queue = queue.Queue()
-        self.client = paho.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=paho.MQTTv5)
-        if tls:
-            self.client.tls_set(**tls)
-        if auth:
-            self.client.username_pw_set(*auth)
-        self.client.on_message = lambda c, u, m: self.messages.put((m.topic, json.loads(m.payload), m.retain))
-        self.client.on_connect = lambda c, u, f, r, p: [c.subscribe(t, qos=1) for t in topics]
-        self.client.reconnect_delay_set(0.2, 1)
-        props = Properties(PacketTypes.CONNECT)
-        props.SessionExpiryInterval = 3600 if persistent else 0
-        self.client.connect("127.0.0.1", port, clean_start=not persistent, properties=props)
-        self.client.loop_start()
-
-    def drain(self, quiet_s: float = 1.0, total_s: float = 30.0, until: int | None = None) -> list:
-        """Messages until none arrives for ``quiet_s`` (or ``until`` of them have arrived)."""
-        got, deadline = [], time.monotonic() + total_s
-        while time.monotonic() < deadline and (until is None or len(got) < until):
-            try:
-                got.append(self.messages.get(timeout=quiet_s if until is None else deadline - time.monotonic()))
-            except queue.Empty:
-                if until is None:
-                    break
-        return got
-
-    def close(self) -> None:
-        self.client.disconnect()
-        self.client.loop_stop()
 
 
 def test_cli_run_publishes_ordered_status_and_a_valid_retained_result(mosquitto, cli, tmp_path):

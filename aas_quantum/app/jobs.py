@@ -1,0 +1,334 @@
+"""Durable jobs: what the service, the change watcher and the OPC UA ``Optimize`` method ask to run.
+
+One table, two engines: SQLite in the service's data directory (the embedded default, one
+instance) and PostgreSQL (``postgresql://...``) when several service instances share one queue.
+A job is claimed atomically (PostgreSQL: ``FOR UPDATE SKIP LOCKED``), keeps its request, run id,
+progress, outcome and error, and is requeued when its worker stops sending heartbeats. The run
+id is fixed when the job is created, so a job re-run after a crash is the same run for the
+repository's idempotent write (its result is written once).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import enum
+import json
+import sqlite3
+import threading
+import time
+import uuid
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from aas_quantum.errors import ConfigError
+
+
+class JobState(enum.StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"  # the run ended: ok, infeasible or failed (see the outcome)
+    FAILED = "failed"  # the job could not run (the outcome says why when the run itself failed)
+    CANCELLED = "cancelled"
+
+
+FINISHED = (JobState.DONE, JobState.FAILED, JobState.CANCELLED)
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    """What to run: the fields of a ``RunRequest`` a caller may set, JSON-safe."""
+
+    product: str | None = None
+    method: str | None = None
+    parameters: Mapping[str, Any] = field(default_factory=dict)
+    limits: Mapping[str, float] = field(default_factory=dict)  # LimitOverrides fields
+    dry_run: bool = False
+    origin: str = "api"  # operation | api | event | poll | opcua
+
+    def to_json(self) -> dict[str, Any]:
+        return {"product": self.product, "method": self.method, "parameters": dict(self.parameters),
+                "limits": dict(self.limits), "dry_run": self.dry_run, "origin": self.origin}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> JobSpec:
+        return cls(data.get("product"), data.get("method"), dict(data.get("parameters") or {}),
+                   dict(data.get("limits") or {}), bool(data.get("dry_run")), str(data.get("origin") or "api"))
+
+
+@dataclass(frozen=True)
+class Job:
+    job_id: str
+    run_id: str
+    state: JobState
+    spec: JobSpec
+    dedupe_key: str | None = None
+    progress: float = 0.0
+    stage: str = ""
+    created_at: float = 0.0  # epoch seconds
+    started_at: float | None = None
+    finished_at: float | None = None
+    heartbeat_at: float | None = None
+    worker: str | None = None
+    attempts: int = 0
+    outcome: Mapping[str, Any] | None = None  # RunOutcome.to_json() of the finished run
+    error: str = ""
+    cancel_requested: bool = False
+
+
+class JobStore(Protocol):
+    def submit(self, spec: JobSpec, dedupe_key: str | None = None) -> tuple[Job, bool]:
+        """The new job, or the queued one with the same key; the flag says whether it is new."""
+        ...
+
+    def claim(self, worker: str) -> Job | None:
+        """The oldest queued job, now running on ``worker``; None when the queue is empty."""
+        ...
+
+    def heartbeat(self, job_id: str, worker: str, progress: float | None = None, stage: str | None = None
+                  ) -> bool:
+        """Still running here; False when the job is no longer this worker's (requeued or cancelled)."""
+        ...
+
+    def finish(self, job_id: str, worker: str, state: JobState, outcome: Mapping[str, Any] | None, error: str
+               ) -> None: ...
+
+    def cancel(self, job_id: str) -> Job | None:
+        """Cancel a queued job at once, ask a running one to stop; None when there is no such job."""
+        ...
+
+    def requeue(self, worker: str | None = None, stale_before: float | None = None) -> int:
+        """Running jobs of ``worker`` (or whose heartbeat is older than ``stale_before``) back to the queue."""
+        ...
+
+    def get(self, job_id: str) -> Job | None: ...
+
+    def list(self, state: JobState | None = None, limit: int = 100) -> list[Job]: ...
+
+    def counts(self) -> dict[JobState, int]: ...
+
+    def ping(self) -> None:
+        """Raise when the store cannot be reached (readiness)."""
+        ...
+
+    def close(self) -> None: ...
+
+
+_COLUMNS = ("job_id", "run_id", "state", "spec", "dedupe_key", "progress", "stage", "created_at", "started_at",
+            "finished_at", "heartbeat_at", "worker", "attempts", "outcome", "error", "cancel_requested")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS jobs (
+    job_id TEXT PRIMARY KEY,
+    run_id TEXT NOT NULL,
+    state TEXT NOT NULL,
+    spec TEXT NOT NULL,
+    dedupe_key TEXT,
+    progress DOUBLE PRECISION NOT NULL DEFAULT 0,
+    stage TEXT NOT NULL DEFAULT '',
+    created_at DOUBLE PRECISION NOT NULL,
+    started_at DOUBLE PRECISION,
+    finished_at DOUBLE PRECISION,
+    heartbeat_at DOUBLE PRECISION,
+    worker TEXT,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    outcome TEXT,
+    error TEXT NOT NULL DEFAULT '',
+    cancel_requested INTEGER NOT NULL DEFAULT 0
+);
+CREATE UNIQUE INDEX IF NOT EXISTS jobs_queued_key ON jobs (dedupe_key) WHERE state = 'queued';
+CREATE INDEX IF NOT EXISTS jobs_state_created ON jobs (state, created_at)
+"""
+
+
+def _job(row: tuple[Any, ...]) -> Job:
+    values = dict(zip(_COLUMNS, row, strict=True))
+    return Job(job_id=values["job_id"], run_id=values["run_id"], state=JobState(values["state"]),
+               spec=JobSpec.from_json(json.loads(values["spec"])), dedupe_key=values["dedupe_key"],
+               progress=float(values["progress"]), stage=values["stage"], created_at=float(values["created_at"]),
+               started_at=values["started_at"], finished_at=values["finished_at"],
+               heartbeat_at=values["heartbeat_at"], worker=values["worker"], attempts=int(values["attempts"]),
+               outcome=json.loads(values["outcome"]) if values["outcome"] else None, error=values["error"],
+               cancel_requested=bool(values["cancel_requested"]))
+
+
+class SqlJobStore:
+    """The queries both engines share; ``_connection`` and the placeholder style differ."""
+
+    placeholder = "?"
+    skip_locked = ""  # PostgreSQL: FOR UPDATE SKIP LOCKED
+
+    def _q(self, sql: str) -> str:
+        return sql.replace("?", self.placeholder)
+
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[Any]:
+        raise NotImplementedError
+
+    def _rows(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        with self._transaction() as cursor:
+            cursor.execute(self._q(sql), params)
+            return list(cursor.fetchall())
+
+    def submit(self, spec: JobSpec, dedupe_key: str | None = None) -> tuple[Job, bool]:
+        job_id, run_id, now = str(uuid.uuid4()), str(uuid.uuid4()), time.time()
+        with self._transaction() as cursor:
+            cursor.execute(self._q(
+                "INSERT INTO jobs (job_id, run_id, state, spec, dedupe_key, created_at) VALUES (?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT (dedupe_key) WHERE state = 'queued' DO NOTHING"),
+                (job_id, run_id, JobState.QUEUED.value, json.dumps(spec.to_json()), dedupe_key, now))
+            created = cursor.rowcount == 1
+            if created:
+                cursor.execute(self._q(f"SELECT {', '.join(_COLUMNS)} FROM jobs WHERE job_id = ?"), (job_id,))
+            else:
+                cursor.execute(self._q(f"SELECT {', '.join(_COLUMNS)} FROM jobs WHERE dedupe_key = ? "
+                                       "AND state = 'queued'"), (dedupe_key,))
+            row = cursor.fetchone()
+        if row is None:  # the queued duplicate started running between the two statements: queue this one
+            return self.submit(spec, dedupe_key)
+        return _job(row), created
+
+    def claim(self, worker: str) -> Job | None:
+        now = time.time()
+        rows = self._rows(
+            "UPDATE jobs SET state = 'running', worker = ?, started_at = ?, heartbeat_at = ?, "
+            "attempts = attempts + 1 WHERE job_id = (SELECT job_id FROM jobs WHERE state = 'queued' "
+            f"ORDER BY created_at LIMIT 1 {self.skip_locked}) AND state = 'queued' RETURNING {', '.join(_COLUMNS)}",
+            (worker, now, now))
+        return _job(rows[0]) if rows else None
+
+    def heartbeat(self, job_id: str, worker: str, progress: float | None = None, stage: str | None = None
+                  ) -> bool:
+        rows = self._rows(
+            "UPDATE jobs SET heartbeat_at = ?, progress = COALESCE(?, progress), stage = COALESCE(?, stage) "
+            "WHERE job_id = ? AND worker = ? AND state = 'running' RETURNING cancel_requested",
+            (time.time(), progress, stage, job_id, worker))
+        return bool(rows) and not rows[0][0]
+
+    def finish(self, job_id: str, worker: str, state: JobState, outcome: Mapping[str, Any] | None, error: str
+               ) -> None:
+        self._rows("UPDATE jobs SET state = ?, finished_at = ?, progress = CASE WHEN ? = 'done' THEN 1 ELSE "
+                   "progress END, outcome = ?, error = ? WHERE job_id = ? AND worker = ? AND state = 'running' "
+                   "RETURNING job_id",
+                   (state.value, time.time(), state.value, json.dumps(outcome) if outcome else None, error, job_id,
+                    worker))
+
+    def cancel(self, job_id: str) -> Job | None:
+        self._rows("UPDATE jobs SET state = 'cancelled', finished_at = ?, error = 'cancelled before it ran' "
+                   "WHERE job_id = ? AND state = 'queued' RETURNING job_id", (time.time(), job_id))
+        self._rows("UPDATE jobs SET cancel_requested = 1 WHERE job_id = ? AND state = 'running' RETURNING job_id",
+                   (job_id,))
+        return self.get(job_id)
+
+    def requeue(self, worker: str | None = None, stale_before: float | None = None) -> int:
+        # a requeued job gives up its key: a queued job for the same product may exist by now
+        rows = self._rows(
+            "UPDATE jobs SET state = 'queued', worker = NULL, dedupe_key = NULL WHERE state = 'running' "
+            "AND (worker = ? OR heartbeat_at < ?) RETURNING job_id",
+            (worker, stale_before if stale_before is not None else -1.0))
+        return len(rows)
+
+    def get(self, job_id: str) -> Job | None:
+        rows = self._rows(f"SELECT {', '.join(_COLUMNS)} FROM jobs WHERE job_id = ?", (job_id,))
+        return _job(rows[0]) if rows else None
+
+    def list(self, state: JobState | None = None, limit: int = 100) -> list[Job]:
+        where = "WHERE state = ?" if state else ""
+        rows = self._rows(f"SELECT {', '.join(_COLUMNS)} FROM jobs {where} ORDER BY created_at DESC LIMIT ?",
+                          ((state.value,) if state else ()) + (limit,))
+        return [_job(r) for r in rows]
+
+    def counts(self) -> dict[JobState, int]:
+        found = dict(self._rows("SELECT state, COUNT(*) FROM jobs GROUP BY state"))
+        return {state: int(found.get(state.value, 0)) for state in JobState}
+
+    def ping(self) -> None:
+        self._rows("SELECT 1")
+
+
+class SqliteJobStore(SqlJobStore):
+    """The embedded store: one file, WAL journal, one connection per thread."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._local = threading.local()
+        self._connect().execute("PRAGMA journal_mode=WAL")  # readers never wait for the writer
+        with self._transaction() as cursor:
+            for statement in _SCHEMA.split(";"):
+                cursor.execute(statement)
+
+    def _connect(self) -> sqlite3.Connection:
+        connection = getattr(self._local, "connection", None)
+        if connection is None:
+            connection = sqlite3.connect(self.path, timeout=30.0, isolation_level=None, check_same_thread=True)
+            self._local.connection = connection
+        return connection
+
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Cursor]:
+        connection = self._connect()
+        cursor = connection.cursor()
+        cursor.execute("BEGIN IMMEDIATE")  # one writer at a time: a claim cannot interleave
+        try:
+            yield cursor
+        except BaseException:
+            connection.rollback()
+            raise
+        else:
+            connection.commit()
+        finally:
+            cursor.close()
+
+    def close(self) -> None:
+        connection = getattr(self._local, "connection", None)
+        if connection is not None:
+            connection.close()
+            self._local.connection = None
+
+
+class PostgresJobStore(SqlJobStore):
+    """Several service instances on one queue: row locks, ``SKIP LOCKED`` claims, a connection pool per process."""
+
+    placeholder = "%s"
+    skip_locked = "FOR UPDATE SKIP LOCKED"
+
+    def __init__(self, dsn: str) -> None:
+        try:
+            import psycopg
+        except ImportError as exc:
+            raise ConfigError("a PostgreSQL job store needs psycopg: pip install 'aas-quantum[postgres]'") from exc
+        self._psycopg = psycopg
+        self.dsn = dsn
+        self._local = threading.local()
+        with self._transaction() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(742517)")  # two instances creating the table at once
+            for statement in _SCHEMA.split(";"):
+                cursor.execute(statement)
+
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[Any]:
+        connection = getattr(self._local, "connection", None)
+        if connection is None or connection.closed:
+            connection = self._psycopg.connect(self.dsn, connect_timeout=10)
+            self._local.connection = connection
+        with connection.transaction(), connection.cursor() as cursor:
+            yield cursor
+
+    def close(self) -> None:
+        connection = getattr(self._local, "connection", None)
+        if connection is not None:
+            connection.close()
+            self._local.connection = None
+
+
+def open_store(location: str, data_dir: Path) -> JobStore:
+    """``postgresql://...`` or ``sqlite:///path``; empty: ``jobs.sqlite`` in the data directory."""
+    if location.startswith(("postgresql://", "postgres://")):
+        return PostgresJobStore(location)
+    if location.startswith("sqlite:///"):
+        return SqliteJobStore(Path(location.removeprefix("sqlite:///")))
+    if location:
+        raise ConfigError(f"job store must be postgresql://... or sqlite:///path, got {location.split(':')[0]}:...")
+    return SqliteJobStore(data_dir / "jobs.sqlite")
