@@ -24,7 +24,7 @@ from rich.table import Table
 from aas_quantum import erp, solvers
 from aas_quantum.aas import mapping
 from aas_quantum.aas.files import read_files, write_aasx
-from aas_quantum.aas.http import AasClient, ServerSettings
+from aas_quantum.aas.http import AasClient, ServerSettings, b64
 from aas_quantum.aas.result import output_stem, result_submodel_id
 from aas_quantum.aas.templates import write_templates
 from aas_quantum.app import (
@@ -366,6 +366,83 @@ def opcua_server(
         if publisher is not None:
             publisher.close()
         repository.close()
+
+
+@app.command()
+@_guarded
+def serve(
+    server: ServerOpt = None,
+    submodel_server: SubmodelServerOpt = None,
+    registry: RegistryOpt = None,
+    submodel_registry: SubmodelRegistryOpt = None,
+    host: Annotated[str | None, typer.Option(help="address to listen on (default 127.0.0.1, [service] host)")] = None,
+    port: Annotated[int | None, typer.Option(help="port (default 8090)")] = None,
+    jobs: Annotated[str | None, typer.Option(help="job store: postgresql://... (several instances) or "
+                                                  "sqlite:///path (default: jobs.sqlite in the data dir)")] = None,
+    data_dir: Annotated[Path | None, typer.Option(help="job store, result files (default "
+                                                       "~/.local/share/aas-quantum)")] = None,
+    workers: Annotated[int | None, typer.Option(help="jobs run at once by this instance (default 1)")] = None,
+    watch: Annotated[str | None, typer.Option(help="re-optimise on change: off, mqtt (BaSyx eventing, see "
+                                                   "--events) or poll")] = None,
+    events: Annotated[str | None, typer.Option(help="the broker BaSyx publishes its events to, mqtt://host:1883")
+                      ] = None,
+    solver: Annotated[str | None, typer.Option(help="solver of jobs that name none (default: the request's "
+                                                    "SolverPreferences, else auto)")] = None,
+    mqtt: MqttOpt = None,
+) -> None:
+    """Serve the AAS server extension: the Optimize operation BaSyx delegates to, jobs, re-optimisation."""
+    from aas_quantum.app.observe import json_logging
+    from aas_quantum.app.service import ServiceSettings
+    from aas_quantum.app.service import serve as run_service
+
+    settings = ServiceSettings.resolve(host=host, port=port, jobs=jobs, data_dir=data_dir, workers=workers,
+                                       watch=watch, events_url=events)
+    server_settings = _server(server, submodel_server, registry, submodel_registry)
+    if server_settings is None:
+        raise ConfigError("give the AAS server (--server, AAS_QUANTUM_SERVER or base_url in [server]) or a registry")
+    if solver is not None:
+        solvers.spec(solver)
+    json_logging()
+    publisher = _publisher(mqtt, None)
+    try:
+        run_service(settings, server_settings, RunRequest(method=solver, out=settings.data_dir / "out"), publisher)
+    finally:
+        if publisher is not None:
+            publisher.close()
+
+
+@app.command("install-operation")
+@_guarded
+def install_operation(
+    shell: Annotated[str, typer.Option("--shell", help="product AAS id")],
+    service_url: Annotated[str, typer.Option(help="the service's delegation endpoint, e.g. "
+                                                  "https://aas-quantum:8090/operations/optimize")],
+    server: ServerOpt = None,
+    submodel_server: SubmodelServerOpt = None,
+    registry: RegistryOpt = None,
+    submodel_registry: SubmodelRegistryOpt = None,
+) -> None:
+    """Write the Optimize Operation (delegated to the service) into the product's AAS; a second call changes nothing."""
+    from urllib.parse import urlsplit
+
+    from aas_quantum.aas.http import install_submodel
+    from aas_quantum.app.operation import operations_submodel
+
+    parts = urlsplit(service_url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(f"--service-url must be http(s)://host:port/operations/optimize, got {service_url!r}")
+    if parts.username or parts.password or parts.query:
+        raise ConfigError("--service-url must carry no credentials or query: the AAS is readable by anyone who can "
+                          "read the shell (trust the BaSyx host by address: [service] trusted_networks)")
+    settings = _server(server, submodel_server, registry, submodel_registry)
+    if settings is None:
+        raise ConfigError("give a server (--server, AAS_QUANTUM_SERVER or base_url in [server]) or a registry")
+    submodel = operations_submodel(shell, service_url)
+    with AasClient(settings) as client:
+        client.shell(shell)  # a wrong shell id fails here, before anything is written
+        changed = install_submodel(client, shell, submodel)
+        where = client.url(f"/submodels/{b64(submodel.id)}")
+    console.print(f"{'installed' if changed else 'unchanged'}: Optimize operation in {_text(where)}", highlight=False)
 
 
 @app.command()

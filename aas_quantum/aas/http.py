@@ -625,6 +625,23 @@ def write_result(client: AasClient, shell_id: str, result: model.Submodel, read_
                          f"while this one wrote it ({attempts} attempts); the local outputs hold this run's result")
 
 
+def install_submodel(client: AasClient, shell_id: str, submodel: model.Submodel) -> bool:
+    """Create or replace a submodel the tool owns (not a result: it has no versions) and reference it once
+    from the shell. Returns False when the server held exactly this submodel and reference already."""
+    current = client.submodel_or_none(submodel.id)
+    canonical = json.loads(json.dumps(submodel, cls=AasJsonEncoder))
+    same = current is not None and json.loads(json.dumps(current, cls=AasJsonEncoder)) == canonical
+    if current is None:
+        if client.post_submodel(submodel).status_code == 409:  # created meanwhile (or a lost reply): replace
+            client.put_submodel(submodel)
+    elif not same:
+        client.put_submodel(submodel)
+    referenced = _references(client, shell_id, submodel.id)
+    _ensure_reference(client, shell_id, submodel.id)
+    client.register_submodel(shell_id, submodel)
+    return not (same and referenced)
+
+
 def _references(client: AasClient, shell_id: str, submodel_id: str) -> bool:
     return any(r.key[-1].value == submodel_id for r in client.shell(shell_id).submodel)
 

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
 from aas_quantum import erp
-from aas_quantum.catalog import SolverPreferences
+from aas_quantum.catalog import Catalog, SolverPreferences
 from aas_quantum.solvers import DEFAULT_METHOD, SolveOptions, make_options
 
 # Every SolverPreferences field but the method has a SolveOptions field of the same name.
@@ -34,6 +34,28 @@ class ErpOutput:
 
 
 @dataclass(frozen=True)
+class LimitOverrides:
+    """Limits a caller sets for one run over the request submodel's (an operation's ``Budget`` input)."""
+
+    budget: float | None = None
+    max_total_weight_kg: float | None = None
+    max_lead_time_days: float | None = None
+    max_total_co2e_kg: float | None = None
+
+    @classmethod
+    def of(cls, values: Mapping[str, float]) -> LimitOverrides:
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ValueError(f"unknown limit {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+        return cls(**{k: float(v) for k, v in values.items()})
+
+    def apply(self, catalog: Catalog) -> Catalog:
+        given = {f.name: v for f in fields(self) if (v := getattr(self, f.name)) is not None}
+        return replace(catalog, request=replace(catalog.request, **given)) if given else catalog
+
+
+@dataclass(frozen=True)
 class RunRequest:
     """One product's run.
 
@@ -50,6 +72,7 @@ class RunRequest:
     erp: ErpOutput | None = None
     dry_run: bool = False  # compute and write local files, write nothing to the server
     run_id: str | None = None  # given by a caller that tracks jobs; a new one otherwise
+    limits: LimitOverrides = LimitOverrides()
 
     def solve_plan(self, preferences: SolverPreferences) -> tuple[str, SolveOptions]:
         """The method and options of this run, by the merge rule."""

@@ -226,6 +226,10 @@ class MqttPublisher:
         self._client.loop_stop()
 
     @property
+    def connected(self) -> bool:
+        return self._connected.is_set()
+
+    @property
     def protocol(self) -> str:
         return self._protocol
 

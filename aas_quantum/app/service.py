@@ -1,0 +1,458 @@
+"""``aas-quantum serve``: the AAS server extension, an HTTP service over the job store.
+
+- ``POST /operations/optimize``: BaSyx operation delegation (``OperationVariable[]`` in and out);
+  waits up to ``wait_s`` for the run, else answers ``queued``/``running`` with the job id.
+- ``POST /operations/optimize/invoke-async``, ``GET /operation-status/{handleId}``,
+  ``GET /operation-results/{handleId}``: the AAS API v3.0 asynchronous shape.
+- ``/jobs``: create, list, follow, cancel. ``/health`` (liveness), ``/ready`` (AAS server, broker,
+  job store), ``/metrics`` (Prometheus).
+
+Every route but ``/health`` needs an API key (``X-API-Key``) or bearer token. The service is a
+thin root: jobs run through ``execute`` (``JobRunner``), like every other way of using the tool.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import hmac
+import ipaddress
+import logging
+import os
+import socket
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from fastapi import Body, Depends, FastAPI, HTTPException, Query, Request, Response
+from fastapi.responses import JSONResponse, PlainTextResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import BaseModel, ConfigDict
+
+from aas_quantum.aas.http import ServerSettings
+from aas_quantum.app import operation
+from aas_quantum.app.events import Listener
+from aas_quantum.app.execute import RunOutcome
+from aas_quantum.app.jobs import FINISHED, Job, JobSpec, JobState, JobStore, open_store
+from aas_quantum.app.observe import Metrics
+from aas_quantum.app.repository import Repository, ServerRepository
+from aas_quantum.app.request import RunRequest
+from aas_quantum.app.watch import ChangeWatcher
+from aas_quantum.app.worker import JobRunner, check_spec
+from aas_quantum.config import Layers, config_section
+from aas_quantum.errors import AasQuantumError, ConfigError
+from aas_quantum.publish.job import RunPublisher
+
+log = logging.getLogger(__name__)
+
+
+def default_data_dir() -> Path:
+    return Path(os.environ.get("XDG_DATA_HOME", Path.home() / ".local" / "share")) / "aas-quantum"
+
+
+@dataclass(frozen=True)
+class ServiceSettings:
+    host: str = "127.0.0.1"
+    port: int = 8090
+    data_dir: Path = field(default_factory=default_data_dir)
+    jobs: str = ""  # job store: postgresql://... or sqlite:///path; empty: <data_dir>/jobs.sqlite
+    workers: int = 1  # jobs run at once by this instance
+    wait_s: float = 10.0  # how long the delegation endpoint waits for a run before answering with the job id
+    api_key: str | None = field(default=None, repr=False)
+    api_keys: dict[str, str] = field(default_factory=dict, repr=False)  # [service.api_keys] name = "key"
+    allow_anonymous: bool = False
+    # comma-separated networks (CIDR) that may call the delegation endpoint without a key: BaSyx Java's
+    # delegation sends no credentials, so its host is trusted by address (e.g. "10.0.3.0/24")
+    trusted_networks: str = ""
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    instance_id: str = field(default_factory=socket.gethostname)
+    lease_s: float = 30.0  # a running job without heartbeat for this long is requeued
+    shutdown_grace_s: float = 30.0
+    watch: str = "off"  # re-optimisation on change: off | mqtt (BaSyx eventing) | poll
+    events_url: str | None = None  # the broker BaSyx publishes its events to (watch = mqtt)
+    sm_repository_ids: str = "+"  # comma-separated repoIds of sm-repository/<repoId>/... topics
+    aas_repository_ids: str = "+"
+    poll_interval_s: float = 30.0
+    debounce_s: float = 2.0
+
+    @classmethod
+    def resolve(cls, **given: Any) -> ServiceSettings:
+        """Arguments, then ``AAS_QUANTUM_SERVICE_*`` environment variables, then ``[service]`` (keys:
+        ``[service.api_keys]``) in the config file."""
+        values = Layers.of("service", "AAS_QUANTUM_SERVICE_").typed(
+            cls, {k: v for k, v in given.items() if v is not None}, skip=("api_keys",))
+        settings = cls(api_keys=given.get("api_keys") or config_section("service.api_keys"), **values)
+        if not settings.credentials() and not settings.allow_anonymous:
+            raise ConfigError("the service has no API key: set AAS_QUANTUM_SERVICE_API_KEY, api_key in [service] or "
+                              "[service.api_keys] name = \"key\" (or allow_anonymous = true in [service] explicitly)")
+        if (settings.tls_cert is None) != (settings.tls_key is None):
+            raise ConfigError("TLS needs both tls_cert and tls_key ([service] / AAS_QUANTUM_SERVICE_TLS_*)")
+        try:
+            [ipaddress.ip_network(n.strip(), strict=False) for n in settings.trusted_networks.split(",") if n.strip()]
+        except ValueError as exc:
+            raise ConfigError(f"[service] trusted_networks: {exc}") from None
+        if settings.watch not in ("off", "mqtt", "poll"):
+            raise ConfigError(f"[service] watch must be off, mqtt or poll, got {settings.watch!r}")
+        if settings.watch == "mqtt" and not settings.events_url:
+            raise ConfigError("watch = mqtt needs events_url, the broker BaSyx publishes its events to")
+        return settings
+
+    def credentials(self) -> list[str]:
+        return [k for k in (self.api_key, *self.api_keys.values()) if k]
+
+
+# ------------------------------------------------------------------------------- API models
+
+
+class SubmodelElementModel(BaseModel):
+    """An AAS submodel element as JSON; the service reads Properties (idShort, value)."""
+
+    model_config = ConfigDict(extra="allow")
+    modelType: str = "Property"
+    idShort: str | None = None
+    valueType: str | None = None
+    value: str | None = None
+
+
+class OperationVariableModel(BaseModel):
+    value: SubmodelElementModel
+
+
+class OperationRequestModel(BaseModel):
+    """The AAS API v3.0 ``OperationRequest`` (the async call's body)."""
+
+    model_config = ConfigDict(extra="allow")
+    inputArguments: list[OperationVariableModel] = []
+
+
+class MessageModel(BaseModel):
+    messageType: Literal["Info", "Warning", "Error", "Exception"]
+    text: str
+
+
+ExecutionState = Literal["Initiated", "Running", "Completed", "Canceled", "Failed", "Timeout"]
+
+
+class OperationStatusModel(BaseModel):
+    executionState: ExecutionState
+    success: bool
+    messages: list[MessageModel] = []
+
+
+class OperationResultModel(OperationStatusModel):
+    outputArguments: list[OperationVariableModel] = []
+
+
+class JobSpecModel(BaseModel):
+    product: str
+    method: str | None = None
+    parameters: dict[str, float | int | str | bool] = {}
+    limits: dict[str, float] = {}
+    dry_run: bool = False
+
+
+class JobModel(BaseModel):
+    job_id: str
+    run_id: str
+    state: str
+    origin: str
+    product: str | None
+    method: str | None
+    progress: float
+    stage: str
+    created_at: float
+    started_at: float | None
+    finished_at: float | None
+    attempts: int
+    worker: str | None
+    error: str
+    outcome: dict[str, Any] | None
+
+    @classmethod
+    def of(cls, job: Job) -> JobModel:
+        return cls(job_id=job.job_id, run_id=job.run_id, state=job.state.value, origin=job.spec.origin,
+                   product=job.spec.product, method=job.spec.method, progress=job.progress, stage=job.stage,
+                   created_at=job.created_at, started_at=job.started_at, finished_at=job.finished_at,
+                   attempts=job.attempts, worker=job.worker, error=job.error,
+                   outcome=dict(job.outcome) if job.outcome else None)
+
+
+class HandleModel(BaseModel):
+    handleId: str
+
+
+_EXECUTION_STATE: dict[JobState, ExecutionState] = {
+    JobState.QUEUED: "Initiated", JobState.RUNNING: "Running", JobState.DONE: "Completed", JobState.FAILED: "Failed",
+    JobState.CANCELLED: "Canceled"}
+
+
+def _status(job: Job) -> OperationStatusModel:
+    state: ExecutionState = _EXECUTION_STATE[job.state]
+    ok = job.state is JobState.DONE and (job.outcome or {}).get("status") in ("optimal", "feasible")
+    if job.state is JobState.DONE and not ok:
+        state = "Failed"  # the run ended, but without a selection (infeasible, bad input, server error)
+    messages = [MessageModel(messageType="Error", text=job.error)] if job.error else []
+    return OperationStatusModel(executionState=state, success=ok, messages=messages)
+
+
+# ---------------------------------------------------------------------------------- the app
+
+
+@dataclass
+class Service:
+    settings: ServiceSettings
+    store: JobStore
+    runner: JobRunner
+    metrics: Metrics
+    ready_checks: dict[str, Callable[[], None]] = field(default_factory=dict)  # name -> raises when not ready
+
+    def submit(self, spec: JobSpec, dedupe_key: str | None = None) -> Job:
+        job, created = self.store.submit(spec, dedupe_key)
+        if created:
+            log.info("job %s queued for %s (%s)", job.job_id, spec.product, spec.origin)
+        self.runner.wake()
+        return job
+
+    def wait(self, job_id: str, seconds: float) -> Job:
+        deadline = time.monotonic() + seconds
+        while True:
+            job = self.store.get(job_id)
+            if job is None:
+                raise HTTPException(404, f"no job {job_id}")
+            if job.state in FINISHED or time.monotonic() >= deadline:
+                return job
+            time.sleep(0.05)
+
+
+def create_app(service: Service) -> FastAPI:
+    app = FastAPI(title="aas-quantum", version="1", description=__doc__.split("\n\n")[0] if __doc__ else "",
+                  responses={401: {"description": "no or a wrong API key / bearer token"}})
+    keys = [k.encode() for k in service.settings.credentials()]
+
+    trusted = [ipaddress.ip_network(n.strip(), strict=False) for n in service.settings.trusted_networks.split(",")
+               if n.strip()]
+
+    def authorised(request: Request) -> None:
+        if service.settings.allow_anonymous and not keys:
+            return
+        if trusted and request.url.path == "/operations/optimize" and request.client is not None:
+            try:
+                if any(ipaddress.ip_address(request.client.host) in network for network in trusted):
+                    return
+            except ValueError:
+                pass
+        given = request.headers.get("x-api-key", "")
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() == "bearer":
+            given = token.strip()
+        if not given or not any(hmac.compare_digest(given.encode(), k) for k in keys):
+            raise HTTPException(401, "an API key (X-API-Key) or bearer token is required",
+                                headers={"WWW-Authenticate": "Bearer"})
+
+    guarded = [Depends(authorised)]
+    refused: dict[int | str, dict[str, Any]] = {400: {"description": "the input names what is wrong"}}
+
+    @app.exception_handler(AasQuantumError)
+    async def input_error(request: Request, exc: AasQuantumError) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=400)
+
+    def job_or_404(job_id: str) -> Job:
+        job = service.store.get(job_id)
+        if job is None:
+            raise HTTPException(404, f"no job {job_id}")
+        return job
+
+    def spec_of(body: Any) -> JobSpec:
+        try:
+            spec = operation.job_spec(body)
+            check_spec(spec)
+        except (AasQuantumError, ValueError, KeyError) as exc:
+            raise HTTPException(400, str(exc).strip("'\"")) from exc
+        return spec
+
+    @app.get("/health")
+    def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/ready", dependencies=guarded, responses={503: {"description": "a dependency is not reachable"}})
+    def ready() -> JSONResponse:
+        checks: dict[str, str] = {}
+        for name, check in {"job_store": service.store.ping, **service.ready_checks}.items():
+            try:
+                check()
+                checks[name] = "ok"
+            except Exception as exc:
+                checks[name] = f"{type(exc).__name__}: {exc}"[:300]
+        ok = all(v == "ok" for v in checks.values())
+        return JSONResponse({"ready": ok, "checks": checks}, status_code=200 if ok else 503)
+
+    @app.get("/metrics", dependencies=guarded, response_class=PlainTextResponse,
+             responses={200: {"content": {CONTENT_TYPE_LATEST: {"schema": {"type": "string"}}},
+                              "description": "Prometheus text exposition"}})
+    def metrics() -> Response:
+        return Response(generate_latest(service.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+    @app.post("/operations/optimize", dependencies=guarded, response_model=list[OperationVariableModel],
+              responses=refused)
+    def optimize(body: Annotated[list[OperationVariableModel], Body()]) -> list[dict[str, Any]]:
+        """BaSyx operation delegation: input variables in, output variables out (synchronously, up to wait_s)."""
+        spec = spec_of([v.model_dump(exclude_none=True) for v in body])
+        job = service.wait(service.submit(spec).job_id, service.settings.wait_s)
+        return operation.output_variables(job)
+
+    @app.post("/operations/optimize/invoke-async", dependencies=guarded, status_code=202,
+              response_model=HandleModel, responses=refused)
+    def invoke_async(body: OperationRequestModel, response: Response) -> HandleModel:
+        spec = spec_of(body.model_dump(exclude_none=True))
+        job = service.submit(spec)
+        response.headers["Location"] = f"/operation-status/{job.job_id}"
+        return HandleModel(handleId=job.job_id)
+
+    @app.get("/operation-status/{handleId}", dependencies=guarded, response_model=OperationStatusModel,
+             responses={404: {"description": "no such operation"}})
+    def operation_status(handleId: str) -> OperationStatusModel:
+        return _status(job_or_404(handleId))
+
+    @app.get("/operation-results/{handleId}", dependencies=guarded, response_model=OperationResultModel,
+             responses={404: {"description": "no such operation"}})
+    def operation_results(handleId: str) -> OperationResultModel:
+        job = job_or_404(handleId)
+        status = _status(job)
+        return OperationResultModel(**status.model_dump(), outputArguments=[
+            OperationVariableModel.model_validate(v) for v in operation.output_variables(job)])
+
+    @app.post("/jobs", dependencies=guarded, status_code=202, response_model=JobModel, responses=refused)
+    def create_job(body: JobSpecModel) -> JobModel:
+        spec = JobSpec(body.product, body.method, dict(body.parameters), dict(body.limits), body.dry_run, "api")
+        try:
+            check_spec(spec)
+        except (AasQuantumError, ValueError, KeyError) as exc:
+            raise HTTPException(400, str(exc).strip("'\"")) from exc
+        return JobModel.of(service.submit(spec))
+
+    @app.get("/jobs", dependencies=guarded, response_model=list[JobModel])
+    def list_jobs(state: Annotated[JobState | None, Query()] = None,
+                  limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> list[JobModel]:
+        return [JobModel.of(job) for job in service.store.list(state, limit)]
+
+    @app.get("/jobs/{job_id}", dependencies=guarded, response_model=JobModel,
+             responses={404: {"description": "no such job"}})
+    def get_job(job_id: str) -> JobModel:
+        return JobModel.of(job_or_404(job_id))
+
+    @app.delete("/jobs/{job_id}", dependencies=guarded, response_model=JobModel,
+                responses={404: {"description": "no such job"}})
+    def cancel_job(job_id: str) -> JobModel:
+        """Cancel a queued job; a running one stops at its next stage boundary."""
+        job = service.store.cancel(job_id)
+        if job is None:
+            raise HTTPException(404, f"no job {job_id}")
+        return JobModel.of(job)
+
+    return app
+
+
+# ---------------------------------------------------------------------------------- the root
+
+
+def build_service(settings: ServiceSettings, repository: Callable[[], Repository], template: RunRequest,
+                  listeners: list[Listener], ready_checks: dict[str, Callable[[], None]] | None = None) -> Service:
+    """Store, runner and metrics, wired; nothing started."""
+    store = open_store(settings.jobs, settings.data_dir)
+    metrics = Metrics(store.counts)
+    runner = JobRunner(store, repository, template, listeners, worker_id=settings.instance_id,
+                       concurrency=settings.workers, lease_s=settings.lease_s, finished=metrics.finished)
+    return Service(settings, store, runner, metrics, dict(ready_checks or {}))
+
+
+def serve(settings: ServiceSettings, server: ServerSettings, template: RunRequest,
+          publisher: RunPublisher | None = None) -> None:
+    """Run the service until SIGINT/SIGTERM: runner, change watcher, HTTP (uvicorn)."""
+    import contextlib
+
+    import uvicorn
+
+    from aas_quantum.aas.http import AasClient
+
+    def repository() -> Repository:
+        return ServerRepository(server)
+
+    def server_reachable() -> None:
+        with AasClient(dataclasses.replace(server, retries=0, timeout_s=5.0)) as client:
+            client.request("GET", "/shells", params={"limit": "1"})
+
+    checks: dict[str, Callable[[], None]] = {"aas_server": server_reachable}
+    if publisher is not None and publisher.mqtt is not None:
+        mqtt = publisher.mqtt
+        checks["mqtt_broker"] = lambda: _require(mqtt.connected, "not connected")
+    service = build_service(settings, repository, template, [publisher] if publisher else [], checks)
+    watcher: ChangeWatcher | None = None
+    subscriber = None
+    if settings.watch != "off":
+        watcher = ChangeWatcher(repository, service.submit, settings.debounce_s)
+        service.runner.finished = _chain(service.runner.finished, lambda job, outcome: watcher.refresh(
+            [job.spec.product]) if watcher is not None and job.spec.product else None)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> Any:
+        service.runner.start()
+        stop_polling = threading.Event()
+        if watcher is not None:
+            await asyncio.to_thread(watcher.refresh)
+            watcher.start()
+            if settings.watch == "mqtt":
+                nonlocal subscriber
+                from aas_quantum.aas.events import EventSubscriber
+                from aas_quantum.publish.mqtt import MqttSettings
+
+                subscriber = EventSubscriber(MqttSettings.resolve(settings.events_url,
+                                                                  client_id=f"aas-quantum-events-{settings.instance_id}"),
+                                             watcher.changed, settings.sm_repository_ids, settings.aas_repository_ids)
+                subscriber.start()
+                service.ready_checks["event_broker"] = lambda: _require(
+                    subscriber is not None and subscriber.connected(), "not connected")
+            else:
+                threading.Thread(target=_poll_loop, args=(watcher, settings.poll_interval_s, stop_polling),
+                                 name="poll", daemon=True).start()
+        log.info("serving on %s:%s (instance %s, %d worker(s), watch %s)", settings.host, settings.port,
+                 settings.instance_id, settings.workers, settings.watch)
+        yield
+        stop_polling.set()
+        if subscriber is not None:
+            subscriber.stop()
+        if watcher is not None:
+            watcher.stop()
+        await asyncio.to_thread(service.runner.stop, settings.shutdown_grace_s)
+        service.store.close()
+
+    app = create_app(service)
+    app.router.lifespan_context = lifespan
+    uvicorn.run(app, host=settings.host, port=settings.port, log_config=None, access_log=False,
+                ssl_certfile=str(settings.tls_cert) if settings.tls_cert else None,
+                ssl_keyfile=str(settings.tls_key) if settings.tls_key else None)
+
+
+def _chain(first: Callable[[Job, RunOutcome | None], None] | None, second: Callable[[Job, RunOutcome | None], None]
+           ) -> Callable[[Job, RunOutcome | None], None]:
+    def both(job: Job, outcome: RunOutcome | None) -> None:
+        if first is not None:
+            first(job, outcome)
+        second(job, outcome)
+    return both
+
+
+def _require(ok: bool, what: str) -> None:
+    if not ok:
+        raise ConnectionError(what)
+
+
+def _poll_loop(watcher: ChangeWatcher, interval_s: float, stop: threading.Event) -> None:
+    while not stop.wait(interval_s):
+        try:
+            watcher.poll()
+        except Exception as exc:  # the server is away: the next round tries again
+            log.warning("polling failed: %s", exc)

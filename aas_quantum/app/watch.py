@@ -1,0 +1,169 @@
+"""Re-optimisation when what a product depends on changes.
+
+``ChangeWatcher`` keeps, per product, the submodels its last read used (request, positions, IDTA
+templates, component AAS, suppliers in scope) and the submodels its shell references. A change to
+one of them schedules that product only; a new ``SupplierOffers`` submodel schedules every product
+(suppliers in scope are all of them). Changes are debounced (a burst within ``debounce_s`` gives
+one job) and deduplicated (one queued re-optimisation per product at a time: the job reads the
+newest data when it runs). The service's own result writes (and the shell reference a first
+result adds) are ignored. Two sources feed it: BaSyx MQTT eventing, or polling the repository
+for servers without eventing (the BaSyx Python server), comparing a fingerprint of each product's
+inputs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable
+
+from basyx.aas import model
+
+from aas_quantum import contract
+from aas_quantum.aas.events import Change
+from aas_quantum.aas.files import AasEnvironment, AasJsonEncoder
+from aas_quantum.aas.mapping import semantic_key
+from aas_quantum.aas.result import result_submodel_id
+from aas_quantum.app.jobs import JobSpec
+from aas_quantum.app.repository import Repository
+
+log = logging.getLogger(__name__)
+
+
+def _is_result(submodel_id: str, semantic_id: str = "") -> bool:
+    return semantic_id == contract.OPTIMIZATION_RESULT or submodel_id.endswith("/BomOptimizationResult")
+
+
+class ChangeWatcher:
+    def __init__(self, repository: Callable[[], Repository], submit: Callable[[JobSpec, str], object],
+                 debounce_s: float = 2.0) -> None:
+        self.repository, self.submit, self.debounce_s = repository, submit, debounce_s
+        self.inputs: dict[str, set[str]] = {}  # product shell id -> submodel ids its last read used
+        self.refs: dict[str, frozenset[str]] = {}  # product shell id -> its submodel references (no result)
+        self.fingerprints: dict[str, str] = {}
+        self._due: dict[str, float] = {}  # product -> when its debounced job is submitted
+        self._lock = threading.Lock()  # guards the dicts above; never held while calling out
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._submitter, name="change-debounce", daemon=True)
+
+    # ------------------------------------------------------------------ index
+
+    def _read(self, repository: Repository, shell_id: str) -> tuple[set[str], frozenset[str], str]:
+        env = repository.read(shell_id)
+        shell = env.objects.get_item(shell_id)
+        refs = frozenset(r.key[-1].value for r in shell.submodel if not _is_result(r.key[-1].value))
+        return {i for i in env.origin if i != shell_id and not _is_result(i)}, refs, _fingerprint(env, shell_id)
+
+    def refresh(self, products: list[str] | None = None) -> None:
+        """Re-read what the products depend on (all products when ``products`` is None)."""
+        repository = self.repository()
+        try:
+            for shell_id in products if products is not None else repository.products():
+                try:
+                    inputs, refs, fingerprint = self._read(repository, shell_id)
+                except Exception as exc:  # a broken product: its own run will say why
+                    log.warning("cannot index the inputs of %s: %s", shell_id, exc)
+                    continue
+                with self._lock:
+                    self.inputs[shell_id], self.refs[shell_id] = inputs, refs
+                    self.fingerprints[shell_id] = fingerprint
+        finally:
+            repository.close()
+
+    # ------------------------------------------------------------------ changes
+
+    def affected(self, change: Change) -> list[str]:
+        """The products a change concerns."""
+        with self._lock:
+            if change.kind == "shell":
+                if change.identifier not in self.refs:
+                    return []  # not a product (a supplier or component shell): its submodels' events count
+                refs = frozenset(r for r in change.submodel_refs if not _is_result(r))
+                same = change.action == "updated" and refs == self.refs[change.identifier]
+                return [] if same else [change.identifier]  # e.g. the first result's reference: no change
+            if _is_result(change.identifier, change.semantic_id):
+                return []
+            found = [p for p, ids in self.inputs.items() if change.identifier in ids]
+            if not found and change.semantic_id == contract.SUPPLIER_OFFERS:
+                found = list(self.inputs)  # a new supplier is in every product's scope
+            return found
+
+    def changed(self, change: Change) -> None:
+        """Called from the event thread: schedule the affected products (debounced), never blocks."""
+        products = self.affected(change)
+        if products:
+            due = time.monotonic() + self.debounce_s
+            with self._lock:
+                for product in products:
+                    self._due[product] = due  # a burst keeps pushing the deadline: one job at its end
+            log.info("%s %s %s: re-optimising %s", change.kind, change.identifier, change.action,
+                     ", ".join(products))
+
+    def schedule(self, product: str) -> None:
+        with self._lock:
+            self._due[product] = time.monotonic() + self.debounce_s
+
+    def poll(self) -> list[str]:
+        """Compare every product's input fingerprint with the last one; schedule those that differ."""
+        with self._lock:
+            known = dict(self.fingerprints)
+        repository = self.repository()
+        changed = []
+        try:
+            for shell_id in repository.products():
+                try:
+                    inputs, refs, fingerprint = self._read(repository, shell_id)
+                except Exception as exc:
+                    log.warning("polling %s: %s", shell_id, exc)
+                    continue
+                with self._lock:
+                    self.inputs[shell_id], self.refs[shell_id] = inputs, refs
+                    self.fingerprints[shell_id] = fingerprint
+                if known.get(shell_id) not in (None, fingerprint):
+                    changed.append(shell_id)
+        finally:
+            repository.close()
+        for shell_id in changed:
+            self.schedule(shell_id)
+        return changed
+
+    # ------------------------------------------------------------------ threads
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(5)
+
+    def _submitter(self) -> None:
+        while not self._stop.wait(0.1):
+            now = time.monotonic()
+            with self._lock:
+                ready = [p for p, due in self._due.items() if due <= now]
+                for product in ready:
+                    del self._due[product]
+            for product in ready:
+                try:
+                    self.submit(JobSpec(product=product, origin="event"), f"reoptimize:{product}")
+                except Exception as exc:
+                    log.warning("cannot queue the re-optimisation of %s: %s", product, exc)
+
+
+def _fingerprint(env: AasEnvironment, shell_id: str) -> str:
+    """A hash of every input object but results (their write must not look like an input change)."""
+    digest = hashlib.sha256()
+    for identifier in sorted(env.origin):
+        obj = env.objects.get_item(identifier)
+        if identifier == result_submodel_id(shell_id) or (isinstance(obj, model.Submodel)
+                                                         and semantic_key(obj) == contract.OPTIMIZATION_RESULT):
+            continue
+        if isinstance(obj, model.AssetAdministrationShell):  # without the result's reference
+            refs = sorted(r.key[-1].value for r in obj.submodel if not _is_result(r.key[-1].value))
+            digest.update(json.dumps([identifier, refs]).encode())
+            continue
+        digest.update(json.dumps(obj, cls=AasJsonEncoder, sort_keys=True).encode())
+    return digest.hexdigest()

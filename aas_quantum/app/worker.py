@@ -1,0 +1,179 @@
+"""``JobRunner``: runs queued jobs through ``execute`` on a bounded number of threads.
+
+Each running job sends heartbeats (progress and stage included) so another instance can requeue
+it when this process dies; a job whose heartbeat is refused (cancelled, or taken over after this
+worker was presumed dead) is stopped at its next stage boundary. On shutdown the runner stops
+claiming, lets running jobs finish within a grace period and requeues the rest: their run id is
+kept, so the re-run's write is recognised as the same run's.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+
+from aas_quantum import solvers
+from aas_quantum.app.events import Listener, RunEvent, RunState
+from aas_quantum.app.execute import OutcomeStatus, RunOutcome, execute
+from aas_quantum.app.jobs import Job, JobSpec, JobState, JobStore
+from aas_quantum.app.repository import Repository
+from aas_quantum.app.request import LimitOverrides, RunRequest
+from aas_quantum.errors import AasQuantumError
+
+log = logging.getLogger(__name__)
+
+# the job and run a log line belongs to (read by the JSON log formatter)
+current_job: contextvars.ContextVar[tuple[str, str] | None] = contextvars.ContextVar("current_job", default=None)
+
+
+class RunCancelled(AasQuantumError):
+    exit_code = 1
+
+
+def check_spec(spec: JobSpec) -> None:
+    """Refuse a job that cannot run before it is queued: unknown method, parameter or limit."""
+    if spec.method is not None:
+        solvers.spec(spec.method)
+        solvers.check_parameters(spec.method, dict(spec.parameters))
+    LimitOverrides.of(spec.limits)
+
+
+def run_request(job: Job, template: RunRequest) -> RunRequest:
+    """The job's run: its own fields over the service's template (output folder, ERP output)."""
+    spec = job.spec
+    return replace(template, product=spec.product, method=spec.method or template.method,
+                   parameters={**template.parameters, **spec.parameters}, dry_run=spec.dry_run or template.dry_run,
+                   run_id=job.run_id, limits=LimitOverrides.of(spec.limits))
+
+
+@dataclass
+class _Running:
+    job: Job
+    stop: threading.Event
+
+
+class JobRunner:
+    def __init__(self, store: JobStore, repository: Callable[[], Repository], template: RunRequest,
+                 listeners: Sequence[Listener] = (), worker_id: str = "local", concurrency: int = 1,
+                 lease_s: float = 30.0, poll_s: float = 0.5,
+                 finished: Callable[[Job, RunOutcome | None], None] | None = None) -> None:
+        self.store, self.repository, self.template = store, repository, template
+        self.listeners, self.worker_id, self.concurrency = list(listeners), worker_id, max(1, concurrency)
+        self.lease_s, self.poll_s, self.finished = lease_s, poll_s, finished
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._running: dict[str, _Running] = {}
+        self._lock = threading.Lock()  # guards _running only; never held while calling out
+
+    def start(self) -> int:
+        """Requeue what this worker (or a dead one) left running, then start the threads; returns the count
+        requeued."""
+        requeued = self.store.requeue(self.worker_id, time.time() - self.lease_s)
+        if requeued:
+            log.info("requeued %d job(s) left running by an earlier process", requeued)
+        self._threads = [threading.Thread(target=self._loop, name=f"job-worker-{i}", daemon=True)
+                         for i in range(self.concurrency)]
+        self._threads.append(threading.Thread(target=self._heartbeats, name="job-heartbeat", daemon=True))
+        for thread in self._threads:
+            thread.start()
+        return requeued
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def busy(self) -> int:
+        with self._lock:
+            return len(self._running)
+
+    def stop(self, grace_s: float = 30.0) -> None:
+        """Stop claiming; wait up to ``grace_s`` for running jobs, then requeue those still running."""
+        self._stopping.set()
+        self._wake.set()
+        deadline = time.monotonic() + grace_s
+        for thread in self._threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+        with self._lock:
+            left = list(self._running.values())
+        for running in left:
+            running.stop.set()
+        if left:
+            self.store.requeue(self.worker_id)
+            log.warning("shutdown: %d running job(s) requeued", len(left))
+
+    # ------------------------------------------------------------------ threads
+
+    def _loop(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                job = self.store.claim(self.worker_id)
+            except Exception as exc:  # the store is down: keep trying, /ready says so
+                log.warning("cannot claim a job: %s", exc)
+                job = None
+            if job is None:
+                self._wake.wait(self.poll_s)
+                self._wake.clear()
+                continue
+            self._run(job)
+
+    def _heartbeats(self) -> None:
+        while not self._stopping.wait(max(0.2, self.lease_s / 3)):
+            with self._lock:
+                running = list(self._running.values())
+            for item in running:
+                try:
+                    if not self.store.heartbeat(item.job.job_id, self.worker_id):
+                        item.stop.set()
+                except Exception as exc:
+                    log.warning("heartbeat of job %s failed: %s", item.job.job_id, exc)
+
+    def _run(self, job: Job) -> None:
+        stop = threading.Event()
+        with self._lock:
+            self._running[job.job_id] = _Running(job, stop)
+        token = current_job.set((job.job_id, job.run_id))
+        try:
+            log.info("job %s started for %s (attempt %d)", job.job_id, job.spec.product, job.attempts)
+            outcome, state, error = self._execute(job, stop)
+            with self._lock:
+                self._running.pop(job.job_id, None)
+            if self._stopping.is_set() and stop.is_set():
+                return  # requeued by stop(): the next process runs it again under the same run id
+            self.store.finish(job.job_id, self.worker_id, state, outcome.to_json() if outcome else None, error)
+            log.info("job %s %s%s", job.job_id, state.value, f": {error}" if error else "")
+            if self.finished is not None:
+                self.finished(job, outcome)
+        finally:
+            with self._lock:
+                self._running.pop(job.job_id, None)
+            current_job.reset(token)
+
+    def _execute(self, job: Job, stop: threading.Event) -> tuple[RunOutcome | None, JobState, str]:
+        try:
+            request = run_request(job, self.template)
+            repository = self.repository()
+            try:
+                outcome = execute(request, repository, [self._progress(job, stop), *self.listeners])
+            finally:
+                repository.close()
+        except Exception as exc:  # the job could not even start (a bad stored spec, the server's settings)
+            log.exception("job %s could not run", job.job_id)
+            return None, JobState.FAILED, f"{type(exc).__name__}: {exc}"
+        cancelled = stop.is_set() and outcome.status is not OutcomeStatus.OK
+        return outcome, JobState.CANCELLED if cancelled else JobState.DONE, outcome.reason
+
+    def _progress(self, job: Job, stop: threading.Event) -> Listener:
+        def listener(event: RunEvent) -> None:
+            if event.state is RunState.DONE:
+                return
+            if stop.is_set() and event.state is not RunState.FAILED:
+                raise RunCancelled("cancelled")
+            if event.state is RunState.SOLVING and not self.store.heartbeat(
+                    job.job_id, self.worker_id, event.progress, event.stage):
+                stop.set()
+                raise RunCancelled("cancelled")
+        return listener
