@@ -355,17 +355,18 @@ def opcua_server(
     settings = OpcUaServerSettings.resolve(endpoint)
     if solver is not None:
         solvers.spec(solver)
-    repository = _repository(inputs, lambda: _server(server, submodel_server, registry, submodel_registry))
+    _repository(inputs, lambda: _server(server, submodel_server, registry, submodel_registry)).close()  # fail early
     publisher = _publisher(mqtt, None)
     try:
-        serve(settings, repository, RunRequest(method=solver, out=out), [publisher] if publisher else [],
-              lambda line: console.print(_text(line), highlight=False))
+        serve(settings, lambda: _repository(inputs, lambda: _server(server, submodel_server, registry,
+                                                                      submodel_registry)),
+              RunRequest(method=solver, out=out), [publisher] if publisher else [],
+              lambda line: console.print(_text(line), highlight=False), out)
     except KeyboardInterrupt:
         pass
     finally:
         if publisher is not None:
             publisher.close()
-        repository.close()
 
 
 @app.command()

@@ -59,10 +59,10 @@ def _client_settings(tmp_path: Path, url: str, **changes) -> OpcUaClientSettings
                                   "cert_dir": tmp_path / "client-pki", "nodes": {"TotalCost": "unused"}} | changes)
 
 
-async def _read_tree(client: Client) -> dict[str, object]:
-    """Every variable under AasQuantum/Products, by browse path."""
+async def _read_tree(client: Client, folder: str = "Products") -> dict[str, object]:
+    """Every variable under AasQuantum/Products (or another folder), by browse path."""
     ns = await client.get_namespace_index(NAMESPACE_URI)
-    products = client.get_node(ua.NodeId("Products", ns))
+    products = client.get_node(ua.NodeId(folder, ns))
     values: dict[str, object] = {}
 
     async def walk(node, path: str) -> None:
@@ -72,26 +72,39 @@ async def _read_tree(client: Client) -> dict[str, object]:
                 values[f"{path}{name}"] = await child.read_value()
             else:
                 await walk(child, f"{path}{name}/")
-    await walk(products, "")
+    await walk(products, "" if folder == "Products" else f"{folder}/")
     return values
 
 
-async def _optimize(client: Client, product: str) -> str:
-    """Call ``AasQuantum.Optimize(product)`` and return its answer."""
+async def _optimize(client: Client, product: str) -> list[str]:
+    """Call ``AasQuantum.Optimize(product)`` and return its answer: [Status, JobId]."""
     ns = await client.get_namespace_index(NAMESPACE_URI)
     return await client.get_node(ua.NodeId("AasQuantum", ns)).call_method(ua.QualifiedName("Optimize", ns), product)
 
 
+async def _job_done(client: Client, job_id: str, timeout_s: float = 120.0) -> dict[str, object]:
+    """Follow ``Jobs/<job id>`` until its State is done or failed; its variables."""
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    while True:
+        job = {k.removeprefix(f"Jobs/{job_id}/"): v for k, v in (await _read_tree(client, "Jobs")).items()
+               if k.startswith(f"Jobs/{job_id}/")}
+        if job.get("State") in ("done", "failed") or asyncio.get_running_loop().time() > deadline:
+            return job
+        await asyncio.sleep(0.2)
+
+
 def test_tree_values_optimize_and_security(tmp_path, summaries):
     greedy, exact = summaries["greedy"], summaries["exact"]
+    queued: list[str] = []
 
-    def optimize(product_id: str) -> RunSummary:
+    def submit(product_id: str) -> str:
         if product_id != exact["product_id"]:
             raise BomInputError(f"unknown product {product_id!r}")
-        return RunSummary.from_json(exact)
+        queued.append(product_id)
+        return f"job-{len(queued)}"
 
     async def scenario() -> None:
-        server = await OpcUaResultServer(_server_settings(tmp_path), optimize).start()
+        server = await OpcUaResultServer(_server_settings(tmp_path), submit).start()
         try:
             await server.show(RunSummary.from_json(greedy))
             url = server.settings.endpoint
@@ -119,16 +132,25 @@ def test_tree_values_optimize_and_security(tmp_path, summaries):
                 assert (await units.read_value()).UnitId == eu_information("P1", "%", "percent").UnitId
                 assert await gap.read_data_type_as_variant_type() == ua.VariantType.Double
 
-                status = await client.get_node(ua.NodeId("AasQuantum", ns)).call_method(
+                status, job_id = await client.get_node(ua.NodeId("AasQuantum", ns)).call_method(
                     ua.QualifiedName("Optimize", ns), greedy["product_id"])
-                assert status == "done"
+                assert (status, job_id) == ("queued", "job-1") and queued == [greedy["product_id"]]
+                assert (await _read_tree(client, "Jobs"))["Jobs/job-1/State"] == "queued"
+                await server.follow("job-1", greedy["product_id"], "solving", 0.3, "exact")
+                solving = await _read_tree(client)
+                assert solving[f"{key}/Status"] == "solving"
+                assert (await _read_tree(client, "Jobs"))["Jobs/job-1/Progress"] == pytest.approx(0.3)
+                await server.follow("job-1", greedy["product_id"], "done", 1.0, run_id=exact["run_id"],
+                                    summary=RunSummary.from_json(exact))
                 after = await _read_tree(client)
                 assert after[f"{key}/TotalCost"] == pytest.approx(exact["kpis"]["total_cost"])
                 assert after[f"{key}/Solver"] == "exact"
                 assert after[f"{key}/LastRun"] >= tree[f"{key}/LastRun"]
-                unknown = await client.get_node(ua.NodeId("AasQuantum", ns)).call_method(
+                job = await _job_done(client, "job-1")
+                assert job["State"] == "done" and job["RunId"] == exact["run_id"]
+                unknown, no_job = await client.get_node(ua.NodeId("AasQuantum", ns)).call_method(
                     ua.QualifiedName("Optimize", ns), "no-such-product")
-                assert unknown.startswith("failed")
+                assert unknown.startswith("failed") and "no-such-product" in unknown and no_job == ""
             finally:
                 await client.disconnect()
 
@@ -255,9 +277,13 @@ def test_opcua_server_command_serves_the_latest_result(tmp_path, summaries):
                 tree = await _read_tree(client)
                 assert tree[f"{PRODUCT_KEY}/Solver"] == "greedy"
                 assert tree[f"{PRODUCT_KEY}/TotalCost"] == pytest.approx(summaries["greedy"]["kpis"]["total_cost"])
-                assert await _optimize(client, PRODUCT_KEY) == "done"
+                status, job_id = await _optimize(client, PRODUCT_KEY)
+                assert status == "queued" and job_id  # at once: the run is a job
+                job = await _job_done(client, job_id)
+                assert job["State"] == "done" and job["Progress"] == pytest.approx(1.0), job
                 after = await _read_tree(client)
-                assert after[f"{PRODUCT_KEY}/Solver"] == "exact"
+                assert after[f"{PRODUCT_KEY}/Solver"] == "exact" and after[f"{PRODUCT_KEY}/Status"] == "done"
+                assert after[f"{PRODUCT_KEY}/RunId"] == job["RunId"]
                 assert after[f"{PRODUCT_KEY}/TotalCost"] == pytest.approx(summaries["exact"]["kpis"]["total_cost"])
             finally:
                 await client.disconnect()
@@ -269,20 +295,22 @@ def test_opcua_server_command_serves_the_latest_result(tmp_path, summaries):
         v for v in method["value"] if v["idShort"] == "Method").items()
 
 
-def test_optimize_that_raises_leaves_status_failed_not_solving(tmp_path, summaries):
+def test_a_failing_job_leaves_status_failed_not_solving(tmp_path, summaries):
     greedy = summaries["greedy"]
 
-    def optimize(product_id: str) -> RunSummary:
-        raise ValueError("the one-hot subspace is too large")
-
     async def scenario() -> None:
-        server = await OpcUaResultServer(_server_settings(tmp_path), optimize).start()
+        server = await OpcUaResultServer(_server_settings(tmp_path), lambda product_id: "job-7").start()
         try:
             await server.show(RunSummary.from_json(greedy))
             client = await connect_client(_client_settings(tmp_path, server.settings.endpoint))
             try:
-                assert await _optimize(client, PRODUCT_KEY) == "failed: the one-hot subspace is too large"
+                assert await _optimize(client, PRODUCT_KEY) == ["queued", "job-7"]
+                await server.follow("job-7", greedy["product_id"], "solving", 0.3, "qaoa")
+                await server.follow("job-7", greedy["product_id"], "failed",
+                                    message="the one-hot subspace is too large")
                 assert (await _read_tree(client))[f"{PRODUCT_KEY}/Status"] == "failed"
+                job = await _job_done(client, "job-7")
+                assert job["Message"] == "the one-hot subspace is too large"
             finally:
                 await client.disconnect()
         finally:
@@ -299,7 +327,9 @@ def test_opcua_server_optimize_accepts_the_last_segment_before_any_result(tmp_pa
         async def check() -> None:
             client = await connect_client(_client_settings(tmp_path, endpoint))
             try:
-                assert await _optimize(client, PRODUCT_KEY) == "done"
+                status, job_id = await _optimize(client, PRODUCT_KEY)
+                assert status == "queued"
+                assert (await _job_done(client, job_id))["State"] == "done"
                 assert (await _read_tree(client))[f"{PRODUCT_KEY}/TotalCost"] == pytest.approx(
                     summaries["greedy"]["kpis"]["total_cost"])
             finally:

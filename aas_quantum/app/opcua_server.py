@@ -1,19 +1,21 @@
-"""The OPC UA server as a root over ``execute``: it shows each product's latest result and its
-``Optimize`` method runs a product again, exactly as the CLI would."""
+"""The OPC UA server as a root over the job runner: it shows each product's latest result and its
+``Optimize`` method queues a run of a product (run by ``execute``, exactly as the CLI would) and
+answers at once with the job id; the job's node and the product's Status follow the run."""
 
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from aas_quantum.aas import mapping
 from aas_quantum.aas.files import read_files
-from aas_quantum.app.events import Listener
-from aas_quantum.app.execute import OutcomeStatus, execute
+from aas_quantum.app.events import Listener, RunEvent, RunState
+from aas_quantum.app.jobs import JobSpec, open_store
 from aas_quantum.app.outputs import ResultFiles
 from aas_quantum.app.repository import Repository
 from aas_quantum.app.request import RunRequest
+from aas_quantum.app.worker import JobRunner, current_job
 from aas_quantum.errors import AasQuantumError
 from aas_quantum.problem import build_problem, product_number
 from aas_quantum.publish.opcua import OpcUaResultServer, OpcUaServerSettings
@@ -43,36 +45,69 @@ def latest_results(repository: Repository, template: RunRequest) -> tuple[dict[s
     return products, latest
 
 
-def serve(settings: OpcUaServerSettings, repository: Repository, template: RunRequest,
-          listeners: Sequence[Listener], announce: Callable[[str], None]) -> None:
-    """Serve until cancelled; ``template`` is the request each Optimize call runs (its product set)."""
-    products, latest = latest_results(repository, template)
+class _NodeBridge:
+    """A run listener (called on a runner thread) handing each job event to the OPC UA server's loop."""
+
+    def __init__(self, announce: Callable[[str], None]) -> None:
+        self.announce = announce
+        self.server: OpcUaResultServer | None = None
+        self.loop: asyncio.AbstractEventLoop | None = None
+
+    def attach(self, server: OpcUaResultServer, loop: asyncio.AbstractEventLoop) -> None:
+        self.server, self.loop = server, loop
+
+    def __call__(self, event: RunEvent) -> None:
+        job = current_job.get()
+        if job is None or self.server is None or self.loop is None:
+            return
+        future = asyncio.run_coroutine_threadsafe(self.server.follow(
+            job[0], event.product_id, event.state.value, event.progress, event.stage, event.message, event.run_id,
+            event.summary), self.loop)
+        if event.state is RunState.DONE and event.summary is not None:
+            future.result(timeout=60)  # the nodes show the result before the job counts as done
+            self.announce(f"optimised {event.summary.product_id}: {event.summary.kpis.total_cost:.2f} "
+                          f"{event.summary.currency} ({event.summary.solver.method})")
+
+
+def serve(settings: OpcUaServerSettings, repository: Callable[[], Repository], template: RunRequest,
+          listeners: Sequence[Listener], announce: Callable[[str], None], data_dir: Path) -> None:
+    """Serve until cancelled. ``Optimize`` queues a job (a SQLite store in ``data_dir``) and answers at
+    once; the runner executes it like any other run and the job's events update the nodes."""
+    startup = repository()
+    try:
+        products, latest = latest_results(startup, template)
+    finally:
+        startup.close()
     for name in {"exact", "greedy", template.method or DEFAULT_METHOD}:
         get_solver(name)  # a server loads its solvers before it is ready, not in its first call
+    store = open_store("", data_dir)
+    bridge = _NodeBridge(announce)
+    runner = JobRunner(store, repository, template, [bridge, *listeners], worker_id="opcua-server")
 
-    def run_product(product_id: str) -> RunSummary:
+    def submit(product_id: str) -> str:
         shell_id = products.get(product_id)
         if shell_id is None:
             raise OptimizeFailed(f"unknown product {product_id!r}; known: {', '.join(products)}")
-        outcome = execute(dataclasses.replace(template, product=shell_id), repository, listeners)
-        if outcome.status != OutcomeStatus.OK or outcome.summary is None:
-            raise OptimizeFailed(outcome.reason)
-        announce(f"optimised {product_id}: {outcome.summary.kpis.total_cost:.2f} {outcome.summary.currency} "
-                 f"({outcome.summary.solver.method})")
-        return outcome.summary
+        job, _ = store.submit(JobSpec(product=shell_id, method=template.method, origin="opcua"))
+        runner.wake()
+        return job.job_id
 
     async def main() -> None:
-        opc = await OpcUaResultServer(settings, run_product).start()
+        opc = await OpcUaResultServer(settings, submit).start()
+        bridge.attach(opc, asyncio.get_running_loop())
         for summary in latest:
             await opc.show(summary, (products[summary.product_id],))
         for product_id, shell_id in products.items():  # Optimize accepts the id, its last segment, the shell
             opc.aliases.setdefault(shell_id, product_id)
             opc.aliases.setdefault(product_number(product_id), product_id)
+        await asyncio.to_thread(runner.start)
         announce(f"ready: OPC UA server at {settings.endpoint} with {len(latest)} result(s), "
                  f"{len(products)} product(s)")
         try:
             await asyncio.Event().wait()
         finally:
+            await asyncio.to_thread(runner.stop, 10.0)
             await opc.stop()
+            store.close()
 
     asyncio.run(main())

@@ -3,12 +3,16 @@ the same values into an existing server's nodes.
 
 Server address space (namespace ``urn:aas-quantum:opcua``, string node ids so node maps stay stable):
 
-    Objects/AasQuantum                       Optimize(productId: String) -> Status: String
+    Objects/AasQuantum                       Optimize(productId: String) -> Status, JobId: String
       Products/<product>                     ProductId, Status, LastRun, TotalCost, Currency,
                                              ImprovementVsGreedyPercent, GapToOptimumPercent, Solver,
                                              RunId
         Positions/<position>                 PositionId, PartNumber, SupplierId, Quantity, UnitPrice,
                                              LeadTimeDays
+      Jobs/<job id>                          ProductId, State, Progress, Stage, Message, RunId
+
+``Optimize`` queues a job and answers at once (``queued`` and the job id); the job's node and the
+product's ``Status`` follow the run (``solving``, then ``done`` with the new values, or ``failed``).
 
 Percentages and days carry ``EngineeringUnits`` (UNECE codes, OPC UA Part 8). Security: Basic256Sha256
 Sign and SignAndEncrypt with a certificate created on first start and reused; users and passwords
@@ -86,6 +90,8 @@ VARIANT_TYPES = {
     "SupplierId": ua.VariantType.String, "Quantity": ua.VariantType.Double, "UnitPrice": ua.VariantType.Double,
     "LeadTimeDays": ua.VariantType.Double,
 }
+JOB_TYPES = {"ProductId": ua.VariantType.String, "State": ua.VariantType.String, "Progress": ua.VariantType.Double,
+             "Stage": ua.VariantType.String, "Message": ua.VariantType.String, "RunId": ua.VariantType.String}
 UNITS = {"ImprovementVsGreedyPercent": ("P1", "%", "percent"), "GapToOptimumPercent": ("P1", "%", "percent"),
          "LeadTimeDays": ("DAY", "d", "day")}
 
@@ -158,15 +164,16 @@ async def ensure_certificate(cert_dir: Path, application_uri: str, server: bool)
     return cert, key
 
 
-Optimizer = Callable[[str], RunSummary]
+Submit = Callable[[str], str]  # product id -> job id; raises when the product is unknown
 
 
 class OpcUaResultServer:
-    """The plugin's OPC UA server. ``optimize(product_id) -> summary`` runs in a worker thread."""
+    """The plugin's OPC UA server. ``submit(product_id) -> job id`` queues a run and returns at once;
+    ``follow`` (called on the server's loop) shows the job's progress and, when done, its result."""
 
-    def __init__(self, settings: OpcUaServerSettings, optimize: Optimizer | None = None) -> None:
+    def __init__(self, settings: OpcUaServerSettings, submit: Submit | None = None) -> None:
         self.settings = settings
-        self.optimize = optimize
+        self.submit = submit
         self.server = Server(user_manager=ConfigUserManager(settings.users, settings.allow_anonymous))
         self.ns = 0
         self.products: dict[str, Node] = {}
@@ -192,10 +199,12 @@ class OpcUaResultServer:
         root = await self.server.nodes.objects.add_object(self._id("AasQuantum"), ua.QualifiedName("AasQuantum",
                                                                                                      self.ns))
         self.folder = await root.add_folder(self._id("Products"), ua.QualifiedName("Products", self.ns))
+        self.jobs = await root.add_folder(self._id("Jobs"), ua.QualifiedName("Jobs", self.ns))
         await root.add_method(
             self._id("Optimize"), ua.QualifiedName("Optimize", self.ns), self._optimize_method,
             [_argument("productId", "product id, product key or shell id", ua.VariantType.String)],
-            [_argument("Status", "done, or failed: reason", ua.VariantType.String)])
+            [_argument("Status", "queued, or failed: reason", ua.VariantType.String),
+             _argument("JobId", "the job; AasQuantum/Jobs/<JobId> follows it", ua.VariantType.String)])
         await self.server.start()
         log.info("OPC UA server at %s", s.endpoint)
         return self
@@ -251,24 +260,48 @@ class OpcUaResultServer:
 
     async def _optimize_method(self, parent: ua.NodeId, product: ua.Variant) -> list[ua.Variant]:
         requested = product.Value if isinstance(product, ua.Variant) else product
-        status = await self.run(str(requested))
-        return [ua.Variant(status, ua.VariantType.String)]
+        status, job_id = await self.run(str(requested))
+        return [ua.Variant(status, ua.VariantType.String), ua.Variant(job_id, ua.VariantType.String)]
 
-    async def run(self, requested: str) -> str:
-        """Optimise one product (the ``Optimize`` method); the nodes show solving, then the new result."""
-        if self.optimize is None:
-            return "failed: this server has no inputs to optimise"
+    async def run(self, requested: str) -> tuple[str, str]:
+        """Queue one product's run (the ``Optimize`` method): ``("queued", job id)`` or ``("failed: why", "")``."""
+        if self.submit is None:
+            return "failed: this server has no inputs to optimise", ""
         product_id = self.aliases.get(requested, requested)
-        await self.set_status(product_id, "solving")
-        try:
-            summary = await asyncio.get_running_loop().run_in_executor(None, self.optimize, product_id)
-        except Exception as exc:  # any failure is the method's answer; Status must never stay at "solving"
-            await self.set_status(product_id, "failed")
+        try:  # the store is a file or a database: not on the loop
+            job_id = await asyncio.get_running_loop().run_in_executor(None, self.submit, product_id)
+        except Exception as exc:
             reason = str(exc) if isinstance(exc, AasQuantumError | ValueError) else f"{type(exc).__name__}: {exc}"
-            log.warning("Optimize(%s) failed: %s", requested, reason)
-            return f"failed: {reason}"
-        await self.show(summary, (requested,))
-        return "done"
+            log.warning("Optimize(%s) refused: %s", requested, reason)
+            return f"failed: {reason}", ""
+        await self.follow(job_id, product_id, "queued")
+        return "queued", job_id
+
+    async def follow(self, job_id: str, product_id: str, state: str, progress: float | None = None, stage: str = "",
+                     message: str = "", run_id: str = "", summary: RunSummary | None = None) -> None:
+        """Show a job's state on its node and on the product's ``Status``; a summary when it is done."""
+        if summary is not None:
+            await self.show(summary)
+            product_id = summary.product_id
+        async with self._lock:
+            values = {"ProductId": product_id, "State": state, "Progress": progress or 0.0, "Stage": stage,
+                      "Message": message, "RunId": run_id}
+            key = f"Jobs.{job_id}"
+            try:
+                existing = await self.server.get_node(self._id(f"{key}.State")).read_browse_name()
+            except ua.UaError:
+                existing = None
+            if existing is None:
+                node = await self.jobs.add_object(self._id(key), ua.QualifiedName(job_id, self.ns))
+                for name, value in values.items():
+                    await node.add_variable(self._id(f"{key}.{name}"), ua.QualifiedName(name, self.ns),
+                                            ua.Variant(value, JOB_TYPES[name]))
+            else:
+                for name, value in values.items():
+                    if value or name in ("State", "Progress"):
+                        await self.server.get_node(self._id(f"{key}.{name}")).write_value(
+                            ua.Variant(value, JOB_TYPES[name]))
+        await self.set_status(self.aliases.get(product_id, product_id), {"running": "solving"}.get(state, state))
 
 
 def _argument(name: str, description: str, variant: ua.VariantType) -> ua.Argument:
