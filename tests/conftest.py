@@ -8,6 +8,7 @@ import json
 import os
 import queue
 import shutil
+import ssl
 import subprocess
 import sys
 import threading
@@ -364,8 +365,9 @@ SERVICE_KEY = "test-service-key"  # the API key the service processes of the tes
 class ServiceProcess:
     """``aas-quantum serve`` as a real process on 127.0.0.1 (uvicorn), started, killed and restarted by tests."""
 
-    def __init__(self, directory: Path, args: list[str], env: dict[str, str] | None = None) -> None:
-        self.directory, self.args = directory, args
+    def __init__(self, directory: Path, args: list[str], env: dict[str, str] | None = None,
+                 ca: Path | None = None) -> None:
+        self.directory, self.args, self.ca = directory, args, ca  # ca: the service speaks TLS, signed by it
         self.port = free_port()
         self.env = {**os.environ, "AAS_QUANTUM_SERVICE_API_KEY": SERVICE_KEY,
                     "AAS_QUANTUM_CONFIG": str(directory / "none.toml"), **(env or {})}
@@ -374,7 +376,7 @@ class ServiceProcess:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"{'https' if self.ca else 'http'}://127.0.0.1:{self.port}"
 
     def start(self, timeout_s: float = 90.0) -> ServiceProcess:
         import time
@@ -388,7 +390,7 @@ class ServiceProcess:
             if self.process.poll() is not None:
                 pytest.fail(f"the service exited: {self.log.read_text()[-3000:]}")
             try:
-                if httpx.get(f"{self.url}/health", timeout=1).status_code == 200:
+                if httpx.get(f"{self.url}/health", timeout=1, verify=self.verify()).status_code == 200:
                     return self
             except httpx.TransportError:
                 pass
@@ -396,7 +398,11 @@ class ServiceProcess:
         pytest.fail(f"the service did not start: {self.log.read_text()[-3000:]}")
 
     def http(self) -> httpx.Client:
-        return httpx.Client(base_url=self.url, headers={"X-API-Key": SERVICE_KEY}, timeout=60)
+        return httpx.Client(base_url=self.url, headers={"X-API-Key": SERVICE_KEY}, timeout=60,
+                            verify=self.verify())
+
+    def verify(self) -> ssl.SSLContext | bool:
+        return ssl.create_default_context(cafile=str(self.ca)) if self.ca else True
 
     def kill(self) -> None:
         if self.process is not None and self.process.poll() is None:
@@ -418,8 +424,9 @@ def aas_service(tmp_path_factory):
     """``start(*args, env=None) -> ServiceProcess``: a real service process; all are stopped afterwards."""
     services: list[ServiceProcess] = []
 
-    def start(*args: str, env: dict[str, str] | None = None, directory: Path | None = None) -> ServiceProcess:
-        service = ServiceProcess(directory or tmp_path_factory.mktemp("service"), list(args), env)
+    def start(*args: str, env: dict[str, str] | None = None, directory: Path | None = None,
+              ca: Path | None = None) -> ServiceProcess:
+        service = ServiceProcess(directory or tmp_path_factory.mktemp("service"), list(args), env, ca)
         services.append(service)
         return service.start()
 

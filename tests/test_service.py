@@ -326,6 +326,58 @@ def test_two_instances_on_one_postgresql_run_every_job_exactly_once(basyx_server
         assert references == 1 and result["administration"]["version"] == "5", product
 
 
+def test_cancel_a_queued_job_at_once_and_a_running_one_before_it_writes(basyx_server, aas_service):
+    url, _ = basyx_server(SMALL)
+    service = aas_service("--server", url, "--solver", "anneal")
+    with service.http() as http:
+        running = http.post("/jobs", json={"product": DRONE, "parameters": {"time_limit_s": 4.0}}).json()
+        waiting = http.post("/jobs", json={"product": DRONE}).json()
+        wait_for(lambda: http.get(f"/jobs/{running['job_id']}").json()["stage"] == "anneal", 60)
+        assert http.delete(f"/jobs/{waiting['job_id']}").json()["state"] == "cancelled"
+        asked = http.delete(f"/jobs/{running['job_id']}").json()
+        assert asked["state"] == "running"
+        done = wait_for(lambda: (j := http.get(f"/jobs/{running['job_id']}").json())["state"] != "running" and j, 60)
+        assert done["state"] == "cancelled"
+        assert http.get(f"/jobs/{waiting['job_id']}").json()["started_at"] is None  # it never ran
+        assert http.delete("/jobs/no-such-job").status_code == 404
+    with httpx.Client(timeout=30) as client:  # the cancelled run stopped before its write-back
+        assert client.get(f"{url}/submodels/{b64(result_submodel_id(DRONE))}").status_code == 404
+
+
+def test_sigterm_requeues_a_running_job_and_the_restart_completes_it(basyx_server, aas_service, tmp_path):
+    url, _ = basyx_server(SMALL)
+    directory = tmp_path / "svc"
+    directory.mkdir()
+    env = {"AAS_QUANTUM_SERVICE_SHUTDOWN_GRACE_S": "0.5", "AAS_QUANTUM_SERVICE_INSTANCE_ID": "node-a"}
+    service = aas_service("--server", url, "--solver", "anneal", env=env, directory=directory)
+    with service.http() as http:
+        job = http.post("/jobs", json={"product": DRONE, "parameters": {"time_limit_s": 3.0}}).json()
+        wait_for(lambda: http.get(f"/jobs/{job['job_id']}").json()["stage"] == "anneal", 60)
+    service.stop()  # SIGTERM: the job cannot finish within the grace period, so it goes back to the queue
+    assert "running job(s) requeued" in service.log.read_text()  # uvicorn's shutdown ran (it then re-raises
+    # SIGTERM, so the exit status is -15 by design)
+    restarted = aas_service("--server", url, "--solver", "anneal", env=env, directory=directory)
+    with restarted.http() as http:
+        done = wait_for(lambda: (j := http.get(f"/jobs/{job['job_id']}").json())["state"] == "done" and j, 90)
+    assert done["attempts"] == 2 and done["outcome"]["status"] in ("optimal", "feasible")
+    result, references = server_result(url, DRONE)
+    assert references == 1 and result["administration"]["version"] == "1" and run_id(result) == job["run_id"]
+
+
+def test_tls_is_served_directly_with_certificate_settings(basyx_server, aas_service, tmp_path):
+    from test_publish_mqtt import _certificates
+
+    certificates = _certificates(tmp_path)
+    url, _ = basyx_server(SMALL)
+    service = aas_service("--server", url, ca=certificates["ca"],
+                          env={"AAS_QUANTUM_SERVICE_TLS_CERT": str(certificates["server"]),
+                               "AAS_QUANTUM_SERVICE_TLS_KEY": str(certificates["server-key"])})
+    with service.http() as http:
+        assert http.get("/jobs").status_code == 200
+    with pytest.raises(httpx.TransportError):  # plain HTTP is not answered
+        httpx.get(f"http://127.0.0.1:{service.port}/health", timeout=5)
+
+
 # ------------------------------------------------------------------------ the operation on the twin
 
 
