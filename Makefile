@@ -53,7 +53,8 @@ server: server-venv
 
 # Start the server with the samples, optimise the drone against it with QAOA, write the result
 # back, read it back from the server, keep the local outputs (result AASX/JSON and the ERP files
-# of every shipped profile), stop the server.
+# of every shipped profile); then the service path: a broker and `aas-quantum serve`, the Optimize
+# operation installed on the e-bike and invoked as BaSyx delegates it; stop everything.
 demo: venv server-venv
 	@mkdir -p out/demo
 	@$(SERVER_VENV)/bin/python tests/basyx/serve.py --port $(DEMO_PORT) samples/*.aasx > out/demo/server.log 2>&1 & \
@@ -64,7 +65,9 @@ demo: venv server-venv
 	    --solver qaoa --erp generic,sap-s4hana,odoo,dynamics365-fo,business-central --out out/demo && \
 	  echo && echo "Result read back from the server:" && \
 	  $(BIN)/aas-quantum result --server $(DEMO_SERVER) --shell urn:aas-quantum:sample:drone:aas && \
-	  echo && echo "Local outputs:" && ls -l out/demo
+	  echo && echo "Local outputs:" && ls -l out/demo && \
+	  echo && echo "The AAS server extension (service + MQTT broker), invoked as BaSyx delegates Optimize:" && \
+	  $(BIN)/python scripts/demo_service.py $(DEMO_SERVER)
 
 test: venv server-venv
 	$(BIN)/ruff check .

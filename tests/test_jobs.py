@@ -114,3 +114,11 @@ def test_operation_variables_become_a_job_and_bad_ones_are_named():
         else:
             with pytest.raises(BomInputError, match=message):
                 operation.job_spec(body)
+
+
+def test_every_operation_variable_is_documented():
+    from conftest import REPO
+
+    readme = (REPO / "submodels" / "README.md").read_text()
+    for variable in (*operation.INPUTS, *operation.OUTPUTS):
+        assert f"`{variable.name}` | {variable.value_type} | {variable.description} |" in readme, variable.name

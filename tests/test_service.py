@@ -25,7 +25,7 @@ from aas_quantum.aas.result import result_submodel_id
 from aas_quantum.app.operation import DELEGATION_QUALIFIER, operations_submodel_id
 from aas_quantum.cli import app
 
-from conftest import LARGE, MEDIUM, SERVICE_KEY, SMALL, FaultProxy, Subscriber
+from conftest import LARGE, MEDIUM, SERVICE_KEY, SMALL, FaultProxy, Subscriber, idta_findings
 
 DRONE = "urn:aas-quantum:sample:drone:aas"
 EBIKE = "urn:aas-quantum:sample:ebike-drive:aas"
@@ -381,7 +381,7 @@ def test_tls_is_served_directly_with_certificate_settings(basyx_server, aas_serv
 # ------------------------------------------------------------------------ the operation on the twin
 
 
-def test_install_operation_is_idempotent_and_carries_the_delegation(basyx_server, cli):
+def test_install_operation_is_idempotent_and_carries_the_delegation(basyx_server, cli, tmp_path):
     url, _ = basyx_server(SMALL)
     args = ["install-operation", "--server", url, "--shell", DRONE, "--service-url",
             "http://aas-quantum.example:8090/operations/optimize"]
@@ -401,6 +401,9 @@ def test_install_operation_is_idempotent_and_carries_the_delegation(basyx_server
     assert [(q["type"], q["value"]) for q in op["qualifiers"]] == [
         (DELEGATION_QUALIFIER, "http://aas-quantum.example:8090/operations/optimize")]
     assert next(v["value"]["idShort"] for v in op["inputVariables"]) == "ProductId"
+    written = tmp_path / "operations.json"
+    written.write_text(json.dumps({"submodels": [submodel]}))
+    assert idta_findings(written, "json") == []  # what lands in the twin passes the IDTA test engine
     moved = cli.invoke(app, [*args[:-1], "http://elsewhere:8090/operations/optimize"])
     assert moved.exit_code == 0 and "installed" in moved.output
     secret = cli.invoke(app, [*args[:-1], "http://user:pw@elsewhere:8090/operations/optimize"])

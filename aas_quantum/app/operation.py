@@ -36,9 +36,8 @@ class Variable:
 
 INPUTS = (
     Variable("ProductId", "xs:string", "id of the product's AAS (the shell carrying the BomOptimizationRequest); "
-                                      "empty: the AAS the operation is invoked on is not known to the service, so "
-                                      "this is required"),
-    Variable("Solver", "xs:string", "qaoa | vqe | hybrid | exact | greedy | anneal | auto (empty: the request's "
+                                      "required: the delegated call does not say which AAS it was invoked on"),
+    Variable("Solver", "xs:string", "qaoa, vqe, hybrid, exact, greedy, anneal or auto (empty: the request's "
                                     "SolverPreferences)"),
     Variable("TimeLimit", "xs:double", "seconds per solver (empty: the request's)"),
     Variable("Budget", "xs:double", "budget for this run, in the request currency (overrides the request's)"),
@@ -46,7 +45,7 @@ INPUTS = (
     Variable("MaxLeadTimeDays", "xs:double", "lead-time limit for this run, days"),
 )
 OUTPUTS = (
-    Variable("Status", "xs:string", "queued | running | done | infeasible | failed | cancelled (done: see the "
+    Variable("Status", "xs:string", "queued, running, done, infeasible, failed or cancelled (done: see the "
                                     "figures)"),
     Variable("JobId", "xs:string", "the job: GET /jobs/{JobId} on the service follows it"),
     Variable("ResultSubmodelId", "xs:string", "id of the BomOptimizationResult submodel the run writes"),
