@@ -85,7 +85,7 @@ def test_cancel_stops_queued_at_once_and_asks_running_to_stop(store):
 def test_sqlite_store_survives_reopening(tmp_path):
     first = open_store("", tmp_path)
     job, _ = first.submit(JobSpec(product="p", method="exact", parameters={"time_limit_s": 5.0},
-                                  limits={"budget": 100.0}))
+                                  overrides={"budget": 100.0}))
     first.close()
     second = open_store(f"sqlite:///{tmp_path / 'jobs.sqlite'}", tmp_path)
     found = second.get(job.job_id)

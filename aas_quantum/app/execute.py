@@ -96,7 +96,8 @@ def execute(request: RunRequest, repository: Repository, listeners: Sequence[Lis
     try:
         shell_id = product_id = repository.product(request.product)
         env = repository.read(shell_id)
-        problem = build_problem(request.limits.apply(mapping.read_catalog(env, mapping.product_shell(env, shell_id))))
+        catalog = mapping.read_catalog(env, mapping.product_shell(env, shell_id))
+        problem = build_problem(request.overrides.apply(catalog))
         product_id = problem.product_id
         method, options = request.solve_plan(problem.request.solver if problem.request else SolverPreferences())
         files = ResultFiles.of(request.out, shell_id)

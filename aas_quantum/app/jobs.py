@@ -43,18 +43,18 @@ class JobSpec:
     product: str | None = None
     method: str | None = None
     parameters: Mapping[str, Any] = field(default_factory=dict)
-    limits: Mapping[str, float] = field(default_factory=dict)  # LimitOverrides fields
+    overrides: Mapping[str, Any] = field(default_factory=dict)  # RequestOverrides fields
     dry_run: bool = False
     origin: str = "api"  # operation | api | event | poll | opcua
 
     def to_json(self) -> dict[str, Any]:
         return {"product": self.product, "method": self.method, "parameters": dict(self.parameters),
-                "limits": dict(self.limits), "dry_run": self.dry_run, "origin": self.origin}
+                "overrides": dict(self.overrides), "dry_run": self.dry_run, "origin": self.origin}
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> JobSpec:
         return cls(data.get("product"), data.get("method"), dict(data.get("parameters") or {}),
-                   dict(data.get("limits") or {}), bool(data.get("dry_run")), str(data.get("origin") or "api"))
+                   dict(data.get("overrides") or {}), bool(data.get("dry_run")), str(data.get("origin") or "api"))
 
 
 @dataclass(frozen=True)

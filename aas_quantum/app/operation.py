@@ -97,7 +97,7 @@ def job_spec(body: Any, origin: str = "operation") -> JobSpec:
 
     parameters = {"time_limit_s": number("TimeLimit")} if "TimeLimit" in values else {}
     limits = {field: number(name) for name, field in _LIMITS.items() if name in values}
-    return JobSpec(product=values["ProductId"], method=values.get("Solver"), parameters=parameters, limits=limits,
+    return JobSpec(product=values["ProductId"], method=values.get("Solver"), parameters=parameters, overrides=limits,
                    origin=origin)
 
 

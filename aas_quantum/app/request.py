@@ -9,6 +9,7 @@ from typing import Any
 
 from aas_quantum import erp
 from aas_quantum.catalog import Catalog, SolverPreferences
+from aas_quantum.errors import BomInputError
 from aas_quantum.solvers import DEFAULT_METHOD, SolveOptions, make_options
 
 # Every SolverPreferences field but the method has a SolveOptions field of the same name.
@@ -33,26 +34,60 @@ class ErpOutput:
         return erp.export_targets(list(self.profiles), self.formats, out, stem)
 
 
+_WEIGHTS = ("cost", "co2_price_per_kg", "risk", "concentration")
+
+
 @dataclass(frozen=True)
-class LimitOverrides:
-    """Limits a caller sets for one run over the request submodel's (an operation's ``Budget`` input)."""
+class RequestOverrides:
+    """What a caller changes of the request submodel for one run: limits (an operation's ``Budget``
+    input), objective weights and excluded suppliers (a batch scenario)."""
 
     budget: float | None = None
     max_total_weight_kg: float | None = None
     max_lead_time_days: float | None = None
     max_total_co2e_kg: float | None = None
+    cost: float | None = None
+    co2_price_per_kg: float | None = None
+    risk: float | None = None
+    concentration: float | None = None
+    exclude_suppliers: tuple[str, ...] = ()
 
     @classmethod
-    def of(cls, values: Mapping[str, float]) -> LimitOverrides:
+    def of(cls, values: Mapping[str, Any]) -> RequestOverrides:
+        """From plain values (a job's JSON, a scenario table); an unknown key is named."""
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(values) - known)
         if unknown:
-            raise ValueError(f"unknown limit {', '.join(unknown)}; known: {', '.join(sorted(known))}")
-        return cls(**{k: float(v) for k, v in values.items()})
+            raise ValueError(f"unknown override {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+        given: dict[str, Any] = {}
+        for name, value in values.items():
+            if name == "exclude_suppliers":
+                if isinstance(value, str) or not all(isinstance(v, str) for v in value):
+                    raise ValueError("exclude_suppliers must be a list of SupplierIds")
+                given[name] = tuple(value)
+            elif isinstance(value, bool) or not isinstance(value, int | float):
+                raise ValueError(f"override {name} must be a number, got {value!r}")
+            else:
+                given[name] = float(value)
+        return cls(**given)
+
+    def to_json(self) -> dict[str, Any]:
+        return {f.name: (list(v) if isinstance(v, tuple) else v) for f in fields(self)
+                if (v := getattr(self, f.name)) not in (None, ())}
 
     def apply(self, catalog: Catalog) -> Catalog:
-        given = {f.name: v for f in fields(self) if (v := getattr(self, f.name)) is not None}
-        return replace(catalog, request=replace(catalog.request, **given)) if given else catalog
+        limits = {f.name: v for f in fields(self) if f.name not in (*_WEIGHTS, "exclude_suppliers")
+                  and (v := getattr(self, f.name)) is not None}
+        weights = {name: v for name in _WEIGHTS if (v := getattr(self, name)) is not None}
+        request = replace(catalog.request, **limits)
+        if weights:
+            request = replace(request, weights=replace(request.weights, **weights))
+        unknown = sorted(set(self.exclude_suppliers) - {s.supplier_id for s in catalog.suppliers})
+        if unknown:
+            raise BomInputError(f"excluded supplier(s) {', '.join(unknown)} are not in scope; in scope: "
+                                + ", ".join(s.supplier_id for s in catalog.suppliers))
+        suppliers = tuple(s for s in catalog.suppliers if s.supplier_id not in self.exclude_suppliers)
+        return replace(catalog, request=request, suppliers=suppliers)
 
 
 @dataclass(frozen=True)
@@ -72,7 +107,7 @@ class RunRequest:
     erp: ErpOutput | None = None
     dry_run: bool = False  # compute and write local files, write nothing to the server
     run_id: str | None = None  # given by a caller that tracks jobs; a new one otherwise
-    limits: LimitOverrides = LimitOverrides()
+    overrides: RequestOverrides = RequestOverrides()
 
     def solve_plan(self, preferences: SolverPreferences) -> tuple[str, SolveOptions]:
         """The method and options of this run, by the merge rule."""

@@ -151,7 +151,7 @@ class JobSpecModel(BaseModel):
     product: str
     method: str | None = None
     parameters: dict[str, float | int | str | bool] = {}
-    limits: dict[str, float] = {}
+    overrides: dict[str, float | list[str]] = {}
     dry_run: bool = False
 
 
@@ -327,7 +327,7 @@ def create_app(service: Service) -> FastAPI:
 
     @app.post("/jobs", dependencies=guarded, status_code=202, response_model=JobModel, responses=refused)
     def create_job(body: JobSpecModel) -> JobModel:
-        spec = JobSpec(body.product, body.method, dict(body.parameters), dict(body.limits), body.dry_run, "api")
+        spec = JobSpec(body.product, body.method, dict(body.parameters), dict(body.overrides), body.dry_run, "api")
         try:
             check_spec(spec)
         except (AasQuantumError, ValueError, KeyError) as exc:

@@ -21,7 +21,7 @@ from aas_quantum.app.events import Listener, RunEvent, RunState
 from aas_quantum.app.execute import OutcomeStatus, RunOutcome, execute
 from aas_quantum.app.jobs import Job, JobSpec, JobState, JobStore
 from aas_quantum.app.repository import Repository
-from aas_quantum.app.request import LimitOverrides, RunRequest
+from aas_quantum.app.request import RequestOverrides, RunRequest
 from aas_quantum.errors import AasQuantumError
 
 log = logging.getLogger(__name__)
@@ -39,7 +39,7 @@ def check_spec(spec: JobSpec) -> None:
     if spec.method is not None:
         solvers.spec(spec.method)
         solvers.check_parameters(spec.method, dict(spec.parameters))
-    LimitOverrides.of(spec.limits)
+    RequestOverrides.of(spec.overrides)
 
 
 def run_request(job: Job, template: RunRequest) -> RunRequest:
@@ -47,7 +47,7 @@ def run_request(job: Job, template: RunRequest) -> RunRequest:
     spec = job.spec
     return replace(template, product=spec.product, method=spec.method or template.method,
                    parameters={**template.parameters, **spec.parameters}, dry_run=spec.dry_run or template.dry_run,
-                   run_id=job.run_id, limits=LimitOverrides.of(spec.limits))
+                   run_id=job.run_id, overrides=RequestOverrides.of(spec.overrides))
 
 
 @dataclass
