@@ -584,6 +584,106 @@ def generate(
     console.print(str(path))
 
 
+@app.command()
+@_guarded
+def batch(
+    inputs: Annotated[list[Path] | None, typer.Argument(help="AAS packages, folders of them or glob patterns; "
+                                                               "each package holds a product and its suppliers")
+                      ] = None,
+    list_file: Annotated[Path | None, typer.Option("--list", help="a file with one package path per line")] = None,
+    shared: Annotated[list[Path] | None, typer.Option("--with", help="files every package is read with (shared "
+                                                                     "supplier AAS); repeatable")] = None,
+    server: ServerOpt = None,
+    all_products: Annotated[bool, typer.Option("--all", help="every product shell on the --server")] = False,
+    scenarios: Annotated[Path | None, typer.Option(help="scenario file (TOML, [[scenario]] tables)")] = None,
+    out: Annotated[Path, typer.Option(help="output folder: results per scenario, manifest, report")] = Path(
+        "out/batch"),
+    workers: Annotated[int | None, typer.Option(help="worker processes (default: the number of cores)")] = None,
+    force: Annotated[bool, typer.Option(help="redo every run, finished or not")] = False,
+    dask: Annotated[str | None, typer.Option(help="run on a Dask cluster, e.g. tcp://scheduler:8786 (inputs and "
+                                                  "--out on storage every worker sees)")] = None,
+    purchasing: Annotated[bool, typer.Option(help="also write consolidated purchasing lists per supplier")
+                          ] = False,
+) -> None:
+    """Optimise many products under several scenarios in parallel; resumable; report.md / report.html."""
+    import os
+
+    from aas_quantum.app.batch import input_files, load_scenarios, plan, run_batch
+    from aas_quantum.app.batch_report import write_report
+    from aas_quantum.display import RichBatchDisplay
+
+    if all_products and not (server or ServerSettings.configured()):
+        raise ConfigError("--all needs --server (or AAS_QUANTUM_SERVER)")
+    files = input_files(inputs or [], list_file)
+    if not files and not all_products:
+        raise ConfigError("give packages, folders, --list FILE, or --server URL --all")
+    check_output_folder(out)
+    server_settings = ServerSettings.resolve(server) if all_products else None
+    runs, broken = plan(files, shared or [], server_settings, load_scenarios(scenarios))
+    if not runs and not broken:
+        raise BomInputError("the inputs hold no product (no shell references a BomOptimizationRequest)")
+    result = run_batch(runs, out, workers or os.cpu_count() or 1, force, RichBatchDisplay(err_console), dask, broken)
+    markdown, page = write_report(out, result.keys)
+    if purchasing:
+        _write_purchasing(out, result.keys)
+    console.print(f"{len(result.done)} run(s) done, {len(result.skipped)} skipped, {len(result.failed)} failed; "
+                  f"report: {_text(page)} and {_text(markdown)}", highlight=False)
+    for key, reason, code in result.failed:
+        err_console.print(f"failed (exit class {code}): {_text(key)}: {_text(reason)}", highlight=False)
+    raise typer.Exit(result.exit_code)
+
+
+def _write_purchasing(out: Path, keys: list[str]) -> None:
+    from aas_quantum.app.batch import Manifest
+    from aas_quantum.app.purchasing import consolidate, write_lists
+
+    manifest = Manifest(out)
+    try:
+        entries = [e for k, e in manifest.entries().items() if k in keys]
+    finally:
+        manifest.close()
+    for scenario in sorted({e.scenario for e in entries if e.status == "ok"}):
+        outcomes = [e.outcome for e in entries if e.scenario == scenario and e.status == "ok"]
+        written = write_lists(consolidate(outcomes), out / "purchasing" / scenario)
+        console.print(f"purchasing lists ({scenario}): {len(written) - 1} supplier(s) in "
+                      f"{_text(out / 'purchasing' / scenario)}", highlight=False)
+
+
+@app.command()
+@_guarded
+def pareto(
+    inputs: Annotated[list[Path] | None, typer.Argument(help=".aasx / .json / .xml files (or use --server)")] = None,
+    shell: ShellOpt = None,
+    server: ServerOpt = None,
+    y: Annotated[str, typer.Option("--y", help="the measure traded against total cost: co2, weight or lead_time")
+                 ] = "co2",
+    points: Annotated[int, typer.Option(help="bounds swept between the cheapest and the least selection")] = 15,
+    time_limit: Annotated[float | None, typer.Option(help="seconds per exact solve")] = None,
+    out: Annotated[Path, typer.Option(help="folder for pareto-<product>-<measure>.json")] = Path("out"),
+) -> None:
+    """The non-dominated selections between total cost and CO2e (or weight, lead time), each solved exactly."""
+    from aas_quantum.app.pareto import MEASURES, pareto_front, write_front
+
+    check_output_folder(out)
+    repository = _repository(inputs, lambda: _server(server, None, None, None))
+    try:
+        shell_id = repository.product(shell)
+        front = pareto_front(repository, shell_id, y, points, time_limit)
+    finally:
+        repository.close()
+    path = write_front(front, out, shell_id)
+    measure, _, unit = MEASURES[y]
+    table = Table(title=f"Pareto front of {_text(front.product_id)} ({len(front.points)} points)", title_justify="left")
+    for column in (f"Total cost {front.currency}", f"{measure} ({unit})", "Gap to optimum %", "Bound"):
+        table.add_column(column, justify="right")
+    for point in front.points:
+        table.add_row(f"{point.cost:,.2f}", f"{point.measure:,.3f}",
+                      "" if point.gap_pct is None else f"{point.gap_pct:.3f}",
+                      "none" if point.bound is None else f"{point.bound:,.3f}")
+    console.print(table)
+    console.print(f"written to {_text(path)}", highlight=False)
+
+
 def main() -> None:  # pragma: no cover - entry point
     sys.exit(app())
 

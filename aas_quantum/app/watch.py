@@ -55,7 +55,7 @@ class ChangeWatcher:
         env = repository.read(shell_id)
         shell = env.objects.get_item(shell_id)
         refs = frozenset(r.key[-1].value for r in shell.submodel if not _is_result(r.key[-1].value))
-        return {i for i in env.origin if i != shell_id and not _is_result(i)}, refs, _fingerprint(env, shell_id)
+        return {i for i in env.origin if i != shell_id and not _is_result(i)}, refs, fingerprint(env, shell_id)
 
     def refresh(self, products: list[str] | None = None) -> None:
         """Re-read what the products depend on (all products when ``products`` is None)."""
@@ -153,7 +153,7 @@ class ChangeWatcher:
                     log.warning("cannot queue the re-optimisation of %s: %s", product, exc)
 
 
-def _fingerprint(env: AasEnvironment, shell_id: str) -> str:
+def fingerprint(env: AasEnvironment, shell_id: str) -> str:
     """A hash of every input object but results (their write must not look like an input change)."""
     digest = hashlib.sha256()
     for identifier in sorted(env.origin):

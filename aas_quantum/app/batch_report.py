@@ -1,0 +1,213 @@
+"""The report of a batch, from its manifest: ``report.md`` (a summary people read in a merge request
+or a wiki) and ``report.html`` (one self-contained file, plots embedded, opens offline).
+
+Per product and scenario: cost, objective, greedy objective, improvement vs greedy, gap to the
+proven optimum, solver, time, status and a link to the result file. Plots: chosen vs greedy per
+product, solvers used (with their median time), each scenario's cost against the first scenario's,
+and the Pareto fronts of ``pareto`` runs written into the same folder.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import json
+import os
+import statistics
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from aas_quantum.app.batch import Manifest, ManifestEntry
+from aas_quantum.atomic import atomic_write
+
+
+@dataclass(frozen=True)
+class Row:
+    """One run as the report shows it."""
+
+    scenario: str
+    shell_id: str
+    product_id: str
+    status: str
+    total_cost: float | None
+    objective: float | None
+    greedy_objective: float | None
+    improvement_pct: float | None
+    gap_pct: float | None
+    solver: str
+    wall_time_s: float
+    result_file: str
+    reason: str
+
+    @classmethod
+    def of(cls, entry: ManifestEntry) -> Row:
+        outcome = entry.outcome
+        kpis = outcome.get("kpis") or {}
+        return cls(entry.scenario, entry.shell_id, str(outcome.get("product_id") or entry.shell_id), entry.status,
+                   kpis.get("total_cost"), kpis.get("objective"), kpis.get("greedy_objective"),
+                   kpis.get("improvement_vs_greedy_pct"), kpis.get("gap_to_optimum_pct"),
+                   str((outcome.get("solver") or {}).get("method") or ""), entry.wall_time_s,
+                   str((outcome.get("outputs") or {}).get("json") or ""), entry.reason)
+
+
+def _number(value: float | None, digits: int = 2) -> str:
+    return "" if value is None else f"{value:,.{digits}f}"
+
+
+def _link(path: str, base: Path) -> str:
+    return os.path.relpath(path, base) if path else ""
+
+
+def rows_of(out: Path, keys: Collection[str] | None = None) -> list[Row]:
+    """The manifest's runs (only ``keys`` when given: the manifest keeps runs of earlier batches too)."""
+    manifest = Manifest(out)
+    try:
+        entries = manifest.entries()
+    finally:
+        manifest.close()
+    return sorted((Row.of(e) for k, e in entries.items() if keys is None or k in keys),
+                  key=lambda r: (r.scenario, r.shell_id))
+
+
+def write_report(out: Path, keys: Collection[str] | None = None) -> tuple[Path, Path]:
+    """``report.md`` and ``report.html`` in ``out``, from the manifest there."""
+    rows = rows_of(out, keys)
+    pareto = _pareto_fronts(out)
+    markdown = out / "report.md"
+    page = out / "report.html"
+    with atomic_write(markdown) as fh:
+        fh.write(_markdown(rows, out))
+    with atomic_write(page) as fh:
+        fh.write(_html(rows, out, pareto))
+    return markdown, page
+
+
+def _counts(rows: Sequence[Row]) -> str:
+    statuses = [r.status for r in rows]
+    return ", ".join(f"{statuses.count(s)} {s}" for s in ("ok", "infeasible", "failed") if s in statuses)
+
+
+_HEADER = ("Scenario", "Product", "Status", "Total cost", "Objective", "Greedy objective", "Improvement vs greedy %",
+           "Gap to optimum %", "Solver", "Time s", "Result")
+
+
+def _cells(row: Row, base: Path) -> list[str]:
+    return [row.scenario, row.product_id, row.status, _number(row.total_cost), _number(row.objective),
+            _number(row.greedy_objective), _number(row.improvement_pct, 3), _number(row.gap_pct, 3), row.solver,
+            _number(row.wall_time_s, 1), _link(row.result_file, base)]
+
+
+def _markdown(rows: Sequence[Row], out: Path) -> str:
+    lines = [f"# Batch report ({len(rows)} runs: {_counts(rows)})", "",
+             "Improvement vs greedy and gap to optimum are on the objective (cost plus the weighted CO2, "
+             "risk and concentration terms).", "",
+             "| " + " | ".join(_HEADER) + " |", "|" + "---|" * len(_HEADER)]
+    for row in rows:
+        cells = _cells(row, out)
+        if cells[-1]:
+            cells[-1] = f"[{Path(cells[-1]).name}]({cells[-1]})"
+        lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+    failed = [r for r in rows if r.status == "failed"]
+    if failed:
+        lines += ["", "## Failed runs", ""] + [f"- `{r.scenario}` / `{r.shell_id}`: {r.reason}" for r in failed]
+    return "\n".join(lines) + "\n"
+
+
+# ------------------------------------------------------------------------------------- HTML
+
+
+def _png(figure: Any) -> str:
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
+    import matplotlib.pyplot as plt
+
+    plt.close(figure)
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
+
+
+def _plots(rows: Sequence[Row], pareto: Sequence[dict[str, Any]]) -> list[tuple[str, str]]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    plots: list[tuple[str, str]] = []
+    solved = [r for r in rows if r.objective is not None]
+    scenarios = sorted({r.scenario for r in solved})
+    for scenario in scenarios:
+        mine = [r for r in solved if r.scenario == scenario]
+        figure, axes = plt.subplots(figsize=(max(6, len(mine) * 0.6), 3.5))
+        x = range(len(mine))
+        axes.bar([i - 0.2 for i in x], [r.objective or 0 for r in mine], 0.4, label="chosen")
+        axes.bar([i + 0.2 for i in x], [r.greedy_objective or 0 for r in mine], 0.4, label="greedy")
+        axes.set_xticks(list(x), [r.product_id.rsplit(":", 1)[-1][:18] for r in mine], rotation=60, ha="right")
+        axes.set_ylabel("objective")
+        axes.legend()
+        plots.append((f"Chosen vs greedy objective per product ({scenario})", _png(figure)))
+    methods = sorted({r.solver for r in solved})
+    if methods:
+        figure, axes = plt.subplots(figsize=(6, 3))
+        times = [statistics.median([r.wall_time_s for r in solved if r.solver == m]) for m in methods]
+        axes.bar(methods, times)
+        for i, m in enumerate(methods):
+            axes.annotate(f"{sum(r.solver == m for r in solved)} runs", (i, times[i]), ha="center", va="bottom")
+        axes.set_ylabel("median run time, s")
+        plots.append(("Solvers used and their median run time", _png(figure)))
+    if len(scenarios) > 1:
+        first = {r.shell_id: r for r in solved if r.scenario == scenarios[0]}
+        figure, axes = plt.subplots(figsize=(7, 3.5))
+        for scenario in scenarios[1:]:
+            pairs = [(r.product_id.rsplit(":", 1)[-1][:18], 100 * ((r.total_cost or 0) / (first[r.shell_id].total_cost
+                                                                   or 1) - 1))
+                     for r in solved if r.scenario == scenario and r.shell_id in first]
+            axes.plot([p[0] for p in pairs], [p[1] for p in pairs], "o-", label=scenario)
+        axes.axhline(0, color="grey", linewidth=0.8)
+        axes.set_ylabel(f"total cost vs {scenarios[0]}, %")
+        axes.tick_params(axis="x", rotation=60)
+        axes.legend()
+        plots.append((f"Scenario deltas (total cost against {scenarios[0]})", _png(figure)))
+    for front in pareto:
+        figure, axes = plt.subplots(figsize=(5, 3.5))
+        points = front["points"]
+        axes.plot([p["x"] for p in points], [p["y"] for p in points], "o-")
+        axes.set_xlabel(front["x"])
+        axes.set_ylabel(front["y"])
+        plots.append((f"Pareto front of {front['product_id']}", _png(figure)))
+    return plots
+
+
+def _pareto_fronts(out: Path) -> list[dict[str, Any]]:
+    fronts = []
+    for path in sorted(out.glob("pareto-*.json")):
+        try:
+            fronts.append(json.loads(path.read_text(encoding="utf-8")))
+        except (OSError, ValueError):
+            continue
+    return fronts
+
+
+def _html(rows: Sequence[Row], out: Path, pareto: Sequence[dict[str, Any]]) -> str:
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in _HEADER)
+    body = []
+    for row in rows:
+        cells = _cells(row, out)
+        link = cells.pop()
+        tds = "".join(f"<td>{html.escape(c)}</td>" for c in cells)
+        tds += f'<td><a href="{html.escape(link)}">{html.escape(Path(link).name)}</a></td>' if link else "<td></td>"
+        body.append(f'<tr class="{html.escape(row.status)}">{tds}</tr>')
+    figures = "".join(f"<h2>{html.escape(title)}</h2><img alt=\"{html.escape(title)}\" src=\"{data}\">"
+                      for title, data in _plots(rows, pareto))
+    failed = "".join(f"<li><code>{html.escape(r.scenario)}</code> / <code>{html.escape(r.shell_id)}</code>: "
+                     f"{html.escape(r.reason)}</li>" for r in rows if r.status == "failed")
+    return (
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>aas-quantum batch report</title>"
+        "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}td,th{border:1px solid #ccc;"
+        "padding:3px 6px;text-align:right}td:nth-child(-n+3),th{text-align:left}tr.failed{background:#fdd}"
+        "tr.infeasible{background:#ffd}img{max-width:100%}</style></head><body>"
+        f"<h1>Batch report</h1><p>{len(rows)} runs: {html.escape(_counts(rows))}. Improvement vs greedy and gap to "
+        "optimum are on the objective (cost plus the weighted CO2, risk and concentration terms).</p>"
+        f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+        + (f"<h2>Failed runs</h2><ul>{failed}</ul>" if failed else "") + figures + "</body></html>\n")

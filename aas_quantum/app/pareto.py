@@ -1,0 +1,105 @@
+"""``aas-quantum pareto``: the trade-off between total cost and CO2e (or weight, or lead time) of one
+product, by the epsilon-constraint method.
+
+Cost alone is minimised (the other objective terms off) while the second measure is held below a
+bound swept from what the cheapest selection needs down to its least achievable value; each point
+is solved by ``exact`` (HiGHS), so each comes with its proven gap. Points that another point beats
+in both measures are dropped.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from aas_quantum.aas import mapping
+from aas_quantum.app.outputs import ResultFiles
+from aas_quantum.app.repository import Repository
+from aas_quantum.app.request import RequestOverrides
+from aas_quantum.atomic import atomic_write
+from aas_quantum.catalog import Catalog
+from aas_quantum.errors import ConfigError, InfeasibleError
+from aas_quantum.problem import build_problem
+from aas_quantum.report import Kpis
+from aas_quantum.run import optimize
+from aas_quantum.solvers import SolveOptions
+
+# measure -> (KPI field, the limit that bounds it, its unit)
+MEASURES = {"co2": ("total_co2e_kg", "max_total_co2e_kg", "kg CO2e"),
+            "weight": ("total_weight_kg", "max_total_weight_kg", "kg"),
+            "lead_time": ("max_lead_time_days", "max_lead_time_days", "days")}
+COST_ONLY = {"cost": 1.0, "co2_price_per_kg": 0.0, "risk": 0.0, "concentration": 0.0}
+
+
+@dataclass(frozen=True)
+class Point:
+    cost: float
+    measure: float
+    gap_pct: float | None
+    bound: float | None  # the limit this point was solved under (None: unbounded)
+    selection: dict[str, str]  # position -> "part @ supplier"
+
+
+@dataclass(frozen=True)
+class Front:
+    product_id: str
+    currency: str
+    y: str
+    points: tuple[Point, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        field, _, unit = MEASURES[self.y]
+        return {"product_id": self.product_id, "x": f"total cost ({self.currency})", "y": f"{field} ({unit})",
+                "points": [{"x": p.cost, "y": p.measure, "gap_pct": p.gap_pct, "bound": p.bound,
+                            "selection": p.selection} for p in self.points]}
+
+
+def _solve(catalog: Catalog, overrides: dict[str, Any], time_limit_s: float | None) -> tuple[Kpis, dict[str, str]]:
+    problem = build_problem(RequestOverrides.of(overrides).apply(catalog))
+    report = optimize(problem, "exact", SolveOptions(time_limit_s=time_limit_s) if time_limit_s else None)
+    return report.kpis, {line.position_id: f"{line.part_number} @ {line.supplier_id}" for line in report.lines}
+
+
+def pareto_front(repository: Repository, shell_id: str | None, y: str = "co2", points: int = 15,
+                 time_limit_s: float | None = None) -> Front:
+    if y not in MEASURES:
+        raise ConfigError(f"--y must be one of {', '.join(MEASURES)}, got {y!r}")
+    if points < 2:
+        raise ConfigError(f"--points must be at least 2, got {points}")
+    shell_id = repository.product(shell_id)
+    env = repository.read(shell_id)
+    catalog = mapping.read_catalog(env, mapping.product_shell(env, shell_id))
+    field, limit, _ = MEASURES[y]
+    cheapest, selection = _solve(catalog, COST_ONLY, time_limit_s)
+    found = [Point(cheapest.total_cost, getattr(cheapest, field), cheapest.gap_to_optimum_pct, None, selection)]
+    if y == "co2":  # the least CO2e any selection reaches: CO2e alone as the objective
+        least, _ = _solve(catalog, {"cost": 0.0, "co2_price_per_kg": 1.0, "risk": 0.0, "concentration": 0.0},
+                          time_limit_s)
+        low = least.total_co2e_kg
+    else:  # a bound below which nothing is feasible is found by the sweep itself
+        low = 0.0
+    high = found[0].measure
+    for bound in np.linspace(high, low, points)[1:]:
+        try:
+            kpis, selection = _solve(catalog, {**COST_ONLY, limit: float(bound)}, time_limit_s)
+        except InfeasibleError:
+            continue
+        found.append(Point(kpis.total_cost, getattr(kpis, field), kpis.gap_to_optimum_pct, float(bound), selection))
+    front = [p for p in found if not any(q.cost <= p.cost and q.measure <= p.measure
+                                         and (q.cost, q.measure) != (p.cost, p.measure) for q in found)]
+    unique = {(round(p.cost, 6), round(p.measure, 6)): p for p in front}
+    ordered = tuple(sorted(unique.values(), key=lambda p: p.cost))
+    problem_id = build_problem(catalog).product_id
+    return Front(problem_id, catalog.request.currency, y, ordered)
+
+
+def write_front(front: Front, out: Path, shell_id: str) -> Path:
+    """``pareto-<product stem>-<measure>.json`` in ``out`` (the batch report plots every such file there)."""
+    path = out / f"pareto-{ResultFiles.of(out, shell_id).stem}-{front.y}.json"
+    with atomic_write(path) as fh:
+        json.dump(front.to_json(), fh, indent=2)
+    return path

@@ -1,0 +1,208 @@
+"""Batch runs: products x scenarios in worker processes, resumable after SIGKILL, failures isolated,
+a report whose numbers are the result files', consolidated purchasing lists, the Pareto front, and
+the same batch on a Dask LocalCluster."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import re
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from openpyxl import load_workbook
+
+from aas_quantum.aas.files import write_aasx
+from aas_quantum.aas.mapping import catalog_objects
+from aas_quantum.cli import app
+from aas_quantum.synthetic import synthetic_catalog
+
+from conftest import MEDIUM, REPO, SMALL
+
+pytestmark = pytest.mark.timeout(600)
+
+SCENARIOS = """
+[[scenario]]
+name = "cost-only"
+method = "exact"
+[scenario.weights]
+co2_price_per_kg = 0.0
+
+[[scenario]]
+name = "cost-co2"
+method = "exact"
+[scenario.weights]
+co2_price_per_kg = 3.0
+[scenario.limits]
+max_lead_time_days = 40
+"""
+
+
+def packages(folder: Path, count: int, positions: int = 8) -> list[Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for seed in range(count):
+        path = folder / f"product-{seed:02d}.aasx"
+        write_aasx(path, catalog_objects(synthetic_catalog(positions, seed),
+                                         f"urn:aas-quantum:test:product-{seed:02d}"))
+        paths.append(path)
+    return paths
+
+
+def manifest_rows(out: Path) -> dict[str, tuple[str, float]]:
+    """key -> (status, finished_at) as the manifest holds them now."""
+    path = out / "batch-manifest.sqlite"
+    if not path.exists():
+        return {}
+    with sqlite3.connect(path) as db:
+        try:
+            return {k: (s, f) for k, s, f in db.execute("SELECT key, status, finished_at FROM runs")}
+        except sqlite3.OperationalError:
+            return {}
+
+
+def report_rows(out: Path) -> dict[tuple[str, str], dict[str, str]]:
+    """(scenario, result file name) -> the report.md row's cells."""
+    lines = (out / "report.md").read_text().splitlines()
+    header = next(line for line in lines if line.startswith("| Scenario"))
+    names = [c.strip() for c in header.strip("|").split("|")]
+    rows = {}
+    for line in lines[lines.index(header) + 2:]:
+        if not line.startswith("|"):
+            break
+        cells = dict(zip(names, (c.strip() for c in line.strip("|").split("|")), strict=True))
+        file_name = re.match(r"\[(.+?)\]", cells["Result"]).group(1)
+        rows[(cells["Scenario"], file_name)] = cells
+    return rows
+
+
+def result_kpis(path: Path) -> dict[str, float]:
+    submodel = json.loads(path.read_text())["submodels"][0]
+    kpis = next(e for e in submodel["submodelElements"] if e["idShort"] == "KPIs")
+    return {e["idShort"]: e["value"] for e in kpis["value"]}
+
+
+def test_sigkill_halfway_then_rerun_redoes_only_the_unfinished_runs(tmp_path):
+    folder = tmp_path / "products"
+    packages(folder, 12)
+    (tmp_path / "scenarios.toml").write_text(SCENARIOS)
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "aas_quantum.cli", "batch", str(folder), "--scenarios",
+               str(tmp_path / "scenarios.toml"), "--out", str(out), "--workers", "2"]
+    first = subprocess.Popen(command, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                             start_new_session=True)
+    deadline = time.monotonic() + 300
+    while len(manifest_rows(out)) < 6:
+        assert first.poll() is None, "the batch ended before it could be killed halfway"
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    os.killpg(first.pid, signal.SIGKILL)  # the batch and its workers, as a crash would
+    first.wait(timeout=30)
+    before = manifest_rows(out)
+    assert 6 <= len(before) < 24 and all(status == "ok" for status, _ in before.values())
+
+    second = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=500)
+    assert second.returncode == 0, second.stderr[-3000:]
+    assert f"{len(before)} of 24 runs finished earlier with unchanged inputs: skipped" in second.stderr
+    assert f"{24 - len(before)} run(s) done, {len(before)} skipped, 0 failed" in second.stdout
+    after = manifest_rows(out)
+    assert len(after) == 24
+    for key, (_, finished_at) in before.items():  # the finished runs were not redone
+        assert after[key][1] == finished_at
+
+    # the report's numbers are the result files' numbers
+    rows = report_rows(out)
+    assert len(rows) == 24
+    for (scenario, file_name), cells in rows.items():
+        kpis = result_kpis(out / scenario / file_name)
+        assert cells["Total cost"] == f"{float(kpis['TotalCost']):,.2f}"
+        assert cells["Objective"] == f"{float(kpis['Objective']):,.2f}"
+        assert cells["Greedy objective"] == f"{float(kpis['GreedyObjective']):,.2f}"
+        assert cells["Gap to optimum %"] == f"{float(kpis['GapToOptimumPercent']):,.3f}"
+    page = (out / "report.html").read_text()
+    assert page.count("data:image/png;base64,") >= 4 and "<script" not in page  # plots inside, nothing fetched
+
+
+def test_a_failure_is_isolated_and_counted(tmp_path, cli):
+    folder = tmp_path / "products"
+    good = packages(folder, 2, positions=5)
+    (folder / "broken.aasx").write_bytes(b"not a zip")
+    impossible = synthetic_catalog(5, 7)
+    from dataclasses import replace
+
+    write_aasx(folder / "impossible.aasx", catalog_objects(
+        replace(impossible, request=replace(impossible.request, budget=1.0)), "urn:aas-quantum:test:impossible"))
+    out = tmp_path / "out"
+    done = cli.invoke(app, ["batch", str(folder), "--out", str(out), "--workers", "2"])
+    assert done.exit_code == 1, done.output  # one failed run (the broken package); infeasible is an answer
+    assert "2 run(s) done" in done.output or "3 run(s) done" in done.output
+    report = (out / "report.md").read_text()
+    assert "broken.aasx" in report and "not a valid AASX package" in report
+    assert report.count("| ok |") == len(good) and "| infeasible |" in report
+
+
+def test_purchasing_lists_sum_each_part_across_products(tmp_path, cli):
+    folder = tmp_path / "products"
+    packages(folder, 3, positions=6)
+    out = tmp_path / "out"
+    done = cli.invoke(app, ["batch", str(folder), "--out", str(out), "--workers", "2", "--purchasing"])
+    assert done.exit_code == 0, done.output
+    expected: dict[tuple[str, str], float] = {}
+    for result in (out / "baseline").glob("*.result.json"):
+        submodel = json.loads(result.read_text())["submodels"][0]
+        for line in next(e for e in submodel["submodelElements"] if e["idShort"] == "Selection")["value"]:
+            values = {e["idShort"]: e.get("value") for e in line["value"]}
+            key = (values["SupplierId"], values["PartNumber"])
+            expected[key] = expected.get(key, 0.0) + float(values["OrderQuantity"])
+    listed: dict[tuple[str, str], float] = {}
+    for path in (out / "purchasing" / "baseline").glob("*.csv"):
+        with path.open() as fh:
+            for row in csv.DictReader(fh):
+                listed[(row["SupplierId"], row["PartNumber"])] = float(row["OrderQuantity"])
+    assert listed == pytest.approx(expected) and listed
+    book = load_workbook(out / "purchasing" / "baseline" / "purchasing.xlsx")
+    assert sorted(book.sheetnames) == sorted({s for s, _ in expected})
+
+
+def test_pareto_front_is_non_dominated_and_each_point_exact(tmp_path, cli):
+    done = cli.invoke(app, ["pareto", str(MEDIUM), "--y", "co2", "--points", "6", "--out", str(tmp_path)])
+    assert done.exit_code == 0, done.output
+    (path,) = tmp_path.glob("pareto-*-co2.json")
+    points = json.loads(path.read_text())["points"]
+    assert len(points) >= 4  # the e-bike trades cost against CO2e over a wide range
+    costs, co2 = [p["x"] for p in points], [p["y"] for p in points]
+    assert costs == sorted(costs) and co2 == sorted(co2, reverse=True)  # cheaper costs more CO2e, and back
+    assert all(p["gap_pct"] == pytest.approx(0.0, abs=1e-6) for p in points)
+    for a in points:  # no point beats another in both measures
+        assert not any(b["x"] <= a["x"] and b["y"] <= a["y"] and b != a for b in points)
+
+
+def test_the_same_batch_runs_on_a_dask_cluster(tmp_path, cli):
+    distributed = pytest.importorskip("distributed")
+    folder = tmp_path / "products"
+    packages(folder, 3, positions=5)
+    out = tmp_path / "out"
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+                                  host="127.0.0.1") as cluster:
+        done = cli.invoke(app, ["batch", str(folder), "--out", str(out), "--dask", cluster.scheduler_address])
+    assert done.exit_code == 0, done.output
+    assert "3 run(s) done" in done.output
+    assert len(list((out / "baseline").glob("*.result.json"))) == 3
+    again = cli.invoke(app, ["batch", str(folder), "--out", str(out), "--workers", "1"])
+    assert "0 run(s) done, 3 skipped" in again.output  # the manifest the Dask run wrote is the same manifest
+
+
+def test_scenario_file_errors_name_the_scenario_and_key(tmp_path, cli):
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[[scenario]]\nname = "x"\n[scenario.weights]\nco2_prize = 1\n')
+    done = cli.invoke(app, ["batch", str(SMALL), "--scenarios", str(bad), "--out", str(tmp_path / "o")])
+    assert done.exit_code == 2 and "scenario 1 (x)" in done.output and "co2_prize" in done.output
+    bad.write_text('[[scenario]]\nname = "x"\nmethod = "qaoa"\n[scenario.parameters]\nsweeps = 10\n')
+    done = cli.invoke(app, ["batch", str(SMALL), "--scenarios", str(bad), "--out", str(tmp_path / "o")])
+    assert done.exit_code == 2 and "sweeps" in done.output
