@@ -655,6 +655,7 @@ def pareto(
     inputs: Annotated[list[Path] | None, typer.Argument(help=".aasx / .json / .xml files (or use --server)")] = None,
     shell: ShellOpt = None,
     server: ServerOpt = None,
+    x: Annotated[str, typer.Option("--x", help="the measure minimised: cost (total cost)")] = "cost",
     y: Annotated[str, typer.Option("--y", help="the measure traded against total cost: co2, weight or lead_time")
                  ] = "co2",
     points: Annotated[int, typer.Option(help="bounds swept between the cheapest and the least selection")] = 15,
@@ -664,6 +665,8 @@ def pareto(
     """The non-dominated selections between total cost and CO2e (or weight, lead time), each solved exactly."""
     from aas_quantum.app.pareto import MEASURES, pareto_front, write_front
 
+    if x != "cost":
+        raise ConfigError(f"--x must be cost (the measure the front minimises), got {x!r}")
     check_output_folder(out)
     repository = _repository(inputs, lambda: _server(server, None, None, None))
     try:

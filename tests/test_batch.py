@@ -171,7 +171,8 @@ def test_purchasing_lists_sum_each_part_across_products(tmp_path, cli):
 
 
 def test_pareto_front_is_non_dominated_and_each_point_exact(tmp_path, cli):
-    done = cli.invoke(app, ["pareto", str(MEDIUM), "--y", "co2", "--points", "6", "--out", str(tmp_path)])
+    done = cli.invoke(app, ["pareto", str(MEDIUM), "--x", "cost", "--y", "co2", "--points", "6", "--out",
+                            str(tmp_path)])
     assert done.exit_code == 0, done.output
     (path,) = tmp_path.glob("pareto-*-co2.json")
     points = json.loads(path.read_text())["points"]
