@@ -511,6 +511,12 @@ def print_summary(summary: RunSummary) -> None:
          else f"{kpis.gap_to_optimum_pct:.2f} %" + ("" if kpis.optimum_proven else " (to bound)")),
         ("Solver wall time", f"{rec.wall_time_s:.3f} s"),
     ]
+    source = rec.details.get("selection_from")
+    if source:  # a baseline beat the requested solver: the better selection is returned, and said so
+        own = rec.details.get("own_objective")
+        rows[0] = ("Status", f"{summary.status} (selection by the {source} baseline; {rec.method} requested)")
+        rows.insert(1, (f"{rec.method} on its own", f"{rec.details.get('own_status')}"
+                        + ("" if own is None else f", objective {own:,.2f} {cur}")))
     if rec.qubits:
         rows.append(("Qubits / reps / shots", f"{rec.qubits} / {rec.reps} / {rec.shots}"))
     if rec.p_feasible is not None:

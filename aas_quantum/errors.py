@@ -55,6 +55,17 @@ class InfeasibleError(AasQuantumError):
         super().__init__("problem is infeasible: " + "; ".join(reasons))
 
 
+class NoSolutionError(AasQuantumError):
+    """No method found a selection within its limits (time, iterations); nothing is proven infeasible."""
+
+    exit_code = 5
+
+    def __init__(self, reasons: list[str]) -> None:
+        self.reasons = reasons
+        super().__init__("no solution within the time limit (nothing proves the problem infeasible): "
+                         + "; ".join(reasons))
+
+
 class ConfigError(AasQuantumError):
     """A config file, ERP profile or connection setting is wrong; the message names it."""
 

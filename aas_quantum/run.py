@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Callable
 
-from aas_quantum.errors import ConfigError, InfeasibleError
+from aas_quantum.errors import ConfigError, InfeasibleError, NoSolutionError
 from aas_quantum.problem import BomProblem
 from aas_quantum.report import Report, build_report
-from aas_quantum.solvers import SolveOptions, Status, get_solver
+from aas_quantum.solvers import Solution, SolveOptions, Status, get_solver
 
 Progress = Callable[[str, float], None]
 
@@ -38,12 +39,28 @@ def optimize(problem: BomProblem, method: str, options: SolveOptions | None = No
     baselines = {"exact": exact, "greedy": greedy}  # solved already: not solved twice
     if exact.status == Status.OPTIMAL:
         options = options.with_(known_optimum=exact.objective)
-    solution = baselines[method] if method in baselines else solver.solve(problem, options)
-    if not solution.is_feasible:
-        fallback = exact if exact.is_feasible else greedy
-        if not fallback.is_feasible:
-            raise InfeasibleError([f"{method} found no feasible selection", *solution.reasons])
-        raise InfeasibleError([f"{method} found no feasible selection ({solution.status.value}); "
-                               f"{fallback.record.method} did: rerun with --solver {fallback.record.method}"])
+    own = baselines[method] if method in baselines else solver.solve(problem, options)
+    solution = best_verified(own, [exact, greedy])
+    if solution is None:
+        raise NoSolutionError([f"{s.record.method}: {s.status.value}" + (f" ({'; '.join(s.reasons)})" if s.reasons
+                                                                           else "") for s in (own, exact, greedy)])
     report_progress("report", 0.95)
     return build_report(problem, solution, greedy, exact, started, dt.datetime.now(dt.UTC))
+
+
+def best_verified(own: Solution, baselines: list[Solution], rel_tol: float = 1e-9) -> Solution | None:
+    """The requested solver's selection, unless a baseline of the same run found a better one (or it
+    found none): then that one, with the record saying where it came from and what the requested
+    solver reached on its own. A run never returns worse than what it has already proved."""
+    feasible = [s for s in baselines if s.is_feasible and s.objective is not None]
+    best = min(feasible, key=lambda s: s.objective or 0.0, default=None)
+    if own.is_feasible and own.objective is not None and (
+            best is None or best.objective is None
+            or own.objective <= best.objective + rel_tol * max(1.0, abs(best.objective))):
+        return own
+    if best is None:
+        return None
+    record = dataclasses.replace(own.record, details={
+        **own.record.details, "selection_from": best.record.method, "own_status": own.status.value,
+        "own_objective": own.objective})
+    return dataclasses.replace(best, record=record)
