@@ -7,6 +7,8 @@ import shutil
 from dataclasses import replace
 from pathlib import Path
 
+import pytest
+
 from aas_quantum import contract
 from aas_quantum.aas.files import read_files
 from aas_quantum.aas.mapping import product_shell, read_catalog, submodels_with
@@ -114,3 +116,16 @@ def test_reads_xml_in_v30_and_v31_namespaces(cli, tmp_path: Path):
         xml_env = read_files([path])
         assert build_problem(read_catalog(xml_env, product_shell(xml_env))) == expected
     assert cli.invoke(app, ["validate", str(v30)]).exit_code == 0
+
+
+@pytest.mark.parametrize(("args", "named"), [
+    (["--solver", "qaoa", "--reps", "0"], "reps (--reps) must be a number >= 1, got 0"),
+    (["--solver", "qaoa", "--shots", "0"], "shots (--shots) must be a number >= 1, got 0"),
+    (["--solver", "anneal", "--seed", "-5"], "seed (--seed) must be a number >= 0"),
+    (["--solver", "exact", "--time-limit", "0"], "time_limit_s (--time-limit) must be a number > 0"),
+    (["--solver", "qaoa", "--param", "mixer=star"], "mixer (--mixer) must be one of ring, complete"),
+])
+def test_out_of_range_solver_settings_name_the_flag_before_anything_runs(cli, tmp_path, args, named):
+    done = cli.invoke(app, ["optimize", str(SMALL), *args, "--out", str(tmp_path)])
+    assert done.exit_code == 2 and named in done.output, done.output
+    assert "Traceback" not in done.output and "numpy" not in done.output and not list(tmp_path.iterdir())

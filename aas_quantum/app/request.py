@@ -10,7 +10,7 @@ from typing import Any
 from aas_quantum import erp
 from aas_quantum.catalog import Catalog, SolverPreferences
 from aas_quantum.errors import BomInputError
-from aas_quantum.solvers import DEFAULT_METHOD, SolveOptions, make_options
+from aas_quantum.solvers import DEFAULT_METHOD, SolveOptions, check_value, make_options
 
 # Every SolverPreferences field but the method has a SolveOptions field of the same name.
 _PREFERENCE_FIELDS = tuple(f.name for f in fields(SolverPreferences) if f.name != "method")
@@ -114,4 +114,6 @@ class RunRequest:
         method = self.method or preferences.method or DEFAULT_METHOD
         preferred = {name: value for name in _PREFERENCE_FIELDS
                      if (value := getattr(preferences, name)) is not None}
+        for name, value in preferred.items():
+            check_value(name, value, f"the request's SolverPreferences {name}")
         return method, make_options(method, self.parameters, SolveOptions().with_(**preferred))

@@ -74,10 +74,45 @@ def parameters(name: str) -> tuple[str, ...]:
 _USER_FIELDS = {f.name: f for f in dataclasses.fields(SolveOptions) if f.name != "known_optimum"}
 
 
+# parameter -> (smallest, largest) value it may take (None: unbounded on that side)
+_RANGES: dict[str, tuple[float | None, float | None]] = {
+    "time_limit_s": (0.0, None), "seed": (0, 2**32 - 1), "reps": (1, None), "shots": (1, None),
+    "qubit_budget": (1, None), "maxiter": (1, None), "warm_epsilon": (0.0, 0.5), "cvar_alpha": (0.0, 1.0),
+    "sweeps": (1, None)}
+_CHOICES = {"optimizer": ("COBYLA", "SPSA", "L-BFGS-B"), "encoding": ("onehot", "unbalanced", "penalty"),
+            "warm_start": (None, "greedy", "relaxed"), "mixer": ("ring", "complete"),
+            "ansatz": ("RealAmplitudes", "EfficientSU2")}
+
+
+def _flag(key: str) -> str:
+    return f"{key} (--{'time-limit' if key == 'time_limit_s' else key.replace('_', '-')})"
+
+
+def _num(value: float) -> str:
+    return f"{int(value)}" if float(value).is_integer() else f"{value:g}"
+
+
+def check_value(key: str, value: Any, where: str | None = None) -> None:
+    """Refuse a value its solver would choke on (``reps 0``, a negative seed), naming the flag (or ``where``)."""
+    name = where or _flag(key)
+    exclusive = key in ("time_limit_s", "cvar_alpha")  # 0 s or an empty CVaR tail make no sense
+    if key in _RANGES and value is not None:
+        low, high = _RANGES[key]
+        if isinstance(value, bool) or not isinstance(value, int | float) or \
+                (low is not None and (value < low or (value == low and exclusive))) or \
+                (high is not None and value > high):
+            bounds = f"{'>' if exclusive else '>='} {_num(low or 0)}" + (f" and <= {_num(high)}" if high else "")
+            raise ConfigError(f"{name} must be a number {bounds}, got {value!r}")
+    if key in _CHOICES and value not in _CHOICES[key]:
+        raise ConfigError(f"{name} must be one of {', '.join(str(c) for c in _CHOICES[key] if c)}, got {value!r}")
+
+
 def check_parameters(name: str, given: Mapping[str, Any]) -> None:
-    """Refuse a parameter ``name`` does not read (a misspelling, or one of another solver)."""
+    """Refuse a parameter ``name`` does not read (a misspelling, or one of another solver) or a value out of
+    its range."""
     reads = parameters(name)
     for key in given:
+        check_value(key, given[key])
         if key not in _USER_FIELDS:
             raise ConfigError(f"unknown solver parameter {key!r}; {name} reads: {', '.join(reads)}")
         if key not in reads:
@@ -109,4 +144,4 @@ def make_options(name: str, given: Mapping[str, Any], base: SolveOptions | None 
 
 
 __all__ = ["DEFAULT_METHOD", "Solution", "SolveOptions", "Solver", "SolverRecord", "Status", "available",
-           "check_parameters", "get_solver", "make_options", "parameters", "parse_parameter", "spec"]
+           "check_parameters", "check_value", "get_solver", "make_options", "parameters", "parse_parameter", "spec"]
