@@ -149,7 +149,8 @@ def optimize(
     all_products: Annotated[bool, typer.Option("--all", help="every product shell with a request")] = False,
     supplier_shells: Annotated[str | None, typer.Option(help="comma-separated supplier shell ids to consider "
                                                              "(server; default: every SupplierOffers)")] = None,
-    dry_run: Annotated[bool, typer.Option(help="compute and show, write nothing to the server")] = False,
+    dry_run: Annotated[bool, typer.Option(help="compute and show; write nothing (no files, nothing to the server)")
+                       ] = False,
     time_limit: Annotated[float | None, typer.Option(help="seconds per solver")] = None,
     seed: Annotated[int | None, typer.Option(help="random seed")] = None,
     reps: Annotated[int | None, typer.Option(help="QAOA layers / VQE ansatz repetitions")] = None,
@@ -275,6 +276,9 @@ def _print_outcome(outcome: RunOutcome, to_server: bool) -> None:
         return  # reported with the errors
     written = outcome.outputs
     print_summary(outcome.summary)
+    if written.aasx is None or written.json is None:
+        console.print("\n--dry-run: nothing written (no files, nothing to the server)")
+        return
     console.print(f"\nresult written to [bold]{_text(written.aasx)}[/] and [bold]{_text(written.json)}[/]")
     _print_erp(list(written.erp))
     if written.server:

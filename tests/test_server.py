@@ -75,7 +75,8 @@ def test_dry_run_writes_nothing(basyx_server, cli, tmp_path: Path):
     url, _ = basyx_server(SMALL)
     result = cli.invoke(app, ["optimize", "--server", url, "--solver", "greedy", "--dry-run", "--out", str(tmp_path)])
     assert result.exit_code == 0, result.output
-    assert "nothing written to the server" in result.output
+    assert "nothing written (no files, nothing to the server)" in " ".join(result.output.split())
+    assert not list(tmp_path.iterdir())  # no local files either
     with AasClient(ServerSettings.resolve(url)) as client:
         assert client.submodel_or_none(result_submodel_id(DRONE_SHELL)) is None
 

@@ -222,7 +222,7 @@ def finished(entry: ManifestEntry | None, fingerprint: str | None) -> bool:
     if entry is None or entry.status not in FINISHED_STATUSES or fingerprint is None:
         return False
     files = (entry.outcome.get("outputs") or {})
-    return entry.fingerprint == fingerprint and all(Path(files[k]).is_file() for k in ("aasx", "json") if k in files)
+    return entry.fingerprint == fingerprint and all(files.get(k) and Path(files[k]).is_file() for k in ("aasx", "json"))
 
 
 # ------------------------------------------------------------------------------------ the worker

@@ -42,8 +42,8 @@ class OutcomeStatus(enum.StrEnum):
 
 @dataclass(frozen=True)
 class RunOutputs:
-    aasx: Path
-    json: Path
+    aasx: Path | None  # None: a dry run wrote nothing
+    json: Path | None
     erp: tuple[Path, ...] = ()
     server: str | None = None  # where the result submodel was written (None: files only, or dry run)
     version: str = ""  # the result submodel's version as stored
@@ -66,7 +66,7 @@ class RunOutcome:
             return {"run_id": self.run_id, "shell_id": self.shell_id, "status": self.status.value,
                     "reason": self.reason, "reasons": list(self.reasons), "exit_code": self.exit_code}
         return self.summary.to_json() | {"outputs": {
-            "aasx": str(self.outputs.aasx), "json": str(self.outputs.json), "server": self.outputs.server,
+            "aasx": _path(self.outputs.aasx), "json": _path(self.outputs.json), "server": self.outputs.server,
             "erp": [str(p) for p in self.outputs.erp], "published": list(published)}}
 
 
@@ -117,16 +117,18 @@ def execute(request: RunRequest, repository: Repository, listeners: Sequence[Lis
         plan = erp.plan_export(erp.erp_document(problem, report.solution.choice or (), summary),
                                request.erp.profiles, request.erp.formats) if request.erp else None
 
+        if request.dry_run:  # compute and show: nothing is written anywhere
+            emit(RunState.DONE, progress=1.0, summary=summary, result_submodel_id=result_id)
+            return RunOutcome(run_id, shell_id, OutcomeStatus.OK, summary, RunOutputs(None, None))
         files.write(env, shell_id, submodel)  # local outputs first: whatever the server does, no work is lost
         written_erp = erp.write_export(plan, request.out, files.stem) if plan else []
         location = None
-        if not request.dry_run:
-            written = repository.write_result(shell_id, submodel, read_version)
-            if written is not None:
-                if _version(written.submodel) != _version(submodel):  # another run wrote meanwhile
-                    files.write(env, shell_id, written.submodel)
-                    submodel = written.submodel
-                location = written.location
+        written = repository.write_result(shell_id, submodel, read_version)
+        if written is not None:
+            if _version(written.submodel) != _version(submodel):  # another run wrote meanwhile
+                files.write(env, shell_id, written.submodel)
+                submodel = written.submodel
+            location = written.location
         emit(RunState.DONE, progress=1.0, summary=summary, result_submodel_id=result_id)
     except InfeasibleError as exc:
         _tell_failed(listeners, run_id, product_id, str(exc))
@@ -140,6 +142,10 @@ def execute(request: RunRequest, repository: Repository, listeners: Sequence[Lis
         return RunOutcome(run_id, shell_id, OutcomeStatus.FAILED, reason=reason, exit_code=exit_code)
     return RunOutcome(run_id, shell_id, OutcomeStatus.OK, summary,
                       RunOutputs(files.aasx, files.json, tuple(written_erp), location, _version(submodel)))
+
+
+def _path(path: Path | None) -> str | None:
+    return None if path is None else str(path)
 
 
 def _version(submodel: model.Submodel) -> str:
