@@ -12,6 +12,7 @@ import functools
 import json
 import sys
 from collections.abc import Callable, Iterator
+from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
@@ -21,7 +22,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from aas_quantum import erp, solvers
+from aas_quantum import contract, erp, solvers
 from aas_quantum.aas import mapping
 from aas_quantum.aas.files import read_files, write_aasx
 from aas_quantum.aas.http import AasClient, ServerSettings, b64
@@ -44,7 +45,7 @@ from aas_quantum.app import (
     failure,
     refuse_overwriting_inputs,
 )
-from aas_quantum.errors import AasQuantumError, BomInputError, ConfigError
+from aas_quantum.errors import AasQuantumError, BomInputError, ConfigError, Location
 from aas_quantum.problem import BomProblem, build_problem
 from aas_quantum.sanitize import printable
 
@@ -453,33 +454,67 @@ def install_operation(
 @app.command()
 @_guarded
 def result(
-    shell: Annotated[str, typer.Option("--shell", help="product AAS id")],
+    result_file: Annotated[Path | None, typer.Argument(help="a local .result.json / .result.aasx (else the "
+                                                            "server's)")] = None,
+    shell: Annotated[str | None, typer.Option("--shell", help="product AAS id")] = None,
     server: ServerOpt = None,
     submodel_server: SubmodelServerOpt = None,
     registry: RegistryOpt = None,
     submodel_registry: SubmodelRegistryOpt = None,
 ) -> None:
-    """Read the BomOptimizationResult of a product back from the server and print its key figures."""
-    settings = _server(server, submodel_server, registry, submodel_registry)
-    if settings is None:
-        raise ConfigError("give a server (--server, AAS_QUANTUM_SERVER or base_url in [server]) or a registry")
-    with AasClient(settings) as client:
-        submodel = client.submodel_or_none(result_submodel_id(shell))
-        where = client.url("/submodels")
-    if submodel is None:
-        raise BomInputError(f"no result submodel {result_submodel_id(shell)} on {where}: run `aas-quantum "
-                            "optimize` for this product first")
+    """Print a product's BomOptimizationResult: its key figures and selection, from a file or the server."""
+    if result_file is not None:
+        env = read_files([result_file])
+        found = [sm for sm in mapping.submodels_with(env, contract.OPTIMIZATION_RESULT)
+                 if shell is None or sm.id == result_submodel_id(shell)]
+        if len(found) != 1:
+            raise BomInputError(f"{len(found)} result submodels{' for ' + shell if shell else ''} in the file; "
+                                + ("choose one with --shell" if found else "is it a result file?"),
+                                Location(str(result_file)))
+        submodel, where = found[0], str(result_file)
+    else:
+        if shell is None:
+            raise ConfigError("give a result file, or --shell with a server")
+        settings = _server(server, submodel_server, registry, submodel_registry)
+        if settings is None:
+            raise ConfigError("give a result file, or a server (--server, AAS_QUANTUM_SERVER or base_url in "
+                              "[server]) or a registry")
+        with AasClient(settings) as client:
+            fetched = client.submodel_or_none(result_submodel_id(shell))
+            where = client.url(f"/submodels/{b64(result_submodel_id(shell))}")
+        if fetched is None:
+            raise BomInputError(f"no result submodel {result_submodel_id(shell)} on {where}: run `aas-quantum "
+                                "optimize` for this product first")
+        submodel = fetched
+    summary, picks = mapping.read_result(submodel, where)
     version = submodel.administration.version if submodel.administration else "?"
     table = Table(title=f"{_text(submodel.id)} (version {_text(version)})", title_justify="left", show_header=False)
     for element in submodel.submodel_element:
         if isinstance(element, model.Property):
-            table.add_row(_text(element.id_short), _text(element.value))
-        elif isinstance(element, model.SubmodelElementCollection) and element.id_short == "KPIs":
-            for kpi in element.value:
-                table.add_row(f"KPIs.{_text(kpi.id_short)}", _text(getattr(kpi, "value", "")))
-        elif isinstance(element, model.SubmodelElementList) and element.id_short == "Selection":
-            table.add_row("Selection", f"{len(element.value)} positions")
+            table.add_row(_text(element.id_short), _figure(element.id_short, element.value))
+        elif isinstance(element, model.SubmodelElementCollection) and element.id_short in ("KPIs", "SolverRecord"):
+            for item in element.value:
+                table.add_row(f"{element.id_short}.{_text(item.id_short)}",
+                              _figure(item.id_short, getattr(item, "value", "")))
     console.print(table)
+    lines = Table(title=f"Selection ({len(picks)} positions)", title_justify="left")
+    for column, justify in (("Pos", "left"), ("Part number", "left"), ("Supplier", "left"),
+                            (f"Ext. {summary.currency}", "right")):
+        lines.add_column(column, justify=justify)  # type: ignore[arg-type]
+    for pick in picks:
+        lines.add_row(_text(pick.position_id), _text(pick.part_number), _text(pick.supplier_id),
+                      f"{pick.extended_price:,.2f}")
+    console.print(lines)
+
+
+def _figure(name: str | None, value: object) -> str:
+    """A stored value for people: money to the cent, other numbers without float noise."""
+    if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
+        return _text(value)
+    number = float(value)
+    if any(word in (name or "") for word in ("Cost", "Objective", "Bound", "Price")):
+        return f"{number:,.2f}"
+    return f"{number:,.6g}"
 
 
 def print_summary(summary: RunSummary) -> None:

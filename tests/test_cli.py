@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from dataclasses import replace
 from pathlib import Path
@@ -129,3 +130,19 @@ def test_out_of_range_solver_settings_name_the_flag_before_anything_runs(cli, tm
     done = cli.invoke(app, ["optimize", str(SMALL), *args, "--out", str(tmp_path)])
     assert done.exit_code == 2 and named in done.output, done.output
     assert "Traceback" not in done.output and "numpy" not in done.output and not list(tmp_path.iterdir())
+
+
+def test_result_reads_a_local_result_file_with_rounded_money_and_its_lines(cli, tmp_path):
+    done = cli.invoke(app, ["optimize", str(SMALL), "--solver", "exact", "--json", "--out", str(tmp_path)])
+    summary = json.loads(done.output)
+    shown = cli.invoke(app, ["result", summary["outputs"]["json"]], env={"COLUMNS": "200"})
+    assert shown.exit_code == 0, shown.output
+    assert f"{summary['kpis']['total_cost']:,.2f}" in shown.output
+    assert not re.search(r"\d\.\d{7,}", shown.output)  # no float noise such as 327.68999999999994
+    for line in summary["selection"]:
+        assert re.search(rf"{line['position_id']}\s.*{re.escape(line['part_number'])}\s.*"
+                         rf"{re.escape(line['supplier_id'])}\s.*{line['extended_price']:,.2f}", shown.output)
+    from_package = cli.invoke(app, ["result", summary["outputs"]["aasx"]], env={"COLUMNS": "200"})
+    assert from_package.exit_code == 0 and f"{summary['kpis']['total_cost']:,.2f}" in from_package.output
+    not_a_result = cli.invoke(app, ["result", str(SMALL)])
+    assert not_a_result.exit_code == 2 and "0 result submodels" in not_a_result.output
