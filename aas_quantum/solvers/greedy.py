@@ -26,31 +26,33 @@ def total_violation(a: np.ndarray, b: np.ndarray, lhs: np.ndarray) -> np.ndarray
 
 
 def repair(problem: BomProblem, choice: list[int], max_moves: int | None = None) -> list[int] | None:
-    """Swap options position by position until no constraint is violated; None if stuck."""
+    """Swap options position by position until no constraint is violated; None if stuck.
+
+    Each move takes, over every option of every position at once, the swap that removes the most
+    violation per unit of extra cost (ties: the first position, then the first option).
+    """
     a, b = problem.le_form
-    x = problem.x_from_choice(choice)
-    lhs = a @ x
     costs = problem.cost_vector
+    starts = np.array([sl.start for sl in problem.position_slices])
+    position_of = np.repeat(np.arange(len(starts)), [sl.stop - sl.start for sl in problem.position_slices])
+    chosen = starts + np.asarray(choice)  # the option chosen in each position
+    lhs = a[:, chosen].sum(axis=1)
     for _ in range(max_moves or 4 * problem.n_options):
-        current = total_violation(a, b, lhs)
+        current = float(total_violation(a, b, lhs))
         if current <= 1e-9:
-            return choice
-        best: tuple[float, int, int] | None = None
-        for p, sl in enumerate(problem.position_slices):
-            old = sl.start + choice[p]
-            delta = a[:, sl] - a[:, [old]]
-            gain = current - total_violation(a, b, lhs[:, None] + delta)
-            extra_cost = costs[sl] - costs[old]
-            for option in np.flatnonzero(gain > 1e-12):
-                score = gain[option] / (max(extra_cost[option], 0.0) + 1e-6 * (abs(costs[old]) + 1.0))
-                if best is None or score > best[0]:
-                    best = (score, p, int(option))
-        if best is None:
+            return [int(c - s) for c, s in zip(chosen, starts, strict=True)]
+        old = chosen[position_of]  # per option: the option its position uses now
+        moved = lhs[:, None] + a - a[:, old]
+        gain = current - total_violation(a, b, moved)
+        extra_cost = np.maximum(costs - costs[old], 0.0)
+        score = gain / (extra_cost + 1e-6 * (np.abs(costs[old]) + 1.0))
+        score[gain <= 1e-12] = -np.inf
+        best = int(np.argmax(score))
+        if not np.isfinite(score[best]):
             return None
-        _, p, k = best
-        sl = problem.position_slices[p]
-        lhs += a[:, sl.start + k] - a[:, sl.start + choice[p]]
-        choice[p] = k
+        p = position_of[best]
+        lhs += a[:, best] - a[:, chosen[p]]
+        chosen[p] = best
     return None
 
 
