@@ -321,6 +321,17 @@ def export_result(
 ) -> None:
     """Write ERP files from a saved result, without solving again."""
     erp_output = ErpOutput.load(erp_names or "generic", erp_format, erp_set or ())
+    shell_id, saved = _saved_run(inputs, shell)
+    document = erp.erp_document(*saved)
+    stem = output_stem(shell_id)
+    check_output_folder(out)
+    refuse_overwriting_inputs(erp_output.targets(out, stem), inputs)
+    _print_erp(erp.export(document, erp_output.profiles, erp_output.formats, out, stem))
+
+
+def _saved_run(inputs: list[Path], shell: str | None) -> tuple[str, tuple[BomProblem, tuple[int, ...], RunSummary]]:
+    """The product shell id and its saved run (problem, choice, summary) from a result package, or a
+    result .json with the input files."""
     env = read_files(inputs)
     if not mapping.product_shells(env):
         raise BomInputError("the files hold no product shell: a result .json holds only the result, so pass "
@@ -330,11 +341,34 @@ def export_result(
     if saved is None:
         raise BomInputError(f"no result submodel {result_submodel_id(shell_obj.id)} in the inputs; run "
                             "`aas-quantum optimize` first")
-    document = erp.erp_document(*saved)
-    stem = output_stem(shell_obj.id)
-    check_output_folder(out)
-    refuse_overwriting_inputs(erp_output.targets(out, stem), inputs)
-    _print_erp(erp.export(document, erp_output.profiles, erp_output.formats, out, stem))
+    return shell_obj.id, saved
+
+
+@app.command()
+@_guarded
+def explain(
+    inputs: Annotated[list[Path], typer.Argument(help="a result .aasx (holds its inputs), or a result .json "
+                                                      "together with the input files")],
+    shell: ShellOpt = None,
+) -> None:
+    """Per position: why the chosen option won, and what the next best option would cost."""
+    from aas_quantum.explain import explain as explain_run
+
+    _, (problem, choice, summary) = _saved_run(inputs, shell)
+    cur = summary.currency
+    table = Table(title=f"Why this selection for {_text(summary.product_id)}", title_justify="left")
+    for column in ("Pos", "Chosen", f"Ext. {cur}", "Why", "Next best", f"+ objective {cur}"):
+        table.add_column(column, justify="right" if cur in column else "left")
+    for item in explain_run(problem, choice):
+        nxt = item.next_best
+        table.add_row(_text(item.position_id), _text(f"{item.chosen.part_number} @ {item.chosen.supplier_id}"),
+                      f"{item.chosen.extended_price:,.2f}", _text(item.reason),
+                      "none: every feasible selection needs the chosen option" if nxt is None else _text(
+                          f"{nxt.option.part_number} @ {nxt.option.supplier_id}"
+                          + (f" (re-optimised: {nxt.others_changed} other position(s) change)"
+                             if nxt.others_changed else "")),
+                      "" if nxt is None else f"{nxt.objective_change:+,.2f}")
+    console.print(table)
 
 
 @app.command("opcua-server")

@@ -146,3 +146,34 @@ def test_result_reads_a_local_result_file_with_rounded_money_and_its_lines(cli, 
     assert from_package.exit_code == 0 and f"{summary['kpis']['total_cost']:,.2f}" in from_package.output
     not_a_result = cli.invoke(app, ["result", str(SMALL)])
     assert not_a_result.exit_code == 2 and "0 result submodels" in not_a_result.output
+
+
+def test_explain_names_for_every_drone_position_the_reason_and_the_next_best(cli, tmp_path):
+    import itertools
+
+    from aas_quantum.explain import explain
+
+    done = cli.invoke(app, ["optimize", str(SMALL), "--solver", "exact", "--json", "--out", str(tmp_path)])
+    package = json.loads(done.output)["outputs"]["aasx"]
+    shown = cli.invoke(app, ["explain", package], env={"COLUMNS": "250"})
+    assert shown.exit_code == 0, shown.output
+    env = read_files([Path(package)])
+    from aas_quantum.aas.mapping import saved_run
+
+    problem, choice, _ = saved_run(env, product_shell(env))
+    base = problem.objective(problem.x_from_choice(choice))
+    for p, item in enumerate(explain(problem, choice)):
+        assert item.reason and item.position_id in shown.output
+        # brute force: the best selection that avoids the chosen option of this position
+        best = None
+        for other in itertools.product(*(range(len(q.options)) for q in problem.positions)):
+            if other[p] == choice[p]:
+                continue
+            x = problem.x_from_choice(other)
+            if not problem.violations(x):
+                best = min(best, problem.objective(x)) if best is not None else problem.objective(x)
+        if item.next_best is None:
+            assert best is None  # "every feasible selection needs the chosen option" is true
+        else:
+            assert best is not None and item.next_best.objective_change == pytest.approx(best - base, abs=1e-6)
+    assert "would break MinTotalPerformance" in shown.output  # a cheaper option lost to a named limit
