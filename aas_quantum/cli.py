@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import json
+import os
 import sys
 from collections.abc import Callable, Iterator
 from decimal import Decimal
@@ -53,7 +54,10 @@ if TYPE_CHECKING:
     from aas_quantum.publish.job import RunPublisher
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
-console = Console()
+# Piped or redirected output is not cut at rich's default 80 columns (FRM-C..., SUP-SK...): it is as
+# wide as the tables need (COLUMNS still wins when set).
+_PIPED_WIDTH = None if sys.stdout.isatty() or "COLUMNS" in os.environ else 250
+console = Console(width=_PIPED_WIDTH)
 err_console = Console(stderr=True)
 
 Inputs = Annotated[list[Path], typer.Argument(help=".aasx / .json / .xml files: product, components, suppliers")]

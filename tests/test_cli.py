@@ -177,3 +177,17 @@ def test_explain_names_for_every_drone_position_the_reason_and_the_next_best(cli
         else:
             assert best is not None and item.next_best.objective_change == pytest.approx(best - base, abs=1e-6)
     assert "would break MinTotalPerformance" in shown.output  # a cheaper option lost to a named limit
+
+
+def test_piped_output_is_not_cut_at_80_columns(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from conftest import REPO
+
+    env = {k: v for k, v in os.environ.items() if k != "COLUMNS"}
+    done = subprocess.run([sys.executable, "-m", "aas_quantum.cli", "optimize", str(SMALL), "--solver", "greedy",
+                           "--out", str(tmp_path)], cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "FRM-CF5-220" in done.stdout and "SUP-SKYPARTS" in done.stdout and "…" not in done.stdout
