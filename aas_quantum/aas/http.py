@@ -27,12 +27,11 @@ from urllib.parse import unquote, urlsplit
 import httpx
 from basyx.aas import model
 from basyx.aas.adapter.json import StrictAASFromJsonDecoder
-from basyx.aas.util import traversal
 
 from aas_quantum import contract
 from aas_quantum.aas import idta
 from aas_quantum.aas.files import AasEnvironment, AasJsonEncoder
-from aas_quantum.aas.mapping import semantic_key
+from aas_quantum.aas.mapping import assets_to_complete, semantic_key
 from aas_quantum.aas.registry import Endpoints, submodel_descriptor
 from aas_quantum.aas.result import next_version, result_submodel_id
 from aas_quantum.config import Layers, config_file, parse_bool, parse_number
@@ -59,7 +58,8 @@ def b64(identifier: str) -> str:
     return base64.urlsafe_b64encode(identifier.encode()).decode().rstrip("=")
 
 
-def _unb64(encoded: str) -> str:
+def unb64(encoded: str) -> str:
+    """The identifier a base64url path segment encodes; "" when it encodes none."""
     try:
         return base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4)).decode()
     except (ValueError, UnicodeDecodeError):
@@ -331,7 +331,7 @@ class AasClient:
             kind, _, rest = path.lstrip("/").partition("/")
             encoded, slash, tail = rest.partition("/")
             known = {"shells": endpoints.shells, "submodels": endpoints.submodels}.get(kind, {})
-            href = known.get(_unb64(encoded)) if encoded and "?" not in encoded else None
+            href = known.get(unb64(encoded)) if encoded and "?" not in encoded else None
             if href:
                 return href + slash + tail
         if path.startswith("/submodels"):
@@ -530,16 +530,15 @@ def read_environment(client: AasClient, shell_id: str, supplier_shells: list[str
 
 
 def _component_assets(env: AasEnvironment) -> set[str]:
-    """Assets whose own AAS the product's BoM points to: 02011 nodes and their SameAs alternatives, variants'
-    AssetId (their Nameplate and Technical Data complete what the BoM leaves out)."""
+    """Assets whose own AAS the product's BoM needs: 02011 nodes and their SameAs alternatives, and the
+    variants whose Nameplate and Technical Data must complete what the BoM leaves out (none for a product
+    whose ComponentVariants state everything: no shell listing on each run)."""
     wanted: set[str] = set()
-    asset_id = contract.concept("AssetId")
     for submodel in env.of_type(model.Submodel):
         if idta.is_hierarchy(submodel):
             wanted |= idta.referenced_assets(submodel)
         elif semantic_key(submodel) == contract.COMPONENT_VARIANTS:
-            wanted |= {str(e.value) for e in traversal.walk_submodel(submodel)
-                       if isinstance(e, model.Property) and semantic_key(e) == asset_id and e.value}
+            wanted |= assets_to_complete(submodel)
     return wanted
 
 

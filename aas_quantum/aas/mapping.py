@@ -16,6 +16,7 @@ from decimal import Decimal
 from typing import Any
 
 from basyx.aas import model
+from basyx.aas.util import traversal
 
 from aas_quantum import contract
 from aas_quantum.aas import elements as el
@@ -364,6 +365,7 @@ class _Components:
         self.shells = {s.asset_information.global_asset_id: s for s in env.of_type(model.AssetAdministrationShell)
                        if s.asset_information.global_asset_id}
         self.used: dict[str, model.Submodel] = {}
+        self._facts: dict[str, idta.ComponentFacts] = {}
 
     def submodels(self, asset_id: str) -> list[model.Submodel]:
         """The component's submodels in the inputs; Nameplate first, then Technical Data, then the rest."""
@@ -374,12 +376,14 @@ class _Components:
         return sorted(submodels, key=lambda sm: ("nameplate" not in semantic_key(sm).lower(), sm.id))
 
     def facts(self, asset_id: str) -> idta.ComponentFacts:
-        submodels = [sm for sm in self.submodels(asset_id)
-                     if semantic_key(sm) not in (contract.COMPONENT_VARIANTS, *idta.HIERARCHY_SUBMODELS)]
-        facts = idta.component_facts(submodels, self.env.origin.get(self.shells[asset_id].id, ""))
-        if facts != idta.ComponentFacts():
-            self.used.update((sm.id, sm) for sm in submodels)
-        return facts
+        if asset_id not in self._facts:  # a component may stand in several positions and be completed too
+            submodels = [sm for sm in self.submodels(asset_id)
+                         if semantic_key(sm) not in (contract.COMPONENT_VARIANTS, *idta.HIERARCHY_SUBMODELS)]
+            facts = idta.component_facts(submodels, self.env.origin.get(self.shells[asset_id].id, ""))
+            if facts != idta.ComponentFacts():
+                self.used.update((sm.id, sm) for sm in submodels)
+            self._facts[asset_id] = facts
+        return self._facts[asset_id]
 
     def variants_of(self, asset_id: str) -> list[PositionSpec]:
         return [read_position(sm, self.env.origin[sm.id]) for sm in self.submodels(asset_id)
@@ -400,7 +404,7 @@ class _Components:
         return Variant(facts.part_number, facts.manufacturer, facts.designation, weight, asset_id=asset_id,
                        location=source)
 
-    def completed(self, position: PositionSpec) -> PositionSpec:
+    def completed(self, position: PositionSpec) -> PositionSpec:  # what assets_to_complete looks for
         """Fill what a variant leaves out (manufacturer, designation, weight) from its component's AAS."""
         variants = []
         for v in position.variants:
@@ -418,6 +422,28 @@ class _Components:
     def sources(self, hierarchies: list[model.Submodel]) -> list[SourceSubmodel]:
         used = {**{sm.id: sm for sm in hierarchies}, **self.used}
         return [SourceSubmodel(sm.id, semantic_key(sm), version_of(sm)) for sm in used.values()]
+
+
+_COMPLETABLE = tuple(contract.concept(n) for n in ("Manufacturer", "ManufacturerProductDesignation", "UnitWeight"))
+
+
+def assets_to_complete(submodel: model.Submodel) -> set[str]:
+    """AssetIds of the variants of a ComponentVariants submodel that leave out a fact their component's AAS
+    can give (what ``_Components.completed`` fills in): only those components' AAS need reading."""
+    found: set[str] = set()
+    variant = contract.concept("Variant")
+    for item in traversal.walk_submodel(submodel):
+        if not (isinstance(item, model.SubmodelElementCollection) and semantic_key(item) == variant):
+            continue
+        stated = {semantic_key(e) for e in traversal.walk_submodel_element(item) if isinstance(e, model.Property)
+                  and e.value not in (None, "")}
+        if any(k.startswith(contract.ECLASS_WEIGHT_PREFIX) for k in stated):
+            stated.add(contract.UNIT_WEIGHT)  # read_variant takes an ECLASS weight for UnitWeight
+        asset = next((str(e.value) for e in item.value if isinstance(e, model.Property)
+                      and semantic_key(e) == contract.concept("AssetId") and e.value), "")
+        if asset and not set(_COMPLETABLE) <= stated:
+            found.add(asset)
+    return found
 
 
 def _bom_positions(env: AasEnvironment, components: _Components, hierarchy: model.Submodel,

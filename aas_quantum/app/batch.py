@@ -234,16 +234,20 @@ def _server_fingerprint(repository: Repository, shell_id: str) -> str:
     return fingerprint(repository.read(shell_id), shell_id)
 
 
-def run_one(run: BatchRun, out: str, previous: str | None, progress: Any = None) -> dict[str, Any]:
-    """One run, in a worker process: read, fingerprint, execute (unless the fingerprint matches
-    ``previous``: then ``skipped``). ``progress`` is a queue for (key, stage, fraction) tuples."""
+def run_fingerprint(inputs: str, scenario: Scenario) -> str:
+    """What a run's result depends on: its inputs' fingerprint and its scenario."""
+    return hashlib.sha256(f"{inputs}|{json.dumps(scenario.to_json(), sort_keys=True)}".encode()).hexdigest()
+
+
+def run_one(run: BatchRun, out: str, previous: str | None, known: str | None = None, progress: Any = None
+            ) -> dict[str, Any]:
+    """One run, in a worker process: fingerprint (``known`` when the client could compute it from the
+    files' bytes; read from the server otherwise), execute (unless the fingerprint matches ``previous``:
+    then ``skipped``). ``progress`` is a queue for (key, stage, fraction) tuples."""
     started = time.perf_counter()
     repository = run.source.repository()
     try:
-        fingerprint = _server_fingerprint(repository, run.shell_id) if run.source.server else \
-            run.source.file_fingerprint()
-        fingerprint = hashlib.sha256(f"{fingerprint}|{json.dumps(run.scenario.to_json(), sort_keys=True)}"
-                                     .encode()).hexdigest()
+        fingerprint = known or run_fingerprint(_server_fingerprint(repository, run.shell_id), run.scenario)
         if previous is not None and previous == fingerprint:
             return {"skipped": True, "fingerprint": fingerprint}
 
@@ -264,14 +268,6 @@ def run_one(run: BatchRun, out: str, previous: str | None, progress: Any = None)
 
 def _source_label(source: Source) -> str:
     return source.files[0] if source.files else "server"
-
-
-def _fingerprint_now(run: BatchRun) -> str | None:
-    """The fingerprint known without reading (files: their bytes); None for a server (the worker reads)."""
-    if run.source.server is not None:
-        return None
-    return hashlib.sha256(f"{run.source.file_fingerprint()}|{json.dumps(run.scenario.to_json(), sort_keys=True)}"
-                          .encode()).hexdigest()
 
 
 # ------------------------------------------------------------------------------------ the batch
@@ -313,15 +309,20 @@ def run_batch(runs: Sequence[BatchRun], out: Path, workers: int, force: bool = F
             key = f"*/{source}"
             manifest.record(ManifestEntry(key, "*", "", source, "", "failed", 2, reason, {}, 0.0, time.time()))
             result.failed.append((key, reason, 2))
-        pending: list[tuple[BatchRun, str | None]] = []
+        pending: list[tuple[BatchRun, str | None, str | None]] = []
+        file_prints: dict[tuple[str, ...], str] = {}  # each package hashed once, whatever its scenarios
         for run in runs:
             entry = None if force else recorded.get(run.key)
-            known = _fingerprint_now(run)
+            known = None  # a server's inputs are fingerprinted by the worker that reads them
+            if run.source.server is None:
+                if run.source.files not in file_prints:
+                    file_prints[run.source.files] = run.source.file_fingerprint()
+                known = run_fingerprint(file_prints[run.source.files], run.scenario)
             if finished(entry, known):
                 result.skipped.append(run.key)
             else:
                 previous = entry.fingerprint if entry and entry.status in FINISHED_STATUSES and not force else None
-                pending.append((run, previous if run.source.server is not None else None))
+                pending.append((run, previous if run.source.server is not None else None, known))
         display.start(len(runs), len(result.skipped))
         execute_runs = _dask_runs if dask_address else _process_runs
         for run, answer in execute_runs(pending, out, workers, display, dask_address or ""):
@@ -374,7 +375,7 @@ def _capped_threads() -> Iterator[None]:
                 os.environ[name] = value
 
 
-def _process_runs(pending: Sequence[tuple[BatchRun, str | None]], out: Path, workers: int, display: Display,
+def _process_runs(pending: Sequence[tuple[BatchRun, str | None, str | None]], out: Path, workers: int, display: Display,
                   _: str) -> Iterator[tuple[BatchRun, dict[str, Any] | BaseException]]:
     import multiprocessing
 
@@ -386,7 +387,8 @@ def _process_runs(pending: Sequence[tuple[BatchRun, str | None]], out: Path, wor
     try:
         with _capped_threads(), ProcessPoolExecutor(max_workers=max(1, workers), mp_context=context) as pool:
             futures: dict[Future[dict[str, Any]], BatchRun] = {
-                pool.submit(run_one, run, str(out), previous, progress): run for run, previous in pending}
+                pool.submit(run_one, run, str(out), previous, known, progress): run
+                for run, previous, known in pending}
             waiting = set(futures)
             while waiting:
                 _drain(progress, display)
@@ -413,7 +415,7 @@ def _drain(progress: Any, display: Display) -> None:
         display.running(key, stage, fraction)
 
 
-def _dask_runs(pending: Sequence[tuple[BatchRun, str | None]], out: Path, workers: int, display: Display,
+def _dask_runs(pending: Sequence[tuple[BatchRun, str | None, str | None]], out: Path, workers: int, display: Display,
                address: str) -> Iterator[tuple[BatchRun, dict[str, Any] | BaseException]]:
     """The same runs on a Dask cluster: workers read their inputs themselves (shared storage or the
     AAS server) and write their outputs to ``out``, which must be a path every worker sees."""
@@ -425,8 +427,8 @@ def _dask_runs(pending: Sequence[tuple[BatchRun, str | None]], out: Path, worker
     if not pending:
         return
     with Client(address, timeout="30s") as client:
-        futures = {client.submit(run_one, run, str(out.resolve()), previous, None, pure=False): run
-                   for run, previous in pending}
+        futures = {client.submit(run_one, run, str(out.resolve()), previous, known, None, pure=False): run
+                   for run, previous, known in pending}
         for future in dask_completed(list(futures)):
             try:
                 yield futures[future], future.result()

@@ -93,8 +93,7 @@ def pareto_front(repository: Repository, shell_id: str | None, y: str = "co2", p
                                          and (q.cost, q.measure) != (p.cost, p.measure) for q in found)]
     unique = {(round(p.cost, 6), round(p.measure, 6)): p for p in front}
     ordered = tuple(sorted(unique.values(), key=lambda p: p.cost))
-    problem_id = build_problem(catalog).product_id
-    return Front(problem_id, catalog.request.currency, y, ordered)
+    return Front(catalog.request.product_id, catalog.request.currency, y, ordered)
 
 
 def write_front(front: Front, out: Path, shell_id: str) -> Path:
