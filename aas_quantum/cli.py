@@ -241,6 +241,9 @@ def _parameters(settings: list[str]) -> dict[str, Any]:
     return parsed
 
 
+NO_SERVER = "give a server (--server, AAS_QUANTUM_SERVER or base_url in [server]) or a registry (--registry)"
+
+
 def _server(server: str | None, submodel_server: str | None, registry: str | None,
             submodel_registry: str | None) -> ServerSettings | None:
     """The AAS server settings when a server or registry is given by option, environment or config."""
@@ -248,6 +251,14 @@ def _server(server: str | None, submodel_server: str | None, registry: str | Non
         return None
     return ServerSettings.resolve(server, submodel_url=submodel_server, registry_url=registry,
                                   submodel_registry_url=submodel_registry)
+
+
+def _required_server(server: str | None, submodel_server: str | None, registry: str | None,
+                     submodel_registry: str | None) -> ServerSettings:
+    settings = _server(server, submodel_server, registry, submodel_registry)
+    if settings is None:
+        raise ConfigError(NO_SERVER)
+    return settings
 
 
 def _repository(inputs: list[Path] | None, server_settings: Callable[[], ServerSettings | None],
@@ -259,8 +270,7 @@ def _repository(inputs: list[Path] | None, server_settings: Callable[[], ServerS
     server = server_settings()
     if server is not None:
         return ServerRepository(server, supplier_shells.split(",") if supplier_shells else None)
-    raise ConfigError("give input files, or a server (--server, AAS_QUANTUM_SERVER or base_url in [server]) "
-                      "or a registry (--registry)")
+    raise ConfigError("give input files, or " + NO_SERVER.removeprefix("give "))
 
 
 @contextlib.contextmanager
@@ -441,9 +451,7 @@ def serve(
 
     settings = ServiceSettings.resolve(host=host, port=port, jobs=jobs, data_dir=data_dir, workers=workers,
                                        watch=watch, events_url=events)
-    server_settings = _server(server, submodel_server, registry, submodel_registry)
-    if server_settings is None:
-        raise ConfigError("give the AAS server (--server, AAS_QUANTUM_SERVER or base_url in [server]) or a registry")
+    server_settings = _required_server(server, submodel_server, registry, submodel_registry)
     if solver is not None:
         solvers.spec(solver)
     json_logging()
@@ -478,9 +486,7 @@ def install_operation(
     if parts.username or parts.password or parts.query:
         raise ConfigError("--service-url must carry no credentials or query: the AAS is readable by anyone who can "
                           "read the shell (trust the BaSyx host by address: [service] trusted_networks)")
-    settings = _server(server, submodel_server, registry, submodel_registry)
-    if settings is None:
-        raise ConfigError("give a server (--server, AAS_QUANTUM_SERVER or base_url in [server]) or a registry")
+    settings = _required_server(server, submodel_server, registry, submodel_registry)
     submodel = operations_submodel(shell, service_url)
     with AasClient(settings) as client:
         client.shell(shell)  # a wrong shell id fails here, before anything is written
@@ -513,10 +519,7 @@ def result(
     else:
         if shell is None:
             raise ConfigError("give a result file, or --shell with a server")
-        settings = _server(server, submodel_server, registry, submodel_registry)
-        if settings is None:
-            raise ConfigError("give a result file, or a server (--server, AAS_QUANTUM_SERVER or base_url in "
-                              "[server]) or a registry")
+        settings = _required_server(server, submodel_server, registry, submodel_registry)
         with AasClient(settings) as client:
             fetched = client.submodel_or_none(result_submodel_id(shell))
             where = client.url(f"/submodels/{b64(result_submodel_id(shell))}")

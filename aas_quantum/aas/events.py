@@ -9,7 +9,6 @@ keeps a persistent session (QoS 1), so events sent while the service was away ar
 
 from __future__ import annotations
 
-import base64
 import json
 import logging
 import threading
@@ -20,6 +19,7 @@ from typing import Any
 import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion
 
+from aas_quantum.aas.http import unb64
 from aas_quantum.publish.mqtt import MqttSettings
 
 log = logging.getLogger(__name__)
@@ -36,13 +36,6 @@ class Change:
     submodel_refs: tuple[str, ...] = ()  # of a shell, when the payload carries it
 
 
-def _unb64(encoded: str) -> str:
-    try:
-        return base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4)).decode()
-    except (ValueError, UnicodeDecodeError):
-        return ""
-
-
 def parse(topic: str, payload: bytes) -> Change | None:
     """The change a BaSyx event announces; None for topics and payloads that are none."""
     parts = topic.split("/")
@@ -57,7 +50,7 @@ def parse(topic: str, payload: bytes) -> Change | None:
         if len(parts) == 4 and isinstance(body, dict) and isinstance(body.get("id"), str):
             keys = (body.get("semanticId") or {}).get("keys") or [{}]
             return Change("submodel", body["id"], parts[3], str(keys[0].get("value") or ""))
-        if len(parts) > 5 and parts[4] == "submodelElements" and (identifier := _unb64(parts[3])):
+        if len(parts) > 5 and parts[4] == "submodelElements" and (identifier := unb64(parts[3])):
             return Change("submodel", identifier, "updated")  # an element changed: its submodel did
         return None
     if parts[0] == "aas-repository" and parts[2] == "shells" and len(parts) == 4 and isinstance(body, dict) \

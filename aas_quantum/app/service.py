@@ -267,8 +267,9 @@ def create_app(service: Service) -> FastAPI:
         return job
 
     def spec_of(body: Any) -> JobSpec:
+        """The job an operation's variables (or a ``JobSpec``) ask for, checked before it is queued."""
         try:
-            spec = operation.job_spec(body)
+            spec = body if isinstance(body, JobSpec) else operation.job_spec(body)
             check_spec(spec)
         except (AasQuantumError, ValueError, KeyError) as exc:
             raise HTTPException(400, str(exc).strip("'\"")) from exc
@@ -327,11 +328,8 @@ def create_app(service: Service) -> FastAPI:
 
     @app.post("/jobs", dependencies=guarded, status_code=202, response_model=JobModel, responses=refused)
     def create_job(body: JobSpecModel) -> JobModel:
-        spec = JobSpec(body.product, body.method, dict(body.parameters), dict(body.overrides), body.dry_run, "api")
-        try:
-            check_spec(spec)
-        except (AasQuantumError, ValueError, KeyError) as exc:
-            raise HTTPException(400, str(exc).strip("'\"")) from exc
+        spec = spec_of(JobSpec(body.product, body.method, dict(body.parameters), dict(body.overrides), body.dry_run,
+                               "api"))
         return JobModel.of(service.submit(spec))
 
     @app.get("/jobs", dependencies=guarded, response_model=list[JobModel])

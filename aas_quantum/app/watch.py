@@ -33,10 +33,6 @@ from aas_quantum.app.repository import Repository
 log = logging.getLogger(__name__)
 
 
-def _is_result(submodel_id: str, semantic_id: str = "") -> bool:
-    return semantic_id == contract.OPTIMIZATION_RESULT or submodel_id.endswith("/BomOptimizationResult")
-
-
 class ChangeWatcher:
     def __init__(self, repository: Callable[[], Repository], submit: Callable[[JobSpec, str], object],
                  debounce_s: float = 2.0) -> None:
@@ -54,8 +50,9 @@ class ChangeWatcher:
     def _read(self, repository: Repository, shell_id: str) -> tuple[set[str], frozenset[str], str]:
         env = repository.read(shell_id)
         shell = env.objects.get_item(shell_id)
-        refs = frozenset(r.key[-1].value for r in shell.submodel if not _is_result(r.key[-1].value))
-        return {i for i in env.origin if i != shell_id and not _is_result(i)}, refs, fingerprint(env, shell_id)
+        result = result_submodel_id(shell_id)
+        refs = frozenset(r.key[-1].value for r in shell.submodel) - {result}
+        return set(env.origin) - {shell_id, result}, refs, fingerprint(env, shell_id)
 
     def refresh(self, products: list[str] | None = None) -> None:
         """Re-read what the products depend on (all products when ``products`` is None)."""
@@ -81,10 +78,11 @@ class ChangeWatcher:
             if change.kind == "shell":
                 if change.identifier not in self.refs:
                     return []  # not a product (a supplier or component shell): its submodels' events count
-                refs = frozenset(r for r in change.submodel_refs if not _is_result(r))
+                refs = frozenset(change.submodel_refs) - {result_submodel_id(change.identifier)}
                 same = change.action == "updated" and refs == self.refs[change.identifier]
                 return [] if same else [change.identifier]  # e.g. the first result's reference: no change
-            if _is_result(change.identifier, change.semantic_id):
+            if change.semantic_id == contract.OPTIMIZATION_RESULT or change.identifier in {
+                    result_submodel_id(p) for p in self.refs}:  # an element event carries no semanticId
                 return []
             found = [p for p, ids in self.inputs.items() if change.identifier in ids]
             if not found and change.semantic_id == contract.SUPPLIER_OFFERS:
@@ -162,7 +160,7 @@ def fingerprint(env: AasEnvironment, shell_id: str) -> str:
                                                          and semantic_key(obj) == contract.OPTIMIZATION_RESULT):
             continue
         if isinstance(obj, model.AssetAdministrationShell):  # without the result's reference
-            refs = sorted(r.key[-1].value for r in obj.submodel if not _is_result(r.key[-1].value))
+            refs = sorted({r.key[-1].value for r in obj.submodel} - {result_submodel_id(identifier)})
             digest.update(json.dumps([identifier, refs]).encode())
             continue
         digest.update(json.dumps(obj, cls=AasJsonEncoder, sort_keys=True).encode())
