@@ -30,10 +30,6 @@ class Swap:
     breaks: tuple[str, ...]  # "MaxTotalWeight by 0.012" per limit the swap would violate
     others_changed: int = 0  # a re-optimised next best: how many other positions it changes
 
-    @property
-    def feasible(self) -> bool:
-        return not self.breaks
-
 
 @dataclass(frozen=True)
 class PositionExplanation:
@@ -59,7 +55,7 @@ def _swaps(problem: BomProblem, x: np.ndarray, base: float, chosen: Option, opti
     return swaps
 
 
-def _reason(chosen: Option, swaps: Sequence[Swap], currency: str) -> str:
+def _reason(swaps: Sequence[Swap], currency: str) -> str:
     if not swaps:
         return "the only option"
     cheaper = [s for s in swaps if s.money_change < -1e-9]
@@ -102,5 +98,5 @@ def explain(problem: BomProblem, choice: Sequence[int], time_limit_s: float = 10
         swaps = _swaps(problem, x, base, chosen, position.options)
         next_best = _without(problem, choice, p, chosen, base, time_limit_s) if swaps else None
         explained.append(PositionExplanation(position.position_id, position.designation, chosen,
-                                             _reason(chosen, swaps, problem.currency), next_best, tuple(swaps)))
+                                             _reason(swaps, problem.currency), next_best, tuple(swaps)))
     return explained

@@ -139,8 +139,6 @@ class JobRunner:
         try:
             log.info("job %s started for %s (attempt %d)", job.job_id, job.spec.product, job.attempts)
             outcome, state, error = self._execute(job, stop)
-            with self._lock:
-                self._running.pop(job.job_id, None)
             if self._stopping.is_set() and stop.is_set():
                 return  # requeued by stop(): the next process runs it again under the same run id
             self.store.finish(job.job_id, self.worker_id, state, outcome.to_json() if outcome else None, error)

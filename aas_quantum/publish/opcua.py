@@ -178,6 +178,7 @@ class OpcUaResultServer:
         self.ns = 0
         self.products: dict[str, Node] = {}
         self.aliases: dict[str, str] = {}  # product key / shell id -> product id
+        self.job_nodes: set[str] = set()  # jobs that have their node under Jobs/
         self._lock = asyncio.Lock()
 
     async def start(self) -> OpcUaResultServer:
@@ -287,11 +288,8 @@ class OpcUaResultServer:
             values = {"ProductId": product_id, "State": state, "Progress": progress or 0.0, "Stage": stage,
                       "Message": message, "RunId": run_id}
             key = f"Jobs.{job_id}"
-            try:
-                existing = await self.server.get_node(self._id(f"{key}.State")).read_browse_name()
-            except ua.UaError:
-                existing = None
-            if existing is None:
+            if job_id not in self.job_nodes:
+                self.job_nodes.add(job_id)
                 node = await self.jobs.add_object(self._id(key), ua.QualifiedName(job_id, self.ns))
                 for name, value in values.items():
                     await node.add_variable(self._id(f"{key}.{name}"), ua.QualifiedName(name, self.ns),
