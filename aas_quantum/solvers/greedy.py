@@ -29,30 +29,40 @@ def repair(problem: BomProblem, choice: list[int], max_moves: int | None = None)
     """Swap options position by position until no constraint is violated; None if stuck.
 
     Each move takes, over every option of every position at once, the swap that removes the most
-    violation per unit of extra cost (ties: the first position, then the first option).
+    violation per unit of extra cost (ties: the first position, then the first option). Violation
+    is summed over rows, each row scaled by its largest coefficient so that different units weigh
+    alike. What a swap changes (resource use, cost) is kept per option and updated only for the
+    position that moved, so a move costs one pass over the options, not a rebuild.
     """
     a, b = problem.le_form
+    scale = np.maximum(np.abs(a).max(axis=1, initial=0.0), 1e-9)[:, None]
+    a, b = a / scale, b / scale[:, 0]
     costs = problem.cost_vector
     starts = np.array([sl.start for sl in problem.position_slices])
     position_of = np.repeat(np.arange(len(starts)), [sl.stop - sl.start for sl in problem.position_slices])
     chosen = starts + np.asarray(choice)  # the option chosen in each position
+    old = chosen[position_of]  # per option: the option its position uses now
+    delta = a - a[:, old]  # per option: what swapping to it changes in each row
+    extra_cost = np.maximum(costs - costs[old], 0.0)
+    tie = 1e-6 * (np.abs(costs[old]) + 1.0)
     lhs = a[:, chosen].sum(axis=1)
     for _ in range(max_moves or 4 * problem.n_options):
-        current = float(total_violation(a, b, lhs))
+        current = float(np.maximum(lhs - b, 0.0).sum())
         if current <= 1e-9:
             return [int(c - s) for c, s in zip(chosen, starts, strict=True)]
-        old = chosen[position_of]  # per option: the option its position uses now
-        moved = lhs[:, None] + a - a[:, old]
-        gain = current - total_violation(a, b, moved)
-        extra_cost = np.maximum(costs - costs[old], 0.0)
-        score = gain / (extra_cost + 1e-6 * (np.abs(costs[old]) + 1.0))
+        gain = current - np.maximum(lhs[:, None] + delta - b[:, None], 0.0).sum(axis=0)
+        score = gain / (extra_cost + tie)
         score[gain <= 1e-12] = -np.inf
         best = int(np.argmax(score))
         if not np.isfinite(score[best]):
             return None
         p = position_of[best]
-        lhs += a[:, best] - a[:, chosen[p]]
+        lhs += delta[:, best]
         chosen[p] = best
+        sl = problem.position_slices[p]
+        delta[:, sl] = a[:, sl] - a[:, [best]]
+        extra_cost[sl] = np.maximum(costs[sl] - costs[best], 0.0)
+        tie[sl] = 1e-6 * (abs(costs[best]) + 1.0)
     return None
 
 
