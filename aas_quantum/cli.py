@@ -587,6 +587,8 @@ def print_summary(summary: RunSummary) -> None:
         ("Greedy objective", "n/a" if kpis.greedy_objective is None else f"{kpis.greedy_objective:,.2f} {cur}"),
         ("Improvement vs greedy", "n/a" if kpis.improvement_vs_greedy_pct is None
          else f"{kpis.improvement_vs_greedy_pct:.2f} %"),
+        ("Improvement vs greedy+ls", "n/a" if kpis.improvement_vs_greedy_ls_pct is None
+         else f"{kpis.improvement_vs_greedy_ls_pct:.2f} %"),
         ("Gap to optimum", "n/a" if kpis.gap_to_optimum_pct is None
          else f"{kpis.gap_to_optimum_pct:.2f} %" + ("" if kpis.optimum_proven else " (to bound)")),
         ("Solver wall time", f"{rec.wall_time_s:.3f} s"),

@@ -58,6 +58,9 @@ class Kpis:
     optimum_bound: float | None
     optimum_proven: bool
     gap_to_optimum_pct: float | None
+    # the strong classical reference (greedy polished by single swaps); None in results written before it
+    greedy_ls_objective: float | None = None
+    improvement_vs_greedy_ls_pct: float | None = None
 
 
 @dataclass(frozen=True)
@@ -100,8 +103,10 @@ def build_report(
     exact: Solution | None,
     started: dt.datetime,
     finished: dt.datetime,
+    greedy_ls: Solution | None = None,
 ) -> Report:
-    """Report on a feasible ``solution``; ``greedy`` and ``exact`` are the baselines it is compared to."""
+    """Report on a feasible ``solution``; ``greedy``, ``greedy_ls`` and ``exact`` are the baselines it is
+    compared to."""
     x = solution.x(problem)
     lines = selection_lines(problem, solution.choice or ())
     constraints = tuple(
@@ -113,6 +118,7 @@ def build_report(
     greedy_objective = greedy.objective if greedy is not None and greedy_choice is not None else None
     greedy_cost = sum(ln.extended_price for ln in selection_lines(problem, greedy_choice)) \
         if greedy_choice is not None else None
+    strong = greedy_ls.objective if greedy_ls is not None and greedy_ls.is_feasible else None
     bound = exact.bound if exact is not None else solution.bound
     kpis = Kpis(  # plain floats: solvers compute in numpy, the figures go to JSON, AAS and OPC UA
         objective=float(objective),
@@ -131,6 +137,8 @@ def build_report(
         optimum_bound=_float(bound),
         optimum_proven=exact is not None and exact.status.value == "optimal",
         gap_to_optimum_pct=_pct(objective - bound, bound) if bound is not None else None,
+        greedy_ls_objective=_float(strong),
+        improvement_vs_greedy_ls_pct=_pct(strong - objective, strong) if strong is not None else None,
     )
     return Report(problem.product_id, problem.currency, solution, lines, constraints, kpis, started, finished)
 

@@ -173,17 +173,73 @@ def test_qaoa_options_interp_cvar_spsa_agree_with_exact(load):
 @pytest.mark.timeout(600)
 @pytest.mark.parametrize("path", [MEDIUM, LARGE], ids=["medium", "large"])
 def test_hybrid_is_feasible_and_closes_greedys_gap(load, path: Path):
-    """Greedy is about 1 % above the optimum on both samples; the hybrid must reach within 0.25 % (measured:
-    0.00 % and 0.02 %), a bound a hybrid stuck at its greedy start fails."""
-    max_gap = 0.25
+    """Greedy is about 1 % above the optimum on both samples; the hybrid must reach within 0.1 % (measured:
+    0 % and 0.02 %), a bound greedy fails; every window fits the budget and is verified by enumeration."""
+    max_gap = 0.1
     problem = load(path).problem
-    report = optimize(problem, "hybrid", SolveOptions(reps=1, maxiter=60, shots=1024, time_limit_s=60))
-    assert problem.is_feasible(report.solution.x(problem))
-    assert report.solution.record.qubits <= 20
-    greedy_gap = 100 * (report.kpis.greedy_objective / report.kpis.optimum_bound - 1)
-    assert greedy_gap > 2 * max_gap
-    assert report.kpis.gap_to_optimum_pct <= max_gap
-    assert report.solution.record.details["accepted"] >= 1  # QAOA windows, not the start, made the gain
+    optimum = get_solver("exact").solve(problem, SolveOptions()).objective
+    greedy = get_solver("greedy").solve(problem, SolveOptions()).objective
+    # the solver itself, not a run: a run returns the exact baseline's selection when it is better
+    solution = get_solver("hybrid").solve(problem, SolveOptions(reps=1, maxiter=60, shots=1024, time_limit_s=60))
+    assert problem.is_feasible(solution.x(problem))
+    assert 0 < solution.record.qubits <= 20
+    assert 100 * (greedy / optimum - 1) > 2 * max_gap
+    assert 100 * (solution.objective / optimum - 1) <= max_gap
+    details = solution.record.details
+    assert details["windows"] == details["verified_windows"] > 0
+    assert 0 <= details["qaoa_found_window_optimum"] <= details["windows"]
+    assert details["start_objective"] - details["gain_by_windows"] == pytest.approx(solution.objective)
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+def test_hybrid_qaoa_windows_improve_the_cabinet_start_and_the_trace_adds_up(load):
+    """On the control cabinet the start (greedy+ls, 0.07 % above the optimum) is not optimal: QAOA windows
+    must improve it (measured: to the proven optimum in 4 s). Each step of the trace is honest: an accepted
+    window lowers the objective, a rejected one leaves it, and the QAOA value is never below the enumerated
+    window optimum."""
+    from aas_quantum.solvers.hybrid import HybridSolver
+
+    problem = load(LARGE).problem
+    options = SolveOptions(reps=1, maxiter=50, shots=1024, time_limit_s=40, patience=60, seed=3)
+    solution, trace = HybridSolver().solve_traced(problem, options)
+    details = solution.record.details
+    assert details["start_from"] in ("greedy+ls", "relaxed") and details["accepted"] >= 1
+    assert solution.objective < details["start_objective"] - 1e-6
+    assert problem.is_feasible(solution.x(problem))
+    previous = details["start_objective"]
+    for step in trace:
+        assert step.qubits <= options.qubit_budget and step.states <= 4096
+        assert step.optimum is not None and step.optimum <= step.current + 1e-9
+        if step.qaoa is not None:
+            assert step.qaoa >= step.optimum - 1e-9
+        assert (step.objective < previous - 1e-9) == (step.accepted == "qaoa")
+        previous = step.objective
+    assert previous == pytest.approx(solution.objective)
+    assert details["accepted"] == sum(1 for s in trace if s.accepted)
+
+
+def test_window_subproblem_plus_the_fixed_rest_is_the_whole_problem(load):
+    """``restrict``: for every selection of a window (only the kept options), the sub-problem's objective
+    differs from the whole problem's by one constant and its feasibility is the whole problem's (residual
+    limits, concentration made linear): brute force over the window."""
+    from aas_quantum.solvers.hybrid import restrict
+
+    problem = load(MEDIUM).problem
+    choice = get_solver("greedy").solve(problem, SolveOptions()).choice
+    assert choice is not None
+    window = [1, 4, 7, 9]
+    keep = [tuple(range(min(3, len(problem.positions[p].options)))) for p in window]
+    sub = restrict(problem, window, choice, keep)
+    offsets = set()
+    for local in itertools.product(*(range(len(k)) for k in keep)):
+        whole = list(choice)
+        for p, k, c in zip(window, keep, local, strict=True):
+            whole[p] = k[c]
+        x, y = problem.x_from_choice(whole), sub.x_from_choice(local)
+        assert problem.is_feasible(x) == sub.is_feasible(y)
+        offsets.add(round(problem.objective(x) - sub.objective(y), 6))
+    assert len(offsets) == 1
 
 
 def test_auto_picks_qaoa_or_hybrid_by_qubit_budget(load):

@@ -24,6 +24,7 @@ DEFAULT_METHOD = "auto"
 RUN_PARAMETERS = ("time_limit_s", "seed")
 _VARIATIONAL = ("reps", "shots", "optimizer", "maxiter", "backend", "encoding", "cvar_alpha")
 _QAOA = (*_VARIATIONAL, "warm_start", "warm_epsilon", "mixer", "interp")
+_HYBRID = ("sub_solver", "patience")  # its windows always use the untuned multipliers (tuning sees the answer)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -35,16 +36,19 @@ class SolverSpec:
 
 
 SPECS: dict[str, SolverSpec] = {spec.name: spec for spec in (
-    SolverSpec("auto", "aas_quantum.solvers.auto:AutoSolver", ("qubit_budget", *_QAOA),
+    SolverSpec("auto", "aas_quantum.solvers.auto:AutoSolver",
+               ("qubit_budget", *_QAOA, "tune_penalties", *_HYBRID),
                "QAOA when the encoded problem fits the qubit budget, hybrid above it"),
-    SolverSpec("qaoa", "aas_quantum.solvers.qaoa:QaoaSolver", _QAOA,
+    SolverSpec("qaoa", "aas_quantum.solvers.qaoa:QaoaSolver", (*_QAOA, "tune_penalties"),
                "QAOA with the constraint-preserving XY-mixer ansatz"),
-    SolverSpec("hybrid", "aas_quantum.solvers.hybrid:HybridSolver", ("qubit_budget", *_QAOA),
-               "windows of positions re-optimised by QAOA within the qubit budget"),
+    SolverSpec("hybrid", "aas_quantum.solvers.hybrid:HybridSolver", ("qubit_budget", *_QAOA, *_HYBRID),
+               "large-neighbourhood search, each window of positions re-optimised by QAOA within the qubit budget"),
     SolverSpec("vqe", "aas_quantum.solvers.vqe:VqeSolver", (*_VARIATIONAL, "ansatz"),
                "VQE with a hardware-efficient ansatz on a penalty encoding"),
     SolverSpec("exact", "aas_quantum.solvers.exact:ExactSolver", (), "MILP (HiGHS): the proven optimum"),
     SolverSpec("greedy", "aas_quantum.solvers.greedy:GreedySolver", (), "best option per position, then repair"),
+    SolverSpec("greedy+ls", "aas_quantum.solvers.local_search:GreedyLocalSearchSolver", (),
+               "greedy, then best-improvement single swaps: the strong classical reference"),
     SolverSpec("anneal", "aas_quantum.solvers.anneal:AnnealSolver", ("sweeps",), "simulated annealing"),
 )}
 
@@ -78,10 +82,10 @@ _USER_FIELDS = {f.name: f for f in dataclasses.fields(SolveOptions) if f.name !=
 _RANGES: dict[str, tuple[float | None, float | None]] = {
     "time_limit_s": (0.0, None), "seed": (0, 2**32 - 1), "reps": (1, None), "shots": (1, None),
     "qubit_budget": (1, None), "maxiter": (1, None), "warm_epsilon": (0.0, 0.5), "cvar_alpha": (0.0, 1.0),
-    "sweeps": (1, None)}
+    "sweeps": (1, None), "patience": (0, None)}
 _CHOICES = {"optimizer": ("COBYLA", "SPSA", "L-BFGS-B"), "encoding": ("onehot", "unbalanced", "penalty"),
             "warm_start": (None, "greedy", "relaxed"), "mixer": ("ring", "complete"),
-            "ansatz": ("RealAmplitudes", "EfficientSU2")}
+            "ansatz": ("RealAmplitudes", "EfficientSU2"), "sub_solver": ("qaoa", "exact", "random")}
 
 
 def _flag(key: str) -> str:

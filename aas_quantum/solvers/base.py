@@ -39,10 +39,13 @@ class SolveOptions:
     warm_start: str | None = None  # QAOA: greedy | relaxed
     warm_epsilon: float = 0.25  # QAOA warm-start regularisation
     cvar_alpha: float = 1.0  # CVaR aggregation (1 = expectation)
+    tune_penalties: bool = True  # onehot/unbalanced: limit multipliers chosen on the enumerated subspace
     mixer: str = "ring"  # QAOA XY mixer topology: ring | complete
     interp: bool = False  # QAOA: grow the depth 1..reps with INTERP initialisation
     ansatz: str = "RealAmplitudes"  # VQE: RealAmplitudes | EfficientSU2
     sweeps: int = 2000  # anneal: sweeps over the positions
+    sub_solver: str = "qaoa"  # hybrid: what solves each window (qaoa | exact, random: the controls)
+    patience: int = 100  # hybrid: windows in a row without a gain before it stops (0: run to the time limit)
     known_optimum: float | None = None  # set by the run from the exact baseline: P(optimal) in records
 
     def with_(self, **changes: Any) -> SolveOptions:

@@ -1,37 +1,65 @@
-"""Hybrid decomposition for problems above the qubit budget.
+"""Hybrid: large-neighbourhood search whose neighbourhoods are re-optimised by QAOA.
 
-Start from the greedy selection; repeatedly pick a window of positions whose options fit the
-qubit budget, re-optimise that window with QAOA while the other positions stay fixed (limits
-become residual limits, the concentration term becomes linear in the window), and accept the
-new window when the whole selection improves and stays feasible. Stops after a full pass without
-improvement or at the time limit.
+Start from the better of two classical constructions: greedy polished by single swaps
+(``greedy+ls``) and the LP relaxation rounded, repaired and polished. Then, until the time limit
+(or ``patience`` windows in a row without a gain), pick a *window*: a few positions, each with its
+current option and its most promising alternatives, sized so the window's encoded qubits fit the
+qubit budget. Every other position stays fixed: the limits become residual limits and the
+concentration term becomes linear in the window (``restrict``). QAOA solves the window in the
+one-hot subspace; a better whole selection that keeps every limit is accepted.
+
+Windows are chosen by improvement potential under constraint coupling, not at random: the LP
+relaxation's dual prices price every binding limit, so an option's reduced cost (its cost plus
+the priced resources it uses) says how much swapping to it is worth once the limits it strains
+are paid for. Positions are drawn with probability rising with their best reduced-cost gain, the
+dual prices jittered per window so the search does not repeat itself. Every third window is
+supplier-centred when suppliers are limited or concentration is priced: the positions one
+supplier serves, which only move together.
+
+The record is honest about where the gain comes from: each window small enough is also solved
+exactly (enumerated), so the record counts how often QAOA found the window's optimum and how
+much it left. Two controls run the same search at the same time limit with another sub-solver:
+``sub_solver = "exact"`` (the enumeration) and ``"random"`` (uniform sampling of the window's
+one-hot subspace with QAOA's shots and decoding).
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import numpy as np
+from scipy import optimize
 
+from aas_quantum.encode.encodings import subspace_objective
 from aas_quantum.problem import BomProblem, LinearConstraint
 from aas_quantum.solvers.base import Solution, SolveOptions, Solver, SolverRecord, Status
-from aas_quantum.solvers.greedy import GreedySolver
+from aas_quantum.solvers.greedy import GreedySolver, repair
+from aas_quantum.solvers.local_search import polish
 from aas_quantum.solvers.qaoa import QaoaSolver
-from aas_quantum.solvers.variational import encoded_qubits
+from aas_quantum.solvers.variational import Selections, encoded_qubits
+
+VERIFY_STATES = 4096  # windows with at most this many one-hot selections are also solved exactly
+SUPPLIER_WINDOW_EVERY = 3
+SUB_SOLVERS = {"qaoa": "QAOA sub-problems", "exact": "exact enumeration of the windows (classical control)",
+               "random": "uniform sampling of the windows (random control)"}
 
 
-def restrict(problem: BomProblem, window: list[int], choice: tuple[int, ...]) -> BomProblem:
-    """The sub-problem over ``window`` positions with every other position fixed at ``choice``."""
+def restrict(problem: BomProblem, window: list[int], choice: tuple[int, ...],
+             keep: list[tuple[int, ...]] | None = None) -> BomProblem:
+    """The sub-problem over ``window`` positions (only the option numbers in ``keep``, per window
+    position, when given) with every other position fixed at ``choice``."""
     fixed_x = problem.x_from_choice(choice)
     for p in window:
         fixed_x[problem.position_slices[p]] = 0.0
     fixed_count = {s: float(fixed_x[list(idx)].sum()) for s, idx in problem.supplier_groups.items()}
     mapping: dict[int, int] = {}
     positions = []
-    for p in window:
+    for j, p in enumerate(window):
         options = []
-        for o in problem.positions[p].options:
+        for k, o in enumerate(problem.positions[p].options):
+            if keep is not None and k not in keep[j]:
+                continue
             mapping[o.index] = len(mapping)
             # w * (n_fixed + n_window)^2 = const + w * (2 n_fixed n_window + n_window^2)
             extra = 2.0 * problem.concentration_weight * fixed_count[o.supplier_id]
@@ -41,95 +69,247 @@ def restrict(problem: BomProblem, window: list[int], choice: tuple[int, ...]) ->
     for c in problem.constraints:
         inside = tuple((mapping[i], coef) for i, coef in c.coefficients if i in mapping)
         if inside:
-            residual = c.rhs - sum(coef * fixed_x[i] for i, coef in c.coefficients if i not in mapping)
+            residual = c.rhs - sum(coef * fixed_x[i] for i, coef in c.coefficients if fixed_x[i])
             constraints.append(LinearConstraint(c.name, c.kind, inside, c.sense, residual))
     return BomProblem(problem.product_id, problem.currency, tuple(positions), tuple(constraints),
                       problem.concentration_weight, problem.request, problem.inputs)
 
 
-def fitted(problem: BomProblem, window: list[int], choice: tuple[int, ...], budget: int, encoding: str
-           ) -> list[tuple[list[int], BomProblem | None]]:
-    """The window's sub-problem, halved until its *encoded* qubits (slack included) fit the budget.
+@dataclass(frozen=True)
+class WindowStep:
+    """One LNS iteration: what the window was, what QAOA and the enumeration found, what was kept."""
 
-    A single position that does not fit even alone comes back without a sub-problem (None): it is
-    never simulated, since no state larger than the budget is ever allocated.
-    """
-    sub = restrict(problem, window, choice)
-    if encoded_qubits(sub, encoding) <= budget:
-        return [(window, sub)]
-    if len(window) == 1:
-        return [(window, None)]
-    half = len(window) // 2
-    return fitted(problem, window[:half], choice, budget, encoding) + \
-        fitted(problem, window[half:], choice, budget, encoding)
+    seconds: float  # since the solve started
+    kind: str  # "reduced-cost" | "supplier"
+    positions: int
+    qubits: int
+    states: int  # one-hot selections of the window
+    current: float  # the window's objective at the current selection
+    qaoa: float | None  # the best selection QAOA returned (None: not run or nothing feasible)
+    optimum: float | None  # the window's optimum by enumeration (None: too large to verify)
+    p_optimal: float | None  # QAOA's probability mass on the window's optimum
+    accepted: str | None  # the sub-solver whose selection was kept, None when nothing improved
+    objective: float  # the whole selection's objective after this step
 
 
-def windows(sizes: list[int], budget: int, rng: np.random.Generator) -> list[list[int]]:
-    """A random order of positions cut into consecutive windows of at most ``budget`` options."""
-    order = rng.permutation(len(sizes))
-    out: list[list[int]] = [[]]
-    used = 0
-    for p in order:
-        if out[-1] and used + sizes[p] > budget:
-            out.append([])
-            used = 0
-        out[-1].append(int(p))
-        used += sizes[p]
-    return out
+@dataclass
+class _Search:
+    """The current selection and the prices windows are drawn by."""
+
+    problem: BomProblem
+    choice: tuple[int, ...]
+    objective: float
+    prices: np.ndarray  # LP dual price of each le_form row (0 where unknown)
+
+    def __post_init__(self) -> None:
+        self.starts = np.array([sl.start for sl in self.problem.position_slices])
+        self.sizes = np.array([sl.stop - sl.start for sl in self.problem.position_slices])
+        self.position_of = np.repeat(np.arange(len(self.starts)), self.sizes)
+
+    def gains(self, rng: np.random.Generator) -> np.ndarray:
+        """Per option: reduced-cost gain of swapping to it (jittered prices), -inf for the current one."""
+        a, _ = self.problem.le_form
+        prices = self.prices * rng.lognormal(0.0, 0.3, len(self.prices))
+        reduced = self.problem.cost_vector + prices @ a if len(prices) else self.problem.cost_vector.copy()
+        chosen = self.starts + np.asarray(self.choice)
+        gain = reduced[chosen][self.position_of] - reduced
+        gain[chosen] = -np.inf
+        return gain
+
+    def window(self, rng: np.random.Generator, budget: int, per_position: int, members: np.ndarray | None
+               ) -> tuple[list[int], list[tuple[int, ...]]]:
+        """Positions drawn by their best gain (among ``members`` if given), each with its current option and
+        its ``per_position - 1`` best alternatives, until the options fill ``budget``."""
+        gain = self.gains(rng)
+        best = np.full(len(self.starts), -np.inf)
+        np.maximum.at(best, self.position_of, gain)
+        movable = np.flatnonzero((self.sizes > 1) & np.isfinite(best))
+        if members is not None:
+            movable = np.intersect1d(movable, members)
+        if not len(movable):
+            return [], []
+        spread = float(np.std(best[movable])) or 1.0
+        weights = np.exp((best[movable] - best[movable].max()) / spread) + 1e-12
+        order = rng.choice(movable, size=len(movable), replace=False, p=weights / weights.sum())
+        window: list[int] = []
+        keep: list[tuple[int, ...]] = []
+        used = 0
+        for p in order:
+            take = min(per_position, int(self.sizes[p]), budget - used)
+            if take < 2:
+                break
+            sl = self.problem.position_slices[p]
+            alternatives = np.argsort(-gain[sl])[: take - 1]
+            keep.append(tuple(sorted([self.choice[p], *(int(k) for k in alternatives)])))
+            window.append(int(p))
+            used += take
+        return window, keep
+
+
+def _dual_prices(problem: BomProblem) -> tuple[np.ndarray, np.ndarray | None]:
+    """The LP relaxation's dual price of each limit row and its option values (None if it has none)."""
+    a, b = problem.le_form
+    n = problem.n_options
+    one_hot = np.zeros((len(problem.positions), n))
+    for row, sl in enumerate(problem.position_slices):
+        one_hot[row, sl] = 1.0
+    result = optimize.linprog(problem.cost_vector, A_ub=a if len(b) else None, b_ub=b if len(b) else None,
+                              A_eq=one_hot, b_eq=np.ones(len(problem.positions)), bounds=(0.0, 1.0),
+                              method="highs")
+    if result.status != 0:
+        return np.zeros(len(b)), None
+    prices = -np.asarray(result.ineqlin.marginals) if len(b) else np.zeros(0)
+    return np.maximum(prices, 0.0), np.asarray(result.x)
+
+
+def _start(problem: BomProblem, relaxed: np.ndarray | None, deadline: float
+           ) -> tuple[tuple[int, ...], float, str, float | None] | None:
+    """The better of greedy+ls and the rounded, repaired and polished LP relaxation."""
+    starts: list[tuple[tuple[int, ...], str]] = []
+    greedy = GreedySolver().solve(problem, SolveOptions())
+    if greedy.choice is not None:
+        starts.append((polish(problem, greedy.choice, deadline)[0], "greedy+ls"))
+    if relaxed is not None:
+        rounded = repair(problem, [int(np.argmax(relaxed[sl])) for sl in problem.position_slices])
+        if rounded is not None:
+            starts.append((polish(problem, tuple(rounded), deadline)[0], "relaxed"))
+    scored = [(problem.objective(problem.x_from_choice(c)), c, how) for c, how in starts
+              if problem.is_feasible(problem.x_from_choice(c))]
+    if not scored:
+        return None
+    value, choice, how = min(scored, key=lambda s: s[0])
+    return choice, value, how, greedy.objective
+
+
+def _uniform_sample(sub: BomProblem, shots: int, rng: np.random.Generator) -> tuple[int, ...] | None:
+    """The best feasible selection among ``shots`` drawn uniformly from the window's one-hot subspace:
+    QAOA's control, with the same shots and the same decoding (best feasible sample by true objective)."""
+    choices = np.stack([rng.integers(len(p.options), size=shots) for p in sub.positions], axis=1)
+    bits = np.zeros((shots, sub.n_options), dtype=np.int8)
+    for j, sl in enumerate(sub.position_slices):
+        bits[np.arange(shots), sl.start + choices[:, j]] = 1
+    objective, feasible = subspace_objective(sub, bits)
+    if not feasible.any():
+        return None
+    return tuple(int(c) for c in choices[np.flatnonzero(feasible)[np.argmin(objective[feasible])]])
+
+
+def _window_optimum(sub: BomProblem) -> tuple[float | None, tuple[int, ...] | None]:
+    """The window's optimum by enumeration (None when it has no feasible selection)."""
+    selections = Selections.of(sub)
+    if not selections.feasible.any():
+        return None, None
+    objective = np.where(selections.feasible, selections.objective, np.inf)
+    best = int(np.argmin(objective))
+    return float(objective[best]), sub.choice_from_x(selections.bits[best].astype(float))
 
 
 class HybridSolver(Solver):
     name = "hybrid"
 
     def solve(self, problem: BomProblem, options: SolveOptions) -> Solution:
+        return self.solve_traced(problem, options)[0]
+
+    def solve_traced(self, problem: BomProblem, options: SolveOptions) -> tuple[Solution, list[WindowStep]]:
+        """The solution and every window step (benchmarks write the trace; runs keep the counts)."""
         start = time.perf_counter()
-        greedy = GreedySolver().solve(problem, options)
-        record = SolverRecord(method=self.name, backend="QAOA sub-problems", encoding=options.encoding,
-                              reps=options.reps, optimizer=options.optimizer, shots=options.shots, seed=options.seed)
-        if greedy.choice is None or greedy.objective is None:
+        deadline = start + options.time_limit_s
+        sub_solver = options.sub_solver
+        record = SolverRecord(method=self.name, backend=SUB_SOLVERS[sub_solver],
+                              encoding=options.encoding, reps=options.reps, optimizer=options.optimizer,
+                              shots=options.shots, seed=options.seed)
+        prices, relaxed = _dual_prices(problem)
+        begun = _start(problem, relaxed, deadline)
+        if begun is None:
             return Solution(Status.NO_SOLUTION, None, None, replace(record, wall_time_s=time.perf_counter() - start),
-                            reasons=("greedy start found no feasible selection",))
-        choice, best = tuple(greedy.choice), float(greedy.objective)
-        sizes = [len(p.options) for p in problem.positions]
+                            reasons=("neither greedy nor the rounded LP relaxation gave a feasible start",)), []
+        choice, value, start_from, greedy_objective = begun
+        search = _Search(problem, choice, value, prices)
         rng = np.random.default_rng(options.seed)
-        sub_options = options.with_(known_optimum=None)  # the whole problem's optimum says nothing of a window
-        rounds = accepted = evaluations = max_qubits = over_budget = 0
-        p_feasible: list[float] = []
-        sub_backends: set[str] = set()  # what the sub-solves really ran on, for an honest record
-        improved = True
-        while improved and time.perf_counter() - start < options.time_limit_s:
-            improved = False
-            pieces = (piece for window in windows(sizes, options.qubit_budget, rng)
-                      for piece in fitted(problem, window, choice, options.qubit_budget, options.encoding))
-            for window, sub in pieces:
-                if time.perf_counter() - start >= options.time_limit_s:
-                    break
-                if sub is None:
-                    over_budget += 1
-                    continue
-                result = QaoaSolver().solve(sub, sub_options)
-                rounds += 1
+        supplier_windows = bool(problem.concentration_weight) or any(
+            c.kind.startswith("supplier") for c in problem.constraints)
+        suppliers = [np.unique(search.position_of[list(idx)]) for idx in problem.supplier_groups.values()]
+        # the windows' multipliers are not tuned: tuning enumerates the window, which would hand QAOA the answer
+        window_options = options.with_(tune_penalties=False)
+        trace: list[WindowStep] = []
+        stalled, evaluations, max_qubits, over_budget, slowest = 0, 0, 0, 0, 0.0
+        sub_backends: set[str] = set()
+        while True:
+            now = time.perf_counter()
+            if now + slowest > deadline or (options.patience and stalled >= options.patience):
+                break
+            step_start = now
+            kind = "supplier" if supplier_windows and len(trace) % SUPPLIER_WINDOW_EVERY == 2 else "reduced-cost"
+            members = suppliers[int(rng.integers(len(suppliers)))] if kind == "supplier" else None
+            window, keep = search.window(rng, options.qubit_budget, 2 + len(trace) % 2, members)
+            sub = restrict(problem, window, search.choice, keep) if window else None
+            while sub is not None and encoded_qubits(sub, options.encoding) > options.qubit_budget:
+                window, keep = window[:-1], keep[:-1]  # slack qubits: shrink until the encoding fits
+                sub = restrict(problem, window, search.choice, keep) if window else None
+            if sub is None:
+                over_budget += 1
+                stalled += 1
+                if over_budget > 100 and not trace:
+                    break  # no window fits the budget at all
+                continue
+            local = [search.choice[p] for p in window]
+            current = sub.objective(sub.x_from_choice([k.index(c) for k, c in zip(keep, local, strict=True)]))
+            states = int(np.prod([len(k) for k in keep]))
+            optimum, optimal_choice = _window_optimum(sub) if states <= VERIFY_STATES else (None, None)
+            found: tuple[int, ...] | None = None
+            qaoa_value = p_optimal = None
+            if sub_solver == "qaoa":
+                result = QaoaSolver().solve(sub, window_options.with_(known_optimum=optimum))
                 evaluations += result.record.evaluations
                 max_qubits = max(max_qubits, result.record.qubits)
                 sub_backends.add(result.record.backend)
-                if result.record.p_feasible is not None:
-                    p_feasible.append(result.record.p_feasible)
-                if result.choice is None:
-                    continue
-                candidate = list(choice)
-                for p, c in zip(window, result.choice, strict=True):
-                    candidate[p] = c
+                found, qaoa_value, p_optimal = result.choice, result.objective, result.record.p_optimal
+            elif sub_solver == "random":
+                found = _uniform_sample(sub, options.shots, rng)
+                max_qubits = max(max_qubits, sum(len(k) for k in keep))
+            else:
+                found = optimal_choice if optimum is not None else None
+                max_qubits = max(max_qubits, sum(len(k) for k in keep))
+            accepted = None
+            if found is not None:
+                candidate = list(search.choice)
+                for p, k, c in zip(window, keep, found, strict=True):
+                    candidate[p] = k[c]
                 x = problem.x_from_choice(candidate)
-                value = problem.objective(x)
-                if value < best - 1e-9 and not problem.violations(x):
-                    choice, best, improved = tuple(candidate), value, True
-                    accepted += 1
+                total = problem.objective(x)
+                if total < search.objective - 1e-9 * max(1.0, abs(search.objective)) and problem.is_feasible(x):
+                    search.choice, search.objective, accepted = tuple(candidate), total, sub_solver
+            stalled = 0 if accepted else stalled + 1
+            slowest = max(slowest, time.perf_counter() - step_start)
+            trace.append(WindowStep(
+                seconds=time.perf_counter() - start, kind=kind, positions=len(window),
+                qubits=encoded_qubits(sub, options.encoding), states=states, current=current, qaoa=qaoa_value,
+                optimum=optimum, p_optimal=p_optimal, accepted=accepted, objective=search.objective))
+        details = _trace_counts(trace, sub_solver)
+        details.update(start_from=start_from, start_objective=value, gain_by_windows=value - search.objective,
+                       greedy_objective=greedy_objective, qubit_budget=options.qubit_budget, sub_solver=sub_solver,
+                       windows_over_budget=over_budget)
         record = replace(
-            record, qubits=max_qubits,
+            record, qubits=max_qubits, evaluations=evaluations, wall_time_s=time.perf_counter() - start,
             backend=f"QAOA sub-problems on {', '.join(sorted(sub_backends))}" if sub_backends else record.backend,
-            evaluations=evaluations, wall_time_s=time.perf_counter() - start,
-            p_feasible=float(np.mean(p_feasible)) if p_feasible else None,
-            details={"subproblems": rounds, "accepted": accepted, "greedy_objective": greedy.objective,
-                     "qubit_budget": options.qubit_budget, "positions_over_budget": over_budget},
-        )
-        return Solution(Status.FEASIBLE, choice, best, record)
+            details=details)
+        return Solution(Status.FEASIBLE, search.choice, search.objective, record), trace
+
+
+def _trace_counts(trace: list[WindowStep], sub_solver: str) -> dict[str, object]:
+    """What the windows achieved, and for QAOA how often it found the verified window optimum."""
+    verified = [s for s in trace if s.optimum is not None]
+    improvable = [s for s in verified if s.optimum is not None and s.optimum < s.current - 1e-9]
+    counts: dict[str, object] = {
+        "windows": len(trace), "accepted": sum(1 for s in trace if s.accepted),
+        "verified_windows": len(verified), "improvable_windows": len(improvable)}
+    if sub_solver == "qaoa":
+        def hit(s: WindowStep) -> bool:
+            return s.qaoa is not None and s.optimum is not None and s.qaoa <= s.optimum + 1e-9
+
+        counts.update(
+            qaoa_found_window_optimum=sum(1 for s in verified if hit(s)),
+            qaoa_found_improvement=sum(1 for s in improvable if hit(s)),
+            mean_p_optimal=float(np.mean([s.p_optimal for s in verified if s.p_optimal is not None]))
+            if verified else None)
+    return counts

@@ -58,10 +58,10 @@ class SubspaceQaoa:
         phase_diag = self.diagonal.reshape(self.dims)
         for gamma, beta in zip(gammas, betas, strict=True):
             psi *= np.exp(-1j * gamma * phase_diag)
+            mixers = {k: position_mixer(k, float(beta), self.topology) for k in set(self.dims) if k > 1}
             for axis, k in enumerate(self.dims):
                 if k > 1:
-                    unitary = position_mixer(k, float(beta), self.topology)
-                    psi = np.moveaxis(np.tensordot(unitary, psi, axes=([1], [axis])), 0, axis)
+                    psi = np.moveaxis(np.tensordot(mixers[k], psi, axes=([1], [axis])), 0, axis)
         return psi.reshape(-1)
 
     def probabilities(self, params: np.ndarray) -> np.ndarray:

@@ -141,7 +141,7 @@ class QaoaSolver(Solver):
         refused = self.compatibility(problem, options)
         if refused:
             raise ValueError(refused)
-        encoding = encode(problem, options.encoding)
+        encoding = encode(problem, options.encoding, options.tune_penalties)
         topology = options.mixer
         initial = warm_start(problem, options.warm_start, options.warm_epsilon)
         if initial is not None and encoding.name != "onehot":

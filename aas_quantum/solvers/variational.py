@@ -10,6 +10,7 @@ from qiskit_algorithms.optimizers import COBYLA, L_BFGS_B, SPSA, Optimizer
 
 from aas_quantum.encode.encodings import (
     Encoding,
+    onehot_encoding,
     penalty_qubo,
     subspace_bits,
     subspace_objective,
@@ -36,14 +37,17 @@ def make_optimizer(name: str, maxiter: int, seed: int) -> Optimizer:
     raise ValueError(f"unknown optimizer {name!r} (COBYLA, SPSA, L-BFGS-B)")
 
 
-def encode(problem: BomProblem, name: str) -> Encoding:
+def encode(problem: BomProblem, name: str, tuned: bool = True) -> Encoding:
+    """``tuned``: the unbalanced multipliers are chosen on the enumerated subspace, which knows where the
+    optimum is; untuned, the published pair is used (what a problem too large to enumerate gets)."""
     if name == "onehot":
-        return tune_unbalanced(problem)
+        return tune_unbalanced(problem) if tuned else onehot_encoding(problem)
     if name == "unbalanced":
-        return tune_unbalanced(problem, unbalanced_qubo)
+        return tune_unbalanced(problem, unbalanced_qubo) if tuned else unbalanced_qubo(problem)
     if name == "penalty":
         return penalty_qubo(problem)
     raise ValueError(f"unknown encoding {name!r} (onehot, unbalanced, penalty)")
+
 
 def encoded_qubits(problem: BomProblem, name: str) -> int:
     """Qubits ``name`` needs for ``problem``, known before any state is allocated (slack qubits included)."""
@@ -86,16 +90,16 @@ def choice_from_bits(problem: BomProblem, bits: np.ndarray) -> list[int]:
 def decode(problem: BomProblem, sampled: list[np.ndarray], energies: np.ndarray
             ) -> tuple[tuple[int, ...] | None, str]:
     """Best feasible sampled selection; else the lowest-energy sample made one-hot and repaired."""
-    best: tuple[float, tuple[int, ...]] | None = None
-    for bits in sampled:
-        x = bits.astype(float)
-        choice = problem.choice_from_x(x)
-        if choice is not None and problem.is_feasible(x):
-            value = problem.objective(x)
-            if best is None or value < best[0]:
-                best = (value, choice)
-    if best is not None:
-        return best[1], "best feasible sample"
+    bits = np.asarray(sampled, dtype=np.int8).reshape(len(sampled), -1)[:, :problem.n_options]
+    counts = np.stack([bits[:, sl].sum(axis=1) for sl in problem.position_slices], axis=1)
+    one_hot = np.flatnonzero(np.all(counts == 1, axis=1))
+    if len(one_hot):
+        objective, feasible = subspace_objective(problem, bits[one_hot])
+        if feasible.any():
+            best = one_hot[np.flatnonzero(feasible)[np.argmin(objective[feasible])]]
+            choice = problem.choice_from_x(bits[best].astype(float))
+            assert choice is not None  # a one-hot row
+            return choice, "best feasible sample"
     lowest = sampled[int(np.argmin(energies))]
     repaired = repair(problem, choice_from_bits(problem, lowest))
     return (tuple(repaired), "repaired lowest-energy sample") if repaired is not None else (None, "")
