@@ -14,6 +14,10 @@ from scipy import optimize, sparse
 from aas_quantum.problem import BomProblem, unreachable_limits
 from aas_quantum.solvers.base import Solution, SolveOptions, Solver, SolverRecord, Status
 
+# HiGHS stops at a relative gap of 1e-4 by default and still says "optimal": on a 2,000-position BoM that
+# left a selection 0.009 % dearer than greedy's labelled as the proven optimum. Optimal means optimal here.
+MIP_REL_GAP = 1e-9
+
 
 class ExactSolver(Solver):
     name = "exact"
@@ -25,40 +29,45 @@ class ExactSolver(Solver):
         n_vars = n + len(groups)
         c = np.concatenate([problem.cost_vector, np.full(len(groups), problem.concentration_weight)])
 
-        rows, lower, upper = [], [], []
+        # the constraint matrix is assembled sparse: dense rows cost n_vars floats each (100 MB at 2,000 positions)
+        row_of: list[np.ndarray] = []
+        col_of: list[np.ndarray] = []
+        val_of: list[np.ndarray] = []
+        lower: list[float] = []
+        upper: list[float] = []
+
+        def add(columns: np.ndarray, values: np.ndarray, low: float, high: float) -> None:
+            row_of.append(np.full(len(columns), len(lower)))
+            col_of.append(np.asarray(columns))
+            val_of.append(np.asarray(values, dtype=float))
+            lower.append(low)
+            upper.append(high)
+
         for sl in problem.position_slices:  # exactly one option per position
-            row = np.zeros(n_vars)
-            row[sl] = 1.0
-            rows.append(row)
-            lower.append(1.0)
-            upper.append(1.0)
+            add(np.arange(sl.start, sl.stop), np.ones(sl.stop - sl.start), 1.0, 1.0)
         a_le, b_le = problem.le_form
         for r in range(len(b_le)):
-            rows.append(np.concatenate([a_le[r], np.zeros(len(groups))]))
-            lower.append(-np.inf)
-            upper.append(b_le[r])
+            columns = np.flatnonzero(a_le[r])
+            add(columns, a_le[r, columns], -np.inf, float(b_le[r]))
         for g, idx in enumerate(groups):
             positions = len({problem.options[i].position_id for i in idx})
             for k in range(positions):
-                row = np.zeros(n_vars)
-                row[list(idx)] = 2 * k + 1
-                row[n + g] = -1.0
-                rows.append(row)
-                lower.append(-np.inf)
-                upper.append(k * (k + 1))
+                add(np.array([*idx, n + g]), np.array([2 * k + 1] * len(idx) + [-1.0]), -np.inf, k * (k + 1))
+        matrix = sparse.csr_array((np.concatenate(val_of), (np.concatenate(row_of), np.concatenate(col_of))),
+                                  shape=(len(lower), n_vars))
 
         result = optimize.milp(
             c,
             integrality=np.concatenate([np.ones(n), np.zeros(len(groups))]),
             bounds=optimize.Bounds(np.zeros(n_vars), np.concatenate([np.ones(n), np.full(len(groups), np.inf)])),
-            constraints=optimize.LinearConstraint(sparse.csr_array(np.array(rows)), lower, upper),
-            options={"time_limit": options.time_limit_s, "disp": False},
+            constraints=optimize.LinearConstraint(matrix, lower, upper),
+            options={"time_limit": options.time_limit_s, "disp": False, "mip_rel_gap": MIP_REL_GAP},
         )
         wall = time.perf_counter() - start
         bound = getattr(result, "mip_dual_bound", None)
         record = SolverRecord(method=self.name, backend="HiGHS (scipy.optimize.milp)", wall_time_s=wall,
                               details={"milp_status": int(result.status), "message": str(result.message),
-                                       "variables": n_vars, "rows": len(rows)})
+                                       "variables": n_vars, "rows": len(lower)})
         if result.status == 2:
             reasons = unreachable_limits(problem) or [
                 "the limits cannot be met together (each one alone can): "
