@@ -558,14 +558,21 @@ def _figure(name: str | None, value: object) -> str:
     return f"{number:,.6g}"
 
 
+TABLE_LINES = 100  # selection lines shown on the terminal; every line is in the result and ERP files
+
+
 def print_summary(summary: RunSummary) -> None:
     cur, kpis, rec = summary.currency, summary.kpis, summary.solver
-    table = Table(title=f"Selection for {_text(summary.product_id)}", title_justify="left")
+    shown = summary.selection[:TABLE_LINES]
+    caption = None if len(shown) == len(summary.selection) else \
+        f"first {len(shown)} of {len(summary.selection):,} positions; every line is in the result and ERP files"
+    table = Table(title=f"Selection for {_text(summary.product_id)}", title_justify="left", caption=caption,
+                  caption_justify="left")
     for col, justify in [("Pos", "left"), ("Designation", "left"), ("Part number", "left"), ("Supplier", "left"),
                          ("Qty", "right"), ("Order", "right"), (f"Unit {cur}", "right"), (f"Ext. {cur}", "right"),
                          ("Lead d", "right")]:
         table.add_column(col, justify=justify)  # type: ignore[arg-type]
-    for ln in summary.selection:
+    for ln in shown:
         table.add_row(_text(ln.position_id), _text(ln.designation), _text(ln.part_number), _text(ln.supplier_id),
                       f"{ln.quantity:g} {_text(ln.unit)}",
                       f"{ln.order_quantity:g}", f"{ln.unit_price:,.2f}", f"{ln.extended_price:,.2f}",
