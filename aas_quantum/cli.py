@@ -18,39 +18,19 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
-from basyx.aas import model
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from aas_quantum import contract, erp, solvers
-from aas_quantum.aas import mapping
-from aas_quantum.aas.files import read_files, write_aasx
-from aas_quantum.aas.http import AasClient, ServerSettings, b64
-from aas_quantum.aas.result import output_stem, result_submodel_id
-from aas_quantum.aas.templates import write_templates
-from aas_quantum.app import (
-    ErpOutput,
-    FileRepository,
-    Listener,
-    OutcomeStatus,
-    Repository,
-    RunEvent,
-    RunOutcome,
-    RunRequest,
-    RunState,
-    RunSummary,
-    ServerRepository,
-    check_output_folder,
-    execute_all,
-    failure,
-    refuse_overwriting_inputs,
-)
+from aas_quantum import contract, solvers
 from aas_quantum.errors import AasQuantumError, BomInputError, ConfigError, Location
-from aas_quantum.problem import BomProblem, build_problem
+from aas_quantum.resources import erp_profile_names
 from aas_quantum.sanitize import printable
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the rest is imported where it is used: --help loads neither numpy nor httpx nor basyx
+    from aas_quantum.aas.http import ServerSettings
+    from aas_quantum.app import Listener, Repository, RunEvent, RunOutcome, RunSummary
+    from aas_quantum.problem import BomProblem
     from aas_quantum.publish.job import RunPublisher
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
@@ -63,7 +43,7 @@ err_console = Console(stderr=True)
 Inputs = Annotated[list[Path], typer.Argument(help=".aasx / .json / .xml files: product, components, suppliers")]
 ShellOpt = Annotated[str | None, typer.Option("--shell", help="product AAS id (when the inputs hold several)")]
 ErpOpt = Annotated[str | None, typer.Option("--erp", help="ERP export profiles, comma-separated: "
-                                            + ", ".join(erp.profile_names()) + " or a profile .toml")]
+                                            + ", ".join(erp_profile_names()) + " or a profile .toml")]
 MqttOpt = Annotated[str | None, typer.Option("--mqtt", help="publish status and result to this broker, "
                                              "e.g. mqtt://host:1883 or mqtts://host:8883 (settings: \\[mqtt])")]
 ErpFormatOpt = Annotated[str, typer.Option("--erp-format", help="xlsx, csv or both (comma-separated)")]
@@ -106,6 +86,8 @@ def _guarded(command: F) -> F:
         try:
             return command(*args, **kwargs)
         except (AasQuantumError, MemoryError, OSError) as exc:
+            from aas_quantum.app import failure
+
             exit_code, message = failure(exc)
             raise _error(message, exit_code) from exc
 
@@ -122,6 +104,9 @@ def _warn(lines: list[str]) -> None:
 
 
 def _load(inputs: list[Path], shell_id: str | None, lenient: bool = False) -> tuple[BomProblem, str]:
+    from aas_quantum.aas import mapping
+    from aas_quantum.aas.files import read_files
+    from aas_quantum.problem import build_problem
     env = read_files(inputs, lenient)
     _warn(env.warnings)
     shell = mapping.product_shell(env, shell_id)
@@ -186,6 +171,15 @@ def optimize(
     With --all every product runs, whatever happens to the others; the exit code is the first
     failure's.
     """
+    from aas_quantum.app import (
+        ErpOutput,
+        FileRepository,
+        OutcomeStatus,
+        RunRequest,
+        ServerRepository,
+        check_output_folder,
+        execute_all,
+    )
     given = {"time_limit_s": time_limit, "seed": seed, "reps": reps, "shots": shots, "qubit_budget": qubit_budget,
              "encoding": encoding, "backend": backend, "optimizer": optimizer, "maxiter": maxiter,
              "warm_start": warm_start, "cvar_alpha": cvar_alpha, "mixer": mixer, "interp": interp or None}
@@ -247,6 +241,7 @@ NO_SERVER = "give a server (--server, AAS_QUANTUM_SERVER or base_url in [server]
 def _server(server: str | None, submodel_server: str | None, registry: str | None,
             submodel_registry: str | None) -> ServerSettings | None:
     """The AAS server settings when a server or registry is given by option, environment or config."""
+    from aas_quantum.aas.http import ServerSettings
     if not (server or registry or submodel_registry or ServerSettings.configured()):
         return None
     return ServerSettings.resolve(server, submodel_url=submodel_server, registry_url=registry,
@@ -265,6 +260,7 @@ def _repository(inputs: list[Path] | None, server_settings: Callable[[], ServerS
                 supplier_shells: str | None = None, lenient: bool = False) -> Repository:
     """Files when given (they win over a server from the environment, which is then not even read),
     else the AAS server."""
+    from aas_quantum.app import FileRepository, ServerRepository
     if inputs:
         return FileRepository(inputs, lenient)
     server = server_settings()
@@ -276,6 +272,7 @@ def _repository(inputs: list[Path] | None, server_settings: Callable[[], ServerS
 @contextlib.contextmanager
 def _progress(quiet: bool) -> Iterator[Listener]:
     """A spinner on the terminal with the run's stage (nothing when the output is not a terminal)."""
+    from aas_quantum.app import RunState
     if quiet or not err_console.is_terminal:
         yield lambda event: None
         return
@@ -334,6 +331,9 @@ def export_result(
     out: Annotated[Path, typer.Option(help="folder for the ERP files")] = Path("out"),
 ) -> None:
     """Write ERP files from a saved result, without solving again."""
+    from aas_quantum import erp
+    from aas_quantum.aas.result import output_stem
+    from aas_quantum.app import ErpOutput, check_output_folder, refuse_overwriting_inputs
     erp_output = ErpOutput.load(erp_names or "generic", erp_format, erp_set or ())
     shell_id, saved = _saved_run(inputs, shell)
     document = erp.erp_document(*saved)
@@ -346,6 +346,9 @@ def export_result(
 def _saved_run(inputs: list[Path], shell: str | None) -> tuple[str, tuple[BomProblem, tuple[int, ...], RunSummary]]:
     """The product shell id and its saved run (problem, choice, summary) from a result package, or a
     result .json with the input files."""
+    from aas_quantum.aas import mapping
+    from aas_quantum.aas.files import read_files
+    from aas_quantum.aas.result import result_submodel_id
     env = read_files(inputs)
     if not mapping.product_shells(env):
         raise BomInputError("the files hold no product shell: a result .json holds only the result, so pass "
@@ -402,6 +405,7 @@ def opcua_server(
     mqtt: MqttOpt = None,
 ) -> None:
     """Serve the latest result of every product over OPC UA; the Optimize method runs a product again."""
+    from aas_quantum.app import RunRequest
     from aas_quantum.app.opcua_server import serve
     from aas_quantum.publish.opcua import OpcUaServerSettings
 
@@ -445,6 +449,7 @@ def serve(
     mqtt: MqttOpt = None,
 ) -> None:
     """Serve the AAS server extension: the Optimize operation BaSyx delegates to, jobs, re-optimisation."""
+    from aas_quantum.app import RunRequest
     from aas_quantum.app.observe import json_logging
     from aas_quantum.app.service import ServiceSettings
     from aas_quantum.app.service import serve as run_service
@@ -477,7 +482,7 @@ def install_operation(
     """Write the Optimize Operation (delegated to the service) into the product's AAS; a second call changes nothing."""
     from urllib.parse import urlsplit
 
-    from aas_quantum.aas.http import install_submodel
+    from aas_quantum.aas.http import AasClient, b64, install_submodel
     from aas_quantum.app.operation import operations_submodel
 
     parts = urlsplit(service_url)
@@ -507,6 +512,12 @@ def result(
     submodel_registry: SubmodelRegistryOpt = None,
 ) -> None:
     """Print a product's BomOptimizationResult: its key figures and selection, from a file or the server."""
+    from basyx.aas import model
+
+    from aas_quantum.aas import mapping
+    from aas_quantum.aas.files import read_files
+    from aas_quantum.aas.http import AasClient, b64
+    from aas_quantum.aas.result import result_submodel_id
     if result_file is not None:
         env = read_files([result_file])
         found = [sm for sm in mapping.submodels_with(env, contract.OPTIMIZATION_RESULT)
@@ -659,6 +670,7 @@ def encode(
 def templates(out: Annotated[Path, typer.Option(help="folder to write the templates to")] = Path("templates")
               ) -> None:
     """Write the four data-contract submodel templates (AAS V3.0 JSON)."""
+    from aas_quantum.aas.templates import write_templates
     for path in write_templates(out):
         console.print(str(path))
 
@@ -671,6 +683,8 @@ def generate(
     out: Annotated[Path | None, typer.Option(help="output .aasx")] = None,
 ) -> None:
     """Write a reproducible synthetic BoM (product + suppliers) as an AASX package."""
+    from aas_quantum.aas import mapping
+    from aas_quantum.aas.files import write_aasx
     from aas_quantum.synthetic import synthetic_catalog
 
     slug = f"synthetic-{positions}-{seed}"
@@ -703,6 +717,8 @@ def batch(
     """Optimise many products under several scenarios in parallel; resumable; report.md / report.html."""
     import os
 
+    from aas_quantum.aas.http import ServerSettings
+    from aas_quantum.app import check_output_folder
     from aas_quantum.app.batch import input_files, load_scenarios, plan, run_batch
     from aas_quantum.app.batch_report import write_report
     from aas_quantum.display import RichBatchDisplay
@@ -758,6 +774,7 @@ def pareto(
     out: Annotated[Path, typer.Option(help="folder for pareto-<product>-<measure>.json")] = Path("out"),
 ) -> None:
     """The non-dominated selections between total cost and CO2e (or weight, lead time), each solved exactly."""
+    from aas_quantum.app import check_output_folder
     from aas_quantum.app.pareto import MEASURES, pareto_front, write_front
 
     if x != "cost":

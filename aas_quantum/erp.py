@@ -29,7 +29,7 @@ from aas_quantum.config import config_section
 from aas_quantum.errors import ConfigError
 from aas_quantum.problem import BomProblem, product_number
 from aas_quantum.report import selection_line
-from aas_quantum.resources import data_dir
+from aas_quantum.resources import data_dir, erp_profile_names
 from aas_quantum.summary import RunSummary
 
 FORMATS = ("xlsx", "csv")
@@ -169,12 +169,6 @@ class Profile:
     source: str = ""
 
 
-def profile_names() -> list[str]:
-    """The profiles shipped with the package."""
-    return sorted(p.name.removesuffix(".toml") for p in data_dir("erp_export").iterdir()
-                  if p.name.endswith(".toml"))
-
-
 def load_profile(name_or_path: str, overrides: dict[str, Any] | None = None) -> Profile:
     """A shipped profile by name, or a profile file by path; ``overrides`` as in ``erp_overrides``."""
     path = Path(name_or_path)
@@ -184,7 +178,7 @@ def load_profile(name_or_path: str, overrides: dict[str, Any] | None = None) -> 
         shipped = data_dir("erp_export") / f"{name_or_path}.toml"
         if not shipped.is_file():
             raise ConfigError(f"unknown ERP profile {name_or_path!r}: not a .toml file and not one of "
-                              + ", ".join(profile_names()))
+                              + ", ".join(erp_profile_names()))
         text, source = shipped.read_text(encoding="utf-8"), f"erp_export/{name_or_path}.toml"
     try:
         raw = tomllib.loads(text)

@@ -17,3 +17,9 @@ def data_dir(name: str) -> Traversable:
     except ModuleNotFoundError:
         return Path(__file__).resolve().parent.parent / name
 
+
+
+def erp_profile_names() -> list[str]:
+    """The ERP export profiles shipped with the package (here so that ``--help`` lists them without loading
+    the exporter)."""
+    return sorted(p.name.removesuffix(".toml") for p in data_dir("erp_export").iterdir() if p.name.endswith(".toml"))

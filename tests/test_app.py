@@ -195,3 +195,13 @@ def test_commands_that_solve_nothing_import_no_quantum_stack(command, cli, tmp_p
     done = subprocess.run([sys.executable, "-c", probe], cwd=REPO, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_help_loads_neither_numpy_nor_the_aas_sdk_nor_http():
+    """--help is the first thing a user runs: the CLI imports what a command needs inside the command."""
+    probe = ("import sys\nfrom typer.testing import CliRunner\nfrom aas_quantum.cli import app\n"
+             "result = CliRunner().invoke(app, ['--help'])\nassert result.exit_code == 0, result.output\n"
+             "print(sorted({m.split('.')[0] for m in sys.modules} & {'numpy', 'basyx', 'httpx', 'scipy', 'pandas'}))\n")
+    done = subprocess.run([sys.executable, "-c", probe], cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "[]"

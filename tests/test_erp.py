@@ -18,13 +18,14 @@ from aas_quantum.aas.files import read_files
 from aas_quantum.cli import app
 from aas_quantum.errors import ConfigError
 from aas_quantum.problem import build_problem
+from aas_quantum.resources import erp_profile_names
 from aas_quantum.run import optimize
 from aas_quantum.solvers import SolveOptions
 from aas_quantum.summary import RunSummary
 
 from conftest import DRONE_STEM, MEDIUM, SMALL
 
-PROFILES = erp.profile_names()
+PROFILES = erp_profile_names()
 
 
 @pytest.fixture(scope="module")

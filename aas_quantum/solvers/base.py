@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field, replace
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-import numpy as np
+if TYPE_CHECKING:  # the registry (and so --help) loads without numpy
+    import numpy as np
 
-from aas_quantum.problem import BomProblem
+    from aas_quantum.problem import BomProblem
 
 
 class Status(enum.StrEnum):
