@@ -176,13 +176,28 @@ def test_xlsx_layout_and_summary(exported, solved):
     for column in ("A", "G", "K"):  # fitted to the longest text (openpyxl's unfitted default is 13)
         longest = max(len(str(cell.value)) for cell in items[column] if cell.value is not None)
         assert items.column_dimensions[column].width == min(60, longest + 2)
-    summary = {row[0]: row[1] for row in workbook["Summary"].iter_rows(min_row=2, max_row=15, values_only=True)}
-    assert summary["Total cost"] == pytest.approx(report.kpis.total_cost)
-    assert summary["Improvement vs greedy"] == pytest.approx(report.kpis.improvement_vs_greedy_pct)
-    assert summary["Gap to optimum"] == pytest.approx(report.kpis.gap_to_optimum_pct)
-    assert summary["Total CO2e"] == pytest.approx(report.kpis.total_co2e_kg)
+    sheet = workbook["Summary"]
+    summary = {row[0]: row[1] for row in sheet.iter_rows(min_row=2, max_row=len(erp.SUMMARY_ROWS) + 1,
+                                                          values_only=True)}
+    kpis = report.kpis
+    assert summary["Total cost"] == pytest.approx(kpis.total_cost)
+    assert summary["Objective (cost + CO2 price + concentration)"] == pytest.approx(kpis.objective)
+    assert summary["Greedy objective"] == pytest.approx(kpis.greedy_objective)
+    assert summary["Improvement vs greedy (objective)"] == pytest.approx(kpis.improvement_vs_greedy_pct)
+    assert summary["Improvement vs greedy+ls (objective)"] == pytest.approx(kpis.improvement_vs_greedy_ls_pct)
+    # money and objective side by side: the saving in money is its own figure, with its own sign
+    assert summary["Cost saved vs greedy"] == pytest.approx(kpis.greedy_cost - kpis.total_cost)
+    assert summary["Gap to optimum (objective)"] == pytest.approx(kpis.gap_to_optimum_pct)
+    assert summary["Total CO2e"] == pytest.approx(kpis.total_co2e_kg)
     assert isinstance(summary["Finished (UTC)"], dt.datetime)
-    assert len(workbook["Summary"]._charts) == 1
+    (chart,) = sheet._charts
+    # the series title is the price column's header and the categories are exactly the positions
+    values = chart.series[0].val.numRef.f
+    header_row = int(values.split("$")[-3].rstrip(":")) - 1
+    assert sheet.cell(header_row, 3).value.startswith("Extended price")
+    categories = chart.series[0].cat.numRef or chart.series[0].cat.strRef
+    first, last = (int(ref.split("$")[-1]) for ref in categories.f.split(":"))
+    assert [sheet.cell(r, 1).value for r in range(first, last + 1)] == [ln.position_id for ln in report.lines]
 
 
 @pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice (libreoffice-calc) is not installed")
