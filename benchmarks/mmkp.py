@@ -20,7 +20,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 MMKP_DIR = Path(os.environ.get("MMKP_DIR", REPO.parent / "shared" / "benchmarks" / "mmkp"))
 
-KHAN_OPTIMA = {"I01": 173.0, "I02": 364.0, "I03": 1602.0}
+KHAN_OPTIMA = {"I01": 173.0, "I02": 364.0, "I03": 1602.0, "I04": 3597.0}
+# the largest Hiremath-Hill problem quoted on its own (25 classes x 10 items x 25 constraints, published 2018)
+HIREMATH_SINGLE = (("TestSet9.25GP10IT25KP", 9),)
 
 
 @dataclass(frozen=True)
@@ -103,12 +105,16 @@ def value_of(instance: MmkpInstance, objective_cost: float) -> float:
     return sum(max(v for v, _ in items) for items in instance.groups) - objective_cost
 
 
-def instances(khan: tuple[str, ...] = ("I01", "I02", "I03"),
-              hiremath_sets: tuple[str, ...] = ("TestSet1.5GP10IT5KP", "TestSet2.10GP10IT5KP")) -> list[MmkpInstance]:
+def instances(khan: tuple[str, ...] = ("I01", "I02", "I03", "I04"),
+              hiremath_sets: tuple[str, ...] = ("TestSet1.5GP10IT5KP", "TestSet2.10GP10IT5KP"),
+              hiremath_single: tuple[tuple[str, int], ...] = HIREMATH_SINGLE) -> list[MmkpInstance]:
     out = [read_khan(MMKP_DIR / "khan" / f"{name}.txt") for name in khan]
     optima = hiremath_hill_optima()
     for name in hiremath_sets:
         out.extend(read_hiremath_hill(MMKP_DIR / "hiremath-hill" / f"{name}.txt", optima))
+    for name, number in hiremath_single:
+        out.extend(i for i in read_hiremath_hill(MMKP_DIR / "hiremath-hill" / f"{name}.txt", optima)
+                   if i.name == f"{name}#{number}")
     return out
 
 
@@ -127,11 +133,15 @@ def main() -> int:
         problem = build_problem(to_catalog(inst))
         row = {"instance": inst.name, "groups": len(inst.groups), "items": len(inst.groups[0]),
                "dims": len(inst.capacities), "published_optimum": inst.optimum}
-        for method in ("exact", "greedy"):
+        for method in ("exact", "greedy", "greedy+ls"):
             start = time.perf_counter()
             sol = get_solver(method).solve(problem, SolveOptions(time_limit_s=60))
-            row[f"{method}_value"] = value_of(inst, sol.objective) if sol.objective is not None else None
-            row[f"{method}_seconds"] = round(time.perf_counter() - start, 4)
+            key = method.replace("+", "_")
+            row[f"{key}_value"] = value_of(inst, sol.objective) if sol.objective is not None else None
+            row[f"{key}_seconds"] = round(time.perf_counter() - start, 4)
+            if method == "exact":  # proven, or the best bound HiGHS reached within the time limit
+                row["exact_status"] = sol.status.value
+                row["exact_value_bound"] = None if sol.bound is None else round(value_of(inst, sol.bound), 4)
         rows.append(row)
         print(row)
     out = write_csv("mmkp.csv", rows)

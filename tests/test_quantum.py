@@ -13,6 +13,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from qiskit.quantum_info import Statevector
 
+from aas_quantum import solvers
 from aas_quantum.catalog import ObjectiveWeights
 from aas_quantum.cli import app
 from aas_quantum.encode.circuits import onehot_qaoa_circuit
@@ -23,6 +24,7 @@ from aas_quantum.encode.encodings import (
     subspace_bits,
     tune_unbalanced,
 )
+from aas_quantum.errors import ConfigError
 from aas_quantum.problem import BomProblem, build_problem
 from aas_quantum.run import optimize
 from aas_quantum.solvers import SolveOptions, Status, get_solver
@@ -290,3 +292,26 @@ def test_energy_distribution_is_reported_and_ordered(load):
     dist = solution.record.details["energy_distribution"]
     assert dist["min_sampled_support"] <= dist["q01"] <= dist["q10"] <= dist["q50"] <= dist["q90"]
     assert dist["q01"] <= dist["mean"]
+
+
+def test_untuned_qaoa_uses_the_published_multipliers_and_the_hybrid_never_tunes(load, monkeypatch):
+    """``tune_penalties`` off: QAOA's limit multipliers are the published pair, not the pair chosen on the
+    enumerated subspace (which knows where the optimum is); the hybrid's windows are always untuned."""
+    from aas_quantum.encode import encodings
+    from aas_quantum.solvers import variational
+    from aas_quantum.solvers.hybrid import HybridSolver
+    from aas_quantum.solvers.qaoa import QaoaSolver
+
+    problem = load(SMALL).problem
+    fast = SolveOptions(reps=1, maxiter=10, shots=256)
+    published = [encodings.UNBALANCED_L1, encodings.UNBALANCED_L2]
+    untuned = QaoaSolver().solve(problem, fast.with_(tune_penalties=False))
+    assert list(untuned.record.details["multipliers"]) == published
+    tuned = QaoaSolver().solve(problem, fast)
+    assert list(tuned.record.details["multipliers"]) != published  # the drone's tuned pair differs
+    calls: list[object] = []
+    monkeypatch.setattr(variational, "tune_unbalanced", lambda *args, **kwargs: calls.append(args))
+    HybridSolver().solve(load(MEDIUM).problem, fast.with_(time_limit_s=5, patience=5))
+    assert calls == []
+    with pytest.raises(ConfigError, match="tune_penalties"):
+        solvers.check_parameters("hybrid", {"tune_penalties": True})
