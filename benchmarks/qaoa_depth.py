@@ -6,6 +6,9 @@ limit multipliers tuned on the enumerated subspace (the solver's default, which 
 optimum is) and untuned (the published pair); and uniform sampling of the same subspace. Both are
 decoded the same way (best feasible sample by the true objective, at the same shots and seed).
 
+Tuning applies only to subspaces of at most 2^18 selections (``tune_unbalanced``); above that both
+runs use the published pair, and their rows are the same.
+
 Per row: P(feasible) and P(optimal) of the distribution (exact, from the final state; uniform: the
 feasible and optimal share of the subspace), the approximation ratio of the decoded selection
 (objective / optimum, 1 = optimal) and the mean feasible objective's ratio under the distribution.
