@@ -90,8 +90,13 @@ def main() -> None:
         text = io.StringIO()
         pstats.Stats(profile, stream=text).sort_stats("tottime").print_stats(15)
     RESULTS.mkdir(exist_ok=True)
-    lines = [line.replace(str(REPO) + "/", "").replace(sys.prefix + "/", "").replace(sys.base_prefix + "/", "")
-             for line in text.getvalue().splitlines() if line.strip() and not line.startswith(("   Ordered", "   List"))]
+    machine = (str(REPO) + "/", sys.prefix + "/", sys.base_prefix + "/")  # paths relative to the repo
+    lines = []
+    for line in text.getvalue().splitlines():
+        if line.strip() and not line.startswith(("   Ordered", "   List")):
+            for prefix in machine:
+                line = line.replace(prefix, "")
+            lines.append(line)
     (RESULTS / "edges_profile.txt").write_text(
         f"cProfile of reading the {max(args.sizes)}-position package (self time, top 15)\n" + "\n".join(lines) + "\n")
     print(write_csv("edges.csv", rows))
