@@ -321,3 +321,41 @@ def test_csv_conventions_from_cli_and_config(tmp_path, cli, monkeypatch):
                         dtype={"ITEM_NO": str})
     assert set(items["PLANT"]) == {2020} and set(items["BOM_USAGE"]) == {1}
     assert items["COMP_QTY"].dtype.kind == "f" and items["ITEM_NO"][0] == "0010"
+
+
+def _check_reasons(problem, report, document) -> dict[str, int]:
+    choice = report.solution.choice
+    reasons = {"break": 0, "dearer": 0}
+    for alt in document.alternatives:
+        p = next(i for i, pos in enumerate(problem.positions) if pos.position_id == alt["position_id"])
+        k = next(j for j, o in enumerate(problem.positions[p].options)
+                 if o.part_number == alt["part_number"] and o.supplier_id == alt["supplier_id"])
+        swapped = problem.x_from_choice([*choice[:p], k, *choice[p + 1:]])
+        broken = [c.name for c, _ in problem.violations(swapped)]
+        change = problem.objective(swapped) - report.kpis.objective
+        assert alt["objective_delta"] == pytest.approx(change, abs=1e-6)
+        if broken:
+            assert alt["why_not_chosen"].startswith("would break ")
+            assert all(name in alt["why_not_chosen"] for name in broken)
+            reasons["break"] += 1
+        else:
+            assert change > 0 and alt["why_not_chosen"].startswith(f"objective +{change:,.2f}")
+            reasons["dearer"] += 1
+    return reasons
+
+
+def test_alternatives_say_why_each_option_lost_checked_by_swapping_it_in(solved, exported):
+    """Every option not chosen says why: the limits it would break (exactly those a swap breaks, checked
+    with the full constraint list) or what it adds to the objective (the full objective's change); both
+    selections are optimal, so no alternative is better on its own. The drone has rules a swap breaks."""
+    ebike = _check_reasons(*solved)
+    env = read_files([SMALL])
+    drone = build_problem(mapping.read_catalog(env, mapping.product_shell(env)))
+    report = optimize(drone, "exact", SolveOptions())
+    document = erp.erp_document(drone, report.solution.choice, RunSummary.of(report, "run-2"))
+    reasons = _check_reasons(drone, report, document)
+    assert ebike["dearer"] > 0 and reasons["break"] > 0
+    profile = erp.load_profile("generic")
+    sheet = next(s for s in profile.sheets if s.name == "Alternatives")
+    frame = _csv_frame(profile, exported, sheet)
+    assert list(frame["Why not chosen"]) == [a["why_not_chosen"] for a in solved[2].alternatives]

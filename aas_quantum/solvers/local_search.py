@@ -10,6 +10,8 @@ one is taken, until none improves or the time limit is reached.
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -18,43 +20,61 @@ from aas_quantum.solvers.base import Solution, SolveOptions, Solver, SolverRecor
 from aas_quantum.solvers.greedy import GreedySolver
 
 
-def polish(problem: BomProblem, choice: tuple[int, ...], deadline: float) -> tuple[tuple[int, ...], int]:
-    """``choice`` (feasible) after best-improvement swaps until none improves or ``deadline``
-    (``time.perf_counter()``) passes; also the number of swaps made."""
+@dataclass(frozen=True)
+class Swaps:
+    """What changing one position's option would do, for every option of every position at once."""
+
+    objective_change: np.ndarray  # per option; 0 for the options chosen now
+    excess: np.ndarray  # (constraint, option): how far the constraint would be over its bound (0: it holds)
+
+    def fits(self) -> np.ndarray:
+        return np.asarray(np.all(self.excess <= 1e-9, axis=0))
+
+
+def single_swaps(problem: BomProblem, choice: Sequence[int]) -> Swaps:
+    """The effect of every single swap from ``choice``: the objective's change (cost, and the concentration
+    term: moving a position from supplier s to t changes sum n^2 by 2 (n_t - n_s + 1)) and each
+    constraint's excess (rows as ``problem.constraints``)."""
     a, b = problem.le_form
     costs = problem.cost_vector
-    weight = problem.concentration_weight
-    suppliers = list(problem.supplier_groups)
     supplier_of = np.empty(problem.n_options, dtype=int)
     for s, idx in enumerate(problem.supplier_groups.values()):
         supplier_of[list(idx)] = s
     starts = np.array([sl.start for sl in problem.position_slices])
     position_of = np.repeat(np.arange(len(starts)), [sl.stop - sl.start for sl in problem.position_slices])
     chosen = starts + np.asarray(choice)
-    used = np.bincount(supplier_of[chosen], minlength=len(suppliers)).astype(float)
+    old = chosen[position_of]
+    change = costs - costs[old]
+    if problem.concentration_weight:
+        used = np.bincount(supplier_of[chosen], minlength=len(problem.supplier_groups)).astype(float)
+        other = supplier_of != supplier_of[old]
+        change += np.where(other, 2.0 * problem.concentration_weight
+                           * (used[supplier_of] - used[supplier_of[old]] + 1.0), 0.0)
     lhs = a[:, chosen].sum(axis=1)
+    excess = np.maximum(lhs[:, None] + a - a[:, old] - b[:, None], 0.0)
+    change[chosen] = 0.0
+    return Swaps(change, excess)
+
+
+def polish(problem: BomProblem, choice: tuple[int, ...], deadline: float) -> tuple[tuple[int, ...], int]:
+    """``choice`` (feasible) after best-improvement swaps until none improves or ``deadline``
+    (``time.perf_counter()``) passes; also the number of swaps made."""
+    costs = problem.cost_vector
+    starts = np.array([sl.start for sl in problem.position_slices])
+    position_of = np.repeat(np.arange(len(starts)), [sl.stop - sl.start for sl in problem.position_slices])
+    current = list(choice)
     tolerance = 1e-9 * (1.0 + float(np.abs(costs).max(initial=0.0)))
     swaps = 0
     while time.perf_counter() < deadline:
-        old = chosen[position_of]
-        # n^2 per supplier: moving one position from supplier s to t changes it by 2 (n_t - n_s + 1)
-        change = costs - costs[old]
-        if weight:
-            other = supplier_of != supplier_of[old]
-            change += np.where(other, 2.0 * weight * (used[supplier_of] - used[supplier_of[old]] + 1.0), 0.0)
-        fits = np.all(lhs[:, None] + a - a[:, old] <= b[:, None] + 1e-9, axis=0)
-        change[~fits] = np.inf
-        change[chosen] = np.inf
+        effects = single_swaps(problem, current)
+        change = np.where(effects.fits(), effects.objective_change, np.inf)
         best = int(np.argmin(change))
         if not change[best] < -tolerance:
             break
-        p = position_of[best]
-        lhs += a[:, best] - a[:, chosen[p]]
-        used[supplier_of[chosen[p]]] -= 1
-        used[supplier_of[best]] += 1
-        chosen[p] = best
+        p = int(position_of[best])
+        current[p] = best - int(starts[p])
         swaps += 1
-    return tuple(int(c - s) for c, s in zip(chosen, starts, strict=True)), swaps
+    return tuple(current), swaps
 
 
 class GreedyLocalSearchSolver(Solver):
