@@ -46,7 +46,9 @@ class SolveOptions:
     ansatz: str = "RealAmplitudes"  # VQE: RealAmplitudes | EfficientSU2
     sweeps: int = 2000  # anneal: sweeps over the positions
     sub_solver: str = "qaoa"  # hybrid: what solves each window (qaoa | exact, random: the controls)
-    patience: int = 100  # hybrid: windows in a row without a gain before it stops (0: run to the time limit)
+    # hybrid: windows in a row without a gain before it stops (None: two passes' worth of windows over the
+    # positions; 0: run to the time limit)
+    patience: int | None = None
     known_optimum: float | None = None  # set by the run from the exact baseline: P(optimal) in records
 
     def with_(self, **changes: Any) -> SolveOptions:

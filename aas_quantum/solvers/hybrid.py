@@ -2,9 +2,9 @@
 
 Start from the better of two classical constructions: greedy polished by single swaps
 (``greedy+ls``) and the LP relaxation rounded, repaired and polished. Then, until the time limit
-(or ``patience`` windows in a row without a gain), pick a *window*: a few positions, each with its
-current option and its most promising alternatives, sized so the window's encoded qubits fit the
-qubit budget. Every other position stays fixed: the limits become residual limits and the
+(or ``patience`` windows in a row without a gain; by default two passes' worth of windows), pick a
+*window*: a few positions, each with its current option and its most promising alternatives, sized
+so the window's encoded qubits fit the qubit budget. Every other position stays fixed: the limits become residual limits and the
 concentration term becomes linear in the window (``restrict``). QAOA solves the window in the
 one-hot subspace; a better whole selection that keeps every limit is accepted.
 
@@ -233,10 +233,11 @@ class HybridSolver(Solver):
         window_options = options.with_(tune_penalties=False)
         trace: list[WindowStep] = []
         stalled, evaluations, max_qubits, over_budget, slowest = 0, 0, 0, 0, 0.0
+        patience = options.patience
         sub_backends: set[str] = set()
         while True:
             now = time.perf_counter()
-            if now + slowest > deadline or (options.patience and stalled >= options.patience):
+            if now + slowest > deadline or (patience and stalled >= patience):
                 break
             step_start = now
             kind = "supplier" if supplier_windows and len(trace) % SUPPLIER_WINDOW_EVERY == 2 else "reduced-cost"
@@ -280,6 +281,9 @@ class HybridSolver(Solver):
                 if total < search.objective - 1e-9 * max(1.0, abs(search.objective)) and problem.is_feasible(x):
                     search.choice, search.objective, accepted = tuple(candidate), total, sub_solver
             stalled = 0 if accepted else stalled + 1
+            if patience is None:  # two passes' worth: every movable position in about two windows
+                movable = int(np.count_nonzero(search.sizes > 1))
+                patience = max(5, -(-2 * movable // max(1, len(window))))
             slowest = max(slowest, time.perf_counter() - step_start)
             trace.append(WindowStep(
                 seconds=time.perf_counter() - start, kind=kind, positions=len(window),
