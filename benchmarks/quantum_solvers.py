@@ -61,7 +61,7 @@ def samples() -> list[dict]:
                 "improvement_vs_greedy_pct": round(100 * (greedy - own) / greedy, 3),
                 "greedy_ls_objective": round(report.kpis.greedy_ls_objective or 0.0, 2),
                 "selection_from": details.get("selection_from", method),
-                "subproblems": report.solution.record.details.get("subproblems", 1),
+                "windows": details.get("windows", 1),
                 "seconds": round(time.perf_counter() - start, 1),
             })
             print(rows[-1], flush=True)
