@@ -14,7 +14,7 @@ the priced resources it uses) says how much swapping to it is worth once the lim
 are paid for. Positions are drawn with probability rising with their best reduced-cost gain, the
 dual prices jittered per window so the search does not repeat itself. Every third window is
 supplier-centred when suppliers are limited or concentration is priced: the positions one
-supplier serves, which only move together.
+supplier has an offer for, whose moves into or out of that supplier only pay off together.
 
 The record is honest about where the gain comes from: each window small enough is also solved
 exactly (enumerated), so the record counts how often QAOA found the window's optimum and how
