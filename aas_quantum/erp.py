@@ -548,6 +548,8 @@ def write_xlsx(tables: Sequence[Table], document: ErpDocument, profile: Profile,
 
 
 def _style_header(ws: Any, widths: Sequence[int]) -> None:
+    """Header row bold, frozen and filtered, columns fitted; printed landscape, one page wide, with the
+    header row repeated on every page (the generic workbook printed as 18 portrait pages)."""
     from openpyxl.styles import Font
     from openpyxl.utils import get_column_letter
 
@@ -557,6 +559,10 @@ def _style_header(ws: Any, widths: Sequence[int]) -> None:
     ws.auto_filter.ref = ws.dimensions
     for i, width in enumerate(widths, start=1):
         ws.column_dimensions[get_column_letter(i)].width = min(60, width + 2)
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0  # as many pages down as needed
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.print_title_rows = "1:1"
 
 
 SUMMARY_ROWS = (  # the objective and the money side by side: an improvement on one is not one on the other

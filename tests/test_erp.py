@@ -176,6 +176,10 @@ def test_xlsx_layout_and_summary(exported, solved):
     for column in ("A", "G", "K"):  # fitted to the longest text (openpyxl's unfitted default is 13)
         longest = max(len(str(cell.value)) for cell in items[column] if cell.value is not None)
         assert items.column_dimensions[column].width == min(60, longest + 2)
+    for ws in workbook.worksheets:  # printable: landscape, one page wide, header on every page
+        assert ws.page_setup.orientation == "landscape" and ws.sheet_properties.pageSetUpPr.fitToPage
+        assert (ws.page_setup.fitToWidth, ws.page_setup.fitToHeight) == (1, 0)
+        assert ws.print_title_rows == "$1:$1"
     sheet = workbook["Summary"]
     summary = {row[0]: row[1] for row in sheet.iter_rows(min_row=2, max_row=len(erp.SUMMARY_ROWS) + 1,
                                                           values_only=True)}

@@ -4,9 +4,10 @@ Start from the better of two classical constructions: greedy polished by single 
 (``greedy+ls``) and the LP relaxation rounded, repaired and polished. Then, until the time limit
 (or ``patience`` windows in a row without a gain; by default two passes' worth of windows), pick a
 *window*: a few positions, each with its current option and its most promising alternatives, sized
-so the window's encoded qubits fit the qubit budget. Every other position stays fixed: the limits become residual limits and the
-concentration term becomes linear in the window (``restrict``). QAOA solves the window in the
-one-hot subspace; a better whole selection that keeps every limit is accepted.
+so the window's encoded qubits fit the qubit budget. Every other position stays fixed: the limits
+become residual limits and the concentration term becomes linear in the window (``restrict``). QAOA
+solves the window in the one-hot subspace; a better whole selection that keeps every limit is
+accepted.
 
 Windows are chosen by improvement potential under constraint coupling, not at random: the LP
 relaxation's dual prices price every binding limit, so an option's reduced cost (its cost plus
