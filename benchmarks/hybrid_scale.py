@@ -1,9 +1,11 @@
 """The hybrid (LNS with QAOA windows) on large problems, next to its controls at the same time limit.
 
 Khan MMKP I07-I13 at 60 s and the control cabinet at 30 s (``--time-limit`` / ``--cabinet-time-limit``).
-On each: greedy (naive), greedy+ls (strong heuristic), the hybrid with QAOA windows, the same search
-with exact windows (classical control) and with uniformly sampled windows (random control, same
-shots and decoding), and the exact MILP (HiGHS) with the same time limit. Gaps are to the best known
+On each: greedy (naive), greedy+ls (strong heuristic), the hybrid with QAOA windows (plain, and
+warm-started from the window's greedy selection with 20 evaluations), the same search with exact
+windows (classical control) and with uniformly sampled windows (random control, same shots and
+decoding), and the exact MILP (HiGHS) with the same time limit. ``--only`` / ``--methods`` rerun a
+part; the rows of the rest are kept. Gaps are to the best known
 value (Khan, maximisation) or the proven optimum (cabinet).
 
     .venv/bin/python benchmarks/hybrid_scale.py
@@ -16,6 +18,7 @@ enumerated optimum was, whether it was accepted).
 from __future__ import annotations
 
 import argparse
+import csv
 import dataclasses
 import sys
 import time
@@ -25,7 +28,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))  # this checkout's package, not an installed one
 
-from results_io import write_csv  # noqa: E402
+from results_io import RESULTS, write_csv  # noqa: E402
 
 from aas_quantum.aas.files import read_files  # noqa: E402
 from aas_quantum.aas.mapping import product_shell, read_catalog  # noqa: E402
@@ -90,9 +93,34 @@ def row(case: Case, method: str, solution: Solution, seconds: float) -> dict[str
     }
 
 
-def trace_rows(case: Case, trace: list[WindowStep]) -> list[dict[str, object]]:
-    return [{"instance": case.name, **{k: (round(v, 6) if isinstance(v, float) else v)
-                                        for k, v in dataclasses.asdict(step).items()}} for step in trace]
+def trace_rows(case: Case, method: str, trace: list[WindowStep]) -> list[dict[str, object]]:
+    return [{"instance": case.name, "method": method,
+             **{k: (round(v, 6) if isinstance(v, float) else v) for k, v in dataclasses.asdict(step).items()}}
+            for step in trace]
+
+
+# the hybrid's variants: the name in the results and the options that differ from WINDOW
+VARIANTS = {
+    "qaoa": ("hybrid (qaoa windows)", {"sub_solver": "qaoa"}),
+    "qaoa-warm": ("hybrid (qaoa windows, greedy warm start, 20 evaluations)",
+                  {"sub_solver": "qaoa", "warm_start": "greedy", "maxiter": 20}),
+    "exact": ("hybrid (exact windows)", {"sub_solver": "exact"}),
+    "random": ("hybrid (random windows)", {"sub_solver": "random"}),
+}
+BASELINES = ("greedy", "greedy+ls", "exact")
+
+
+def merged(name: str, rows: list[dict[str, object]]) -> list[dict[str, object]]:
+    """``rows`` in place of the file's rows of the same instance and method; the others kept (in order)."""
+    path = RESULTS / name
+    done = {(r["instance"], r["method"]) for r in rows}
+    kept: list[dict[str, object]] = []
+    if path.exists():
+        with path.open() as fh:
+            kept = [r for r in csv.DictReader(fh) if (r["instance"], r["method"]) not in done]
+    order = {inst: i for i, inst in enumerate(dict.fromkeys([*(r["instance"] for r in kept),
+                                                             *(r["instance"] for r in rows)]))}
+    return sorted(kept + rows, key=lambda r: order[str(r["instance"])])
 
 
 def main() -> None:
@@ -100,25 +128,29 @@ def main() -> None:
     parser.add_argument("--time-limit", type=float, default=60.0)
     parser.add_argument("--cabinet-time-limit", type=float, default=30.0)
     parser.add_argument("--only", nargs="*", help="instances whose name contains one of these")
+    parser.add_argument("--methods", nargs="*", default=[*BASELINES, *VARIANTS],
+                        help=f"of {', '.join([*BASELINES, *VARIANTS])} (rows of the others are kept)")
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
     rows, traces = [], []
     for case in cases(args.time_limit, args.cabinet_time_limit, args.only):
         options = SolveOptions(time_limit_s=case.time_limit_s, seed=args.seed, patience=0, **WINDOW)
-        for method in ("greedy", "greedy+ls", "exact"):
+        for method in (m for m in BASELINES if m in args.methods):
             started = time.perf_counter()
             solution = get_solver(method).solve(case.problem, options)
             rows.append(row(case, method, solution, time.perf_counter() - started))
             print(rows[-1], flush=True)
-        for sub_solver in ("qaoa", "exact", "random"):
+        for key in (k for k in VARIANTS if k in args.methods):
+            name, changes = VARIANTS[key]
             started = time.perf_counter()
-            solution, trace = HybridSolver().solve_traced(case.problem, options.with_(sub_solver=sub_solver))
-            rows.append(row(case, f"hybrid ({sub_solver} windows)", solution, time.perf_counter() - started))
+            solution, trace = HybridSolver().solve_traced(case.problem, options.with_(**changes))
+            rows.append(row(case, name, solution, time.perf_counter() - started))
             print(rows[-1], flush=True)
-            if sub_solver == "qaoa":
-                traces.extend(trace_rows(case, trace))
-    print(write_csv("hybrid_scale.csv", rows))
-    print(write_csv("hybrid_scale_trace.csv", traces))
+            if changes["sub_solver"] == "qaoa":
+                traces.extend(trace_rows(case, name, trace))
+    print(write_csv("hybrid_scale.csv", merged("hybrid_scale.csv", rows)))
+    if traces:
+        print(write_csv("hybrid_scale_trace.csv", merged("hybrid_scale_trace.csv", traces)))
 
 
 if __name__ == "__main__":
