@@ -158,6 +158,8 @@ def optimize(
     param: Annotated[list[str] | None, typer.Option(help="any other solver parameter KEY=VALUE, e.g. "
                                                          "sweeps=500 or ansatz=EfficientSU2 (repeatable)")] = None,
     json_output: Annotated[bool, typer.Option("--json", help="print a JSON summary instead of tables")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress and no tables: only what was "
+                                                             "written, and errors")] = False,
     lenient: LenientOpt = False,
     erp: ErpOpt = None,
     erp_format: ErpFormatOpt = "xlsx,csv",
@@ -201,7 +203,7 @@ def optimize(
         requests = [RunRequest(product=sid, method=solver, parameters=parameters, out=out, erp=erp_output,
                                dry_run=dry_run) for sid in shell_ids]
         listeners: list[Listener] = [publisher] if publisher else []
-        with _progress(quiet=json_output) as progress:
+        with _progress(quiet=json_output or quiet) as progress:
             outcomes = execute_all(requests, repository, [*listeners, progress])
     finally:
         repository.close()
@@ -211,7 +213,7 @@ def optimize(
         print(json.dumps(documents[0] if len(documents) == 1 else documents, indent=2))
     else:
         for outcome in outcomes:
-            _print_outcome(outcome, isinstance(repository, ServerRepository))
+            _print_outcome(outcome, isinstance(repository, ServerRepository), tables=not quiet)
         for line in deliveries:  # what each sink confirmed: MQTT topics acknowledged, OPC UA nodes written
             console.print(_text(line), highlight=False)
     failed = [o for o in outcomes if o.status != OutcomeStatus.OK]
@@ -271,10 +273,18 @@ def _repository(inputs: list[Path] | None, server_settings: Callable[[], ServerS
 
 @contextlib.contextmanager
 def _progress(quiet: bool) -> Iterator[Listener]:
-    """A spinner on the terminal with the run's stage (nothing when the output is not a terminal)."""
+    """The run's stage on stderr: a spinner on a terminal, one plain line per stage when piped or logged
+    (a long run never leaves a blank screen), nothing when quiet."""
     from aas_quantum.app import RunState
-    if quiet or not err_console.is_terminal:
+    if quiet:
         yield lambda event: None
+        return
+    if not err_console.is_terminal:
+        def line(event: RunEvent) -> None:
+            if event.state == RunState.SOLVING:
+                err_console.print(f"{_text(event.product_id)}: {_text(event.stage)}", highlight=False,
+                                  soft_wrap=True)
+        yield line
         return
     with err_console.status("starting") as status:
         def show(event: RunEvent) -> None:
@@ -283,11 +293,12 @@ def _progress(quiet: bool) -> Iterator[Listener]:
         yield show
 
 
-def _print_outcome(outcome: RunOutcome, to_server: bool) -> None:
+def _print_outcome(outcome: RunOutcome, to_server: bool, tables: bool = True) -> None:
     if outcome.summary is None or outcome.outputs is None:
         return  # reported with the errors
     written = outcome.outputs
-    print_summary(outcome.summary)
+    if tables:
+        print_summary(outcome.summary)
     if written.aasx is None or written.json is None:
         console.print("\n--dry-run: nothing written (no files, nothing to the server)")
         return

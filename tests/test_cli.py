@@ -191,3 +191,28 @@ def test_piped_output_is_not_cut_at_80_columns(tmp_path):
                            "--out", str(tmp_path)], cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert "FRM-CF5-220" in done.stdout and "SUP-SKYPARTS" in done.stdout and "…" not in done.stdout
+
+
+def test_piped_run_reports_each_stage_on_stderr_and_quiet_prints_only_what_was_written(tmp_path):
+    """Piped or logged, a run says what it is doing, one plain line per stage on stderr (no blank screen,
+    no spinner escapes); --quiet leaves only the written files on stdout."""
+    import os
+    import subprocess
+    import sys
+
+    from conftest import REPO
+
+    def run(*extra: str) -> subprocess.CompletedProcess[str]:
+        done = subprocess.run([sys.executable, "-m", "aas_quantum.cli", "optimize", str(SMALL), "--solver", "exact",
+                               "--out", str(tmp_path), *extra], cwd=REPO, env=dict(os.environ), capture_output=True,
+                              text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+        return done
+
+    piped = run()
+    stages = [line.partition(": ")[2] for line in piped.stderr.splitlines() if ": " in line]
+    assert stages == ["exact baseline", "greedy baseline", "exact", "report", "writing results"]
+    assert "\x1b" not in piped.stderr and "Selection for" in piped.stdout
+    quiet = run("--quiet")
+    assert quiet.stderr == ""
+    assert "Selection for" not in quiet.stdout and "result written to" in quiet.stdout

@@ -46,7 +46,8 @@ def test_cli_run_publishes_ordered_status_and_a_valid_retained_result(mosquitto,
     assert states[0] == "queued" and states[-1] == "done" and set(states[1:-1]) == {"solving"}
     progress = [s["progress"] for s in statuses]
     assert progress == sorted(progress) and progress[-1] == 1.0
-    assert [s["stage"] for s in statuses[1:-1]] == ["exact baseline", "greedy baseline", "exact", "report"]
+    assert [s["stage"] for s in statuses[1:-1]] == ["exact baseline", "greedy baseline", "exact", "report",
+                                                    "writing results"]
 
     late = Subscriber(broker.port, [topic("aas-quantum", PRODUCT, "#")])  # joins after the run
     retained = {t.rsplit("/", 1)[1]: (payload, flag) for t, payload, flag in late.drain()}
@@ -216,5 +217,5 @@ def test_a_run_says_what_each_sink_acknowledged(mosquitto, cli, tmp_path):
                               str(tmp_path)])
     assert result.exit_code == 0, result.output
     text = " ".join(result.output.split())
-    for kind, count in (("status", 6), ("result", 1)):
+    for kind, count in (("status", 7), ("result", 1)):
         assert f"MQTT {topic('aas-quantum', PRODUCT, kind)}: {count} message(s) acknowledged" in text

@@ -120,6 +120,7 @@ def execute(request: RunRequest, repository: Repository, listeners: Sequence[Lis
         if request.dry_run:  # compute and show: nothing is written anywhere
             emit(RunState.DONE, progress=1.0, summary=summary, result_submodel_id=result_id)
             return RunOutcome(run_id, shell_id, OutcomeStatus.OK, summary, RunOutputs(None, None))
+        emit(RunState.SOLVING, progress=0.97, stage="writing results")
         files.write(env, shell_id, submodel)  # local outputs first: whatever the server does, no work is lost
         written_erp = erp.write_export(plan, request.out, files.stem) if plan else []
         location = None
