@@ -152,6 +152,28 @@ class BomProblem:
         return tuple(slices)
 
     @cached_property
+    def position_starts(self) -> np.ndarray:
+        """Index of each position's first option: ``position_starts + choice`` are the chosen options."""
+        return np.array([sl.start for sl in self.position_slices], dtype=np.int64)
+
+    @cached_property
+    def position_sizes(self) -> np.ndarray:
+        return np.array([sl.stop - sl.start for sl in self.position_slices], dtype=np.int64)
+
+    @cached_property
+    def option_position(self) -> np.ndarray:
+        """Position number of each option (for the vectorised solvers)."""
+        return np.repeat(np.arange(len(self.positions)), self.position_sizes)
+
+    @cached_property
+    def option_supplier(self) -> np.ndarray:
+        """Each option's supplier, numbered in ``supplier_groups`` order."""
+        numbers = np.empty(self.n_options, dtype=np.int64)
+        for s, idx in enumerate(self.supplier_groups.values()):
+            numbers[list(idx)] = s
+        return numbers
+
+    @cached_property
     def supplier_groups(self) -> dict[str, tuple[int, ...]]:
         groups: dict[str, list[int]] = defaultdict(list)
         for o in self.options:

@@ -18,7 +18,6 @@ def data_dir(name: str) -> Traversable:
         return Path(__file__).resolve().parent.parent / name
 
 
-
 def erp_profile_names() -> list[str]:
     """The ERP export profiles shipped with the package (here so that ``--help`` lists them without loading
     the exporter)."""

@@ -10,6 +10,7 @@ from aas_quantum.errors import ConfigError, InfeasibleError, NoSolutionError
 from aas_quantum.problem import BomProblem
 from aas_quantum.report import Report, build_report
 from aas_quantum.solvers import Solution, SolveOptions, Status, get_solver
+from aas_quantum.solvers.local_search import polished
 
 Progress = Callable[[str, float], None]
 
@@ -36,7 +37,7 @@ def optimize(problem: BomProblem, method: str, options: SolveOptions | None = No
         raise InfeasibleError(list(exact.reasons))
     report_progress("greedy baseline", 0.2)
     greedy = get_solver("greedy").solve(problem, options)
-    greedy_ls = get_solver("greedy+ls").solve(problem, options)
+    greedy_ls = polished(problem, greedy, options)  # greedy+ls from the greedy just solved
     report_progress(method, 0.3)
     baselines = {"exact": exact, "greedy": greedy, "greedy+ls": greedy_ls}  # solved already: not solved twice
     if exact.status == Status.OPTIMAL:

@@ -229,10 +229,15 @@ def subspace_choices(problem: BomProblem) -> np.ndarray:
 
 def subspace_bits(problem: BomProblem) -> np.ndarray:
     """The one-hot selections as (D, n_options) 0/1 rows, in ``subspace_choices`` order."""
-    choices = subspace_choices(problem)
+    return choice_bits(problem, subspace_choices(problem))
+
+
+def choice_bits(problem: BomProblem, choices: np.ndarray) -> np.ndarray:
+    """(rows, positions) option numbers as (rows, n_options) one-hot 0/1 rows."""
     bits = np.zeros((len(choices), problem.n_options), dtype=np.int8)
+    rows = np.arange(len(choices))
     for p, sl in enumerate(problem.position_slices):
-        bits[np.arange(len(choices)), sl.start + choices[:, p]] = 1
+        bits[rows, sl.start + choices[:, p]] = 1
     return bits
 
 

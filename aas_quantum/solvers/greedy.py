@@ -38,8 +38,7 @@ def repair(problem: BomProblem, choice: list[int], max_moves: int | None = None)
     scale = np.maximum(np.abs(a).max(axis=1, initial=0.0), 1e-9)[:, None]
     a, b = a / scale, b / scale[:, 0]
     costs = problem.cost_vector
-    starts = np.array([sl.start for sl in problem.position_slices])
-    position_of = np.repeat(np.arange(len(starts)), [sl.stop - sl.start for sl in problem.position_slices])
+    starts, position_of = problem.position_starts, problem.option_position
     chosen = starts + np.asarray(choice)  # the option chosen in each position
     old = chosen[position_of]  # per option: the option its position uses now
     delta = a - a[:, old]  # per option: what swapping to it changes in each row

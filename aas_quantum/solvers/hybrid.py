@@ -32,7 +32,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 from scipy import optimize
 
-from aas_quantum.encode.encodings import subspace_objective
+from aas_quantum.encode.encodings import choice_bits, subspace_objective
 from aas_quantum.problem import BomProblem, LinearConstraint
 from aas_quantum.solvers.base import Solution, SolveOptions, Solver, SolverRecord, Status
 from aas_quantum.solvers.greedy import GreedySolver, repair
@@ -102,18 +102,13 @@ class _Search:
     objective: float
     prices: np.ndarray  # LP dual price of each le_form row (0 where unknown)
 
-    def __post_init__(self) -> None:
-        self.starts = np.array([sl.start for sl in self.problem.position_slices])
-        self.sizes = np.array([sl.stop - sl.start for sl in self.problem.position_slices])
-        self.position_of = np.repeat(np.arange(len(self.starts)), self.sizes)
-
     def gains(self, rng: np.random.Generator) -> np.ndarray:
         """Per option: reduced-cost gain of swapping to it (jittered prices), -inf for the current one."""
         a, _ = self.problem.le_form
         prices = self.prices * rng.lognormal(0.0, 0.3, len(self.prices))
         reduced = self.problem.cost_vector + prices @ a if len(prices) else self.problem.cost_vector.copy()
-        chosen = self.starts + np.asarray(self.choice)
-        gain = reduced[chosen][self.position_of] - reduced
+        chosen = self.problem.position_starts + np.asarray(self.choice)
+        gain = reduced[chosen][self.problem.option_position] - reduced
         gain[chosen] = -np.inf
         return gain
 
@@ -122,9 +117,10 @@ class _Search:
         """Positions drawn by their best gain (among ``members`` if given), each with its current option and
         its ``per_position - 1`` best alternatives, until the options fill ``budget``."""
         gain = self.gains(rng)
-        best = np.full(len(self.starts), -np.inf)
-        np.maximum.at(best, self.position_of, gain)
-        movable = np.flatnonzero((self.sizes > 1) & np.isfinite(best))
+        sizes = self.problem.position_sizes
+        best = np.full(len(sizes), -np.inf)
+        np.maximum.at(best, self.problem.option_position, gain)
+        movable = np.flatnonzero((sizes > 1) & np.isfinite(best))
         if members is not None:
             movable = np.intersect1d(movable, members)
         if not len(movable):
@@ -136,7 +132,7 @@ class _Search:
         keep: list[tuple[int, ...]] = []
         used = 0
         for p in order:
-            take = min(per_position, int(self.sizes[p]), budget - used)
+            take = min(per_position, int(sizes[p]), budget - used)
             if take < 2:
                 break
             sl = self.problem.position_slices[p]
@@ -186,10 +182,7 @@ def _uniform_sample(sub: BomProblem, shots: int, rng: np.random.Generator) -> tu
     """The best feasible selection among ``shots`` drawn uniformly from the window's one-hot subspace:
     QAOA's control, with the same shots and the same decoding (best feasible sample by true objective)."""
     choices = np.stack([rng.integers(len(p.options), size=shots) for p in sub.positions], axis=1)
-    bits = np.zeros((shots, sub.n_options), dtype=np.int8)
-    for j, sl in enumerate(sub.position_slices):
-        bits[np.arange(shots), sl.start + choices[:, j]] = 1
-    objective, feasible = subspace_objective(sub, bits)
+    objective, feasible = subspace_objective(sub, choice_bits(sub, choices))
     if not feasible.any():
         return None
     return tuple(int(c) for c in choices[np.flatnonzero(feasible)[np.argmin(objective[feasible])]])
@@ -229,7 +222,7 @@ class HybridSolver(Solver):
         rng = np.random.default_rng(options.seed)
         supplier_windows = bool(problem.concentration_weight) or any(
             c.kind.startswith("supplier") for c in problem.constraints)
-        suppliers = [np.unique(search.position_of[list(idx)]) for idx in problem.supplier_groups.values()]
+        suppliers = [np.unique(problem.option_position[list(idx)]) for idx in problem.supplier_groups.values()]
         # the windows' multipliers are not tuned: tuning enumerates the window, which would hand QAOA the answer
         window_options = options.with_(tune_penalties=False)
         trace: list[WindowStep] = []
@@ -245,9 +238,11 @@ class HybridSolver(Solver):
             members = suppliers[int(rng.integers(len(suppliers)))] if kind == "supplier" else None
             window, keep = search.window(rng, options.qubit_budget, 2 + len(trace) % 2, members)
             sub = restrict(problem, window, search.choice, keep) if window else None
-            while sub is not None and encoded_qubits(sub, options.encoding) > options.qubit_budget:
+            qubits = encoded_qubits(sub, options.encoding) if sub is not None else 0
+            while sub is not None and qubits > options.qubit_budget:
                 window, keep = window[:-1], keep[:-1]  # slack qubits: shrink until the encoding fits
                 sub = restrict(problem, window, search.choice, keep) if window else None
+                qubits = encoded_qubits(sub, options.encoding) if sub is not None else 0
             if sub is None:
                 over_budget += 1
                 stalled += 1
@@ -260,18 +255,16 @@ class HybridSolver(Solver):
             optimum, optimal_choice = _window_optimum(sub) if states <= VERIFY_STATES else (None, None)
             found: tuple[int, ...] | None = None
             qaoa_value = p_optimal = None
+            max_qubits = max(max_qubits, qubits)
             if sub_solver == "qaoa":
                 result = QaoaSolver().solve(sub, window_options.with_(known_optimum=optimum))
                 evaluations += result.record.evaluations
-                max_qubits = max(max_qubits, result.record.qubits)
                 sub_backends.add(result.record.backend)
                 found, qaoa_value, p_optimal = result.choice, result.objective, result.record.p_optimal
             elif sub_solver == "random":
                 found = _uniform_sample(sub, options.shots, rng)
-                max_qubits = max(max_qubits, sum(len(k) for k in keep))
             else:
-                found = optimal_choice if optimum is not None else None
-                max_qubits = max(max_qubits, sum(len(k) for k in keep))
+                found = optimal_choice
             accepted = None
             if found is not None:
                 candidate = list(search.choice)
@@ -283,12 +276,12 @@ class HybridSolver(Solver):
                     search.choice, search.objective, accepted = tuple(candidate), total, sub_solver
             stalled = 0 if accepted else stalled + 1
             if patience is None:  # two passes' worth: every movable position in about two windows
-                movable = int(np.count_nonzero(search.sizes > 1))
+                movable = int(np.count_nonzero(problem.position_sizes > 1))
                 patience = max(5, -(-2 * movable // max(1, len(window))))
             slowest = max(slowest, time.perf_counter() - step_start)
             trace.append(WindowStep(
                 seconds=time.perf_counter() - start, kind=kind, positions=len(window),
-                qubits=encoded_qubits(sub, options.encoding), states=states, current=current, qaoa=qaoa_value,
+                qubits=qubits, states=states, current=current, qaoa=qaoa_value,
                 optimum=optimum, p_optimal=p_optimal, accepted=accepted, objective=search.objective))
         details = _trace_counts(trace, sub_solver)
         details.update(start_from=start_from, start_objective=value, gain_by_windows=value - search.objective,

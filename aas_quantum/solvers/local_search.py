@@ -37,13 +37,9 @@ def single_swaps(problem: BomProblem, choice: Sequence[int]) -> Swaps:
     constraint's excess (rows as ``problem.constraints``)."""
     a, b = problem.le_form
     costs = problem.cost_vector
-    supplier_of = np.empty(problem.n_options, dtype=int)
-    for s, idx in enumerate(problem.supplier_groups.values()):
-        supplier_of[list(idx)] = s
-    starts = np.array([sl.start for sl in problem.position_slices])
-    position_of = np.repeat(np.arange(len(starts)), [sl.stop - sl.start for sl in problem.position_slices])
-    chosen = starts + np.asarray(choice)
-    old = chosen[position_of]
+    supplier_of = problem.option_supplier
+    chosen = problem.position_starts + np.asarray(choice)
+    old = chosen[problem.option_position]
     change = costs - costs[old]
     if problem.concentration_weight:
         used = np.bincount(supplier_of[chosen], minlength=len(problem.supplier_groups)).astype(float)
@@ -59,9 +55,7 @@ def single_swaps(problem: BomProblem, choice: Sequence[int]) -> Swaps:
 def polish(problem: BomProblem, choice: tuple[int, ...], deadline: float) -> tuple[tuple[int, ...], int]:
     """``choice`` (feasible) after best-improvement swaps until none improves or ``deadline``
     (``time.perf_counter()``) passes; also the number of swaps made."""
-    costs = problem.cost_vector
-    starts = np.array([sl.start for sl in problem.position_slices])
-    position_of = np.repeat(np.arange(len(starts)), [sl.stop - sl.start for sl in problem.position_slices])
+    costs, starts, position_of = problem.cost_vector, problem.position_starts, problem.option_position
     current = list(choice)
     tolerance = 1e-9 * (1.0 + float(np.abs(costs).max(initial=0.0)))
     swaps = 0
@@ -77,15 +71,20 @@ def polish(problem: BomProblem, choice: tuple[int, ...], deadline: float) -> tup
     return tuple(current), swaps
 
 
+def polished(problem: BomProblem, greedy: Solution, options: SolveOptions) -> Solution:
+    """greedy+ls from a greedy solution already at hand (a run has one: greedy is not solved twice)."""
+    start = time.perf_counter()
+    if greedy.choice is None:
+        return Solution(greedy.status, None, None, SolverRecord(method=GreedyLocalSearchSolver.name),
+                        reasons=greedy.reasons)
+    choice, swaps = polish(problem, greedy.choice, start + options.time_limit_s)
+    return feasible_solution(problem, choice, SolverRecord(
+        method=GreedyLocalSearchSolver.name, wall_time_s=greedy.record.wall_time_s + time.perf_counter() - start,
+        details={"swaps": swaps, "greedy_objective": greedy.objective}))
+
+
 class GreedyLocalSearchSolver(Solver):
     name = "greedy+ls"
 
     def solve(self, problem: BomProblem, options: SolveOptions) -> Solution:
-        start = time.perf_counter()
-        greedy = GreedySolver().solve(problem, options)
-        if greedy.choice is None:
-            return Solution(greedy.status, None, None, SolverRecord(method=self.name), reasons=greedy.reasons)
-        choice, swaps = polish(problem, greedy.choice, start + options.time_limit_s)
-        return feasible_solution(problem, choice, SolverRecord(
-            method=self.name, wall_time_s=time.perf_counter() - start,
-            details={"swaps": swaps, "greedy_objective": greedy.objective}))
+        return polished(problem, GreedySolver().solve(problem, options), options)
