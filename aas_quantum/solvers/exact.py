@@ -7,6 +7,7 @@ z_s >= (2k+1) n_s - k(k+1) for k = 0..K-1 (the secant through (k, k^2) and (k+1,
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 
 import numpy as np
 from scipy import optimize, sparse
@@ -85,15 +86,23 @@ class ExactSolver(Solver):
         return Solution(status, choice, objective, record, bound=objective if status == Status.OPTIMAL else bound)
 
 
-def relaxed_selection(problem: BomProblem) -> np.ndarray | None:
-    """The LP relaxation's option values (one-hot rows and limits, concentration left out)."""
-    n = problem.n_options
-    a_le, b_le = problem.le_form
-    rows = [np.zeros(n) for _ in problem.position_slices]
-    for row, sl in zip(rows, problem.position_slices, strict=True):
-        row[sl] = 1.0
-    constraints = [optimize.LinearConstraint(np.array(rows), 1.0, 1.0)]
-    if len(b_le):
-        constraints.append(optimize.LinearConstraint(a_le, -np.inf, b_le))
-    result = optimize.milp(problem.cost_vector, constraints=constraints, bounds=optimize.Bounds(0.0, 1.0))
-    return None if result.x is None else np.asarray(result.x)
+@dataclass(frozen=True)
+class LpRelaxation:
+    """The LP relaxation (one-hot rows and limits, concentration left out): where warm starts and the
+    hybrid's windows look first."""
+
+    values: np.ndarray  # per option, in [0, 1]
+    prices: np.ndarray  # dual price (>= 0) of each ``le_form`` row: what one more unit of the limit is worth
+
+
+def lp_relaxation(problem: BomProblem) -> LpRelaxation | None:
+    """The relaxation solved by HiGHS; None when it has no solution."""
+    a, b = problem.le_form
+    one_hot = sparse.csr_array((np.ones(problem.n_options), (problem.option_position, np.arange(problem.n_options))),
+                               shape=(len(problem.positions), problem.n_options))
+    result = optimize.linprog(problem.cost_vector, A_ub=a if len(b) else None, b_ub=b if len(b) else None,
+                              A_eq=one_hot, b_eq=np.ones(len(problem.positions)), bounds=(0.0, 1.0), method="highs")
+    if result.status != 0:
+        return None
+    prices = np.maximum(-np.asarray(result.ineqlin.marginals), 0.0) if len(b) else np.zeros(0)
+    return LpRelaxation(np.asarray(result.x), prices)

@@ -30,11 +30,11 @@ import time
 from dataclasses import dataclass, replace
 
 import numpy as np
-from scipy import optimize
 
 from aas_quantum.encode.encodings import choice_bits, subspace_objective
 from aas_quantum.problem import BomProblem, LinearConstraint
 from aas_quantum.solvers.base import Solution, SolveOptions, Solver, SolverRecord, Status
+from aas_quantum.solvers.exact import lp_relaxation
 from aas_quantum.solvers.greedy import GreedySolver, repair
 from aas_quantum.solvers.local_search import polish
 from aas_quantum.solvers.qaoa import QaoaSolver
@@ -143,22 +143,6 @@ class _Search:
         return window, keep
 
 
-def _dual_prices(problem: BomProblem) -> tuple[np.ndarray, np.ndarray | None]:
-    """The LP relaxation's dual price of each limit row and its option values (None if it has none)."""
-    a, b = problem.le_form
-    n = problem.n_options
-    one_hot = np.zeros((len(problem.positions), n))
-    for row, sl in enumerate(problem.position_slices):
-        one_hot[row, sl] = 1.0
-    result = optimize.linprog(problem.cost_vector, A_ub=a if len(b) else None, b_ub=b if len(b) else None,
-                              A_eq=one_hot, b_eq=np.ones(len(problem.positions)), bounds=(0.0, 1.0),
-                              method="highs")
-    if result.status != 0:
-        return np.zeros(len(b)), None
-    prices = -np.asarray(result.ineqlin.marginals) if len(b) else np.zeros(0)
-    return np.maximum(prices, 0.0), np.asarray(result.x)
-
-
 def _start(problem: BomProblem, relaxed: np.ndarray | None, deadline: float
            ) -> tuple[tuple[int, ...], float, str, float | None] | None:
     """The better of greedy+ls and the rounded, repaired and polished LP relaxation."""
@@ -212,8 +196,9 @@ class HybridSolver(Solver):
         record = SolverRecord(method=self.name, backend=SUB_SOLVERS[sub_solver],
                               encoding=options.encoding, reps=options.reps, optimizer=options.optimizer,
                               shots=options.shots, seed=options.seed)
-        prices, relaxed = _dual_prices(problem)
-        begun = _start(problem, relaxed, deadline)
+        relaxation = lp_relaxation(problem)
+        prices = relaxation.prices if relaxation is not None else np.zeros(len(problem.constraints))
+        begun = _start(problem, relaxation.values if relaxation is not None else None, deadline)
         if begun is None:
             return Solution(Status.NO_SOLUTION, None, None, replace(record, wall_time_s=time.perf_counter() - start),
                             reasons=("neither greedy nor the rounded LP relaxation gave a feasible start",)), []

@@ -23,7 +23,7 @@ from aas_quantum.encode.encodings import Encoding
 from aas_quantum.problem import BomProblem
 from aas_quantum.solvers.backends import sample
 from aas_quantum.solvers.base import Solution, SolveOptions, Solver, SolverRecord
-from aas_quantum.solvers.exact import relaxed_selection
+from aas_quantum.solvers.exact import lp_relaxation
 from aas_quantum.solvers.greedy import GreedySolver
 from aas_quantum.solvers.kernels import FullSpaceQaoa, SubspaceQaoa, check_memory
 from aas_quantum.solvers.variational import (
@@ -66,7 +66,8 @@ def warm_start(problem: BomProblem, kind: str | None, epsilon: float) -> list[np
         greedy = GreedySolver().solve(problem, SolveOptions())
         weights = problem.x_from_choice(greedy.choice) if greedy.choice is not None else None
     elif kind == "relaxed":
-        weights = relaxed_selection(problem)
+        relaxation = lp_relaxation(problem)
+        weights = None if relaxation is None else relaxation.values
     else:
         raise ValueError(f"unknown warm start {kind!r} (greedy or relaxed)")
     if weights is None:
