@@ -27,10 +27,10 @@ from typing import Any
 from aas_quantum.atomic import atomic_write
 from aas_quantum.config import config_section
 from aas_quantum.errors import ConfigError
+from aas_quantum.explain import single_swap_effects
 from aas_quantum.problem import BomProblem, product_number
 from aas_quantum.report import selection_line
 from aas_quantum.resources import data_dir, erp_profile_names
-from aas_quantum.solvers.local_search import Swaps, single_swaps
 from aas_quantum.summary import RunSummary
 
 FORMATS = ("xlsx", "csv")
@@ -103,7 +103,7 @@ def erp_document(problem: BomProblem, choice: Sequence[int], summary: RunSummary
             "line_number": index + 1, "level": 1, "parent": number,
         }
 
-    swaps = single_swaps(problem, choice)
+    swaps = single_swap_effects(problem, choice)
     lines, alternatives = [], []
     for index, (position, k) in enumerate(zip(problem.positions, choice, strict=True)):
         chosen = line_fields(index, position, position.options[k])
@@ -113,25 +113,10 @@ def erp_document(problem: BomProblem, choice: Sequence[int], summary: RunSummary
                 alt = line_fields(index, position, option)
                 alternatives.append(alt | {
                     "cost_delta": alt["extended_price"] - chosen["extended_price"],
-                    "objective_delta": float(swaps.objective_change[option.index]),
-                    "why_not_chosen": why_not_chosen(problem, swaps, option.index, problem.currency),
+                    "objective_delta": swaps[option.index].objective_change,
+                    "why_not_chosen": swaps[option.index].why_not(problem.currency),
                     "chosen_part_number": chosen["part_number"], "chosen_supplier_id": chosen["supplier_id"]})
     return ErpDocument(bom, tuple(lines), tuple(alternatives))
-
-
-def why_not_chosen(problem: BomProblem, swaps: Swaps, option: int, currency: str) -> str:
-    """Why buying ``option`` instead of its position's chosen one (everything else kept) is not the answer:
-    the limits it would break and by how much, else what it adds to the objective."""
-    broken = [f"{c.name} by {swaps.excess[row, option]:,.4g}" for row, c in enumerate(problem.constraints)
-              if swaps.excess[row, option] > 1e-9]
-    if broken:
-        return "would break " + ", ".join(broken)
-    change = float(swaps.objective_change[option])
-    if change > 1e-9:
-        return f"objective +{change:,.2f} {currency} (price, CO2 charge, risk and concentration together)"
-    if change < -1e-9:  # only a heuristic's selection can leave a better single swap
-        return f"objective {change:,.2f} {currency}: better alone; the returned selection was not proven optimal"
-    return "ties with the chosen option"
 
 
 # ------------------------------------------------------------------------------------ profiles

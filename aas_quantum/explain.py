@@ -18,6 +18,7 @@ import numpy as np
 
 from aas_quantum.problem import BomProblem, LinearConstraint, Option
 from aas_quantum.solvers import SolveOptions, get_solver
+from aas_quantum.solvers.local_search import single_swaps
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,36 @@ class Swap:
     breaks: tuple[str, ...]  # "MaxTotalWeight by 0.012" per limit the swap would violate
     others_changed: int = 0  # a re-optimised next best: how many other positions it changes
 
+    def why_not(self, currency: str) -> str:
+        """Why this option is not the answer: the limits it would break and by how much, else what it adds
+        to the objective."""
+        if self.breaks:
+            return "would break " + ", ".join(self.breaks)
+        if self.objective_change > 1e-9:
+            return f"objective +{self.objective_change:,.2f} {currency} (price, CO2 charge, risk and concentration " \
+                   "together)"
+        if self.objective_change < -1e-9:  # only a heuristic's selection can leave a better single swap
+            return f"objective {self.objective_change:,.2f} {currency}: better alone; the returned selection was " \
+                   "not proven optimal"
+        return "ties with the chosen option"
+
+
+def single_swap_effects(problem: BomProblem, choice: Sequence[int]) -> dict[int, Swap]:
+    """Every option not chosen (by option index) as a swap into its position, scored all at once."""
+    effects = single_swaps(problem, choice)
+    chosen = problem.position_starts + np.asarray(choice)
+    broken = effects.excess > 1e-9
+    swaps = {}
+    for option in problem.options:
+        current = problem.options[int(chosen[problem.option_position[option.index]])]
+        if option.index == current.index:
+            continue
+        breaks = tuple(f"{problem.constraints[row].name} by {effects.excess[row, option.index]:,.4g}"
+                       for row in np.flatnonzero(broken[:, option.index]))
+        swaps[option.index] = Swap(option, float(effects.objective_change[option.index]),
+                                   option.extended_price - current.extended_price, breaks)
+    return swaps
+
 
 @dataclass(frozen=True)
 class PositionExplanation:
@@ -40,19 +71,6 @@ class PositionExplanation:
     next_best: Swap | None  # the best selection without the chosen option (None: every selection within
     # the limits needs it)
     swaps: tuple[Swap, ...]
-
-
-def _swaps(problem: BomProblem, x: np.ndarray, base: float, chosen: Option, options: Sequence[Option]
-           ) -> list[Swap]:
-    swaps = []
-    for option in options:
-        if option.index == chosen.index:
-            continue
-        y = x.copy()
-        y[chosen.index], y[option.index] = 0.0, 1.0
-        breaks = tuple(f"{c.name} by {v:,.4g}" for c, v in problem.violations(y))
-        swaps.append(Swap(option, problem.objective(y) - base, option.extended_price - chosen.extended_price, breaks))
-    return swaps
 
 
 def _reason(swaps: Sequence[Swap], currency: str) -> str:
@@ -90,12 +108,12 @@ def _without(problem: BomProblem, choice: Sequence[int], p: int, chosen: Option,
 
 
 def explain(problem: BomProblem, choice: Sequence[int], time_limit_s: float = 10.0) -> list[PositionExplanation]:
-    x = problem.x_from_choice(tuple(choice))
-    base = problem.objective(x)
+    base = problem.objective(problem.x_from_choice(tuple(choice)))
+    every = single_swap_effects(problem, choice)
     explained = []
     for p, (position, k) in enumerate(zip(problem.positions, choice, strict=True)):
         chosen = position.options[k]
-        swaps = _swaps(problem, x, base, chosen, position.options)
+        swaps = [every[o.index] for o in position.options if o.index != chosen.index]
         next_best = _without(problem, choice, p, chosen, base, time_limit_s) if swaps else None
         explained.append(PositionExplanation(position.position_id, position.designation, chosen,
                                              _reason(swaps, problem.currency), next_best, tuple(swaps)))
