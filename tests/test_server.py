@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 from pathlib import Path
 from urllib.parse import parse_qs, urlencode, urlsplit
@@ -12,7 +13,7 @@ import pytest
 
 from aas_quantum import contract
 from aas_quantum.aas.files import read_files, write_json
-from aas_quantum.aas.http import AasClient, ServerSettings, b64, product_shell_ids, read_environment
+from aas_quantum.aas.http import AasClient, AasServerError, ServerSettings, b64, product_shell_ids, read_environment
 from aas_quantum.aas.mapping import catalog_objects, product_shell, read_catalog, submodels_with
 from aas_quantum.aas.result import result_submodel_id
 from aas_quantum.cli import app
@@ -101,6 +102,27 @@ def test_503_twice_then_success(basyx_server, cli, tmp_path: Path, monkeypatch):
         proxy.close()
     assert result.exit_code == 0, result.output
     assert "written to" in result.output
+
+
+def test_500_on_a_read_is_retried_but_not_on_a_post(basyx_server):
+    """A threaded BaSyx Python server answers 500 when a listing races a concurrent write: reads
+    try again; a POST is not repeated blindly (the caller checks what the server holds)."""
+    url, _ = basyx_server(SMALL)
+    seen: list[str] = []
+
+    def first_of_each_500(method: str, path: str) -> int | None:
+        seen.append(method)
+        return 500 if seen.count(method) == 1 else None
+    proxy = FaultProxy(url, first_of_each_500)
+    try:
+        with AasClient(dataclasses.replace(ServerSettings.resolve(proxy.url, retries=2), backoff_s=0.01)) as client:
+            assert client.shell(DRONE_SHELL).id == DRONE_SHELL  # 500, then the answer
+            assert seen == ["GET", "GET"]
+            with pytest.raises(AasServerError, match="HTTP 500") as failed:
+                client.request("POST", "/submodels", retry_transport=False, json={})
+            assert failed.value.status == 500 and seen.count("POST") == 1
+    finally:
+        proxy.close()
 
 
 def test_401_is_a_clear_auth_error_without_retry(basyx_server, cli, tmp_path: Path):

@@ -5,9 +5,10 @@ submodel-refs, paging) are plain JSON over HTTP, httpx gives timeouts, TLS and t
 payloads are (de)serialised by basyx-python-sdk's JSON adapter so the metamodel stays the SDK's.
 
 Identifiers in paths are base64url without padding. Retries (bounded, exponential backoff) on
-connection errors, 429 and 502/503/504; never on other 4xx. Every error names the URL, the status
-and the server's message. Settings come from arguments, the environment (``AAS_QUANTUM_*``) or a
-TOML config file; secrets are never logged.
+connection errors, 429 and 502/503/504, and on 500 for idempotent methods (a threaded BaSyx
+Python server answers 500 when a listing races a concurrent write); never on other 4xx. Every
+error names the URL, the status and the server's message. Settings come from arguments, the
+environment (``AAS_QUANTUM_*``) or a TOML config file; secrets are never logged.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ from aas_quantum.sanitize import printable, redact_url
 T = TypeVar("T")
 log = logging.getLogger(__name__)
 RETRY_STATUS = frozenset({429, 502, 503, 504})
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE"})  # 500 on these is worth another try
 MAX_RESPONSE_MB = 256.0  # default guard against a runaway (or hostile) response body
 
 
@@ -274,7 +276,11 @@ class AasClient:
                                          f"{redact_url(str(exc))})") from exc
                 self._sleep(attempt, None)
                 continue
-            if response.status_code in RETRY_STATUS and attempt < self.settings.retries:
+            retryable = response.status_code in RETRY_STATUS or (
+                response.status_code == 500 and method in IDEMPOTENT_METHODS)
+            if retryable and attempt < self.settings.retries:
+                log.warning("%s %s: HTTP %d, trying again (%d of %d)", method, redact_url(url),
+                            response.status_code, attempt + 1, self.settings.retries)
                 self._sleep(attempt, response.headers.get("Retry-After"))
                 continue
             if response.status_code in (401, 403):
