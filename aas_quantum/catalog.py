@@ -145,6 +145,7 @@ class Request:
     max_supplier_share: float | None = None
     weights: ObjectiveWeights = ObjectiveWeights()
     exchange_rates: tuple[tuple[str, float], ...] = ()  # (currency, request-currency per unit)
+    lot_size: float = 1.0  # product units one run buys for (quantities and per-product limits scale)
     solver: SolverPreferences = SolverPreferences()
     submodel_id: str = ""
     submodel_version: str = ""

@@ -141,6 +141,9 @@ def optimize(
                                                              "(server; default: every SupplierOffers)")] = None,
     dry_run: Annotated[bool, typer.Option(help="compute and show; write nothing (no files, nothing to the server)")
                        ] = False,
+    lot_size: Annotated[int | None, typer.Option(min=1, help="products to buy for: quantities and per-product "
+                                                            "limits times N, MOQs and price breaks on the lot "
+                                                            "(default: the request's LotSize, else 1)")] = None,
     time_limit: Annotated[float | None, typer.Option(help="seconds per solver")] = None,
     seed: Annotated[int | None, typer.Option(help="random seed")] = None,
     reps: Annotated[int | None, typer.Option(help="QAOA layers / VQE ansatz repetitions")] = None,
@@ -177,6 +180,7 @@ def optimize(
         ErpOutput,
         FileRepository,
         OutcomeStatus,
+        RequestOverrides,
         RunRequest,
         ServerRepository,
         check_output_folder,
@@ -201,7 +205,7 @@ def optimize(
         if not shell_ids:
             raise BomInputError("--all: no product shell with a BomOptimizationRequest found")
         requests = [RunRequest(product=sid, method=solver, parameters=parameters, out=out, erp=erp_output,
-                               dry_run=dry_run) for sid in shell_ids]
+                               dry_run=dry_run, overrides=RequestOverrides(lot_size=lot_size)) for sid in shell_ids]
         listeners: list[Listener] = [publisher] if publisher else []
         with _progress(quiet=json_output or quiet) as progress:
             outcomes = execute_all(requests, repository, [*listeners, progress])

@@ -8,6 +8,10 @@ column takes its value from ``source`` (``bom.total_cost``, ``line.part_number``
 optionally through a code ``map`` (UN/CEFACT unit -> ERP unit) and a ``format``, then is typed
 (string, integer, decimal, date, datetime, boolean). Everything is rendered before anything is
 written, so a bad profile or missing data leaves no partial export.
+
+A profile's ``[[payloads]]`` turn two of its sheets into OData deep-insert request bodies (``json``
+format): one entity per row of the header sheet, with the item sheet's rows of the same group under
+its navigation property.
 """
 
 from __future__ import annotations
@@ -16,6 +20,8 @@ import csv
 import dataclasses
 import datetime as dt
 import io
+import json
+import math
 import re
 import tomllib
 from collections.abc import Sequence
@@ -33,7 +39,7 @@ from aas_quantum.report import selection_line
 from aas_quantum.resources import data_dir, erp_profile_names
 from aas_quantum.summary import RunSummary
 
-FORMATS = ("xlsx", "csv")
+FORMATS = ("xlsx", "csv", "json")
 ROW_SOURCES = ("bom", "lines", "alternatives")
 COLUMN_TYPES = ("string", "integer", "decimal", "date", "datetime", "boolean")
 SUMMARY_SHEET = "Summary"
@@ -44,13 +50,14 @@ BOM_FIELDS = (
     "line_count", "total_cost", "objective", "total_weight_kg", "total_performance", "total_co2e_kg",
     "max_lead_time_days", "suppliers_used", "greedy_cost", "improvement_vs_greedy_pct", "optimum_bound",
     "optimum_proven", "gap_to_optimum_pct", "solver", "backend", "greedy_objective", "greedy_ls_objective",
-    "improvement_vs_greedy_ls_pct", "cost_saved_vs_greedy",
+    "improvement_vs_greedy_ls_pct", "cost_saved_vs_greedy", "lot_size", "order_date", "run_key",
 )
 LINE_FIELDS = (
     "position_id", "position_key", "designation", "description", "part_number", "manufacturer",
     "manufacturer_designation", "supplier_id", "quantity", "unit", "order_quantity", "min_order_quantity",
     "unit_price", "extended_price", "currency", "lead_time_days", "weight_kg", "co2e_kg", "asset_id",
-    "supplier_key", "item_number", "line_number", "level", "parent",
+    "supplier_key", "item_number", "line_number", "level", "parent", "quantity_per", "delivery_date",
+    "document_number",
 )
 ALT_FIELDS = (
     *LINE_FIELDS, "cost_delta", "objective_delta", "why_not_chosen", "chosen_part_number", "chosen_supplier_id",
@@ -80,13 +87,20 @@ def _naive_utc(moment: dt.datetime) -> dt.datetime:
     return moment.astimezone(dt.UTC).replace(tzinfo=None) if moment.tzinfo else moment
 
 
+def _run_key(run_id: str) -> str:
+    """Eight characters of the run id, so purchase documents of two runs do not share a number."""
+    return _key(run_id).replace("_", "")[:8].upper()
+
+
 def erp_document(problem: BomProblem, choice: Sequence[int], summary: RunSummary) -> ErpDocument:
     """The export source for ``choice``; ``summary`` is the run's (or a saved result's) summary."""
     number = product_number(problem.product_id)
     finished = _naive_utc(summary.finished)
     kpis = dataclasses.asdict(summary.kpis)
+    lot_size = summary.kpis.lot_size
     bom = {
         "product_id": problem.product_id, "product_number": number, "product_key": _key(number),
+        "order_date": finished.date(), "run_key": _run_key(summary.run_id),
         "currency": problem.currency, "status": summary.status, "started": _naive_utc(summary.started),
         "finished": finished, "valid_from": finished.date(), "line_count": len(problem.positions),
         "solver": summary.solver.method, "backend": summary.solver.backend, "run_id": summary.run_id,
@@ -97,12 +111,21 @@ def erp_document(problem: BomProblem, choice: Sequence[int], summary: RunSummary
     def line_fields(index: int, position: Any, option: Any) -> dict[str, Any]:
         values = dataclasses.asdict(selection_line(position, option))
         return values | {
+            # quantity: for the lot (what is bought); quantity_per: per product (what the BoM says)
+            "quantity_per": option.quantity / lot_size,
+            "delivery_date": finished.date() + dt.timedelta(days=math.ceil(option.lead_time_days)),
+            "document_number": f"{bom['run_key']}-{documents.get(option.supplier_id, 0):02d}",
             "position_key": _key(position.position_id), "supplier_key": _key(option.supplier_id),
             "description": position.designation or option.variant.designation or option.part_number,
             "min_order_quantity": option.offer.min_order_quantity, "currency": problem.currency,
             "line_number": index + 1, "level": 1, "parent": number,
         }
 
+    # one purchase document per supplier, numbered run key + ordinal: unique across runs and products
+    # and short enough for Business Central's Code[20] and SAP's 10-character document numbers
+    documents: dict[str, int] = {}
+    for position, k in zip(problem.positions, choice, strict=True):
+        documents.setdefault(position.options[k].supplier_id, len(documents) + 1)
     swaps = single_swap_effects(problem, choice)
     lines, alternatives = [], []
     for index, (position, k) in enumerate(zip(problem.positions, choice, strict=True)):
@@ -120,6 +143,70 @@ def erp_document(problem: BomProblem, choice: Sequence[int], summary: RunSummary
 
 
 # ------------------------------------------------------------------------------------ profiles
+
+
+OVERRIDE_TABLES = ("context", "csv", "vendor_map", "item_map")
+OVERRIDE_VALUES = ("code_map_csv", "require_mapped")
+
+
+@dataclass(frozen=True)
+class CodeMaps:
+    """AAS supplier ids and part numbers -> the ERP's vendor and item numbers.
+
+    From ``[erp.vendor_map]`` / ``[erp.item_map]`` (also per profile), a CSV (``code_map_csv``:
+    columns ``kind`` = vendor|item, ``aas_code``, ``erp_code``) and ``--erp-set``. An unmapped code
+    passes through unchanged unless ``require_mapped`` is set, which makes it an error.
+    """
+
+    vendors: dict[str, str] = field(default_factory=dict)
+    items: dict[str, str] = field(default_factory=dict)
+    required: bool = False
+
+    @classmethod
+    def of(cls, overrides: dict[str, Any], fail: Any) -> CodeMaps:
+        vendors = {str(k): str(v) for k, v in overrides.get("vendor_map", {}).items()}
+        items = {str(k): str(v) for k, v in overrides.get("item_map", {}).items()}
+        csv_path = overrides.get("code_map_csv")
+        if csv_path:
+            from_csv = _read_code_map(Path(str(csv_path)).expanduser(), fail)
+            vendors, items = from_csv["vendor"] | vendors, from_csv["item"] | items  # explicit entries win
+        required = overrides.get("require_mapped", False)
+        return cls(vendors, items, required if isinstance(required, bool) else str(required).lower()
+                   in ("true", "1", "yes"))
+
+    def apply(self, record: dict[str, Any], where: str) -> dict[str, Any]:
+        """``record`` with its supplier and part codes (and the chosen ones of an alternative) mapped."""
+        mapped = dict(record)
+        for key, table, kind in (("supplier_id", self.vendors, "vendor"), ("part_number", self.items, "item"),
+                                 ("chosen_supplier_id", self.vendors, "vendor"),
+                                 ("chosen_part_number", self.items, "item")):
+            code = record.get(key)
+            if code is None:
+                continue
+            if code in table:
+                mapped[key] = table[code]
+            elif self.required:
+                raise ConfigError(f"{where}: {kind} {code!r} has no ERP number; add it to [erp.{kind}_map] or "
+                                  "the code map CSV, or unset require_mapped")
+        return mapped
+
+
+def _read_code_map(path: Path, fail: Any) -> dict[str, dict[str, str]]:
+    if not path.is_file():
+        raise fail(f"code_map_csv {str(path)!r} is not a file")
+    maps: dict[str, dict[str, str]] = {"vendor": {}, "item": {}}
+    with path.open(encoding="utf-8-sig", newline="") as fh:
+        reader = csv.DictReader(fh)
+        missing = {"kind", "aas_code", "erp_code"} - set(reader.fieldnames or ())
+        if missing:
+            raise fail(f"code map {path.name}: missing column(s) {sorted(missing)} (kind, aas_code, erp_code)")
+        for number, row in enumerate(reader, start=2):
+            kind = (row["kind"] or "").strip().lower()
+            if kind not in maps or not row["aas_code"] or not row["erp_code"]:
+                raise fail(f"code map {path.name}, row {number}: kind must be vendor or item and both codes set, "
+                           f"got {row}")
+            maps[kind][row["aas_code"].strip()] = row["erp_code"].strip()
+    return maps
 
 
 @dataclass(frozen=True)
@@ -151,6 +238,23 @@ class Sheet:
 
 
 @dataclass(frozen=True)
+class Payload:
+    """An OData deep insert: one entity per row of sheet ``header``, with the rows of sheet ``items``
+    of the same group (the header's ``distinct`` key is the items' ``group_by``) under ``navigation``;
+    the bodies are POSTed to ``path``."""
+
+    name: str
+    path: str
+    header: str
+    items: str
+    navigation: str
+
+    @property
+    def file_key(self) -> str:
+        return _key(self.name)
+
+
+@dataclass(frozen=True)
 class CsvOptions:
     delimiter: str = ","
     decimal: str = "."
@@ -174,6 +278,8 @@ class Profile:
     workbook_per_sheet: bool = False
     totals: dict[str, str] = field(default_factory=dict)
     source: str = ""
+    payloads: tuple[Payload, ...] = ()
+    codes: CodeMaps = CodeMaps()
 
 
 def load_profile(name_or_path: str, overrides: dict[str, Any] | None = None) -> Profile:
@@ -197,21 +303,30 @@ def load_profile(name_or_path: str, overrides: dict[str, Any] | None = None) -> 
 def erp_overrides(profile_name: str, cli_settings: Sequence[str] = ()) -> dict[str, Any]:
     """Config ``[erp]`` (all profiles), then ``[erp.<profile>]``, then ``--erp-set`` KEY=VALUE.
 
-    Keys: ``context`` and ``csv`` tables; a CLI key ``csv.delimiter`` sets a CSV option, any other key
-    an ERP context value (``plant=1010``).
+    Keys: ``context``, ``csv``, ``vendor_map`` and ``item_map`` tables, ``code_map_csv`` and
+    ``require_mapped``; a CLI key ``csv.delimiter`` sets a CSV option, ``vendor_map.SUP-001`` or
+    ``item_map.<part>`` a code, ``require_mapped`` the switch, any other key an ERP context value
+    (``plant=1010``).
     """
     config = config_section("erp")
-    merged: dict[str, dict[str, Any]] = {"context": {}, "csv": {}}
+    merged: dict[str, Any] = {table: {} for table in OVERRIDE_TABLES}
     for layer in (config, config.get(profile_name, {})):
-        for table in merged:
+        for table in OVERRIDE_TABLES:
             merged[table] |= layer.get(table, {})
+        merged |= {key: layer[key] for key in OVERRIDE_VALUES if key in layer}
     for setting in cli_settings:
         key, sep, value = setting.partition("=")
         if not sep or not key:
             raise ConfigError(f"--erp-set expects KEY=VALUE, got {setting!r}")
-        table, _, name = key.rpartition(".")
-        merged["csv" if table == "csv" else "context"][name if table == "csv" else key] = value
+        table, _, name = key.partition(".")
+        if key in OVERRIDE_VALUES:
+            merged[key] = value
+        elif table in OVERRIDE_TABLES and name and table != "context":
+            merged[table][name] = value
+        else:
+            merged["context"][key] = value
     return merged
+
 
 
 def _parse_profile(raw: dict[str, Any], source: str, overrides: dict[str, Any]) -> Profile:
@@ -270,6 +385,7 @@ def _parse_profile(raw: dict[str, Any], source: str, overrides: dict[str, Any]) 
         raise fail("sheet names must be unique")
     totals = raw.get("totals", {})
     _check_totals(totals, sheets, fail)
+    payloads = tuple(_payload(p, sheets, fail) for p in raw.get("payloads", []))
     return Profile(
         name=name, title=raw.get("title", name), sheets=tuple(sheets),
         numbering_start=int(numbering.get("start", 10)), numbering_step=int(numbering.get("step", 10)),
@@ -279,8 +395,23 @@ def _parse_profile(raw: dict[str, Any], source: str, overrides: dict[str, Any]) 
         excel_datetime_format=conventions.get("excel_datetime_format", "yyyy-mm-dd hh:mm:ss"),
         csv=csv_options, context=context, maps=maps,
         workbook_per_sheet=bool(raw.get("output", {}).get("workbook_per_sheet", False)), totals=totals,
-        source=source,
+        source=source, payloads=payloads, codes=CodeMaps.of(overrides, fail),
     )
+
+
+def _payload(raw: dict[str, Any], sheets: Sequence[Sheet], fail: Any) -> Payload:
+    try:
+        payload = Payload(**raw)
+    except TypeError as exc:
+        raise fail(f"payload {raw.get('name')!r}: {exc}") from exc
+    by_name = {s.name: s for s in sheets}
+    header, items = by_name.get(payload.header), by_name.get(payload.items)
+    if header is None or items is None:
+        raise fail(f"payload {payload.name!r}: header {payload.header!r} and items {payload.items!r} must be sheets")
+    if header.distinct != ((items.group_by,) if items.group_by else ()):
+        raise fail(f"payload {payload.name!r}: sheet {header.name!r} must be distinct by what sheet "
+                   f"{items.name!r} is grouped by, so each entity gets its own items")
+    return payload
 
 
 def _check_totals(totals: dict[str, str], sheets: Sequence[Sheet], fail: Any) -> None:
@@ -338,17 +469,22 @@ class Table:
 
     sheet: Sheet
     rows: tuple[tuple[Any, ...], ...]
+    keys: tuple[tuple[Any, ...], ...] = ()  # per row: its distinct / group key (payloads join on it)
 
 
 def render(document: ErpDocument, profile: Profile) -> tuple[Table, ...]:
     """Every sheet of ``profile`` for ``document``; raises ``ConfigError`` naming profile, sheet, column, row."""
-    numbered = [line | {"item_number": profile.numbering_start + i * profile.numbering_step}
+    where = f"ERP profile {profile.name!r}, position"
+    numbered = [profile.codes.apply(line, f"{where} {line['position_id']}")
+                | {"item_number": profile.numbering_start + i * profile.numbering_step}
                 for i, line in enumerate(document.lines)]
     item_of = {line["position_id"]: line["item_number"] for line in numbered}
-    alternatives = [alt | {"item_number": item_of[alt["position_id"]]} for alt in document.alternatives]
+    alternatives = [profile.codes.apply(alt, f"{where} {alt['position_id']} (alternatives)")
+                    | {"item_number": item_of[alt["position_id"]]} for alt in document.alternatives
+                    if any(sheet.rows == "alternatives" for sheet in profile.sheets)]  # only where written
     root = {name: None for name in LINE_FIELDS} | {
         "level": 0, "part_number": document.bom["product_number"], "description": document.bom["product_id"],
-        "designation": document.bom["product_id"], "quantity": 1.0, "unit": "C62",
+        "designation": document.bom["product_id"], "quantity": 1.0, "quantity_per": 1.0, "unit": "C62",
         "currency": document.bom["currency"], "extended_price": None}
     context = SimpleNamespace(**profile.context)
     bom = SimpleNamespace(**document.bom)
@@ -365,6 +501,7 @@ def render(document: ErpDocument, profile: Profile) -> tuple[Table, ...]:
             order = {g: i for i, g in reversed(list(enumerate(r[field_name] for _, r in records)))}
             records.sort(key=lambda item: order[item[1][field_name]])
         rows: list[tuple[Any, ...]] = []
+        keys: list[tuple[Any, ...]] = []
         seen: set[Any] = set()
         group: object = object()
         for ns_name, record in records:
@@ -375,6 +512,7 @@ def render(document: ErpDocument, profile: Profile) -> tuple[Table, ...]:
                     continue
                 seen.add(key)
             this_group = _lookup(namespaces, sheet.group_by) if sheet.group_by else None
+            keys.append(key if sheet.distinct else (this_group,) if sheet.group_by else ())
             first_of_group, group = (not rows or this_group != group), this_group
             where = f"row {len(rows) + 2}" + (f" (position {record['position_id']})"
                                               if record.get("position_id") else "")
@@ -383,7 +521,7 @@ def render(document: ErpDocument, profile: Profile) -> tuple[Table, ...]:
                 else _cell(column, namespaces, profile, f"ERP profile {profile.name!r}, sheet {sheet.name!r}, "
                                                         f"column {column.name!r}, {where}")
                 for column in sheet.columns))
-        tables.append(Table(sheet, tuple(rows)))
+        tables.append(Table(sheet, tuple(rows), tuple(keys)))
     _check_spend(tables, profile, document.bom["total_cost"])
     return tuple(tables)
 
@@ -494,6 +632,36 @@ def write_csv(table: Table, profile: Profile, path: Path) -> Path:
     return path
 
 
+def odata_value(value: Any, column: Column) -> Any:
+    """A typed value in OData V2 JSON: decimals as strings, dates as ``/Date(ms)/`` (UTC midnight)."""
+    if isinstance(value, bool) or value is None or isinstance(value, int | str):
+        return value
+    if isinstance(value, float):
+        return f"{value:.{column.decimals}f}" if column.decimals is not None else repr(value)
+    moment = value if isinstance(value, dt.datetime) else dt.datetime.combine(value, dt.time())
+    return f"/Date({round(moment.replace(tzinfo=dt.UTC).timestamp() * 1000)})/"
+
+
+def payload_document(payload: Payload, tables: Sequence[Table]) -> dict[str, Any]:
+    """The request bodies of ``payload``: one deep insert per header row."""
+    by_name = {t.sheet.name: t for t in tables}
+    header, items = by_name[payload.header], by_name[payload.items]
+
+    def entity(table: Table, row: tuple[Any, ...]) -> dict[str, Any]:
+        return {c.name: odata_value(v, c) for c, v in zip(table.sheet.columns, row, strict=True) if v is not None}
+    bodies = [entity(header, row) | {payload.navigation: {"results": [
+        entity(items, item) for item_key, item in zip(items.keys, items.rows, strict=True) if item_key == key]}}
+        for key, row in zip(header.keys, header.rows, strict=True)]
+    return {"method": "POST", "path": payload.path, "bodies": bodies}
+
+
+def write_json(payload: Payload, tables: Sequence[Table], path: Path) -> Path:
+    with atomic_write(path) as fh:
+        json.dump(payload_document(payload, tables), fh, indent=2, ensure_ascii=False)
+        fh.write("\n")
+    return path
+
+
 def _number_format(value: Any, column: Column, profile: Profile) -> str:
     if isinstance(value, bool | str):
         return "General"
@@ -596,7 +764,12 @@ def _summary_sheet(workbook: Any, document: ErpDocument) -> None:
 
 
 def export_paths(profile: Profile, out_dir: Path, stem: str, fmt: str) -> list[Path]:
-    """Where ``fmt`` files of ``profile`` go: one workbook, or one file per sheet."""
+    """Where ``fmt`` files of ``profile`` go: one workbook, one file per sheet, or one per payload."""
+    if fmt == "json":
+        if not profile.payloads:
+            raise ConfigError(f"ERP profile {profile.name!r} defines no [[payloads]] (OData request bodies), so it "
+                              f"has no json format; use xlsx or csv for it")
+        return [out_dir / f"{stem}.{profile.name}.{payload.file_key}.json" for payload in profile.payloads]
     if fmt == "xlsx" and not profile.workbook_per_sheet:
         return [out_dir / f"{stem}.{profile.name}.xlsx"]
     return [out_dir / f"{stem}.{profile.name}.{sheet.file_key}.{fmt}" for sheet in profile.sheets]
@@ -637,6 +810,8 @@ def write_export(plan: ExportPlan, out_dir: Path, stem: str) -> list[Path]:
                 written.extend(write_xlsx([t], plan.document, profile, p) for t, p in zip(tables, paths, strict=True))
             elif fmt == "xlsx":
                 written.append(write_xlsx(tables, plan.document, profile, paths[0]))
+            elif fmt == "json":
+                written.extend(write_json(p, tables, path) for p, path in zip(profile.payloads, paths, strict=True))
             else:
                 written.extend(write_csv(t, profile, p) for t, p in zip(tables, paths, strict=True))
     return written

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 
 import numpy as np
@@ -238,8 +238,9 @@ def build_problem(catalog: Catalog) -> BomProblem:
 
     Raises ``BomInputError`` naming the element for anything that would otherwise be guessed.
     """
+    _check_request(catalog.request)
+    catalog = for_lot(catalog)
     request = catalog.request
-    _check_request(request)
     _check_unique(catalog)
     rates = _exchange_rates(request)
     offers_by_part = _offers_by_part(catalog.suppliers, request, rates)
@@ -289,8 +290,33 @@ def build_problem(catalog: Catalog) -> BomProblem:
     )
 
 
+def for_lot(catalog: Catalog) -> Catalog:
+    """The catalogue of one purchase for ``request.lot_size`` products: every position's quantity and
+    every per-product limit (weight, performance, CO2e, budget, resource limits) times the lot size.
+
+    Each product still meets its limits, while minimum order quantities and price breaks apply to
+    the lot's order; lead times, supplier caps and shares do not depend on the lot.
+    """
+    request, n = catalog.request, catalog.request.lot_size
+    if n == 1:
+        return catalog
+
+    def scaled(value: float | None) -> float | None:
+        return None if value is None else value * n
+    request = replace(
+        request, max_total_weight_kg=scaled(request.max_total_weight_kg),
+        min_total_performance=scaled(request.min_total_performance),
+        max_total_co2e_kg=scaled(request.max_total_co2e_kg), budget=scaled(request.budget),
+        resource_limits=tuple(replace(limit, bound=limit.bound * n) for limit in request.resource_limits))
+    return replace(catalog, request=request,
+                   positions=tuple(replace(spec, quantity=spec.quantity * n) for spec in catalog.positions))
+
+
 def _check_request(request: Request) -> None:
     loc = request.location
+    if not (math.isfinite(request.lot_size) and request.lot_size > 0):
+        raise BomInputError(f"LotSize must be a positive number of products, got {request.lot_size:g}",
+                            loc.child("LotSize"))
     if request.currency not in ISO_4217:
         raise BomInputError(f"unknown currency {request.currency!r} (not an ISO 4217 code)", loc.child("Currency"))
     if request.max_supplier_share is not None and not 0 < request.max_supplier_share <= 1:

@@ -61,6 +61,7 @@ class Kpis:
     # the strong classical reference (greedy polished by single swaps); None in results written before it
     greedy_ls_objective: float | None = None
     improvement_vs_greedy_ls_pct: float | None = None
+    lot_size: float = 1.0  # products the quantities and money figures are for
 
 
 @dataclass(frozen=True)
@@ -139,6 +140,7 @@ def build_report(
         gap_to_optimum_pct=_pct(objective - bound, bound) if bound is not None else None,
         greedy_ls_objective=_float(strong),
         improvement_vs_greedy_ls_pct=_pct(strong - objective, strong) if strong is not None else None,
+        lot_size=problem.request.lot_size if problem.request is not None else 1.0,
     )
     return Report(problem.product_id, problem.currency, solution, lines, constraints, kpis, started, finished)
 

@@ -170,10 +170,10 @@ def test_xlsx_layout_and_summary(exported, solved):
     report = solved[1]
     workbook = openpyxl.load_workbook(exported / "ebike.sap-s4hana.xlsx")
     assert workbook.sheetnames[-1] == "Summary"
-    items = workbook["BOM_Items"]
+    items = workbook["MaterialBOMItem"]
     assert all(cell.font.bold for cell in items[1])
     assert items.freeze_panes == "A2" and items.auto_filter.ref == items.dimensions
-    for column in ("A", "G", "K"):  # fitted to the longest text (openpyxl's unfitted default is 13)
+    for column in ("A", "G", "J"):  # fitted to the longest text (openpyxl's unfitted default is 13)
         longest = max(len(str(cell.value)) for cell in items[column] if cell.value is not None)
         assert items.column_dimensions[column].width == min(60, longest + 2)
     for ws in workbook.worksheets:  # printable: landscape, one page wide, header on every page
@@ -231,9 +231,9 @@ def _profile_with(tmp_path: Path, base: str, old: str, new: str) -> Path:
 
 
 def test_missing_source_field_names_profile_and_column(tmp_path):
-    component = 'source = "line.part_number", required = true },\n  { name = "COMP_QTY"'
+    component = 'source = "line.part_number", required = true },\n  { name = "BillOfMaterialItemQuantity"'
     path = _profile_with(tmp_path, "sap-s4hana", component, component.replace("part_number", "tariff_code"))
-    with pytest.raises(ConfigError, match=r"'custom'.*'BOM_Items'.*'COMPONENT'.*line\.tariff_code"):
+    with pytest.raises(ConfigError, match=r"'custom'.*'MaterialBOMItem'.*'BillOfMaterialComponent'.*line\.tariff_code"):
         erp.load_profile(str(path))
 
 
@@ -276,10 +276,10 @@ def test_totals_pointing_at_the_wrong_column_fail(tmp_path, solved):
 def test_export_from_saved_result_matches_the_run(tmp_path, cli):
     run_dir, redo_dir, json_dir = tmp_path / "run", tmp_path / "redo", tmp_path / "json"
     result = cli.invoke(app, ["optimize", str(SMALL), "--solver", "exact", "--erp", "generic,business-central",
-                              "--erp-format", "csv", "--out", str(run_dir)])
+                              "--erp-format", "csv", "--lot-size", "50", "--out", str(run_dir)])
     assert result.exit_code == 0, result.output
     produced = sorted(p.name for p in run_dir.glob("*.csv"))
-    assert len(produced) == 2 + 5
+    assert len(produced) == 3 + 5  # a saved lot re-exports as it ran: the result records its lot size
     result = cli.invoke(app, ["export", str(run_dir / f"{DRONE_STEM}.result.aasx"), "--erp", "generic,business-central",
                               "--erp-format", "csv", "--out", str(redo_dir)])
     assert result.exit_code == 0, result.output
@@ -321,10 +321,12 @@ def test_csv_conventions_from_cli_and_config(tmp_path, cli, monkeypatch):
     result = cli.invoke(app, ["optimize", str(SMALL), "--solver", "exact", "--erp", "sap-s4hana", "--erp-format",
                               "csv", "--erp-set", "csv.delimiter=|", "--out", str(tmp_path)])
     assert result.exit_code == 0, result.output
-    items = pd.read_csv(tmp_path / f"{DRONE_STEM}.sap-s4hana.BOM_Items.csv", sep="|", decimal=",", encoding="utf-8-sig",
-                        dtype={"ITEM_NO": str})
-    assert set(items["PLANT"]) == {2020} and set(items["BOM_USAGE"]) == {1}
-    assert items["COMP_QTY"].dtype.kind == "f" and items["ITEM_NO"][0] == "0010"
+    header = pd.read_csv(tmp_path / f"{DRONE_STEM}.sap-s4hana.MaterialBOM.csv", sep="|", decimal=",",
+                         encoding="utf-8-sig")
+    items = pd.read_csv(tmp_path / f"{DRONE_STEM}.sap-s4hana.MaterialBOMItem.csv", sep="|", decimal=",",
+                        encoding="utf-8-sig", dtype={"BillOfMaterialItemNumber": str})
+    assert set(items["Plant"]) == {2020} and set(header["BillOfMaterialVariantUsage"]) == {1}
+    assert items["BillOfMaterialItemQuantity"].dtype.kind == "f" and items["BillOfMaterialItemNumber"][0] == "0010"
 
 
 def _check_reasons(problem, report, document) -> dict[str, int]:

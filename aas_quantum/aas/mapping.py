@@ -257,6 +257,7 @@ def read_request(submodel: model.Submodel, source: str, product_id: str) -> Requ
         min_total_performance=v("MinTotalPerformance"),
         max_lead_time_days=v("MaxLeadTimeDays"),
         budget=v("Budget"),
+        lot_size=1.0 if v("LotSize") is None else v("LotSize"),
         max_total_co2e_kg=v("MaxTotalCO2e"),
         resource_limits=tuple(
             ResourceLimitSpec(r.value(rl.child("Name")), r.value(rl.child("Attribute")),
@@ -511,6 +512,7 @@ def read_result(submodel: model.Submodel, source: str) -> tuple[RunSummary, tupl
     product_id = node.value(_fields(t, "ProductId"))
     kpi = {key: kpis.value(kpi_f.child(name)) for name, key in KPI_KEYS.items()}
     kpi["optimum_proven"] = flag(kpi["optimum_proven"])
+    kpi["lot_size"] = 1.0 if kpi["lot_size"] is None else kpi["lot_size"]  # results before lot sizes
     solver = {key: value for name, key in RECORD_KEYS.items()
               if (value := record.value(record_f.child(name))) is not None}  # unset: the record's default
     summary = RunSummary(
@@ -571,8 +573,10 @@ def saved_run(env: AasEnvironment, shell: model.AssetAdministrationShell
     saved = env.objects.get(result_submodel_id(shell.id))
     if not isinstance(saved, model.Submodel):
         return None
-    problem = build_problem(read_catalog(env, shell))
     summary, picks = read_result(saved, env.origin[saved.id])
+    catalog = read_catalog(env, shell)
+    problem = build_problem(dataclasses.replace(  # the lot the run bought for
+        catalog, request=dataclasses.replace(catalog.request, lot_size=summary.kpis.lot_size)))
     choice = saved_choice(problem, picks)
     return problem, choice, dataclasses.replace(summary, selection=selection_lines(problem, choice))
 

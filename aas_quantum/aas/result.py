@@ -54,7 +54,7 @@ KPI_KEYS = {
     "TotalPerformance": "total_performance", "TotalCO2e": "total_co2e_kg", "MaxLeadTimeDays": "max_lead_time_days",
     "SuppliersUsed": "suppliers_used", "GreedyCost": "greedy_cost", "GreedyObjective": "greedy_objective",
     "ImprovementVsGreedyPercent": "improvement_vs_greedy_pct", "OptimumBound": "optimum_bound",
-    "OptimumProven": "optimum_proven", "GapToOptimumPercent": "gap_to_optimum_pct",
+    "OptimumProven": "optimum_proven", "GapToOptimumPercent": "gap_to_optimum_pct", "LotSize": "lot_size",
 }
 _UNSET_WHEN_ZERO = ("Encoding", "Qubits", "Reps", "Optimizer", "Evaluations", "Shots")
 

@@ -129,6 +129,8 @@ OPTIMIZATION_REQUEST = (
     _p("MaxTotalCO2e", "xs:double", "limit on sum of quantity * CO2ePerUnit", "kg"),
     _p("MaxLeadTimeDays", "xs:double", "offers with longer lead time are not admissible", "d"),
     _p("Budget", "xs:double", "limit on total extended price", "Currency"),
+    _p("LotSize", "xs:double", "products one purchase is for: quantities and the limits above are per "
+       "product and are multiplied by it; MOQs and price breaks apply to the lot", example="1"),
     Field("ResourceLimits", "list", "further limits", item="ResourceLimit", children=RESOURCE_LIMIT.children),
     _strings("RequiredCompliance", "RequiredComplianceFlag", "flags every chosen variant must carry", "RoHS"),
     _p("MaxPositionsPerSupplier", "xs:int", "most positions one supplier may serve"),
@@ -214,6 +216,7 @@ OPTIMIZATION_RESULT = (
         _p("OptimumBound", "xs:double", "proven optimum (or lower bound) of the objective", "Currency"),
         _p("OptimumProven", "xs:boolean", "whether OptimumBound is the proven optimum"),
         _p("GapToOptimumPercent", "xs:double", "objective above OptimumBound", "%"),
+        _p("LotSize", "xs:double", "products the quantities and money figures are for (absent: 1)"),
     )),
     Field("Selection", "list", "one entry per position", required=True, item="SelectedPosition",
           children=SELECTION_LINE.children),

@@ -40,7 +40,7 @@ _WEIGHTS = ("cost", "co2_price_per_kg", "risk", "concentration")
 @dataclass(frozen=True)
 class RequestOverrides:
     """What a caller changes of the request submodel for one run: limits (an operation's ``Budget``
-    input), objective weights and excluded suppliers (a batch scenario)."""
+    input), objective weights, excluded suppliers (a batch scenario) and the lot size (``--lot-size``)."""
 
     budget: float | None = None
     max_total_weight_kg: float | None = None
@@ -51,6 +51,7 @@ class RequestOverrides:
     risk: float | None = None
     concentration: float | None = None
     exclude_suppliers: tuple[str, ...] = ()
+    lot_size: float | None = None  # products to buy for (the request's LotSize otherwise)
 
     @classmethod
     def of(cls, values: Mapping[str, Any]) -> RequestOverrides:
