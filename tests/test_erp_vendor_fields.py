@@ -5,11 +5,20 @@ on such a row are written."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
 
 from aas_quantum import erp
+from aas_quantum.aas import mapping
+from aas_quantum.aas.files import read_files
+from aas_quantum.problem import build_problem
+from aas_quantum.run import optimize
+from aas_quantum.solvers import SolveOptions
+from aas_quantum.summary import RunSummary
+
+from conftest import LARGE, MEDIUM, SMALL
 
 FIXTURES = Path(__file__).parent / "fixtures" / "erp_fields"
 
@@ -55,6 +64,48 @@ def test_sap_columns_are_properties_of_the_api_entities():
     for payload in profile.payloads:  # the navigation properties are the entities' own
         header = by_sheet[payload.header]
         assert payload.navigation in header["fields"]
+
+
+@pytest.mark.parametrize(("profile_name", "fixture"), [("dynamics365-fo", "dynamics365-fo.json"),
+                                                      ("business-central", "business-central.json")])
+def test_microsoft_columns_are_fields_of_the_entities_and_tables(profile_name, fixture):
+    entities = _fixture(fixture)["entities"]
+    profile = erp.load_profile(profile_name)
+    assert {s.name for s in profile.sheets} == set(entities)  # each sheet is one entity / table
+    for sheet in profile.sheets:
+        entity = entities[sheet.name]
+        names = {c.name for c in sheet.columns}
+        assert names <= set(entity["fields"]), f"{sheet.name}: {sorted(names - set(entity['fields']))}"
+        assert not names & set(entity.get("not_importable", {})), f"{sheet.name} writes a computed field"
+        missing = set(entity["mandatory"]) - names
+        assert not missing, f"{sheet.name} lacks {sorted(missing)}"
+        assert all(c.required for c in sheet.columns if c.name in entity["mandatory"])
+
+
+@pytest.fixture(scope="module")
+def sample_documents():
+    documents = []
+    for path in (SMALL, MEDIUM, LARGE):
+        env = read_files([path])
+        problem = build_problem(mapping.read_catalog(env, mapping.product_shell(env)))
+        report = optimize(problem, "greedy", SolveOptions())
+        summary = RunSummary.of(report, "5d1e0c6a-0000-4000-8000-000000000003")
+        documents.append(erp.erp_document(problem, report.solution.choice, summary))
+    return documents
+
+
+def test_business_central_values_fit_the_field_lengths(sample_documents):
+    """A Code[20] field takes at most 20 characters: a longer document or item number fails the import."""
+    entities = _fixture("business-central.json")["entities"]
+    profile = erp.load_profile("business-central")
+    for document in sample_documents:
+        for table in erp.render(document, profile):
+            lengths = {name: int(m.group(1)) for name, kind in entities[table.sheet.name]["fields"].items()
+                       if (m := re.fullmatch(r"(?:Code|Text)\[(\d+)\]", kind))}
+            for row in table.rows:
+                for column, value in zip(table.sheet.columns, row, strict=True):
+                    if column.name in lengths and value is not None:
+                        assert len(str(value)) <= lengths[column.name], (table.sheet.name, column.name, value)
 
 
 @pytest.mark.parametrize("fixture", sorted(p.name for p in FIXTURES.glob("*.json")))
