@@ -161,6 +161,10 @@ def optimize(
     param: Annotated[list[str] | None, typer.Option(help="any other solver parameter KEY=VALUE, e.g. "
                                                          "sweeps=500 or ansatz=EfficientSU2 (repeatable)")] = None,
     json_output: Annotated[bool, typer.Option("--json", help="print a JSON summary instead of tables")] = False,
+    plot: Annotated[Path | None, typer.Option(help="also draw the run: chosen vs greedy per position, room "
+                                                   "left per limit, QAOA/VQE energy and convergence "
+                                                   "(.png, .svg or .html; with --all one file per product)")
+                    ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress and no tables: only what was "
                                                              "written, and errors")] = False,
     lenient: LenientOpt = False,
@@ -181,7 +185,9 @@ def optimize(
         FileRepository,
         OutcomeStatus,
         RequestOverrides,
+        RunEvent,
         RunRequest,
+        RunState,
         ServerRepository,
         check_output_folder,
         execute_all,
@@ -193,21 +199,30 @@ def optimize(
     if solver is not None:  # checked before anything is read; the request's method is checked in the run
         solvers.check_parameters(solver, parameters)
     erp_output = ErpOutput.load(erp, erp_format, erp_set or ()) if erp else None
+    if plot is not None:
+        from aas_quantum.plots import check_plot_path
+        check_plot_path(plot)
+        if dry_run:
+            raise ConfigError("--plot writes a file and --dry-run writes nothing: drop one of them")
     check_output_folder(out)
     repository = _repository(inputs, lambda: _server(server, submodel_server, registry, submodel_registry),
                              supplier_shells, lenient)
     publisher: RunPublisher | None = None
     try:
         publisher = _publisher(mqtt, opcua)
-        shell_ids = repository.products() if all_products else [repository.product(shell)]
-        if isinstance(repository, FileRepository):
-            _warn(repository.warnings)
-        if not shell_ids:
-            raise BomInputError("--all: no product shell with a BomOptimizationRequest found")
-        requests = [RunRequest(product=sid, method=solver, parameters=parameters, out=out, erp=erp_output,
-                               dry_run=dry_run, overrides=RequestOverrides(lot_size=lot_size)) for sid in shell_ids]
         listeners: list[Listener] = [publisher] if publisher else []
         with _progress(quiet=json_output or quiet) as progress:
+            # reading a large package takes seconds: say so (the run's own events start once it is read)
+            progress(RunEvent("", ", ".join(p.name for p in inputs or ())[:60] or "server", RunState.SOLVING,
+                              stage="reading inputs"))
+            shell_ids = repository.products() if all_products else [repository.product(shell)]
+            if isinstance(repository, FileRepository):
+                _warn(repository.warnings)
+            if not shell_ids:
+                raise BomInputError("--all: no product shell with a BomOptimizationRequest found")
+            requests = [RunRequest(product=sid, method=solver, parameters=parameters, out=out, erp=erp_output,
+                                   dry_run=dry_run, overrides=RequestOverrides(lot_size=lot_size),
+                                   plot=_plot_path(plot, out, sid, len(shell_ids))) for sid in shell_ids]
             outcomes = execute_all(requests, repository, [*listeners, progress])
     finally:
         repository.close()
@@ -229,6 +244,14 @@ def optimize(
         if len(outcomes) > 1:
             err_console.print(f"{len(failed)} of {len(outcomes)} products failed", highlight=False)
         raise typer.Exit(failed[0].exit_code)
+
+
+def _plot_path(plot: Path | None, out: Path, shell_id: str, products: int) -> Path | None:
+    """--plot as given for one product; with several, each product's file stem added."""
+    if plot is None or products == 1:
+        return plot
+    from aas_quantum.app import ResultFiles
+    return plot.with_name(f"{plot.stem}.{ResultFiles.of(out, shell_id).stem}{plot.suffix}")
 
 
 def _parameters(settings: list[str]) -> dict[str, Any]:
@@ -286,14 +309,16 @@ def _progress(quiet: bool) -> Iterator[Listener]:
     if not err_console.is_terminal:
         def line(event: RunEvent) -> None:
             if event.state == RunState.SOLVING:
-                err_console.print(f"{_text(event.product_id)}: {_text(event.stage)}", highlight=False,
+                detail = f" ({_text(event.detail)})" if event.detail else ""
+                err_console.print(f"{_text(event.product_id)}: {_text(event.stage)}{detail}", highlight=False,
                                   soft_wrap=True)
         yield line
         return
     with err_console.status("starting") as status:
         def show(event: RunEvent) -> None:
             if event.state == RunState.SOLVING:
-                status.update(f"{_text(event.product_id)}: {_text(event.stage)} ({(event.progress or 0):.0%})")
+                detail = f", {_text(event.detail)}" if event.detail else ""
+                status.update(f"{_text(event.product_id)}: {_text(event.stage)} ({(event.progress or 0):.0%}{detail})")
         yield show
 
 
@@ -308,6 +333,8 @@ def _print_outcome(outcome: RunOutcome, to_server: bool, tables: bool = True) ->
         return
     console.print(f"\nresult written to [bold]{_text(written.aasx)}[/] and [bold]{_text(written.json)}[/]")
     _print_erp(list(written.erp))
+    if written.plot is not None:
+        console.print(f"plot written to [bold]{_text(written.plot)}[/]")
     if written.server:
         console.print(f"result submodel (version {_text(written.version)}) written to {_text(written.server)}",
                       highlight=False)

@@ -74,6 +74,7 @@ class Report:
     kpis: Kpis
     started: dt.datetime
     finished: dt.datetime
+    greedy_choice: tuple[int, ...] | None = None  # the greedy baseline's selection, for per-position comparisons
 
 
 def _pct(numerator: float, denominator: float) -> float:
@@ -142,7 +143,8 @@ def build_report(
         improvement_vs_greedy_ls_pct=_pct(strong - objective, strong) if strong is not None else None,
         lot_size=problem.request.lot_size if problem.request is not None else 1.0,
     )
-    return Report(problem.product_id, problem.currency, solution, lines, constraints, kpis, started, finished)
+    return Report(problem.product_id, problem.currency, solution, lines, constraints, kpis, started, finished,
+                  greedy_choice)
 
 
 def _float(value: float | None) -> float | None:

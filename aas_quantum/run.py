@@ -4,15 +4,38 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Callable
+import time
+from typing import Protocol
 
 from aas_quantum.errors import ConfigError, InfeasibleError, NoSolutionError
 from aas_quantum.problem import BomProblem
 from aas_quantum.report import Report, build_report
 from aas_quantum.solvers import Solution, SolveOptions, Status, get_solver
+from aas_quantum.solvers.base import Observer, SolverProgress
 from aas_quantum.solvers.local_search import polished
 
-Progress = Callable[[str, float], None]
+PROGRESS_EVERY_S = 1.0  # the solver's own progress reaches listeners (MQTT, job store) at most this often
+
+
+class Progress(Protocol):
+    def __call__(self, stage: str, fraction: float, detail: str = "") -> None: ...
+
+
+def _solver_progress(method: str, time_limit_s: float, progress: Progress) -> Observer:
+    """The solver's evaluations as run progress: its stage, the share of its time limit used (the run's
+    solving stage spans 0.3..0.95) and the best value so far, at most once per ``PROGRESS_EVERY_S``."""
+    started = time.monotonic()
+    last = -PROGRESS_EVERY_S
+
+    def observe(step: SolverProgress) -> None:
+        nonlocal last
+        now = time.monotonic()
+        if now - last < PROGRESS_EVERY_S:
+            return
+        last = now
+        used = min(1.0, (now - started) / time_limit_s) if time_limit_s > 0 else 0.0
+        progress(method, 0.3 + 0.65 * used, step.text())
+    return observe
 
 
 def optimize(problem: BomProblem, method: str, options: SolveOptions | None = None,
@@ -20,12 +43,13 @@ def optimize(problem: BomProblem, method: str, options: SolveOptions | None = No
     """Solve with ``method`` and compare with greedy (naive), greedy+ls (strong) and the (time-limited)
     exact MILP.
 
-    ``progress(stage, fraction)`` is told when each stage starts (publishers turn it into status).
+    ``progress(stage, fraction, detail)`` is told when each stage starts and, while the solver runs,
+    how far it got (publishers turn it into status, the CLI into its progress line).
     Raises ``InfeasibleError`` with the limits at fault when no selection can satisfy the request,
     ``ConfigError`` when the method cannot take the problem (e.g. a statevector too large).
     """
     options = options or SolveOptions()
-    report_progress = progress or (lambda stage, fraction: None)
+    report_progress: Progress = progress or (lambda stage, fraction, detail="": None)
     solver = get_solver(method)
     refused = solver.compatibility(problem, options)
     if refused:
@@ -42,6 +66,8 @@ def optimize(problem: BomProblem, method: str, options: SolveOptions | None = No
     baselines = {"exact": exact, "greedy": greedy, "greedy+ls": greedy_ls}  # solved already: not solved twice
     if exact.status == Status.OPTIMAL:
         options = options.with_(known_optimum=exact.objective)
+    if progress is not None:
+        options = options.with_(observer=_solver_progress(method, options.time_limit_s, progress))
     own = baselines[method] if method in baselines else solver.solve(problem, options)
     # greedy asked for is the baseline itself (its figures are the reference): it is returned as it is
     solution = own if method == "greedy" and own.is_feasible else best_verified(own, [exact, greedy, greedy_ls])

@@ -211,7 +211,7 @@ def test_piped_run_reports_each_stage_on_stderr_and_quiet_prints_only_what_was_w
 
     piped = run()
     stages = [line.partition(": ")[2] for line in piped.stderr.splitlines() if ": " in line]
-    assert stages == ["exact baseline", "greedy baseline", "exact", "report", "writing results"]
+    assert stages == ["reading inputs", "exact baseline", "greedy baseline", "exact", "report", "writing results"]
     assert "\x1b" not in piped.stderr and "Selection for" in piped.stdout
     quiet = run("--quiet")
     assert quiet.stderr == ""

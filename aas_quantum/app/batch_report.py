@@ -9,9 +9,7 @@ and the Pareto fronts of ``pareto`` runs written into the same folder.
 
 from __future__ import annotations
 
-import base64
 import html
-import io
 import json
 import os
 import statistics
@@ -22,6 +20,7 @@ from typing import Any
 
 from aas_quantum.app.batch import Manifest, ManifestEntry
 from aas_quantum.atomic import atomic_write
+from aas_quantum.plots import png_data_uri
 
 
 @dataclass(frozen=True)
@@ -119,15 +118,6 @@ def _markdown(rows: Sequence[Row], out: Path) -> str:
 # ------------------------------------------------------------------------------------- HTML
 
 
-def _png(figure: Any) -> str:
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
-    import matplotlib.pyplot as plt
-
-    plt.close(figure)
-    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
-
-
 def _plots(rows: Sequence[Row], pareto: Sequence[dict[str, Any]]) -> list[tuple[str, str]]:
     import matplotlib
 
@@ -146,7 +136,7 @@ def _plots(rows: Sequence[Row], pareto: Sequence[dict[str, Any]]) -> list[tuple[
         axes.set_xticks(list(x), [r.product_id.rsplit(":", 1)[-1][:18] for r in mine], rotation=60, ha="right")
         axes.set_ylabel("objective")
         axes.legend()
-        plots.append((f"Chosen vs greedy objective per product ({scenario})", _png(figure)))
+        plots.append((f"Chosen vs greedy objective per product ({scenario})", png_data_uri(figure)))
     methods = sorted({r.solver for r in solved})
     if methods:
         figure, axes = plt.subplots(figsize=(6, 3))
@@ -155,7 +145,7 @@ def _plots(rows: Sequence[Row], pareto: Sequence[dict[str, Any]]) -> list[tuple[
         for i, m in enumerate(methods):
             axes.annotate(f"{sum(r.solver == m for r in solved)} runs", (i, times[i]), ha="center", va="bottom")
         axes.set_ylabel("median run time, s")
-        plots.append(("Solvers used and their median run time", _png(figure)))
+        plots.append(("Solvers used and their median run time", png_data_uri(figure)))
     if len(scenarios) > 1:
         first = {r.shell_id: r for r in solved if r.scenario == scenarios[0]}
         figure, axes = plt.subplots(figsize=(7, 3.5))
@@ -168,14 +158,14 @@ def _plots(rows: Sequence[Row], pareto: Sequence[dict[str, Any]]) -> list[tuple[
         axes.set_ylabel(f"total cost vs {scenarios[0]}, %")
         axes.tick_params(axis="x", rotation=60)
         axes.legend()
-        plots.append((f"Scenario deltas (total cost against {scenarios[0]})", _png(figure)))
+        plots.append((f"Scenario deltas (total cost against {scenarios[0]})", png_data_uri(figure)))
     for front in pareto:
         figure, axes = plt.subplots(figsize=(5, 3.5))
         points = front["points"]
         axes.plot([p["x"] for p in points], [p["y"] for p in points], "o-")
         axes.set_xlabel(front["x"])
         axes.set_ylabel(front["y"])
-        plots.append((f"Pareto front of {front['product_id']}", _png(figure)))
+        plots.append((f"Pareto front of {front['product_id']}", png_data_uri(figure)))
     return plots
 
 

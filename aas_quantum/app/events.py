@@ -25,6 +25,7 @@ class RunEvent:
     state: RunState
     progress: float | None = None  # 0..1 while solving
     stage: str = ""
+    detail: str = ""  # while solving: the solver's own progress (evaluations, best value so far)
     message: str = ""  # the reason, when failed
     summary: RunSummary | None = None  # when done
     result_submodel_id: str = ""  # when done

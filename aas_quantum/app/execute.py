@@ -18,7 +18,7 @@ from typing import Any
 
 from basyx.aas import model
 
-from aas_quantum import erp
+from aas_quantum import erp, plots
 from aas_quantum.aas import mapping
 from aas_quantum.aas.result import next_version, result_submodel, result_submodel_id
 from aas_quantum.app.events import Listener, RunEvent, RunState, tell
@@ -47,6 +47,7 @@ class RunOutputs:
     erp: tuple[Path, ...] = ()
     server: str | None = None  # where the result submodel was written (None: files only, or dry run)
     version: str = ""  # the result submodel's version as stored
+    plot: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -67,7 +68,8 @@ class RunOutcome:
                     "reason": self.reason, "reasons": list(self.reasons), "exit_code": self.exit_code}
         return self.summary.to_json() | {"outputs": {
             "aasx": _path(self.outputs.aasx), "json": _path(self.outputs.json), "server": self.outputs.server,
-            "erp": [str(p) for p in self.outputs.erp], "published": list(published)}}
+            "erp": [str(p) for p in self.outputs.erp], "plot": _path(self.outputs.plot),
+            "published": list(published)}}
 
 
 def failure(exc: BaseException) -> tuple[int, str]:
@@ -102,10 +104,11 @@ def execute(request: RunRequest, repository: Repository, listeners: Sequence[Lis
         method, options = request.solve_plan(problem.request.solver if problem.request else SolverPreferences())
         files = ResultFiles.of(request.out, shell_id)
         erp_paths = request.erp.targets(request.out, files.stem) if request.erp else []
-        refuse_overwriting_inputs([files.aasx, files.json, *erp_paths], repository.input_files())
+        plot_paths = [request.plot] if request.plot is not None else []
+        refuse_overwriting_inputs([files.aasx, files.json, *erp_paths, *plot_paths], repository.input_files())
         emit(RunState.QUEUED, progress=0.0)
-        report = optimize(problem, method, options,
-                          lambda stage, fraction: emit(RunState.SOLVING, progress=fraction, stage=stage))
+        report = optimize(problem, method, options, lambda stage, fraction, detail="": emit(
+            RunState.SOLVING, progress=fraction, stage=stage, detail=detail))
         summary = RunSummary.of(report, run_id)
 
         result_id = result_submodel_id(shell_id)
@@ -123,6 +126,8 @@ def execute(request: RunRequest, repository: Repository, listeners: Sequence[Lis
         emit(RunState.SOLVING, progress=0.97, stage="writing results")
         files.write(env, shell_id, submodel)  # local outputs first: whatever the server does, no work is lost
         written_erp = erp.write_export(plan, request.out, files.stem) if plan else []
+        if request.plot is not None:
+            plots.write_plot(request.plot, problem, report)
         location = None
         written = repository.write_result(shell_id, submodel, read_version)
         if written is not None:
@@ -142,7 +147,8 @@ def execute(request: RunRequest, repository: Repository, listeners: Sequence[Lis
         _tell_failed(listeners, run_id, product_id, reason)
         return RunOutcome(run_id, shell_id, OutcomeStatus.FAILED, reason=reason, exit_code=exit_code)
     return RunOutcome(run_id, shell_id, OutcomeStatus.OK, summary,
-                      RunOutputs(files.aasx, files.json, tuple(written_erp), location, _version(submodel)))
+                      RunOutputs(files.aasx, files.json, tuple(written_erp), location, _version(submodel),
+                                 request.plot))
 
 
 def _path(path: Path | None) -> str | None:

@@ -75,7 +75,8 @@ def parameters(name: str) -> tuple[str, ...]:
     return RUN_PARAMETERS + spec(name).parameters
 
 
-_USER_FIELDS = {f.name: f for f in dataclasses.fields(SolveOptions) if f.name != "known_optimum"}
+_RUN_FIELDS = ("known_optimum", "observer")  # set by the run, never by a user
+_USER_FIELDS = {f.name: f for f in dataclasses.fields(SolveOptions) if f.name not in _RUN_FIELDS}
 
 
 # parameter -> (smallest, largest) value it may take (None: unbounded on that side)

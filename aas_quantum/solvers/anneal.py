@@ -43,8 +43,10 @@ class AnnealSolver(Solver):
         steps = sweeps * max(len(movable), 1)
         accepted = 0
         for step in range(steps if movable else 0):
-            if step % 1000 == 0 and time.perf_counter() - start > options.time_limit_s:
-                break
+            if step % 1000 == 0:
+                if time.perf_counter() - start > options.time_limit_s:
+                    break
+                options.observe(step, "moves", best[0] if best else None, "objective")
             fraction = step / steps
             temperature = t_hot * (t_cold / t_hot) ** fraction
             weight = spread * (0.1 + 10.0 * fraction)  # violations cost more as the run cools

@@ -7,6 +7,7 @@ record says how the answer was obtained so reports can compare methods honestly.
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -21,6 +22,27 @@ class Status(enum.StrEnum):
     FEASIBLE = "feasible"  # satisfies every constraint, optimality not proven
     INFEASIBLE = "infeasible"  # proven that no feasible selection exists
     NO_SOLUTION = "no_solution"  # the method found no feasible selection (proves nothing)
+
+
+@dataclass(frozen=True)
+class SolverProgress:
+    """What a long solver says while it runs: how much work is done (``steps`` counted in ``unit``)
+    and the best value so far (``what``: ``energy`` of a variational circuit, or ``objective`` of a
+    selection)."""
+
+    steps: int
+    unit: str
+    best: float | None
+    what: str
+
+    def text(self) -> str:
+        if self.best is None:
+            return f"{self.steps:,} {self.unit}"
+        best = f"{self.best:,.2f}" if self.what == "objective" else f"{self.best:.4g}"
+        return f"{self.steps:,} {self.unit}, best {self.what} {best}"
+
+
+Observer = Callable[[SolverProgress], None]
 
 
 @dataclass(frozen=True)
@@ -50,6 +72,11 @@ class SolveOptions:
     # positions; 0: run to the time limit)
     patience: int | None = None
     known_optimum: float | None = None  # set by the run from the exact baseline: P(optimal) in records
+    observer: Observer | None = field(default=None, compare=False, repr=False)  # set by the run: progress
+
+    def observe(self, steps: int, unit: str, best: float | None, what: str) -> None:
+        if self.observer is not None:
+            self.observer(SolverProgress(steps, unit, best, what))
 
     def with_(self, **changes: Any) -> SolveOptions:
         return replace(self, **changes)

@@ -209,7 +209,7 @@ class HybridSolver(Solver):
             c.kind.startswith("supplier") for c in problem.constraints)
         suppliers = [np.unique(problem.option_position[list(idx)]) for idx in problem.supplier_groups.values()]
         # the windows' multipliers are not tuned: tuning enumerates the window, which would hand QAOA the answer
-        window_options = options.with_(tune_penalties=False)
+        window_options = options.with_(tune_penalties=False, observer=None)  # the run hears windows, not QAOA
         trace: list[WindowStep] = []
         stalled, evaluations, max_qubits, over_budget, slowest = 0, 0, 0, 0, 0.0
         patience = options.patience
@@ -268,6 +268,7 @@ class HybridSolver(Solver):
                 seconds=time.perf_counter() - start, kind=kind, positions=len(window),
                 qubits=qubits, states=states, current=current, qaoa=qaoa_value,
                 optimum=optimum, p_optimal=p_optimal, accepted=accepted, objective=search.objective))
+            options.observe(len(trace), "windows", search.objective, "objective")
         details = _trace_counts(trace, sub_solver)
         details.update(start_from=start_from, start_objective=value, gain_by_windows=value - search.objective,
                        greedy_objective=greedy_objective, qubit_budget=options.qubit_budget, sub_solver=sub_solver,

@@ -29,6 +29,7 @@ from aas_quantum.solvers.kernels import FullSpaceQaoa, SubspaceQaoa, check_memor
 from aas_quantum.solvers.variational import (
     Selections,
     conclude,
+    convergence,
     device_samples,
     encode,
     energy_distribution,
@@ -149,12 +150,13 @@ class QaoaSolver(Solver):
             raise ValueError("warm_start applies to the onehot encoding (its W-state preparation)")
         space = _Space(problem, encoding, topology, np.complex128, initial)
         alpha = options.cvar_alpha
-        evaluations = 0
+        trace: list[float] = []
 
         def energy(params: np.ndarray) -> float:
-            nonlocal evaluations
-            evaluations += 1
-            return space.kernel.expectation(np.asarray(params), alpha)
+            value = space.kernel.expectation(np.asarray(params), alpha)
+            trace.append(value)
+            options.observe(len(trace), "evaluations", min(trace), "energy")
+            return value
 
         params = self._optimise(energy, options)
         probs = space.kernel.probabilities(params).copy()
@@ -162,7 +164,8 @@ class QaoaSolver(Solver):
         selection_probs = space.selection_probabilities(probs)
         details: dict[str, object] = {"state_dimension": len(probs), "cvar_alpha": alpha,
                                       "mixer": topology if space.one_hot else "x", "parameters": params.tolist(),
-                                      "energy_distribution": energy_distribution(space.energies, probs)}
+                                      "energy_distribution": energy_distribution(space.energies, probs),
+                                      "energy_trace": convergence(trace)}
         if options.backend == "local":
             rng = np.random.default_rng(options.seed)
             drawn = np.unique(rng.choice(len(probs), size=options.shots, p=probs / probs.sum()))
@@ -178,7 +181,7 @@ class QaoaSolver(Solver):
         energies = encoding.qubo.energies(np.array([np.pad(b, (0, encoding.qubo.n - len(b))) for b in sampled]))
         record = SolverRecord(
             method=self.name, backend=backend, encoding=encoding.name, qubits=encoding.qubo.n,
-            reps=len(params) // 2, optimizer=options.optimizer, evaluations=evaluations, shots=options.shots,
+            reps=len(params) // 2, optimizer=options.optimizer, evaluations=len(trace), shots=options.shots,
             seed=options.seed, wall_time_s=time.perf_counter() - start, p_feasible=p_feasible,
             p_optimal=selections.p_optimal(selection_probs, options.known_optimum),
             details={**details, **encoding.report()},

@@ -114,6 +114,16 @@ def energy_distribution(energies: np.ndarray, probs: np.ndarray) -> dict[str, fl
     return {"mean": float(probs @ energies / probs.sum()), "min_sampled_support": float(energies.min()), **quantile}
 
 
+def convergence(trace: list[float], points: int = 200) -> dict[str, list[float]]:
+    """The optimiser's energy per evaluation, thinned to at most ``points`` (always with the last),
+    for convergence plots; short enough to travel in a run's record."""
+    if not trace:
+        return {"evaluation": [], "energy": []}
+    step = max(1, -(-len(trace) // points))
+    kept = sorted({*range(0, len(trace), step), len(trace) - 1})
+    return {"evaluation": [i + 1 for i in kept], "energy": [float(f"{trace[i]:.6g}") for i in kept]}
+
+
 @dataclass(frozen=True)
 class Selections:
     """Every one-hot selection (``subspace_bits`` order) with its true objective and feasibility."""

@@ -21,6 +21,7 @@ from aas_quantum.solvers.kernels import cvar
 from aas_quantum.solvers.variational import (
     Selections,
     conclude,
+    convergence,
     device_samples,
     encode,
     energy_distribution,
@@ -58,16 +59,17 @@ class VqeSolver(Solver):
         scale = float(diagonal.std()) or 1.0
         normalised = (diagonal - diagonal.mean()) / scale
         alpha = options.cvar_alpha
-        evaluations = 0
+        trace: list[float] = []
 
         def probabilities(params: np.ndarray) -> np.ndarray:
             return Statevector(ansatz.assign_parameters(params)).probabilities()
 
         def energy(params: np.ndarray) -> float:
-            nonlocal evaluations
-            evaluations += 1
             probs = probabilities(params)
-            return float(probs @ normalised) if alpha >= 1.0 else cvar(normalised, probs, alpha)
+            value = float(probs @ normalised) if alpha >= 1.0 else cvar(normalised, probs, alpha)
+            trace.append(value)
+            options.observe(len(trace), "evaluations", min(trace), "energy")
+            return value
 
         rng = np.random.default_rng(options.seed)
         initial = rng.uniform(-0.1, 0.1, ansatz.num_parameters) + np.pi / 4
@@ -77,7 +79,8 @@ class VqeSolver(Solver):
         selections = Selections.of(problem)
         selection_probs = selections.marginal(probs)
         details: dict[str, object] = {"ansatz": ansatz_name, "parameters": int(ansatz.num_parameters),
-                                      "cvar_alpha": alpha, "energy_distribution": energy_distribution(diagonal, probs)}
+                                      "cvar_alpha": alpha, "energy_distribution": energy_distribution(diagonal, probs),
+                                      "energy_trace": convergence(trace)}
         if options.backend == "local":
             drawn = np.unique(rng.choice(len(probs), size=options.shots, p=probs / probs.sum()))
             indices = [int(i) for i in drawn]
@@ -93,7 +96,7 @@ class VqeSolver(Solver):
             details.update(transpiled_depth=run.depth, two_qubit_gates=run.two_qubit_gates)
         record = SolverRecord(
             method=self.name, backend=backend, encoding=encoding.name, qubits=n, reps=options.reps,
-            optimizer=options.optimizer, evaluations=evaluations, shots=options.shots, seed=options.seed,
+            optimizer=options.optimizer, evaluations=len(trace), shots=options.shots, seed=options.seed,
             wall_time_s=time.perf_counter() - start, p_feasible=p_feasible,
             p_optimal=selections.p_optimal(selection_probs, options.known_optimum),
             details={**details, **encoding.report()},

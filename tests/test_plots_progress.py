@@ -1,0 +1,96 @@
+"""What a person watching or reviewing a run sees: the solver's own progress while it runs, and the
+run's figure (--plot), both checked against the run they describe."""
+
+from __future__ import annotations
+
+import itertools
+import re
+import struct
+import time
+from pathlib import Path
+
+import pytest
+
+from aas_quantum import plots
+from aas_quantum.aas import mapping
+from aas_quantum.aas.files import read_files
+from aas_quantum.app import FileRepository, RunRequest, RunState, execute
+from aas_quantum.cli import app
+from aas_quantum.problem import build_problem
+from aas_quantum.run import optimize
+from aas_quantum.solvers import SolveOptions, get_solver
+from aas_quantum.solvers.base import SolverProgress
+
+from conftest import LARGE, SMALL
+
+
+def _problem(path: Path):
+    env = read_files([path])
+    return build_problem(mapping.read_catalog(env, mapping.product_shell(env)))
+
+
+def test_qaoa_tells_the_observer_every_evaluation_and_its_best_energy():
+    heard: list[SolverProgress] = []
+    solution = get_solver("qaoa").solve(_problem(SMALL), SolveOptions(maxiter=40, observer=heard.append))
+    assert [p.steps for p in heard] == list(range(1, solution.record.evaluations + 1))
+    trace = solution.record.details["energy_trace"]
+    assert heard[-1].best == pytest.approx(min(trace["energy"]), rel=1e-5)  # the thinned trace keeps the best here
+    assert all(a.best >= b.best for a, b in itertools.pairwise(heard))  # best so far never rises
+    assert trace["evaluation"][-1] == solution.record.evaluations
+
+
+def test_a_run_reports_the_hybrids_windows_at_most_once_a_second():
+    events = []
+    request = RunRequest(method="hybrid", parameters={"time_limit_s": 4.0, "patience": 0}, dry_run=True)
+    outcome = execute(request, FileRepository([LARGE]), [lambda e: events.append((time.monotonic(), e))])
+    assert outcome.summary is not None
+    detailed = [(t, e) for t, e in events if e.state is RunState.SOLVING and e.detail]
+    assert len(detailed) >= 2
+    assert all(later - earlier >= 0.9 for (earlier, _), (later, _) in itertools.pairwise(detailed))
+    bests = [float(re.search(r"best objective ([\d,.]+)", e.detail).group(1).replace(",", ""))
+             for _, e in detailed]
+    assert all(a >= b for a, b in itertools.pairwise(bests))  # the search only accepts gains
+    assert bests[-1] >= outcome.summary.kpis.objective - 0.005  # the run returns its best (or a better baseline)
+    assert [e.progress for _, e in detailed] == sorted(e.progress for _, e in detailed)
+
+
+def test_run_figure_draws_chosen_against_greedy_per_position():
+    problem = _problem(SMALL)
+    report = optimize(problem, "exact", SolveOptions())
+    figure = plots.run_figure(problem, report)
+    chosen_bars, greedy_bars = figure.axes[0].containers
+    assert [b.get_height() for b in chosen_bars] == pytest.approx([ln.extended_price for ln in report.lines])
+    assert [b.get_height() for b in greedy_bars] == pytest.approx(
+        [p.options[k].extended_price for p, k in zip(problem.positions, report.greedy_choice, strict=True)])
+    limits = figure.axes[1].containers[0]
+    assert len(limits) == len(report.constraints)
+    assert len(figure.axes) == 2  # exact has no energies: no distribution or convergence panels
+
+
+def _png_size(path: Path) -> tuple[int, int]:
+    data = path.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and data[12:16] == b"IHDR"
+    return struct.unpack(">II", data[16:24])
+
+
+def test_cli_plot_writes_png_svg_and_html(tmp_path, cli):
+    out = tmp_path / "out"
+    result = cli.invoke(app, ["optimize", str(SMALL), "--solver", "qaoa", "--maxiter", "30", "--out", str(out),
+                              "--plot", str(tmp_path / "run.png"), "--quiet"])
+    assert result.exit_code == 0, result.output
+    width, height = _png_size(tmp_path / "run.png")
+    assert width > 800 and height > 600  # four panels: costs, limits, energy distribution, convergence
+    assert "plot written to" in " ".join(result.output.split())
+    for name, marker in (("run.svg", "<svg"), ("run.html", "data:image/png;base64,")):
+        result = cli.invoke(app, ["optimize", str(SMALL), "--solver", "greedy", "--out", str(out), "--plot",
+                                  str(tmp_path / name), "--quiet"])
+        assert result.exit_code == 0, result.output
+        assert marker in (tmp_path / name).read_text()
+
+
+def test_cli_plot_refuses_an_unknown_format_and_a_dry_run(tmp_path, cli):
+    bad = cli.invoke(app, ["optimize", str(SMALL), "--out", str(tmp_path), "--plot", str(tmp_path / "x.jpg")])
+    assert bad.exit_code == 2 and ".png, .svg, .html" in bad.output
+    dry = cli.invoke(app, ["optimize", str(SMALL), "--dry-run", "--plot", str(tmp_path / "x.png")])
+    assert dry.exit_code == 2 and "--dry-run writes nothing" in " ".join(dry.output.split())
+    assert not list(tmp_path.iterdir())
