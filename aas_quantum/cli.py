@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import json
+import logging
 import os
 import sys
 from collections.abc import Callable, Iterator
@@ -34,6 +35,20 @@ if TYPE_CHECKING:  # the rest is imported where it is used: --help loads neither
     from aas_quantum.publish.job import RunPublisher
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
+
+
+@app.callback()
+def _main(verbose: Annotated[int, typer.Option("--verbose", "-v", count=True, help=(
+        "log what happens on stderr: -v each solver's status, objective and time, retries; -vv also "
+        "every AAS server call"))] = 0) -> None:
+    if not verbose:
+        return
+    from rich.logging import RichHandler
+
+    logging.basicConfig(level=logging.INFO if verbose == 1 else logging.DEBUG, format="%(message)s",
+                        handlers=[RichHandler(console=err_console, show_path=False, markup=False)], force=True)
+    if verbose == 1:
+        logging.getLogger("httpx").setLevel(logging.WARNING)
 # Piped or redirected output is not cut at rich's default 80 columns (FRM-C..., SUP-SK...): it is as
 # wide as the tables need (COLUMNS still wins when set).
 _PIPED_WIDTH = None if sys.stdout.isatty() or "COLUMNS" in os.environ else 250

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import logging
 import time
 from typing import Protocol
 
@@ -14,6 +15,7 @@ from aas_quantum.solvers import Solution, SolveOptions, Status, get_solver
 from aas_quantum.solvers.base import Observer, SolverProgress
 from aas_quantum.solvers.local_search import polished
 
+log = logging.getLogger(__name__)
 PROGRESS_EVERY_S = 1.0  # the solver's own progress reaches listeners (MQTT, job store) at most this often
 
 
@@ -55,13 +57,18 @@ def optimize(problem: BomProblem, method: str, options: SolveOptions | None = No
     if refused:
         raise ConfigError(f"solver {method}: {refused}")
     started = dt.datetime.now(dt.UTC)
+    log.info("%s: %d positions, %d options, %d limits", problem.product_id, len(problem.positions),
+             problem.n_options, len(problem.constraints))
     report_progress("exact baseline", 0.0)
     exact = get_solver("exact").solve(problem, options)
+    _log_solution(exact)
     if exact.status == Status.INFEASIBLE:
         raise InfeasibleError(list(exact.reasons))
     report_progress("greedy baseline", 0.2)
     greedy = get_solver("greedy").solve(problem, options)
     greedy_ls = polished(problem, greedy, options)  # greedy+ls from the greedy just solved
+    _log_solution(greedy)
+    _log_solution(greedy_ls)
     report_progress(method, 0.3)
     baselines = {"exact": exact, "greedy": greedy, "greedy+ls": greedy_ls}  # solved already: not solved twice
     if exact.status == Status.OPTIMAL:
@@ -69,6 +76,8 @@ def optimize(problem: BomProblem, method: str, options: SolveOptions | None = No
     if progress is not None:
         options = options.with_(observer=_solver_progress(method, options.time_limit_s, progress))
     own = baselines[method] if method in baselines else solver.solve(problem, options)
+    if method not in baselines:
+        _log_solution(own)
     # greedy asked for is the baseline itself (its figures are the reference): it is returned as it is
     solution = own if method == "greedy" and own.is_feasible else best_verified(own, [exact, greedy, greedy_ls])
     if solution is None:
@@ -76,6 +85,13 @@ def optimize(problem: BomProblem, method: str, options: SolveOptions | None = No
                                                                            else "") for s in (own, exact, greedy)])
     report_progress("report", 0.95)
     return build_report(problem, solution, greedy, exact, started, dt.datetime.now(dt.UTC), greedy_ls)
+
+
+def _log_solution(solution: Solution) -> None:
+    record = solution.record
+    objective = "no objective" if solution.objective is None else f"objective {solution.objective:,.2f}"
+    log.info("%s: %s, %s in %.2f s (%s%s)", record.method, solution.status.value, objective, record.wall_time_s,
+             record.backend, f", {record.evaluations:,} evaluations" if record.evaluations else "")
 
 
 def best_verified(own: Solution, baselines: list[Solution], rel_tol: float = 1e-9) -> Solution | None:

@@ -216,3 +216,37 @@ def test_piped_run_reports_each_stage_on_stderr_and_quiet_prints_only_what_was_w
     quiet = run("--quiet")
     assert quiet.stderr == ""
     assert "Selection for" not in quiet.stdout and "result written to" in quiet.stdout
+
+
+def test_verbose_logs_each_solver_with_its_objective_and_time(tmp_path):
+    """-v logs on stderr what each solver found and how long it took; without it, none of that."""
+    import os
+    import re
+    import subprocess
+    import sys
+
+    from conftest import REPO
+
+    def stderr(*flags: str) -> str:
+        done = subprocess.run([sys.executable, "-m", "aas_quantum.cli", *flags, "optimize", str(SMALL), "--solver",
+                               "exact", "--out", str(tmp_path), "--quiet"], cwd=REPO, capture_output=True, text=True,
+                              env=dict(os.environ, COLUMNS="200"), timeout=120)
+        assert done.returncode == 0, done.stderr
+        return done.stderr
+    logged = stderr("-v")
+    optimum = json_summary_objective(tmp_path)
+    found = {m.group(1): float(m.group(2).replace(",", ""))
+             for m in re.finditer(r"(exact|greedy\+ls|greedy): \w+, objective ([\d,.]+) in [\d.]+ s", logged)}
+    assert set(found) == {"exact", "greedy", "greedy+ls"}
+    assert found["exact"] == pytest.approx(optimum, abs=0.005)
+    assert found["greedy"] >= found["greedy+ls"] >= found["exact"] - 0.005
+    assert "objective" not in stderr()
+
+
+def json_summary_objective(out: Path) -> float:
+    from aas_quantum.aas import mapping
+    from aas_quantum.aas.files import read_files
+
+    env = read_files(sorted(out.glob("*.result.aasx")))
+    _, _, summary = mapping.saved_run(env, mapping.product_shell(env))
+    return summary.kpis.objective

@@ -94,3 +94,43 @@ def test_cli_plot_refuses_an_unknown_format_and_a_dry_run(tmp_path, cli):
     dry = cli.invoke(app, ["optimize", str(SMALL), "--dry-run", "--plot", str(tmp_path / "x.png")])
     assert dry.exit_code == 2 and "--dry-run writes nothing" in " ".join(dry.output.split())
     assert not list(tmp_path.iterdir())
+
+
+def test_a_terminal_sees_the_solver_progress_live(tmp_path):
+    """On a terminal (a real pseudo-terminal here) the status line shows the stage and the solver's
+    own progress while it runs, not only when it ends."""
+    import os
+    import pty
+    import select
+    import subprocess
+    import sys
+
+    from conftest import REPO
+
+    leader, follower = pty.openpty()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "aas_quantum.cli", "optimize", str(LARGE), "--solver", "hybrid", "--time-limit", "5",
+         "--param", "patience=0", "--out", str(tmp_path)],
+        cwd=REPO, stdin=follower, stdout=follower, stderr=follower, close_fds=True,
+        env=dict(os.environ, TERM="xterm-256color", COLUMNS="200"))
+    os.close(follower)
+    seen, during = b"", b""
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([leader], [], [], 1.0)
+        if ready:
+            try:
+                chunk = os.read(leader, 65536)
+            except OSError:  # the terminal closed: the process ended
+                break
+            if not chunk:
+                break
+            seen += chunk
+            if b"result written to" not in seen:
+                during = seen  # what the terminal showed before the run ended
+    process.wait(timeout=60)
+    os.close(leader)
+    assert process.returncode == 0, seen.decode(errors="replace")[-2000:]
+    text = during.decode(errors="replace")
+    assert "reading inputs" in text and "exact baseline" in text
+    assert re.search(r"hybrid \(\d+%, \d+ windows, best objective [\d,.]+\)", text), text[-2000:]
