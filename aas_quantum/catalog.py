@@ -169,3 +169,4 @@ class Catalog:
     positions: tuple[PositionSpec, ...]
     suppliers: tuple[Supplier, ...]
     sources: tuple[SourceSubmodel, ...] = ()  # template submodels read besides the contract's own
+    product_designation: str = ""  # what the product is called (its Nameplate, else its shell's description)

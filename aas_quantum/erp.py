@@ -50,7 +50,7 @@ BOM_FIELDS = (
     "line_count", "total_cost", "objective", "total_weight_kg", "total_performance", "total_co2e_kg",
     "max_lead_time_days", "suppliers_used", "greedy_cost", "improvement_vs_greedy_pct", "optimum_bound",
     "optimum_proven", "gap_to_optimum_pct", "solver", "backend", "greedy_objective", "greedy_ls_objective",
-    "improvement_vs_greedy_ls_pct", "cost_saved_vs_greedy", "lot_size", "order_date", "run_key",
+    "improvement_vs_greedy_ls_pct", "cost_saved_vs_greedy", "lot_size", "order_date", "run_key", "description",
 )
 LINE_FIELDS = (
     "position_id", "position_key", "designation", "description", "part_number", "manufacturer",
@@ -101,6 +101,7 @@ def erp_document(problem: BomProblem, choice: Sequence[int], summary: RunSummary
     bom = {
         "product_id": problem.product_id, "product_number": number, "product_key": _key(number),
         "order_date": finished.date(), "run_key": _run_key(summary.run_id),
+        "description": problem.designation or number,
         "currency": problem.currency, "status": summary.status, "started": _naive_utc(summary.started),
         "finished": finished, "valid_from": finished.date(), "line_count": len(problem.positions),
         "solver": summary.solver.method, "backend": summary.solver.backend, "run_id": summary.run_id,
@@ -483,8 +484,8 @@ def render(document: ErpDocument, profile: Profile) -> tuple[Table, ...]:
                     | {"item_number": item_of[alt["position_id"]]} for alt in document.alternatives
                     if any(sheet.rows == "alternatives" for sheet in profile.sheets)]  # only where written
     root = {name: None for name in LINE_FIELDS} | {
-        "level": 0, "part_number": document.bom["product_number"], "description": document.bom["product_id"],
-        "designation": document.bom["product_id"], "quantity": 1.0, "quantity_per": 1.0, "unit": "C62",
+        "level": 0, "part_number": document.bom["product_number"], "description": document.bom["description"],
+        "designation": document.bom["description"], "quantity": 1.0, "quantity_per": 1.0, "unit": "C62",
         "currency": document.bom["currency"], "extended_price": None}
     context = SimpleNamespace(**profile.context)
     bom = SimpleNamespace(**document.bom)

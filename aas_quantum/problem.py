@@ -129,6 +129,7 @@ class BomProblem:
     request: Request | None = field(default=None, compare=False)
     inputs: tuple[InputRef, ...] = ()
     pruned: tuple[str, ...] = ()
+    designation: str = ""  # the product's name for people and ERP descriptions ("" when the inputs give none)
 
     @cached_property
     def options(self) -> tuple[Option, ...]:
@@ -287,6 +288,7 @@ def build_problem(catalog: Catalog) -> BomProblem:
         request=request,
         inputs=inputs,
         pruned=tuple(pruned),
+        designation=catalog.product_designation,
     )
 
 

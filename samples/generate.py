@@ -11,6 +11,7 @@ The random streams are seeded, so the packages are reproducible.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -400,7 +401,8 @@ def conveyor_drive() -> list[model.Identifiable]:
     suppliers = (supplier("SUP-ELM", "Elmotec Vertrieb GmbH", "DE", 0.1, ("ISO9001",), offers["SUP-ELM"]),
                  supplier("SUP-KIN", "Kinetiq Drives AB", "SE", 0.2, ("ISO9001",), offers["SUP-KIN"]),
                  supplier("SUP-MRO", "Industrial MRO Supply", "NL", 0.15, ("ISO9001",), offers["SUP-MRO"]))
-    objects = catalog_objects(Catalog(request, (gearbox,), suppliers), CONVEYOR)
+    objects = catalog_objects(Catalog(request, (gearbox,), suppliers, product_designation="Belt conveyor drive unit"),
+                              CONVEYOR)
     product = next(o for o in objects if isinstance(o, model.AssetAdministrationShell) and o.id == f"{CONVEYOR}:aas")
     bom = hierarchy_submodel(f"{CONVEYOR}:aas/sm/HierarchicalStructures", f"{CONVEYOR}:asset", [
         ("Motor", "Drive motor 0.75 kW", "motor-ie3-075", 1, ["motor-ie4-075", "motor-pm-075"]),
@@ -425,6 +427,9 @@ def conveyor_drive() -> list[model.Identifiable]:
 
 
 SAMPLES = {"drone": drone, "ebike-drive": ebike, "control-cabinet": control_cabinet}
+# what each product is called: the shell's description, which ERP files use as the BoM's description
+DESIGNATIONS = {"drone": "QX5 inspection quadcopter, 5 inch", "ebike-drive": "E-bike mid-drive unit, 250 W",
+                "control-cabinet": "Robot cell RC7 control cabinet"}
 OBJECT_SAMPLES = {"conveyor-drive-idta": conveyor_drive}
 
 
@@ -445,7 +450,8 @@ def main() -> None:
         return
     folder = args.out or HERE
     for slug, build in SAMPLES.items():
-        write_sample(build(), folder / f"{slug}.aasx", slug)
+        catalog = dataclasses.replace(build(), product_designation=DESIGNATIONS[slug])
+        write_sample(catalog, folder / f"{slug}.aasx", slug)
         print(folder / f"{slug}.aasx")
     for slug, objects in OBJECT_SAMPLES.items():
         write_aasx(folder / f"{slug}.aasx", objects())

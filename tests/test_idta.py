@@ -224,3 +224,33 @@ def test_nameplate_2_and_technical_data_name_the_same_facts():
     bad = model.Submodel("urn:x:bad", submodel_element=[p("Weight", "0173-1#02-AAS627#001", "heavy")])
     with pytest.raises(BomInputError, match=r"weight .* must be a number in kg, got 'heavy'"):
         idta.component_facts([bad], "test")
+
+
+def test_product_designation_comes_from_its_nameplate_else_its_description(tmp_path):
+    """What the ERP files call the product: the Nameplate's ManufacturerProductDesignation of the
+    product's own AAS, else the shell's description; never its URN when either is there."""
+    from aas_quantum import erp
+    from aas_quantum.run import optimize
+    from aas_quantum.solvers import SolveOptions
+    from aas_quantum.summary import RunSummary
+
+    assert _problem(SAMPLE).designation == "Belt conveyor drive unit"  # the shell's description
+
+    def with_nameplate(objects: dict) -> None:
+        nameplate = model.Submodel(f"{PRODUCT}/sm/Nameplate", id_short="Nameplate",
+                                   semantic_id=generate.ref("https://admin-shell.io/zvei/nameplate/2/0/Nameplate"),
+                                   submodel_element=[model.MultiLanguageProperty(
+                                       "ManufacturerProductDesignation",
+                                       model.MultiLanguageTextType({"en": "CD-750 conveyor drive"}),
+                                       semantic_id=generate.ref("0173-1#02-AAW338#001"))])
+        objects[PRODUCT].submodel.add(model.ModelReference.from_referable(nameplate))
+        objects[nameplate.id] = nameplate
+    problem = _problem(_variant_package(tmp_path, with_nameplate))
+    assert problem.designation == "CD-750 conveyor drive"  # the Nameplate wins over the description
+    report = optimize(problem, "greedy", SolveOptions())
+    document = erp.erp_document(problem, report.solution.choice, RunSummary.of(report, "run-1"))
+    header = next(t for t in erp.render(document, erp.load_profile("business-central"))
+                  if t.sheet.name == "Production BOM Header")
+    assert header.rows[0][[c.name for c in header.sheet.columns].index("Description")] == "CD-750 conveyor drive"
+    bom = next(t for t in erp.render(document, erp.load_profile("generic")) if t.sheet.name == "BoM")
+    assert bom.rows[0][[c.name for c in bom.sheet.columns].index("Description")] == "CD-750 conveyor drive"

@@ -40,6 +40,7 @@ from aas_quantum.catalog import (
 from aas_quantum.errors import BomInputError, Location
 from aas_quantum.problem import BomProblem, build_problem
 from aas_quantum.report import ConstraintStatus, Kpis, selection_lines
+from aas_quantum.sanitize import printable
 from aas_quantum.solvers.base import SolverRecord
 from aas_quantum.summary import RunSummary, legacy_run_id
 
@@ -355,7 +356,22 @@ def read_catalog(env: AasEnvironment, shell: model.AssetAdministrationShell) -> 
                               for sm in submodels_with(env, contract.SUPPLIER_OFFERS)),
                              key=lambda s: s.supplier_id))
     return Catalog(request, tuple(components.completed(p) for p in positions), suppliers,
-                   tuple(components.sources(hierarchies)))
+                   tuple(components.sources(hierarchies)), product_designation(env, shell))
+
+
+def product_designation(env: AasEnvironment, shell: model.AssetAdministrationShell) -> str:
+    """The product's name: its Nameplate's product designation, else the shell's description or
+    display name (English first), else "" (the ERP files then use the product number)."""
+    own = [sm for r in shell.submodel if r.key[-1].value in env.origin
+           and isinstance(sm := env.objects.get_item(r.key[-1].value), model.Submodel)
+           and semantic_key(sm) not in (contract.OPTIMIZATION_REQUEST, contract.COMPONENT_VARIANTS,
+                                        contract.OPTIMIZATION_RESULT, *idta.HIERARCHY_SUBMODELS)]
+    designation = idta.component_facts(own, env.origin.get(shell.id, "")).designation
+    for text in (shell.description, shell.display_name):
+        if designation or not text:
+            continue
+        designation = text.get("en") or text.get("en-US") or next(iter(text.values()), "")
+    return printable(designation).strip()
 
 
 class _Components:
@@ -676,7 +692,9 @@ def catalog_objects(catalog: Catalog, namespace: str) -> list[model.Identifiable
                     for p in catalog.positions]
     product = model.AssetAdministrationShell(
         model.AssetInformation(model.AssetKind.TYPE, global_asset_id=product_asset_id), product_shell_id,
-        id_short="Product", submodel={model.ModelReference.from_referable(sm) for sm in [request_sm, *position_sms]})
+        id_short="Product", submodel={model.ModelReference.from_referable(sm) for sm in [request_sm, *position_sms]},
+        description=model.MultiLanguageTextType({"en": catalog.product_designation})
+        if catalog.product_designation else None)
     objects: list[model.Identifiable] = [product, request_sm, *position_sms]
     for s in catalog.suppliers:
         shell_id = f"{supplier_shell_prefix}{s.supplier_id}"
