@@ -433,6 +433,11 @@ DESIGNATIONS = {"drone": "QX5 inspection quadcopter, 5 inch", "ebike-drive": "E-
 OBJECT_SAMPLES = {"conveyor-drive-idta": conveyor_drive}
 
 
+def sample(slug: str) -> Catalog:
+    """The catalogue of the sample ``slug``, as its package holds it."""
+    return dataclasses.replace(SAMPLES[slug](), product_designation=DESIGNATIONS[slug])
+
+
 def write_sample(catalog: Catalog, path: Path, slug: str) -> None:
     write_aasx(path, catalog_objects(catalog, f"urn:aas-quantum:sample:{slug}"))
 
@@ -449,9 +454,8 @@ def main() -> None:
         print(out)
         return
     folder = args.out or HERE
-    for slug, build in SAMPLES.items():
-        catalog = dataclasses.replace(build(), product_designation=DESIGNATIONS[slug])
-        write_sample(catalog, folder / f"{slug}.aasx", slug)
+    for slug in SAMPLES:
+        write_sample(sample(slug), folder / f"{slug}.aasx", slug)
         print(folder / f"{slug}.aasx")
     for slug, objects in OBJECT_SAMPLES.items():
         write_aasx(folder / f"{slug}.aasx", objects())
