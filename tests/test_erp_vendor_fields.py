@@ -50,6 +50,14 @@ def test_odoo_columns_are_fields_of_the_odoo_18_models():
             assert not missing, f"{sheet.name}: Odoo 18.0 needs {sorted(missing)} on {name}"
 
 
+def test_odoo_17_purchase_order_lines_use_the_same_fields():
+    model = _fixture("odoo-17.0.json")["models"]["purchase.order.line"]
+    profile = erp.load_profile("odoo")
+    sheet = next(s for s in profile.sheets if s.name == "purchase.order")
+    written = {c.name.partition("/")[2] for c in sheet.columns if c.name.startswith("order_line/")} - {"id"}
+    assert written <= set(model["fields"]) and set(model["mandatory"]) <= written
+
+
 def test_sap_columns_are_properties_of_the_api_entities():
     entities = _fixture("sap-s4hana.json")["entities"]
     profile = erp.load_profile("sap-s4hana")
