@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Iterable
 from typing import Any
 
@@ -22,7 +23,9 @@ VALUE_TYPES: dict[str, type] = {
 IEC61360_TEMPLATE = "https://admin-shell.io/DataSpecificationTemplates/DataSpecificationIec61360/3"
 
 
+@functools.lru_cache(maxsize=4096)
 def ref(iri: str) -> model.ExternalReference:
+    """One shared, immutable reference per IRI: a 2,000-position package builds some 125,000 of them."""
     return model.ExternalReference((model.Key(model.KeyTypes.GLOBAL_REFERENCE, iri),))
 
 

@@ -322,7 +322,21 @@ class AasJsonEncoder(aas_json.AASToJsonEncoder):
 
     _serializers: ClassVar[dict[type, Callable[[Any], object]]] = {}
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # equal references serialise alike: a large package repeats a few hundred semanticIds 100,000 times
+        self._references: dict[model.Reference, object] = {}
+
     def default(self, obj: object) -> object:
+        if isinstance(obj, model.Reference):
+            found = self._references.get(obj)
+            if found is None:  # plain data all the way down, so the C encoder never calls back for its keys
+                found = self._reference_to_json(obj)
+                found["keys"] = [self._key_to_json(key) for key in obj.key]
+                if obj.referred_semantic_id is not None:
+                    found["referredSemanticId"] = self.default(obj.referred_semantic_id)
+                self._references[obj] = found
+            return found
         serializer = self._serializers.get(type(obj))
         if serializer is None:
             serializer = next((method for typ, method in self._get_aas_class_serializers().items()
