@@ -36,6 +36,12 @@ if TYPE_CHECKING:  # the rest is imported where it is used: --help loads neither
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
 
+# Piped or redirected output is not cut at rich's default 80 columns (FRM-C..., SUP-SK...): it is as
+# wide as the tables need (COLUMNS still wins when set).
+_PIPED_WIDTH = None if sys.stdout.isatty() or "COLUMNS" in os.environ else 250
+console = Console(width=_PIPED_WIDTH)
+err_console = Console(stderr=True)
+
 
 @app.callback()
 def _main(verbose: Annotated[int, typer.Option("--verbose", "-v", count=True, help=(
@@ -49,11 +55,7 @@ def _main(verbose: Annotated[int, typer.Option("--verbose", "-v", count=True, he
                         handlers=[RichHandler(console=err_console, show_path=False, markup=False)], force=True)
     if verbose == 1:
         logging.getLogger("httpx").setLevel(logging.WARNING)
-# Piped or redirected output is not cut at rich's default 80 columns (FRM-C..., SUP-SK...): it is as
-# wide as the tables need (COLUMNS still wins when set).
-_PIPED_WIDTH = None if sys.stdout.isatty() or "COLUMNS" in os.environ else 250
-console = Console(width=_PIPED_WIDTH)
-err_console = Console(stderr=True)
+
 
 Inputs = Annotated[list[Path], typer.Argument(help=".aasx / .json / .xml files: product, components, suppliers")]
 ShellOpt = Annotated[str | None, typer.Option("--shell", help="product AAS id (when the inputs hold several)")]

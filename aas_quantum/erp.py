@@ -31,7 +31,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from aas_quantum.atomic import atomic_write
-from aas_quantum.config import config_section
+from aas_quantum.config import config_section, parse_bool
 from aas_quantum.errors import ConfigError
 from aas_quantum.explain import single_swap_effects
 from aas_quantum.problem import BomProblem, product_number
@@ -171,9 +171,7 @@ class CodeMaps:
         if csv_path:
             from_csv = _read_code_map(Path(str(csv_path)).expanduser(), fail)
             vendors, items = from_csv["vendor"] | vendors, from_csv["item"] | items  # explicit entries win
-        required = overrides.get("require_mapped", False)
-        return cls(vendors, items, required if isinstance(required, bool) else str(required).lower()
-                   in ("true", "1", "yes"))
+        return cls(vendors, items, parse_bool(overrides.get("require_mapped", False), "require_mapped"))
 
     def apply(self, record: dict[str, Any], where: str) -> dict[str, Any]:
         """``record`` with its supplier and part codes (and the chosen ones of an alternative) mapped."""
@@ -329,7 +327,6 @@ def erp_overrides(profile_name: str, cli_settings: Sequence[str] = ()) -> dict[s
     return merged
 
 
-
 def _parse_profile(raw: dict[str, Any], source: str, overrides: dict[str, Any]) -> Profile:
     name = raw.get("name") or Path(source).stem
 
@@ -480,9 +477,9 @@ def render(document: ErpDocument, profile: Profile) -> tuple[Table, ...]:
                 | {"item_number": profile.numbering_start + i * profile.numbering_step}
                 for i, line in enumerate(document.lines)]
     item_of = {line["position_id"]: line["item_number"] for line in numbered}
+    written = any(sheet.rows == "alternatives" for sheet in profile.sheets)  # mapped (and checked) only then
     alternatives = [profile.codes.apply(alt, f"{where} {alt['position_id']} (alternatives)")
-                    | {"item_number": item_of[alt["position_id"]]} for alt in document.alternatives
-                    if any(sheet.rows == "alternatives" for sheet in profile.sheets)]  # only where written
+                    | {"item_number": item_of[alt["position_id"]]} for alt in document.alternatives] if written else []
     root = {name: None for name in LINE_FIELDS} | {
         "level": 0, "part_number": document.bom["product_number"], "description": document.bom["description"],
         "designation": document.bom["description"], "quantity": 1.0, "quantity_per": 1.0, "unit": "C62",

@@ -27,9 +27,9 @@ from aas_quantum.solvers.exact import lp_relaxation
 from aas_quantum.solvers.greedy import GreedySolver
 from aas_quantum.solvers.kernels import FullSpaceQaoa, SubspaceQaoa, check_memory
 from aas_quantum.solvers.variational import (
+    EnergyTrace,
     Selections,
     conclude,
-    convergence,
     device_samples,
     encode,
     energy_distribution,
@@ -150,13 +150,10 @@ class QaoaSolver(Solver):
             raise ValueError("warm_start applies to the onehot encoding (its W-state preparation)")
         space = _Space(problem, encoding, topology, np.complex128, initial)
         alpha = options.cvar_alpha
-        trace: list[float] = []
+        trace = EnergyTrace(options)
 
         def energy(params: np.ndarray) -> float:
-            value = space.kernel.expectation(np.asarray(params), alpha)
-            trace.append(value)
-            options.observe(len(trace), "evaluations", min(trace), "energy")
-            return value
+            return trace.record(space.kernel.expectation(np.asarray(params), alpha))
 
         params = self._optimise(energy, options)
         probs = space.kernel.probabilities(params).copy()
@@ -165,7 +162,7 @@ class QaoaSolver(Solver):
         details: dict[str, object] = {"state_dimension": len(probs), "cvar_alpha": alpha,
                                       "mixer": topology if space.one_hot else "x", "parameters": params.tolist(),
                                       "energy_distribution": energy_distribution(space.energies, probs),
-                                      "energy_trace": convergence(trace)}
+                                      "energy_trace": trace.thinned()}
         if options.backend == "local":
             rng = np.random.default_rng(options.seed)
             drawn = np.unique(rng.choice(len(probs), size=options.shots, p=probs / probs.sum()))

@@ -3,6 +3,7 @@ selections the final state is judged against, and decoding samples into a Soluti
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -18,7 +19,7 @@ from aas_quantum.encode.encodings import (
     unbalanced_qubo,
 )
 from aas_quantum.problem import BomProblem
-from aas_quantum.solvers.base import Solution, SolverRecord, Status
+from aas_quantum.solvers.base import Solution, SolveOptions, SolverRecord, Status
 from aas_quantum.solvers.greedy import repair
 from aas_quantum.solvers.kernels import check_memory
 
@@ -114,14 +115,32 @@ def energy_distribution(energies: np.ndarray, probs: np.ndarray) -> dict[str, fl
     return {"mean": float(probs @ energies / probs.sum()), "min_sampled_support": float(energies.min()), **quantile}
 
 
-def convergence(trace: list[float], points: int = 200) -> dict[str, list[float]]:
-    """The optimiser's energy per evaluation, thinned to at most ``points`` (always with the last),
-    for convergence plots; short enough to travel in a run's record."""
-    if not trace:
-        return {"evaluation": [], "energy": []}
-    step = max(1, -(-len(trace) // points))
-    kept = sorted({*range(0, len(trace), step), len(trace) - 1})
-    return {"evaluation": [i + 1 for i in kept], "energy": [float(f"{trace[i]:.6g}") for i in kept]}
+class EnergyTrace:
+    """Every energy the optimiser evaluated, told to the run's observer as it goes (QAOA and VQE)."""
+
+    def __init__(self, options: SolveOptions) -> None:
+        self.options = options
+        self.energies: list[float] = []
+        self.best = math.inf
+
+    def __len__(self) -> int:
+        return len(self.energies)
+
+    def record(self, energy: float) -> float:
+        self.energies.append(energy)
+        self.best = min(self.best, energy)
+        self.options.observe(len(self.energies), "evaluations", self.best, "energy")
+        return energy
+
+    def thinned(self, points: int = 200) -> dict[str, list[float]]:
+        """The energies thinned to at most ``points`` (always with the last), for convergence plots;
+        short enough to travel in a run's record."""
+        trace = self.energies
+        if not trace:
+            return {"evaluation": [], "energy": []}
+        step = max(1, -(-len(trace) // points))
+        kept = sorted({*range(0, len(trace), step), len(trace) - 1})
+        return {"evaluation": [i + 1 for i in kept], "energy": [float(f"{trace[i]:.6g}") for i in kept]}
 
 
 @dataclass(frozen=True)

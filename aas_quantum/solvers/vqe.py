@@ -19,9 +19,9 @@ from aas_quantum.solvers.backends import sample
 from aas_quantum.solvers.base import Solution, SolveOptions, Solver, SolverRecord
 from aas_quantum.solvers.kernels import cvar
 from aas_quantum.solvers.variational import (
+    EnergyTrace,
     Selections,
     conclude,
-    convergence,
     device_samples,
     encode,
     energy_distribution,
@@ -59,17 +59,14 @@ class VqeSolver(Solver):
         scale = float(diagonal.std()) or 1.0
         normalised = (diagonal - diagonal.mean()) / scale
         alpha = options.cvar_alpha
-        trace: list[float] = []
+        trace = EnergyTrace(options)
 
         def probabilities(params: np.ndarray) -> np.ndarray:
             return Statevector(ansatz.assign_parameters(params)).probabilities()
 
         def energy(params: np.ndarray) -> float:
             probs = probabilities(params)
-            value = float(probs @ normalised) if alpha >= 1.0 else cvar(normalised, probs, alpha)
-            trace.append(value)
-            options.observe(len(trace), "evaluations", min(trace), "energy")
-            return value
+            return trace.record(float(probs @ normalised) if alpha >= 1.0 else cvar(normalised, probs, alpha))
 
         rng = np.random.default_rng(options.seed)
         initial = rng.uniform(-0.1, 0.1, ansatz.num_parameters) + np.pi / 4
@@ -80,7 +77,7 @@ class VqeSolver(Solver):
         selection_probs = selections.marginal(probs)
         details: dict[str, object] = {"ansatz": ansatz_name, "parameters": int(ansatz.num_parameters),
                                       "cvar_alpha": alpha, "energy_distribution": energy_distribution(diagonal, probs),
-                                      "energy_trace": convergence(trace)}
+                                      "energy_trace": trace.thinned()}
         if options.backend == "local":
             drawn = np.unique(rng.choice(len(probs), size=options.shots, p=probs / probs.sum()))
             indices = [int(i) for i in drawn]
