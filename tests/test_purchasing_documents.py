@@ -17,7 +17,7 @@ from aas_quantum import erp
 from aas_quantum.aas import mapping
 from aas_quantum.aas.files import read_files
 from aas_quantum.cli import app
-from aas_quantum.errors import ConfigError
+from aas_quantum.errors import BomInputError, ConfigError
 from aas_quantum.problem import BomProblem, build_problem
 from aas_quantum.run import optimize
 from aas_quantum.solvers import SolveOptions
@@ -85,7 +85,7 @@ def test_a_lot_orders_every_position_times_the_lot_with_moq_and_price_breaks_on_
 
 @pytest.mark.parametrize("lot_size", [0.0, -2.0, math.nan])
 def test_a_lot_size_that_is_not_positive_is_named(lot_size):
-    with pytest.raises(Exception, match="LotSize must be a positive number"):
+    with pytest.raises(BomInputError, match="LotSize must be a positive number"):
         build_problem(_catalog(SMALL, lot_size))
 
 
