@@ -22,13 +22,16 @@ from aas_quantum.encode.encodings import (
     penalty_qubo,
     quadratic_program,
     subspace_bits,
+    subspace_objective,
+    subspace_table,
     tune_unbalanced,
+    unbalanced_qubo,
 )
 from aas_quantum.errors import ConfigError
 from aas_quantum.problem import BomProblem, build_problem
 from aas_quantum.run import optimize
 from aas_quantum.solvers import SolveOptions, Status, get_solver
-from aas_quantum.solvers.kernels import SubspaceQaoa
+from aas_quantum.solvers.kernels import SUBSPACE_ROW, SubspaceQaoa
 from aas_quantum.synthetic import synthetic_catalog
 
 from conftest import LARGE, MEDIUM, SMALL
@@ -121,6 +124,20 @@ def test_full_diagonal_and_ising_agree_with_energies(problem: BomProblem):
     assert np.allclose(operator.to_matrix(sparse=True).diagonal().real + offset, qubo.full_diagonal())
 
 
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(synthetic_problems(max_positions=5), st.sampled_from([onehot_encoding, unbalanced_qubo]))
+def test_subspace_tables_agree_with_enumerated_selections(problem: BomProblem, build):
+    """The one-hot tables built position by position (objective, feasibility, QUBO energies, with
+    concentration and supplier caps drawn) equal the same quantities on the enumerated bits."""
+    bits = subspace_bits(problem)
+    objective, feasible = subspace_objective(problem, bits)
+    table_objective, table_feasible = subspace_table(problem)
+    assert np.allclose(table_objective, objective)
+    assert np.array_equal(table_feasible, feasible)
+    qubo = build(problem).qubo
+    assert np.allclose(qubo.onehot_energies(problem.position_slices), qubo.energies(bits))
+
+
 @pytest.mark.parametrize("topology", ["ring", "complete"])
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_subspace_kernel_matches_qiskit_statevector(topology: str, seed: int):
@@ -133,10 +150,11 @@ def test_subspace_kernel_matches_qiskit_statevector(topology: str, seed: int):
     circuit = onehot_qaoa_circuit(dims, qubo, reps=2, topology=topology)
     values = {f"gamma[{i}]": g for i, g in enumerate(gammas)} | {f"beta[{i}]": b for i, b in enumerate(betas)}
     full = Statevector(circuit.assign_parameters({p: values[p.name] for p in circuit.parameters})).data
-    kernel = SubspaceQaoa(dims, qubo.energies(bits), topology).state(gammas, betas)
     inside = full[bits.astype(np.int64) @ (1 << np.arange(problem.n_options))]
     assert np.sum(np.abs(inside) ** 2) == pytest.approx(1.0, abs=1e-9)  # nothing leaves the subspace
-    assert abs(np.vdot(inside, kernel)) == pytest.approx(1.0, abs=1e-9)  # same state up to global phase
+    for row_limit in (1, 4, SUBSPACE_ROW):  # every mixer in the column pass; split; every mixer in rows
+        kernel = SubspaceQaoa(dims, qubo.energies(bits), topology, row_limit=row_limit).state(gammas, betas)
+        assert abs(np.vdot(inside, kernel)) == pytest.approx(1.0, abs=1e-9)  # same state up to global phase
 
 
 def test_tuned_encoding_ground_state_is_optimal_on_small_sample(load):
@@ -271,9 +289,10 @@ def test_warm_started_kernel_matches_qiskit_statevector():
     circuit = onehot_qaoa_circuit(dims, qubo, reps=1, start=start)
     full = Statevector(circuit.assign_parameters({p: (gammas[0] if p.name.startswith("gamma") else betas[0])
                                                   for p in circuit.parameters})).data
-    kernel = SubspaceQaoa(dims, qubo.energies(bits), start=start).state(gammas, betas)
     inside = full[bits.astype(np.int64) @ (1 << np.arange(problem.n_options))]
-    assert abs(np.vdot(inside, kernel)) == pytest.approx(1.0, abs=1e-9)
+    for row_limit in (2, SUBSPACE_ROW):  # the warm start split between rows and columns; all in rows
+        kernel = SubspaceQaoa(dims, qubo.energies(bits), start=start, row_limit=row_limit).state(gammas, betas)
+        assert abs(np.vdot(inside, kernel)) == pytest.approx(1.0, abs=1e-9)
 
 
 def test_warm_start_raises_feasible_probability_and_keeps_optimum(load):

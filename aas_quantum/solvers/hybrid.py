@@ -179,7 +179,7 @@ def _window_optimum(sub: BomProblem) -> tuple[float | None, tuple[int, ...] | No
         return None, None
     objective = np.where(selections.feasible, selections.objective, np.inf)
     best = int(np.argmin(objective))
-    return float(objective[best]), sub.choice_from_x(selections.bits[best].astype(float))
+    return float(objective[best]), sub.choice_from_x(selections.bits(np.array([best]))[0].astype(float))
 
 
 class HybridSolver(Solver):

@@ -7,74 +7,266 @@ Qiskit's statevector of the same circuit (H layer, cost evolution, RX(2 beta) pe
 
 ``SubspaceQaoa`` simulates the constraint-preserving ansatz (a W state per position, XY mixers
 made of XX+YY pair gates) in the one-hot subspace: the state has prod(options per position)
-amplitudes instead of 2^n, the cost is a precomputed diagonal over the feasible selections, and
-each position's mixer is a small dense unitary applied along its tensor axis. It reproduces the
-Qiskit circuit of ``encode.circuits.onehot_qaoa_circuit`` exactly (up to a global phase).
+amplitudes instead of 2^n, the cost is a precomputed diagonal over the one-hot selections
+(``Qubo.onehot_energies``), and each pair gate rotates the amplitude pairs of its position, in
+place (numba, parallel). It reproduces the Qiskit circuit of ``encode.circuits.onehot_qaoa_circuit``
+exactly (up to a global phase).
 """
 
 from __future__ import annotations
 
 import math
 import os
+from dataclasses import dataclass
 
 import numba
 import numpy as np
 
 from aas_quantum.encode.circuits import mixer_pairs
 
+PHASE_TABLE_BITS = 12
+_STEP = 2.0 * math.pi / (1 << PHASE_TABLE_BITS)
+# exp(-i j step) for j < 4096: the phase exp(-i theta) = table[m mod 4096] * exp(-i r), theta = m step + r,
+# |r| <= step / 2 = 7.7e-4, exp(-i r) from its Taylor series to r^5 (error < 1e-21). Avoids a libm
+# sin/cos per amplitude, which was most of a layer's time.
+_PHASE_RE = np.cos(np.arange(1 << PHASE_TABLE_BITS) * _STEP)
+_PHASE_IM = -np.sin(np.arange(1 << PHASE_TABLE_BITS) * _STEP)
 
-def position_mixer(k: int, beta: float, topology: str) -> np.ndarray:
-    """The k x k unitary of a position's mixer on its one-hot states: the product of the pair
-    gates XXPlusYY(2 beta), each a Givens rotation [[cos b, -i sin b], [-i sin b, cos b]]."""
-    unitary = np.eye(k, dtype=complex)
-    c, s = math.cos(beta), -1j * math.sin(beta)
-    for i, j in mixer_pairs(k, topology):
-        gate = np.eye(k, dtype=complex)
-        gate[i, i] = gate[j, j] = c
-        gate[i, j] = gate[j, i] = s
-        unitary = gate @ unitary
-    return unitary
+
+@numba.njit(inline="always")
+def _unit_phase(theta: float, table_re: np.ndarray, table_im: np.ndarray) -> tuple[float, float]:
+    """(cos theta, -sin theta) = exp(-i theta) by table lookup and a short polynomial."""
+    m = round(theta / _STEP)
+    r = theta - m * _STEP
+    r2 = r * r
+    cr = 1.0 - r2 * (0.5 - r2 / 24.0)
+    sr = -r * (1.0 - r2 * (1.0 / 6.0 - r2 / 120.0))
+    j = int(m) & ((1 << PHASE_TABLE_BITS) - 1)
+    tr, ti = table_re[j], table_im[j]
+    return tr * cr - ti * sr, tr * sr + ti * cr
+
+
+SUBSPACE_ROW = 1 << 14  # amplitudes per row: a row's phase and trailing mixers stay in L2
+LEADING_GROUP = 64  # most rows a leading pass mixes together (one pass per group of positions)
+LEADING_CHUNK = 512  # columns of those rows copied out at a time
+
+
+@dataclass(frozen=True)
+class _Mixers:
+    """The pair gates of some positions: position m has ``sizes[m]`` options ``strides[m]`` apart
+    and gates (pair_i[g], pair_j[g]) for g in pair_ptr[m]:pair_ptr[m + 1], in circuit order."""
+
+    strides: np.ndarray
+    sizes: np.ndarray
+    pair_ptr: np.ndarray
+    pair_i: np.ndarray
+    pair_j: np.ndarray
+
+    @classmethod
+    def of(cls, sizes: list[int], strides: list[int], topology: str) -> _Mixers:
+        pairs = [mixer_pairs(k, topology) for k in sizes]
+        return cls(np.array(strides, dtype=np.int64), np.array(sizes, dtype=np.int64),
+                   np.cumsum([0] + [len(p) for p in pairs]).astype(np.int64),
+                   np.array([i for p in pairs for i, _ in p], dtype=np.int64),
+                   np.array([j for p in pairs for _, j in p], dtype=np.int64))
+
+
+@dataclass(frozen=True)
+class _LeadingGroup:
+    """Consecutive leading positions mixed in one pass: their rows relative to a first row
+    (``offsets``), the first rows (``o * span + i``, i < inner) and their gates in buffer rows."""
+
+    offsets: np.ndarray
+    span: int
+    inner: int
+    mixers: _Mixers
 
 
 class SubspaceQaoa:
-    """QAOA state and energies over the one-hot subspace of positions with ``dims`` options."""
+    """QAOA state and energies over the one-hot subspace of positions with ``dims`` options.
+
+    The state is a C-ordered tensor with one axis per position (last fastest), kept as separate
+    real and imaginary arrays so every pair gate is a contiguous, vectorised sweep. The trailing
+    positions make rows of at most ``row_limit`` amplitudes. A layer is one pass of row-local work
+    (phase and the trailing positions' mixers, in cache), then one pass per group of leading
+    positions, which mixes a few rows at a time through a small buffer (numba, parallel, in place).
+    """
 
     def __init__(self, dims: list[int], diagonal: np.ndarray, topology: str = "ring",
-                 start: list[np.ndarray] | None = None) -> None:
-        """``start``: per-position amplitudes of the initial one-hot superposition (default: W states)."""
+                 start: list[np.ndarray] | None = None, row_limit: int = SUBSPACE_ROW) -> None:
+        """``start``: per-position amplitudes of the initial one-hot superposition (default: W states).
+        ``row_limit``: most amplitudes per row (tests lower it so small states take every pass)."""
         self.dims = tuple(dims)
         self.size = math.prod(self.dims)
         if diagonal.shape != (self.size,):
             raise ValueError(f"diagonal has {diagonal.shape} entries for a subspace of {self.size}")
-        self.diagonal = np.asarray(diagonal, dtype=float)
+        self.diagonal = np.ascontiguousarray(diagonal, dtype=np.float64)
         self.topology = topology
         self.start = start or [np.full(k, 1.0 / math.sqrt(k)) for k in self.dims]
+        trailing = [math.prod(self.dims[a:]) for a in range(len(self.dims) + 1)]
+        split = next(a for a, size in enumerate(trailing) if size <= row_limit)
+        self.row = trailing[split]
+        rows = self.size // self.row
+        moving = [a for a in range(split, len(self.dims)) if self.dims[a] > 1]
+        self._trailing = _Mixers.of([self.dims[a] for a in moving], [trailing[a + 1] for a in moving], topology)
+        self._groups: list[_LeadingGroup] = []
+        leading = [a for a in range(split) if self.dims[a] > 1]
+        while leading:  # consecutive leading positions, at most LEADING_GROUP rows together
+            group = [leading.pop(0)]
+            while leading and math.prod(self.dims[a] for a in group + leading[:1]) <= LEADING_GROUP:
+                group.append(leading.pop(0))
+            row_strides = [trailing[a + 1] // self.row for a in group]
+            sizes = [self.dims[a] for a in group]
+            local = [math.prod(sizes[m + 1:]) for m in range(len(sizes))]
+            digits = np.indices(sizes).reshape(len(sizes), -1).T
+            self._groups.append(_LeadingGroup(
+                offsets=(digits @ np.array(row_strides, dtype=np.int64)).astype(np.int64),
+                span=row_strides[0] * sizes[0], inner=row_strides[-1],
+                mixers=_Mixers.of(sizes, local, topology)))
+        assert all(g.span <= rows for g in self._groups)
+        # the initial product state as (leading positions' amplitude per row) x (trailing per column)
+        self._lead = _outer(self.start[:split])
+        self._trail = _outer(self.start[split:])
+        self._re = np.empty(self.size)  # reused across evaluations
+        self._im = np.empty(self.size)
+
+    def _evolve(self, gammas: np.ndarray, betas: np.ndarray) -> None:
+        _product_state(self._re, self._im, self._lead, self._trail)
+        for gamma, beta in zip(gammas, betas, strict=True):
+            c, s = math.cos(beta), math.sin(beta)
+            m = self._trailing
+            _trailing_pass(self._re, self._im, self.diagonal, self.row, m.strides, m.sizes, m.pair_ptr,
+                           m.pair_i, m.pair_j, float(gamma), c, s)
+            for g in self._groups:
+                m = g.mixers
+                _leading_pass(self._re, self._im, self.row, LEADING_CHUNK, g.span, g.inner, g.offsets,
+                              m.strides, m.sizes, m.pair_ptr, m.pair_i, m.pair_j, c, s)
 
     def state(self, gammas: np.ndarray, betas: np.ndarray) -> np.ndarray:
-        psi: np.ndarray = np.ones(1, dtype=complex)
-        for amplitudes in self.start:  # product state over positions
-            psi = np.multiply.outer(psi, amplitudes)
-        psi = psi.reshape(self.dims).astype(complex)
-        phase_diag = self.diagonal.reshape(self.dims)
-        for gamma, beta in zip(gammas, betas, strict=True):
-            psi *= np.exp(-1j * gamma * phase_diag)
-            mixers = {k: position_mixer(k, float(beta), self.topology) for k in set(self.dims) if k > 1}
-            for axis, k in enumerate(self.dims):
-                if k > 1:
-                    psi = np.moveaxis(np.tensordot(mixers[k], psi, axes=([1], [axis])), 0, axis)
-        return psi.reshape(-1)
+        self._evolve(np.asarray(gammas), np.asarray(betas))
+        return self._re + 1j * self._im
 
     def probabilities(self, params: np.ndarray) -> np.ndarray:
         p = len(params) // 2
-        psi = self.state(params[:p], params[p:])
-        return np.abs(psi) ** 2
+        self._evolve(np.asarray(params[:p]), np.asarray(params[p:]))
+        return _squared_norms(self._re, self._im)
 
     def expectation(self, params: np.ndarray, cvar_alpha: float = 1.0) -> float:
         """<C>, or the CVaR_alpha (mean of the lowest alpha of the probability mass)."""
-        probs = self.probabilities(params)
+        p = len(params) // 2
+        self._evolve(np.asarray(params[:p]), np.asarray(params[p:]))
         if cvar_alpha >= 1.0:
-            return float(probs @ self.diagonal)
-        return cvar(self.diagonal, probs, cvar_alpha)
+            return float(_split_expectation(self._re, self._im, self.diagonal))
+        return cvar(self.diagonal, _squared_norms(self._re, self._im), cvar_alpha)
+
+
+def _outer(amplitudes: list[np.ndarray]) -> np.ndarray:
+    """The product state of ``amplitudes`` over consecutive positions, flattened (last fastest)."""
+    table = np.ones(1)
+    for a in amplitudes:
+        table = np.multiply.outer(table, np.asarray(a, dtype=float)).reshape(-1)
+    return table
+
+
+@numba.njit(parallel=True, cache=True)
+def _product_state(re: np.ndarray, im: np.ndarray, lead: np.ndarray, trail: np.ndarray) -> None:
+    cols = trail.shape[0]
+    for r in numba.prange(lead.shape[0]):
+        for t in range(cols):
+            re[r * cols + t] = lead[r] * trail[t]
+            im[r * cols + t] = 0.0
+
+
+@numba.njit(parallel=True, cache=True)
+def _squared_norms(re: np.ndarray, im: np.ndarray) -> np.ndarray:
+    out = np.empty(re.shape[0])
+    for i in numba.prange(re.shape[0]):
+        out[i] = re[i] * re[i] + im[i] * im[i]
+    return out
+
+
+@numba.njit(parallel=True, cache=True)
+def _split_expectation(re: np.ndarray, im: np.ndarray, diagonal: np.ndarray) -> float:
+    total = 0.0
+    for i in numba.prange(re.shape[0]):
+        total += (re[i] * re[i] + im[i] * im[i]) * diagonal[i]
+    return total
+
+
+@numba.njit(fastmath=True, inline="always")
+def _pair_sweep(re: np.ndarray, im: np.ndarray, i0: int, j0: int, count: int, c: float, s: float) -> None:
+    """[[c, -i s], [-i s, c]] on ``count`` consecutive amplitude pairs from i0 and j0: one XX+YY pair
+    gate on every state where its position is at option i (partner: option j)."""
+    for t in range(count):
+        xr, xi, yr, yi = re[i0 + t], im[i0 + t], re[j0 + t], im[j0 + t]
+        re[i0 + t] = c * xr + s * yi
+        im[i0 + t] = c * xi - s * yr
+        re[j0 + t] = c * yr + s * xi
+        im[j0 + t] = c * yi - s * xr
+
+
+@numba.njit(fastmath=True, inline="always")
+def _mix_positions(re: np.ndarray, im: np.ndarray, base: int, length: int, lanes: int, strides: np.ndarray,
+                   sizes: np.ndarray, pair_ptr: np.ndarray, pair_i: np.ndarray, pair_j: np.ndarray,
+                   c: float, s: float) -> None:
+    """Every pair gate of the given positions over ``length`` amplitudes from ``base``; strides
+    count units of ``lanes`` amplitudes that sit side by side."""
+    for a in range(strides.shape[0]):
+        stride = strides[a] * lanes
+        span = stride * sizes[a]
+        for p in range(pair_ptr[a], pair_ptr[a + 1]):
+            oi, oj = pair_i[p] * stride, pair_j[p] * stride
+            for block in range(base, base + length, span):
+                _pair_sweep(re, im, block + oi, block + oj, stride, c, s)
+
+
+@numba.njit(parallel=True, fastmath=True, cache=True)
+def _trailing_pass(re: np.ndarray, im: np.ndarray, diagonal: np.ndarray, row: int,
+                    strides: np.ndarray, sizes: np.ndarray, pair_ptr: np.ndarray, pair_i: np.ndarray,
+                    pair_j: np.ndarray, gamma: float, c: float, s: float) -> None:
+    """Row by row, in place: exp(-i gamma C), then the trailing positions' pair gates (cos beta = c,
+    sin beta = s) in circuit order."""
+    rows = diagonal.shape[0] // row
+    table_re, table_im = _PHASE_RE, _PHASE_IM
+    for r in numba.prange(rows):
+        base = r * row
+        for g in range(base, base + row):
+            cp, sp = _unit_phase(gamma * diagonal[g], table_re, table_im)
+            xr, xi = re[g], im[g]
+            re[g] = xr * cp - xi * sp
+            im[g] = xr * sp + xi * cp
+        _mix_positions(re, im, base, row, 1, strides, sizes, pair_ptr, pair_i, pair_j, c, s)
+
+
+@numba.njit(parallel=True, fastmath=True, cache=True)
+def _leading_pass(re: np.ndarray, im: np.ndarray, row: int, chunk: int, span: int, inner: int,
+                  offsets: np.ndarray, strides: np.ndarray, sizes: np.ndarray, pair_ptr: np.ndarray,
+                  pair_i: np.ndarray, pair_j: np.ndarray, c: float, s: float) -> None:
+    """The pair gates of a group of leading positions: for every setting of the other positions
+    (first row ``o * span + i``, i < inner) and every chunk of columns, the group's rows
+    (``offsets`` from the first) are copied to a contiguous buffer, mixed there and written back.
+    Each pass streams the state once, a few long runs at a time."""
+    rows = re.shape[0] // row
+    chunks = (row + chunk - 1) // chunk
+    group = offsets.shape[0]
+    for job in numba.prange(rows // span * inner * chunks):
+        setting, part = job // chunks, job % chunks
+        first_row = setting // inner * span + setting % inner
+        first = part * chunk
+        cols = min(chunk, row - first)
+        buffer_re = np.empty(group * cols)
+        buffer_im = np.empty(group * cols)
+        for m in range(group):
+            start = (first_row + offsets[m]) * row + first
+            for t in range(cols):
+                buffer_re[m * cols + t] = re[start + t]
+                buffer_im[m * cols + t] = im[start + t]
+        _mix_positions(buffer_re, buffer_im, 0, group * cols, cols, strides, sizes, pair_ptr, pair_i, pair_j, c, s)
+        for m in range(group):
+            start = (first_row + offsets[m]) * row + first
+            for t in range(cols):
+                re[start + t] = buffer_re[m * cols + t]
+                im[start + t] = buffer_im[m * cols + t]
 
 
 def cvar(energies: np.ndarray, probs: np.ndarray, alpha: float) -> float:
@@ -98,28 +290,6 @@ def available_memory_bytes() -> int:
 
 LOW_BITS = 16  # 2^16 amplitudes per row (1 MiB): phase and low-qubit rotations stay in cache
 COLUMN_BLOCK = 64  # columns swept together by the high-qubit rotations (measured best here)
-
-
-PHASE_TABLE_BITS = 12
-_STEP = 2.0 * math.pi / (1 << PHASE_TABLE_BITS)
-# exp(-i j step) for j < 4096: the phase exp(-i theta) = table[m mod 4096] * exp(-i r), theta = m step + r,
-# |r| <= step / 2 = 7.7e-4, exp(-i r) from its Taylor series to r^5 (error < 1e-21). Avoids a libm
-# sin/cos per amplitude, which was most of a layer's time.
-_PHASE_RE = np.cos(np.arange(1 << PHASE_TABLE_BITS) * _STEP)
-_PHASE_IM = -np.sin(np.arange(1 << PHASE_TABLE_BITS) * _STEP)
-
-
-@numba.njit(inline="always")
-def _unit_phase(theta: float, table_re: np.ndarray, table_im: np.ndarray) -> tuple[float, float]:
-    """(cos theta, -sin theta) = exp(-i theta) by table lookup and a short polynomial."""
-    m = round(theta / _STEP)
-    r = theta - m * _STEP
-    r2 = r * r
-    cr = 1.0 - r2 * (0.5 - r2 / 24.0)
-    sr = -r * (1.0 - r2 * (1.0 / 6.0 - r2 / 120.0))
-    j = int(m) & ((1 << PHASE_TABLE_BITS) - 1)
-    tr, ti = table_re[j], table_im[j]
-    return tr * cr - ti * sr, tr * sr + ti * cr
 
 
 @numba.njit(parallel=True, fastmath=True, cache=True)

@@ -98,7 +98,7 @@ class _Space:
         self.encoding, self.topology, self.start = encoding, topology, start
         if not self.one_hot:  # the full diagonal alone is 2^n floats: refuse before allocating it
             check_memory(encoding.qubo.n, np.dtype(dtype))
-        self.energies = encoding.qubo.energies(self.selections.bits) if self.one_hot \
+        self.energies = encoding.qubo.onehot_energies(problem.position_slices) if self.one_hot \
             else encoding.qubo.full_diagonal()
         # energies are shifted and scaled to unit spread so one parameter range suits every problem
         self.scale = float(self.energies.std()) or 1.0
@@ -118,12 +118,14 @@ class _Space:
         return bind(circuit, params)
 
     def selection_probabilities(self, probs: np.ndarray) -> np.ndarray:
-        """Probability of each one-hot selection (in ``subspace_bits`` order), slack summed out."""
+        """Probability of each one-hot selection (in ``subspace_choices`` order), slack summed out."""
         return probs if self.one_hot else self.selections.marginal(probs)
 
-    def bits(self, index: int) -> np.ndarray:
-        """Option bits of a basis state of the simulated space."""
-        return self.selections.bits[index] if self.one_hot else full_bits(index, self.n_options)
+    def bits(self, indices: np.ndarray) -> list[np.ndarray]:
+        """Option bits of basis states of the simulated space."""
+        if self.one_hot:
+            return list(self.selections.bits(indices))
+        return [full_bits(int(i), self.n_options) for i in indices]
 
 
 class QaoaSolver(Solver):
@@ -166,7 +168,7 @@ class QaoaSolver(Solver):
         if options.backend == "local":
             rng = np.random.default_rng(options.seed)
             drawn = np.unique(rng.choice(len(probs), size=options.shots, p=probs / probs.sum()))
-            sampled = [space.bits(int(i)) for i in drawn]
+            sampled = space.bits(drawn)
             backend = "subspace statevector (local)" if space.one_hot else "full statevector (local, numba)"
             p_feasible = selections.p_feasible(selection_probs)
         else:  # parameters trained on the exact simulator, final circuit sampled on the chosen primitive

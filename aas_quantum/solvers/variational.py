@@ -11,10 +11,11 @@ from qiskit_algorithms.optimizers import COBYLA, L_BFGS_B, SPSA, Optimizer
 
 from aas_quantum.encode.encodings import (
     Encoding,
+    choice_bits,
     onehot_encoding,
     penalty_qubo,
-    subspace_bits,
     subspace_objective,
+    subspace_table,
     tune_unbalanced,
     unbalanced_qubo,
 )
@@ -145,21 +146,27 @@ class EnergyTrace:
 
 @dataclass(frozen=True)
 class Selections:
-    """Every one-hot selection (``subspace_bits`` order) with its true objective and feasibility."""
+    """Every one-hot selection (``subspace_choices`` order) with its true objective and feasibility;
+    their bits are formed only for the rows asked for (all of them would be D x n_options bytes)."""
 
-    bits: np.ndarray
+    problem: BomProblem
     objective: np.ndarray
     feasible: np.ndarray
 
     @classmethod
     def of(cls, problem: BomProblem) -> Selections:
-        bits = subspace_bits(problem)
-        return cls(bits, *subspace_objective(problem, bits))
+        return cls(problem, *subspace_table(problem))
+
+    def bits(self, rows: np.ndarray) -> np.ndarray:
+        """Option bits of the selections numbered ``rows``, as (len(rows), n_options) 0/1 rows."""
+        dims = [len(p.options) for p in self.problem.positions]
+        return choice_bits(self.problem, np.stack(np.unravel_index(np.asarray(rows), dims), axis=-1))
 
     def marginal(self, probs: np.ndarray) -> np.ndarray:
         """Probability of each selection under a full-space distribution (option qubits low, slack summed out)."""
-        n = self.bits.shape[1]
-        return probs.reshape(-1, 2 ** n).sum(axis=0)[self.bits.astype(np.int64) @ (1 << np.arange(n))]
+        n = self.problem.n_options
+        bits = self.bits(np.arange(len(self.objective)))
+        return probs.reshape(-1, 2 ** n).sum(axis=0)[bits.astype(np.int64) @ (1 << np.arange(n))]
 
     def p_feasible(self, selection_probs: np.ndarray) -> float:
         return float(selection_probs[self.feasible].sum())
