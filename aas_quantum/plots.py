@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import html
 import io
+import itertools
 from pathlib import Path
 from typing import Any
 
@@ -114,7 +115,7 @@ def _energy_distribution(axes: Any, distribution: dict[str, float], method: str)
 def _convergence(axes: Any, trace: dict[str, list[float]]) -> None:
     axes.set_title("Optimiser convergence", fontsize=10)
     energies = trace["energy"]
-    best = [min(energies[: i + 1]) for i in range(len(energies))]
+    best = list(itertools.accumulate(energies, min))
     axes.plot(trace["evaluation"], energies, ".", markersize=3, alpha=0.5, label="evaluated")
     axes.plot(trace["evaluation"], best, "-", label="best so far")
     axes.set_xlabel("evaluation")

@@ -13,13 +13,13 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 from qiskit_optimization import QuadraticProgram
 
-from aas_quantum.encode.qubo import Qubo
+from aas_quantum.encode.qubo import Qubo, grid_sum
 from aas_quantum.problem import BomProblem
 
 MAX_SLACK_BITS = 16
@@ -238,18 +238,6 @@ def choice_bits(problem: BomProblem, choices: np.ndarray) -> np.ndarray:
     for p, sl in enumerate(problem.position_slices):
         bits[rows, sl.start + choices[:, p]] = 1
     return bits
-
-
-def grid_sum(vectors: Sequence[np.ndarray]) -> np.ndarray:
-    """``sum_a vectors[a][i_a]`` for every index tuple, in ``subspace_choices`` order (last fastest).
-
-    Built axis by axis, each step one broadcast add over the table so far: about 4/3 D additions
-    for D selections, where going through the enumerated bits would form a D x n_options array.
-    """
-    table = np.zeros(1)
-    for vector in vectors:
-        table = (table[:, None] + np.asarray(vector, dtype=float)[None, :]).reshape(-1)
-    return table
 
 
 def subspace_table(problem: BomProblem) -> tuple[np.ndarray, np.ndarray]:

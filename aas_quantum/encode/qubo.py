@@ -54,19 +54,15 @@ class Qubo:
         """Energies of every one-hot state (one variable set per slice), last slice fastest: the
         one-hot subspace's diagonal without enumerating its bitstrings.
 
-        Built slice by slice: the new axis pays its linear terms plus, for each earlier slice, the
-        coupling between the two set variables; the couplings of all earlier slices are summed into
-        a (prefix, k) table the same way, so the whole build is O(D) for D states.
+        Built slice by slice: the new slice pays its linear terms plus, for each earlier slice, the
+        coupling between the two set variables (itself a ``grid_sum`` over the earlier slices).
         """
         if sum(sl.stop - sl.start for sl in slices) != self.n:
             raise ValueError(f"the slices cover {sum(sl.stop - sl.start for sl in slices)} of {self.n} variables")
         symmetric = self.quadratic + self.quadratic.T
         energies = np.full(1, self.constant)
         for b, new in enumerate(slices):
-            coupling = np.zeros((1, new.stop - new.start))
-            for earlier in slices[:b]:
-                block = symmetric[earlier, new]
-                coupling = (coupling[:, None, :] + block[None, :, :]).reshape(-1, block.shape[1])
+            coupling = grid_sum([symmetric[earlier, new] for earlier in slices[:b]], (new.stop - new.start,))
             energies = (energies[:, None] + self.linear[new][None, :] + coupling).reshape(-1)
         return energies
 
@@ -113,3 +109,16 @@ class Qubo:
             "min_abs_coefficient": float(magnitudes.min()) if len(magnitudes) else 0.0,
             "coefficient_range": float(magnitudes.max() / magnitudes.min()) if len(magnitudes) else 0.0,
         }
+
+
+def grid_sum(blocks: Sequence[np.ndarray], tail: tuple[int, ...] = ()) -> np.ndarray:
+    """``sum_a blocks[a][i_a]`` for every index tuple (i_0, i_1, ...), last fastest, each entry of
+    shape ``tail``: a (prod len(blocks[a]), *tail) table.
+
+    Built block by block, each step one broadcast add over the table so far: about 4/3 D additions
+    for D tuples, where going through the enumerated tuples would form a D x n array.
+    """
+    table = np.zeros((1, *tail))
+    for block in blocks:
+        table = (table[:, None] + np.asarray(block, dtype=float)[None]).reshape(-1, *tail)
+    return table

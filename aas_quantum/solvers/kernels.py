@@ -101,12 +101,10 @@ class SubspaceQaoa:
         if diagonal.shape != (self.size,):
             raise ValueError(f"diagonal has {diagonal.shape} entries for a subspace of {self.size}")
         self.diagonal = np.ascontiguousarray(diagonal, dtype=np.float64)
-        self.topology = topology
         self.start = start or [np.full(k, 1.0 / math.sqrt(k)) for k in self.dims]
         trailing = [math.prod(self.dims[a:]) for a in range(len(self.dims) + 1)]
         split = next(a for a, size in enumerate(trailing) if size <= row_limit)
         self.row = trailing[split]
-        rows = self.size // self.row
         moving = [a for a in range(split, len(self.dims)) if self.dims[a] > 1]
         self._trailing = _Mixers.of([self.dims[a] for a in moving], [trailing[a + 1] for a in moving], topology)
         self._groups: list[_LeadingGroup] = []
@@ -123,7 +121,6 @@ class SubspaceQaoa:
                 offsets=(digits @ np.array(row_strides, dtype=np.int64)).astype(np.int64),
                 span=row_strides[0] * sizes[0], inner=row_strides[-1],
                 mixers=_Mixers.of(sizes, local, topology)))
-        assert all(g.span <= rows for g in self._groups)
         # the initial product state as (leading positions' amplitude per row) x (trailing per column)
         self._lead = _outer(self.start[:split])
         self._trail = _outer(self.start[split:])

@@ -159,8 +159,8 @@ class Selections:
 
     def bits(self, rows: np.ndarray) -> np.ndarray:
         """Option bits of the selections numbered ``rows``, as (len(rows), n_options) 0/1 rows."""
-        dims = [len(p.options) for p in self.problem.positions]
-        return choice_bits(self.problem, np.stack(np.unravel_index(np.asarray(rows), dims), axis=-1))
+        choices = np.unravel_index(np.asarray(rows), tuple(self.problem.position_sizes))
+        return choice_bits(self.problem, np.stack(choices, axis=-1))
 
     def marginal(self, probs: np.ndarray) -> np.ndarray:
         """Probability of each selection under a full-space distribution (option qubits low, slack summed out)."""
