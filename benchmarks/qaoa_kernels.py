@@ -203,7 +203,8 @@ def end_to_end(seeds: list[int], items: tuple[int, ...], limit_s: float) -> list
 def subspace_limit(shapes: list[tuple[int, int]]) -> list[dict]:
     """p=2 QAOA (COBYLA, 100 evaluations, greedy warm start, 4096 shots) on synthetic BoMs of
     ``positions x options``, the whole optimisation loop timed; every shape is run, so the rows
-    over 60 s show by how much."""
+    over 60 s show by how much. The state's precision is the solver's own choice (single from
+    SINGLE_PRECISION_STATES)."""
     from aas_quantum.synthetic import synthetic_catalog
 
     rows = []
@@ -216,6 +217,7 @@ def subspace_limit(shapes: list[tuple[int, int]]) -> list[dict]:
         seconds = time.perf_counter() - start
         row = {"positions": positions, "options_per_position": k, "binary_options": problem.n_options,
                "subspace_states": int(np.prod([len(p.options) for p in problem.positions])),
+               "state_precision": solution.record.details["state_precision"],
                "seconds": round(seconds, 2), "evaluations": solution.record.evaluations,
                "seconds_per_evaluation": round(seconds / max(1, solution.record.evaluations), 3),
                "p_feasible": round(solution.record.p_feasible, 4),

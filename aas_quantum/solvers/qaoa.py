@@ -25,7 +25,7 @@ from aas_quantum.solvers.backends import sample
 from aas_quantum.solvers.base import Solution, SolveOptions, Solver, SolverRecord
 from aas_quantum.solvers.exact import lp_relaxation
 from aas_quantum.solvers.greedy import GreedySolver
-from aas_quantum.solvers.kernels import FullSpaceQaoa, SubspaceQaoa, check_memory
+from aas_quantum.solvers.kernels import SINGLE_PRECISION_STATES, FullSpaceQaoa, SubspaceQaoa, check_memory
 from aas_quantum.solvers.variational import (
     EnergyTrace,
     Selections,
@@ -104,7 +104,9 @@ class _Space:
         self.scale = float(self.energies.std()) or 1.0
         normalised = (self.energies - self.energies.mean()) / self.scale
         if self.one_hot:
-            self.kernel: SubspaceQaoa | FullSpaceQaoa = SubspaceQaoa(self.dims, normalised, topology, start)
+            single = len(normalised) >= SINGLE_PRECISION_STATES
+            self.kernel: SubspaceQaoa | FullSpaceQaoa = SubspaceQaoa(
+                self.dims, normalised, topology, start, dtype=np.float32 if single else np.float64)
         else:
             self.kernel = FullSpaceQaoa(normalised, dtype)
 
@@ -161,7 +163,8 @@ class QaoaSolver(Solver):
         probs = space.kernel.probabilities(params).copy()
         selections = space.selections
         selection_probs = space.selection_probabilities(probs)
-        details: dict[str, object] = {"state_dimension": len(probs), "cvar_alpha": alpha,
+        details: dict[str, object] = {"state_dimension": len(probs), "state_precision": str(space.kernel.dtype),
+                                      "cvar_alpha": alpha,
                                       "mixer": topology if space.one_hot else "x", "parameters": params.tolist(),
                                       "energy_distribution": energy_distribution(space.energies, probs),
                                       "energy_trace": trace.thinned()}

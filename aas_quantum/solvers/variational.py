@@ -109,11 +109,30 @@ def decode(problem: BomProblem, sampled: list[np.ndarray], energies: np.ndarray
 
 def energy_distribution(energies: np.ndarray, probs: np.ndarray) -> dict[str, float]:
     """Mean and quantiles of the encoded energy under the final state's distribution."""
-    order = np.argsort(energies)
-    mass = np.cumsum(probs[order]) / probs.sum()
-    quantile = {f"q{int(q * 100):02d}": float(energies[order][min(int(np.searchsorted(mass, q)), len(mass) - 1)])
-                for q in (0.01, 0.1, 0.5, 0.9)}
-    return {"mean": float(probs @ energies / probs.sum()), "min_sampled_support": float(energies.min()), **quantile}
+    quantiles = (0.01, 0.1, 0.5, 0.9)
+    values = weighted_quantiles(energies, probs / probs.sum(), quantiles)
+    return {"mean": float(probs @ energies / probs.sum()), "min_sampled_support": float(energies.min()),
+            **{f"q{int(q * 100):02d}": value for q, value in zip(quantiles, values, strict=True)}}
+
+
+def weighted_quantiles(values: np.ndarray, weights: np.ndarray, quantiles: tuple[float, ...],
+                       bins: int = 4096) -> list[float]:
+    """For each q, the smallest value whose cumulative weight (values in ascending order) reaches q.
+    Without sorting all values (3 s at 16.7M states): their weights are binned, and only the bin
+    where q falls is sorted."""
+    low, high = float(values.min()), float(values.max())
+    if high == low:
+        return [low] * len(quantiles)
+    index = np.minimum(((values - low) * (bins / (high - low))).astype(np.int64), bins - 1)
+    below = np.concatenate(([0.0], np.cumsum(np.bincount(index, weights, minlength=bins))))
+    result = []
+    for q in quantiles:
+        b = min(int(np.searchsorted(below[1:], q)), bins - 1)
+        inside = np.flatnonzero(index == b)
+        order = np.argsort(values[inside])
+        mass = below[b] + np.cumsum(weights[inside][order])
+        result.append(float(values[inside][order][min(int(np.searchsorted(mass, q)), len(order) - 1)]))
+    return result
 
 
 class EnergyTrace:
