@@ -8,10 +8,12 @@ import datetime as dt
 import json
 import threading
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
+from basyx.aas import model
 
-from aas_quantum.aas.http import AasClient, AasServerError, ServerSettings, b64, write_result
+from aas_quantum.aas.http import AasClient, AasServerError, ServerSettings, _run_of, b64, write_result
 from aas_quantum.aas.result import result_submodel, result_submodel_id
 from aas_quantum.cli import app
 from aas_quantum.errors import ConfigError
@@ -72,16 +74,23 @@ def test_server_stopped_after_the_solve_keeps_local_outputs_and_leaves_the_serve
     assert server_result(restarted) is None and RESULT_ID not in references(restarted)
 
 
+def write_lock(url: str) -> model.Submodel | None:
+    with AasClient(ServerSettings.resolve(url)) as client:
+        return client.submodel_or_none(f"{RESULT_ID}/write-lock")
+
+
 def test_lost_replies_to_create_and_reference_give_one_reference_and_no_orphan(basyx_server, cli, tmp_path):
-    """The server applies the POST of the result and of its reference but the replies are lost: the
-    client checks what arrived instead of retrying blindly (409) or deleting what a reference points to."""
+    """The server applies the POSTs of the write lock, the result and its reference but the replies are
+    lost: the client checks what arrived instead of retrying blindly (409) or deleting what a reference
+    points to, and releases the lock."""
     url, _ = basyx_server(SMALL)
     dropped: list[str] = []
 
     def lose_first_create_replies(method: str, path: str) -> str | None:
+        # creates in order: the write lock, the result (both POST /submodels), the reference
         kind = "refs" if path.endswith("/submodel-refs") else "submodel" if path.startswith("/api/v3.0/submodels") \
             else None
-        if method == "POST" and kind and kind not in dropped:
+        if method == "POST" and kind and dropped.count(kind) < (2 if kind == "submodel" else 1):
             dropped.append(kind)
             return "drop"
         return None
@@ -89,10 +98,11 @@ def test_lost_replies_to_create_and_reference_give_one_reference_and_no_orphan(b
     with FaultProxy(url, lose_first_create_replies) as proxy:
         result = cli.invoke(app, ["optimize", "--server", proxy.url, "--solver", "greedy", "--out", str(tmp_path)])
     assert result.exit_code == 0, result.output
-    assert dropped == ["submodel", "refs"]
+    assert dropped == ["submodel", "submodel", "refs"]
     assert references(url).count(RESULT_ID) == 1
     written = server_result(url)
     assert written is not None and written.administration.version == "1"
+    assert write_lock(url) is None
 
 
 def test_a_dangling_reference_is_repaired_by_the_next_run(basyx_server, cli, tmp_path):
@@ -113,14 +123,16 @@ def _drone_result(problem, finished: dt.datetime):
 
 
 def test_concurrent_writers_never_lose_an_update(basyx_server, cli, tmp_path, load):
-    """Two runs that both read version 1 write at the same moment (the proxy holds both PUTs until
-    both have arrived): each result gets its own version, the final one is 3, one reference."""
+    """Two runs that both read version 1 start writing at the same moment (the proxy holds both
+    creates of the write lock until both have arrived): each result gets its own version, the final
+    one is 3, one reference, no lock left. (Without the lock, under load, both wrote version 2: each
+    read its own PUT back before the other's landed.)"""
     url, _ = basyx_server(SMALL)
     assert cli.invoke(app, ["optimize", "--server", url, "--solver", "greedy", "--out", str(tmp_path)]).exit_code == 0
     barrier, held = threading.Barrier(2, timeout=20), []
 
     def hold_first_two_puts(method: str, path: str) -> None:
-        if method == "PUT" and len(held) < 2:
+        if method == "POST" and urlsplit(path).path.endswith("/submodels") and len(held) < 2:
             held.append(path)
             barrier.wait()
 
@@ -146,6 +158,32 @@ def test_concurrent_writers_never_lose_an_update(basyx_server, cli, tmp_path, lo
     assert sorted(w.administration.version for w in written) == ["2", "3"]
     assert server_result(url).administration.version == "3"
     assert references(url).count(RESULT_ID) == 1
+    assert write_lock(url) is None
+
+
+def _lock_of(run_id: str, acquired: dt.datetime) -> model.Submodel:
+    return model.Submodel(f"{RESULT_ID}/write-lock", id_short="ResultWriteLock", submodel_element=[
+        model.Property("RunId", model.datatypes.String, run_id),
+        model.Property("AcquiredAt", model.datatypes.DateTime, acquired)])
+
+
+def test_a_write_lock_left_by_a_dead_run_is_broken_and_a_live_one_is_waited_for(basyx_server, load):
+    """A lock older than its lifetime (a run died holding it) is removed and the write goes through; a
+    fresh lock of another run makes the write wait, then fail naming that run, with the result untouched."""
+    url, _ = basyx_server(SMALL)
+    problem = load(SMALL).problem
+    first, second = (_drone_result(problem, dt.datetime(2030, 1, 1, 12, 0, s, tzinfo=dt.UTC)) for s in (1, 2))
+    with AasClient(ServerSettings.resolve(url)) as client:
+        client.post_submodel(_lock_of("dead-run", dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)))
+        assert write_result(client, DRONE_SHELL, first).administration.version == "1"
+        assert write_lock(url) is None
+        client.post_submodel(_lock_of("live-run", dt.datetime.now(dt.UTC)))
+        with pytest.raises(AasServerError, match=r"run live-run .* still holds its write lock after 1 s"):
+            write_result(client, DRONE_SHELL, second, lock_wait_s=1.0)
+    kept = server_result(url)
+    assert kept is not None and kept.administration.version == "1"
+    assert _run_of(kept) == _run_of(first)
+    assert write_lock(url) is not None  # the live run's lock is not ours to remove
 
 
 def test_oauth2_token_is_renewed_when_it_expires(basyx_server, cli, tmp_path, monkeypatch):

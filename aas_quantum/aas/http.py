@@ -14,11 +14,14 @@ environment (``AAS_QUANTUM_*``) or a TOML config file; secrets are never logged.
 from __future__ import annotations
 
 import base64
+import contextlib
 import copy
+import datetime as dt
 import json
 import logging
 import math
 import os
+import random
 import time
 from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
@@ -581,12 +584,74 @@ def _with_version(result: model.Submodel, version: int) -> model.Submodel:
     return copied
 
 
+WRITE_LOCK_TTL_S = 60.0  # a write lock older than this was left by a run that died: it is broken
+# how long a run waits for another run's write lock: longer than a lock lives, so a dead run's lock
+# delays the next run but never fails it
+WRITE_LOCK_WAIT_S = 90.0
+
+
+def _acquired_at(lock: model.Submodel) -> dt.datetime | None:
+    value = next((e.value for e in lock.submodel_element if isinstance(e, model.Property)
+                  and e.id_short == "AcquiredAt"), None)
+    return value if isinstance(value, dt.datetime) and value.tzinfo is not None else None
+
+
+@contextlib.contextmanager
+def _write_lock(client: AasClient, result_id: str, run_id: str, ttl_s: float = WRITE_LOCK_TTL_S,
+                wait_s: float = WRITE_LOCK_WAIT_S) -> Iterator[None]:
+    """Hold the result's write lock: a submodel ``<result id>/write-lock`` naming the run, created by
+    POST, which the server creates for one caller only (409 for the others). The BaSyx servers have
+    no conditional PUT (If-Match), so without it two runs could both write version n + 1, each read
+    its own write back before the other's landed, and one result would be lost.
+
+    A lost reply to the create is checked (the lock naming this run is held); a lock older than
+    ``ttl_s`` was left by a run that died and is removed; after ``wait_s`` a clear error names the
+    holder. Released by DELETE (if that fails, the lock expires after ``ttl_s``)."""
+    now = dt.datetime.now(dt.UTC)
+    lock = model.Submodel(f"{result_id}/write-lock", id_short="ResultWriteLock", submodel_element=[
+        model.Property("RunId", model.datatypes.String, run_id),
+        model.Property("AcquiredAt", model.datatypes.DateTime, now)])
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            created = client.post_submodel(lock).status_code != 409
+        except AasServerError:  # the reply may be lost while the lock was created: look
+            if client.submodel_or_none(lock.id) is None:
+                raise  # nothing arrived: a plain failure
+            created = False
+        held = None if created else client.submodel_or_none(lock.id)
+        if created or (held is not None and _run_of(held) == run_id):
+            break
+        if held is not None:
+            since = _acquired_at(held)
+            age_s = (dt.datetime.now(dt.UTC) - since).total_seconds() if since else math.inf
+            if age_s > ttl_s:
+                log.warning("removing the write lock of %s left by run %s (%s s old, more than %g s)", result_id,
+                            _run_of(held), "unknown" if since is None else f"{age_s:.0f}", ttl_s)
+                client.request("DELETE", f"/submodels/{b64(lock.id)}", missing_ok=True)
+                continue
+            if time.monotonic() > deadline:
+                raise AasServerError(f"{client.url(f'/submodels/{b64(result_id)}')}: run {_run_of(held)} has been "
+                                     f"writing this result since {since} and still holds its write lock after "
+                                     f"{wait_s:g} s; the local outputs hold this run's result")
+        time.sleep(random.uniform(0.05, 0.25))  # waiting runs retry apart
+    try:
+        yield
+    finally:
+        try:
+            client.request("DELETE", f"/submodels/{b64(lock.id)}", missing_ok=True)
+        except AasServerError as exc:
+            log.warning("could not release the write lock of %s (%s); it expires after %g s", result_id, exc, ttl_s)
+
+
 def write_result(client: AasClient, shell_id: str, result: model.Submodel, read_version: int = 0,
-                 attempts: int = 5) -> model.Submodel:
+                 attempts: int = 5, lock_wait_s: float = WRITE_LOCK_WAIT_S) -> model.Submodel:
     """Write the result submodel and reference it from the shell exactly once; returns what was written.
 
     Idempotent under lost replies and retries, and safe against concurrent runs:
 
+    - the whole write happens under the result's write lock (``_write_lock``), so concurrent runs
+      write one after the other;
     - the version is re-read right before writing; if another run wrote since ``read_version`` (the
       version this run saw when it read its inputs), this result goes on top of it (version + 1)
       rather than overwriting it under the same number;
@@ -598,6 +663,12 @@ def write_result(client: AasClient, shell_id: str, result: model.Submodel, read_
       checked the same way), and nothing a reference points to is ever deleted.
     """
     mine = _run_of(result)
+    with _write_lock(client, result.id, mine, wait_s=lock_wait_s):
+        return _write_locked(client, shell_id, result, mine, read_version, attempts)
+
+
+def _write_locked(client: AasClient, shell_id: str, result: model.Submodel, mine: str, read_version: int,
+                  attempts: int) -> model.Submodel:
     for _ in range(attempts):
         current = client.submodel_or_none(result.id)
         if current is not None and _run_of(current) == mine:
