@@ -275,8 +275,8 @@ def _leading_pass(re: np.ndarray, im: np.ndarray, row: int, chunk: int, span: in
         first_row = setting // inner * span + setting % inner
         first = part * chunk
         cols = min(chunk, row - first)
-        buffer_re = np.empty(group * cols)
-        buffer_im = np.empty(group * cols)
+        buffer_re = np.empty(group * cols, re.dtype)
+        buffer_im = np.empty(group * cols, im.dtype)
         for m in range(group):
             start = (first_row + offsets[m]) * row + first
             buffer_re[m * cols:(m + 1) * cols] = re[start:start + cols]
