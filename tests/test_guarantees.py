@@ -13,7 +13,17 @@ from urllib.parse import urlsplit
 import pytest
 from basyx.aas import model
 
-from aas_quantum.aas.http import AasClient, AasServerError, ServerSettings, _run_of, b64, write_result
+from aas_quantum.aas.http import (
+    AasClient,
+    AasServerError,
+    ServerSettings,
+    _run_of,
+    b64,
+    result_write_lock,
+    write_lock_id,
+    write_lock_submodel,
+    write_result,
+)
 from aas_quantum.aas.result import result_submodel, result_submodel_id
 from aas_quantum.cli import app
 from aas_quantum.errors import ConfigError
@@ -76,7 +86,7 @@ def test_server_stopped_after_the_solve_keeps_local_outputs_and_leaves_the_serve
 
 def write_lock(url: str) -> model.Submodel | None:
     with AasClient(ServerSettings.resolve(url)) as client:
-        return client.submodel_or_none(f"{RESULT_ID}/write-lock")
+        return client.submodel_or_none(write_lock_id(RESULT_ID))
 
 
 def test_lost_replies_to_create_and_reference_give_one_reference_and_no_orphan(basyx_server, cli, tmp_path):
@@ -131,7 +141,7 @@ def test_concurrent_writers_never_lose_an_update(basyx_server, cli, tmp_path, lo
     assert cli.invoke(app, ["optimize", "--server", url, "--solver", "greedy", "--out", str(tmp_path)]).exit_code == 0
     barrier, held = threading.Barrier(2, timeout=20), []
 
-    def hold_first_two_puts(method: str, path: str) -> None:
+    def hold_first_two_lock_creates(method: str, path: str) -> None:
         if method == "POST" and urlsplit(path).path.endswith("/submodels") and len(held) < 2:
             held.append(path)
             barrier.wait()
@@ -140,7 +150,7 @@ def test_concurrent_writers_never_lose_an_update(basyx_server, cli, tmp_path, lo
                for second in (1, 2)]
     written: list = []
     errors: list[BaseException] = []
-    with FaultProxy(url, hold_first_two_puts) as proxy:
+    with FaultProxy(url, hold_first_two_lock_creates) as proxy:
         def write(result) -> None:
             try:
                 with AasClient(ServerSettings.resolve(proxy.url)) as client:
@@ -161,12 +171,6 @@ def test_concurrent_writers_never_lose_an_update(basyx_server, cli, tmp_path, lo
     assert write_lock(url) is None
 
 
-def _lock_of(run_id: str, acquired: dt.datetime) -> model.Submodel:
-    return model.Submodel(f"{RESULT_ID}/write-lock", id_short="ResultWriteLock", submodel_element=[
-        model.Property("RunId", model.datatypes.String, run_id),
-        model.Property("AcquiredAt", model.datatypes.DateTime, acquired)])
-
-
 def test_a_write_lock_left_by_a_dead_run_is_broken_and_a_live_one_is_waited_for(basyx_server, load):
     """A lock older than its lifetime (a run died holding it) is removed and the write goes through; a
     fresh lock of another run makes the write wait, then fail naming that run, with the result untouched."""
@@ -174,16 +178,32 @@ def test_a_write_lock_left_by_a_dead_run_is_broken_and_a_live_one_is_waited_for(
     problem = load(SMALL).problem
     first, second = (_drone_result(problem, dt.datetime(2030, 1, 1, 12, 0, s, tzinfo=dt.UTC)) for s in (1, 2))
     with AasClient(ServerSettings.resolve(url)) as client:
-        client.post_submodel(_lock_of("dead-run", dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)))
+        an_hour_ago = dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)
+        client.post_submodel(write_lock_submodel(RESULT_ID, "dead-run", an_hour_ago))
         assert write_result(client, DRONE_SHELL, first).administration.version == "1"
         assert write_lock(url) is None
-        client.post_submodel(_lock_of("live-run", dt.datetime.now(dt.UTC)))
+        client.post_submodel(write_lock_submodel(RESULT_ID, "live-run", dt.datetime.now(dt.UTC)))
         with pytest.raises(AasServerError, match=r"run live-run .* still holds its write lock after 1 s"):
             write_result(client, DRONE_SHELL, second, lock_wait_s=1.0)
     kept = server_result(url)
     assert kept is not None and kept.administration.version == "1"
     assert _run_of(kept) == _run_of(first)
     assert write_lock(url) is not None  # the live run's lock is not ours to remove
+
+
+def test_a_lock_taken_after_a_long_wait_is_stamped_when_taken(basyx_server):
+    """A run that waited out another run's lock (here until it went stale) stamps its own lock when it
+    takes it: stamped when the wait began, it would look stale at once and the next run would break it."""
+    url, _ = basyx_server(SMALL)
+    ttl_s = 2.0
+    with AasClient(ServerSettings.resolve(url)) as client:
+        client.post_submodel(write_lock_submodel(RESULT_ID, "other-run", dt.datetime.now(dt.UTC)))
+        with result_write_lock(client, RESULT_ID, "this-run", ttl_s=ttl_s):
+            held = write_lock(url)
+            assert held is not None and _run_of(held) == "this-run"
+            acquired = next(e.value for e in held.submodel_element if e.id_short == "AcquiredAt")
+            assert (dt.datetime.now(dt.UTC) - acquired).total_seconds() < ttl_s / 2
+    assert write_lock(url) is None
 
 
 def test_oauth2_token_is_renewed_when_it_expires(basyx_server, cli, tmp_path, monkeypatch):

@@ -489,8 +489,8 @@ class AasClient:
         return self.request("POST", "/submodels", content=json.dumps(submodel, cls=AasJsonEncoder),
                             headers={"Content-Type": "application/json"}, retry_transport=False, conflict_ok=True)
 
-    def delete_submodel(self, submodel_id: str) -> None:
-        self.request("DELETE", f"/submodels/{b64(submodel_id)}")
+    def delete_submodel(self, submodel_id: str, missing_ok: bool = False) -> None:
+        self.request("DELETE", f"/submodels/{b64(submodel_id)}", missing_ok=missing_ok)
 
     def add_submodel_ref(self, shell_id: str, submodel_id: str) -> httpx.Response:
         """Reference; like ``post_submodel`` not retried blindly and 409 (already there) returned."""
@@ -590,6 +590,17 @@ WRITE_LOCK_TTL_S = 60.0  # a write lock older than this was left by a run that d
 WRITE_LOCK_WAIT_S = 90.0
 
 
+def write_lock_id(result_id: str) -> str:
+    return f"{result_id}/write-lock"
+
+
+def write_lock_submodel(result_id: str, run_id: str, acquired: dt.datetime) -> model.Submodel:
+    """The lock a run holds while it writes ``result_id`` (see ``result_write_lock``)."""
+    return model.Submodel(write_lock_id(result_id), id_short="ResultWriteLock", submodel_element=[
+        model.Property("RunId", model.datatypes.String, run_id),
+        model.Property("AcquiredAt", model.datatypes.DateTime, acquired)])
+
+
 def _acquired_at(lock: model.Submodel) -> dt.datetime | None:
     value = next((e.value for e in lock.submodel_element if isinstance(e, model.Property)
                   and e.id_short == "AcquiredAt"), None)
@@ -597,30 +608,30 @@ def _acquired_at(lock: model.Submodel) -> dt.datetime | None:
 
 
 @contextlib.contextmanager
-def _write_lock(client: AasClient, result_id: str, run_id: str, ttl_s: float = WRITE_LOCK_TTL_S,
-                wait_s: float = WRITE_LOCK_WAIT_S) -> Iterator[None]:
-    """Hold the result's write lock: a submodel ``<result id>/write-lock`` naming the run, created by
-    POST, which the server creates for one caller only (409 for the others). The BaSyx servers have
-    no conditional PUT (If-Match), so without it two runs could both write version n + 1, each read
-    its own write back before the other's landed, and one result would be lost.
+def result_write_lock(client: AasClient, result_id: str, run_id: str, ttl_s: float = WRITE_LOCK_TTL_S,
+                      wait_s: float = WRITE_LOCK_WAIT_S) -> Iterator[None]:
+    """Hold the result's write lock: a submodel naming the run, created by POST, which the server
+    creates for one caller only (409 for the others). The BaSyx servers have no conditional PUT
+    (If-Match), so without it two runs could both write version n + 1, each read its own write back
+    before the other's landed, and one result would be lost.
 
     A lost reply to the create is checked (the lock naming this run is held); a lock older than
     ``ttl_s`` was left by a run that died and is removed; after ``wait_s`` a clear error names the
     holder. Released by DELETE (if that fails, the lock expires after ``ttl_s``)."""
-    now = dt.datetime.now(dt.UTC)
-    lock = model.Submodel(f"{result_id}/write-lock", id_short="ResultWriteLock", submodel_element=[
-        model.Property("RunId", model.datatypes.String, run_id),
-        model.Property("AcquiredAt", model.datatypes.DateTime, now)])
+    lock_id = write_lock_id(result_id)
     deadline = time.monotonic() + wait_s
     while True:
-        try:
-            created = client.post_submodel(lock).status_code != 409
-        except AasServerError:  # the reply may be lost while the lock was created: look
-            if client.submodel_or_none(lock.id) is None:
-                raise  # nothing arrived: a plain failure
-            created = False
-        held = None if created else client.submodel_or_none(lock.id)
-        if created or (held is not None and _run_of(held) == run_id):
+        failure: AasServerError | None = None
+        try:  # stamped when it is taken, not when the wait began: a long wait must not make it look stale
+            if client.post_submodel(write_lock_submodel(result_id, run_id, dt.datetime.now(dt.UTC))
+                                    ).status_code != 409:
+                break
+        except AasServerError as exc:  # the reply may be lost while the lock was created: look
+            failure = exc
+        held = client.submodel_or_none(lock_id)
+        if held is None and failure is not None:
+            raise failure  # nothing arrived: a plain failure
+        if held is not None and _run_of(held) == run_id:
             break
         if held is not None:
             since = _acquired_at(held)
@@ -628,7 +639,7 @@ def _write_lock(client: AasClient, result_id: str, run_id: str, ttl_s: float = W
             if age_s > ttl_s:
                 log.warning("removing the write lock of %s left by run %s (%s s old, more than %g s)", result_id,
                             _run_of(held), "unknown" if since is None else f"{age_s:.0f}", ttl_s)
-                client.request("DELETE", f"/submodels/{b64(lock.id)}", missing_ok=True)
+                client.delete_submodel(lock_id, missing_ok=True)
                 continue
             if time.monotonic() > deadline:
                 raise AasServerError(f"{client.url(f'/submodels/{b64(result_id)}')}: run {_run_of(held)} has been "
@@ -639,7 +650,7 @@ def _write_lock(client: AasClient, result_id: str, run_id: str, ttl_s: float = W
         yield
     finally:
         try:
-            client.request("DELETE", f"/submodels/{b64(lock.id)}", missing_ok=True)
+            client.delete_submodel(lock_id, missing_ok=True)
         except AasServerError as exc:
             log.warning("could not release the write lock of %s (%s); it expires after %g s", result_id, exc, ttl_s)
 
@@ -650,7 +661,7 @@ def write_result(client: AasClient, shell_id: str, result: model.Submodel, read_
 
     Idempotent under lost replies and retries, and safe against concurrent runs:
 
-    - the whole write happens under the result's write lock (``_write_lock``), so concurrent runs
+    - the whole write happens under the result's write lock (``result_write_lock``), so concurrent runs
       write one after the other;
     - the version is re-read right before writing; if another run wrote since ``read_version`` (the
       version this run saw when it read its inputs), this result goes on top of it (version + 1)
@@ -663,7 +674,7 @@ def write_result(client: AasClient, shell_id: str, result: model.Submodel, read_
       checked the same way), and nothing a reference points to is ever deleted.
     """
     mine = _run_of(result)
-    with _write_lock(client, result.id, mine, wait_s=lock_wait_s):
+    with result_write_lock(client, result.id, mine, wait_s=lock_wait_s):
         return _write_locked(client, shell_id, result, mine, read_version, attempts)
 
 
