@@ -174,6 +174,19 @@ def test_single_precision_subspace_kernel_agrees_with_double(topology: str):
         assert abs(np.vdot(state, single.state(params[:3], params[3:]))) == pytest.approx(1.0, abs=1e-5)
 
 
+def test_qaoa_simulates_in_single_precision_from_the_threshold_and_still_finds_the_optimum(load, monkeypatch):
+    from aas_quantum.solvers import qaoa
+
+    problem = load(SMALL).problem
+    optimum = get_solver("exact").solve(problem, SolveOptions()).objective
+    options = SolveOptions(reps=2, maxiter=40, seed=7)
+    assert get_solver("qaoa").solve(problem, options).record.details["state_precision"] == "float64"
+    monkeypatch.setattr(qaoa, "SINGLE_PRECISION_STATES", 1)
+    single = get_solver("qaoa").solve(problem, options)
+    assert single.record.details["state_precision"] == "float32"
+    assert single.objective == pytest.approx(optimum)
+
+
 def test_tuned_encoding_ground_state_is_optimal_on_small_sample(load):
     problem = load(SMALL).problem
     bits = subspace_bits(problem)

@@ -163,8 +163,8 @@ class QaoaSolver(Solver):
         probs = space.kernel.probabilities(params).copy()
         selections = space.selections
         selection_probs = space.selection_probabilities(probs)
-        details: dict[str, object] = {"state_dimension": len(probs), "state_precision": str(space.kernel.dtype),
-                                      "cvar_alpha": alpha,
+        details: dict[str, object] = {"state_dimension": len(probs),
+                                      "state_precision": str(np.finfo(space.kernel.dtype).dtype), "cvar_alpha": alpha,
                                       "mixer": topology if space.one_hot else "x", "parameters": params.tolist(),
                                       "energy_distribution": energy_distribution(space.energies, probs),
                                       "energy_trace": trace.thinned()}

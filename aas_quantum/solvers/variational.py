@@ -118,8 +118,8 @@ def energy_distribution(energies: np.ndarray, probs: np.ndarray) -> dict[str, fl
 def weighted_quantiles(values: np.ndarray, weights: np.ndarray, quantiles: tuple[float, ...],
                        bins: int = 4096) -> list[float]:
     """For each q, the smallest value whose cumulative weight (values in ascending order) reaches q.
-    Without sorting all values (3 s at 16.7M states): their weights are binned, and only the bin
-    where q falls is sorted."""
+    Without sorting all values (seconds at 16.7M states): their weights are binned, and only the
+    bin where q falls is sorted."""
     low, high = float(values.min()), float(values.max())
     if high == low:
         return [low] * len(quantiles)
@@ -129,9 +129,9 @@ def weighted_quantiles(values: np.ndarray, weights: np.ndarray, quantiles: tuple
     for q in quantiles:
         b = min(int(np.searchsorted(below[1:], q)), bins - 1)
         inside = np.flatnonzero(index == b)
-        order = np.argsort(values[inside])
-        mass = below[b] + np.cumsum(weights[inside][order])
-        result.append(float(values[inside][order][min(int(np.searchsorted(mass, q)), len(order) - 1)]))
+        order = inside[np.argsort(values[inside])]
+        mass = below[b] + np.cumsum(weights[order])
+        result.append(float(values[order][min(int(np.searchsorted(mass, q)), len(order) - 1)]))
     return result
 
 
