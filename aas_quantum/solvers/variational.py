@@ -127,11 +127,13 @@ def weighted_quantiles(values: np.ndarray, weights: np.ndarray, quantiles: tuple
     below = np.concatenate(([0.0], np.cumsum(np.bincount(index, weights, minlength=bins))))
     result = []
     for q in quantiles:
-        b = min(int(np.searchsorted(below[1:], q)), bins - 1)
+        # q is capped at the mass summed (rounding can leave it a hair under 1): the answer is then the
+        # largest value with weight, never a weightless one above it
+        b = int(np.searchsorted(below[1:], min(q, below[-1])))
         inside = np.flatnonzero(index == b)
         order = inside[np.argsort(values[inside])]
         mass = below[b] + np.cumsum(weights[order])
-        result.append(float(values[order][min(int(np.searchsorted(mass, q)), len(order) - 1)]))
+        result.append(float(values[order][int(np.searchsorted(mass, min(q, mass[-1])))]))
     return result
 
 
