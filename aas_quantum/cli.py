@@ -24,6 +24,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from aas_quantum import contract, solvers
+from aas_quantum.bulk import leave_to_the_os_at_exit, paused_gc
 from aas_quantum.errors import AasQuantumError, BomInputError, ConfigError, Location
 from aas_quantum.resources import erp_profile_names
 from aas_quantum.sanitize import printable
@@ -33,6 +34,8 @@ if TYPE_CHECKING:  # the rest is imported where it is used: --help loads neither
     from aas_quantum.app import Listener, Repository, RunEvent, RunOutcome, RunSummary
     from aas_quantum.problem import BomProblem
     from aas_quantum.publish.job import RunPublisher
+
+leave_to_the_os_at_exit()
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
 
@@ -748,7 +751,8 @@ def generate(
 
     slug = f"synthetic-{positions}-{seed}"
     path = out or Path(f"{slug}.aasx")
-    write_aasx(path, mapping.catalog_objects(synthetic_catalog(positions, seed), f"urn:aas-quantum:{slug}"))
+    with paused_gc():  # one pause over building and writing: no collection in between walks the new package
+        write_aasx(path, mapping.catalog_objects(synthetic_catalog(positions, seed), f"urn:aas-quantum:{slug}"))
     console.print(str(path))
 
 

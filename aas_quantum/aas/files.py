@@ -30,6 +30,7 @@ from basyx.aas.adapter.json import json_serialization
 from basyx.aas.util import traversal
 
 from aas_quantum.atomic import atomic_write
+from aas_quantum.bulk import paused_gc
 from aas_quantum.config import parse_number
 from aas_quantum.errors import BomInputError, Location
 
@@ -253,6 +254,7 @@ def _parents(element: model.Referable, root: model.Submodel) -> list[model.Refer
     return chain[::-1]
 
 
+@paused_gc()
 def read_files(paths: Sequence[Path], lenient: bool = False) -> AasEnvironment:
     env = AasEnvironment()
     for path in paths:
@@ -372,6 +374,7 @@ def _write_aas_json_file(file: Any, data: model.AbstractObjectStore, stripped: b
 aasx.write_aas_json_file = _write_aas_json_file  # the AASX writer's JSON parts go through the mended encoder
 
 
+@paused_gc()
 def write_json(path: Path, objects: Iterable[model.Identifiable], indent: int | None = 2) -> None:
     """An AAS JSON file; ``indent=None`` writes one line, several times faster (Python's C encoder only
     runs without indentation), for files that grow with the BoM."""
@@ -379,6 +382,7 @@ def write_json(path: Path, objects: Iterable[model.Identifiable], indent: int | 
         _write_aas_json_file(fh, model.DictIdentifiableStore(objects), indent=indent)
 
 
+@paused_gc()
 def write_aasx(path: Path, objects: Iterable[model.Identifiable],
                files: aasx.DictSupplementaryFileContainer | None = None) -> None:
     """An AASX package with one JSON part holding all objects (V3.0 consumers can read it)."""

@@ -38,6 +38,7 @@ from aas_quantum.aas.files import AasEnvironment, AasJsonEncoder
 from aas_quantum.aas.mapping import assets_to_complete, semantic_key
 from aas_quantum.aas.registry import Endpoints, submodel_descriptor
 from aas_quantum.aas.result import next_version, result_submodel_id
+from aas_quantum.bulk import paused_gc
 from aas_quantum.config import Layers, config_file, parse_bool, parse_number
 from aas_quantum.errors import AasQuantumError, BomInputError, ConfigError, Location
 from aas_quantum.sanitize import printable, redact_url
@@ -508,6 +509,7 @@ def product_shell_ids(client: AasClient) -> list[str]:
     return [s.id for s in client.shells() if any(r.key[-1].value in request_ids for r in s.submodel)]
 
 
+@paused_gc()
 def read_environment(client: AasClient, shell_id: str, supplier_shells: list[str] | None = None) -> AasEnvironment:
     """The product shell, the submodels it references and the SupplierOffers in scope.
 

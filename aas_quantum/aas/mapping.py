@@ -24,6 +24,7 @@ from aas_quantum.aas import idta
 from aas_quantum.aas import schema as sc
 from aas_quantum.aas.files import AasEnvironment
 from aas_quantum.aas.result import KPI_KEYS, RECORD_KEYS, result_submodel_id
+from aas_quantum.bulk import paused_gc
 from aas_quantum.catalog import (
     Catalog,
     ObjectiveWeights,
@@ -330,6 +331,7 @@ def product_shell(env: AasEnvironment, shell_id: str | None = None) -> model.Ass
     return shells[0]
 
 
+@paused_gc()
 def read_catalog(env: AasEnvironment, shell: model.AssetAdministrationShell) -> Catalog:
     """The catalogue of one product: its request, the positions it references, the suppliers in scope."""
     requests = _referenced(env, shell, contract.OPTIMIZATION_REQUEST)
@@ -679,6 +681,7 @@ def request_submodel(r: Request, submodel_id: str) -> model.Submodel:
     return el.submodel(submodel_id, "BomOptimizationRequest", contract.OPTIMIZATION_REQUEST, elements)
 
 
+@paused_gc()
 def catalog_objects(catalog: Catalog, namespace: str) -> list[model.Identifiable]:
     """Shells and submodels of a catalogue: one product shell (request + positions), one shell per supplier.
 

@@ -12,6 +12,7 @@ from aas_quantum import contract
 from aas_quantum.aas import elements as el
 from aas_quantum.aas import schema as sc
 from aas_quantum.aas.files import AasEnvironment
+from aas_quantum.bulk import paused_gc
 from aas_quantum.problem import BomProblem
 from aas_quantum.summary import RunSummary
 
@@ -71,6 +72,7 @@ def kpi_values(summary: RunSummary) -> dict[str, Any]:
     return {"Currency": summary.currency} | {name: getattr(summary.kpis, key) for name, key in KPI_KEYS.items()}
 
 
+@paused_gc()
 def result_submodel(problem: BomProblem, summary: RunSummary, submodel_id: str, version: int = 1
                     ) -> model.Submodel:
     """The result; ``version`` advances on every rewrite of the same submodel id."""
@@ -113,6 +115,7 @@ def next_version(existing: model.Submodel | None) -> int:
         return 1
 
 
+@paused_gc()
 def output_objects(env: AasEnvironment, product_shell_id: str, result: model.Submodel) -> list[model.Identifiable]:
     """The inputs plus the result, with the product shell (a copy) referencing the result once.
 

@@ -25,6 +25,7 @@ from aas_quantum.app.events import Listener, RunEvent, RunState, tell
 from aas_quantum.app.outputs import ResultFiles, refuse_overwriting_inputs
 from aas_quantum.app.repository import Repository
 from aas_quantum.app.request import RunRequest
+from aas_quantum.bulk import keep_for_the_run, paused_gc, release_the_run
 from aas_quantum.catalog import SolverPreferences
 from aas_quantum.errors import AasQuantumError, InfeasibleError
 from aas_quantum.problem import build_problem
@@ -96,10 +97,12 @@ def execute(request: RunRequest, repository: Repository, listeners: Sequence[Lis
         tell(listeners, RunEvent(run_id, product_id, state, **details))
 
     try:
-        shell_id = product_id = repository.product(request.product)
-        env = repository.read(shell_id)
-        catalog = mapping.read_catalog(env, mapping.product_shell(env, shell_id))
-        problem = build_problem(request.overrides.apply(catalog))
+        with paused_gc():  # the package is built in one go, and kept out of the collector's passes until the end
+            shell_id = product_id = repository.product(request.product)
+            env = repository.read(shell_id)
+            catalog = mapping.read_catalog(env, mapping.product_shell(env, shell_id))
+            problem = build_problem(request.overrides.apply(catalog))
+            keep_for_the_run()
         product_id = problem.product_id
         method, options = request.solve_plan(problem.request.solver if problem.request else SolverPreferences())
         files = ResultFiles.of(request.out, shell_id)
@@ -146,6 +149,8 @@ def execute(request: RunRequest, repository: Repository, listeners: Sequence[Lis
             log.exception("run %s of %s failed", run_id, shell_id)
         _tell_failed(listeners, run_id, product_id, reason)
         return RunOutcome(run_id, shell_id, OutcomeStatus.FAILED, reason=reason, exit_code=exit_code)
+    finally:
+        release_the_run()
     return RunOutcome(run_id, shell_id, OutcomeStatus.OK, summary,
                       RunOutputs(files.aasx, files.json, tuple(written_erp), location, _version(submodel),
                                  request.plot))

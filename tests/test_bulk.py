@@ -1,0 +1,98 @@
+"""The collector pause around bulk AAS work: off inside, back as it was after, across threads and errors."""
+
+from __future__ import annotations
+
+import gc
+import threading
+from collections.abc import Iterator
+
+import pytest
+
+from aas_quantum.app import FileRepository, OutcomeStatus, RunEvent, RunRequest, RunState, execute
+from aas_quantum.bulk import paused_gc
+from aas_quantum.errors import ConfigError
+
+from conftest import SMALL
+
+
+@pytest.fixture(autouse=True)
+def collector_restored() -> Iterator[None]:
+    was = gc.isenabled()
+    yield
+    (gc.enable if was else gc.disable)()
+    gc.unfreeze()
+
+
+def test_the_collector_is_off_inside_and_back_on_after() -> None:
+    gc.enable()
+    with paused_gc():
+        assert not gc.isenabled()
+    assert gc.isenabled()
+
+
+def test_a_decorated_function_runs_paused_and_an_error_still_resumes() -> None:
+    gc.enable()
+    seen: list[bool] = []
+
+    @paused_gc()
+    def build() -> None:
+        seen.append(gc.isenabled())
+        raise RuntimeError("half-built")
+
+    with pytest.raises(RuntimeError):
+        build()
+    assert seen == [False]
+    assert gc.isenabled()
+
+
+def test_a_pause_never_turns_on_a_collector_that_was_off() -> None:
+    gc.disable()
+    with paused_gc(), paused_gc():
+        pass
+    assert not gc.isenabled()
+
+
+def test_overlapping_pauses_in_two_threads_resume_only_when_the_last_ends() -> None:
+    gc.enable()
+    first_in, second_in, first_out = threading.Event(), threading.Event(), threading.Event()
+    during_second: list[bool] = []
+
+    def first() -> None:
+        with paused_gc():
+            first_in.set()
+            assert second_in.wait(10)
+        first_out.set()
+
+    def second() -> None:
+        assert first_in.wait(10)
+        with paused_gc():
+            second_in.set()
+            assert first_out.wait(10)
+            during_second.append(gc.isenabled())  # the first pause has ended; this one has not
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(20)
+    assert during_second == [False]
+    assert gc.isenabled()
+
+
+@pytest.mark.parametrize("fail_when_done", [False, True])
+def test_a_run_keeps_its_package_out_of_collections_while_solving_and_hands_it_back_at_the_end(
+        tmp_path, fail_when_done) -> None:
+    gc.enable()
+    kept_while_solving: list[int] = []
+
+    def listener(event: RunEvent) -> None:
+        if event.state == RunState.SOLVING:
+            kept_while_solving.append(gc.get_freeze_count())
+        if fail_when_done and event.state == RunState.DONE:
+            raise ConfigError("the broker refused the result")
+
+    outcome = execute(RunRequest(method="greedy", out=tmp_path), FileRepository([SMALL]), [listener])
+    assert outcome.status == (OutcomeStatus.FAILED if fail_when_done else OutcomeStatus.OK)
+    assert kept_while_solving and min(kept_while_solving) > 1000  # the package's objects, not a handful
+    assert gc.get_freeze_count() == 0  # nothing stays out of the collector's reach after the run, failed or not
+    assert gc.isenabled()
