@@ -41,7 +41,7 @@ def synthetic_catalog(
     positions = []
     light_total = cheap_weight = cheap_cost = 0.0
     for p in range(n_positions):
-        quantity = float(rng.choice([1, 1, 2, 4, 10]))
+        quantity = _pick(rng, (1, 1, 2, 4, 10))
         k = int(rng.integers(options_per_position[0], options_per_position[1] + 1))
         base_price = float(rng.uniform(5, 200))
         variants = []
@@ -58,7 +58,7 @@ def synthetic_catalog(
                 compliance=("RoHS", "REACH"),
             ))
             supplier = supplier_ids[int(rng.integers(n_suppliers))]
-            moq = float(rng.choice([1, 1, 1, 5, 10]))
+            moq = _pick(rng, (1, 1, 1, 5, 10))
             breaks = (PriceBreak(50.0, round(price * 0.9, 2)),) if rng.random() < 0.3 else ()
             offers[supplier].append(Offer(part, price, "EUR", moq, float(rng.integers(3, 40)), None, breaks))
             rows.append((quantity * weight, max(quantity, moq) * price))
@@ -88,3 +88,9 @@ def synthetic_catalog(
         for s in supplier_ids if offers[s]
     )
     return Catalog(request, tuple(positions), suppliers)
+
+
+def _pick(rng: np.random.Generator, values: tuple[int, ...]) -> float:
+    """``rng.choice(values)`` with the same draw (one ``integers(0, len)``, so seeds give the catalogues they
+    always gave) at a fraction of its cost: 8,000 such draws were half the time of a 2,000-position catalogue."""
+    return float(values[int(rng.integers(0, len(values)))])

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from aas_quantum.problem import build_problem
-from aas_quantum.synthetic import synthetic_catalog
+from aas_quantum.synthetic import _pick, synthetic_catalog
 
 import generate
 from conftest import LARGE, MEDIUM, SMALL, write_catalog
@@ -66,6 +67,14 @@ def test_synthetic_generator_is_reproducible(load, tmp_path: Path):
     assert build_problem(load(a).catalog) == build_problem(load(b).catalog)
     assert build_problem(load(a).catalog) != build_problem(load(c).catalog)
     assert len(build_problem(load(a).catalog).positions) == 30
+
+
+def test_the_generator_draws_as_numpy_choice_does_so_seeds_keep_their_catalogues() -> None:
+    ours, numpys = np.random.default_rng(11), np.random.default_rng(11)
+    values = (1, 1, 2, 4, 10)
+    for _ in range(500):
+        assert _pick(ours, values) == float(numpys.choice(values))
+        assert ours.random() == numpys.random()  # and leaves the stream where choice leaves it
 
 
 def test_round_trip_through_aas_preserves_catalog(load, tmp_path: Path):
