@@ -9,10 +9,11 @@ from collections.abc import Iterator
 import pytest
 
 from aas_quantum.app import FileRepository, OutcomeStatus, RunEvent, RunRequest, RunState, execute
+from aas_quantum.app.batch import Scenario, plan
 from aas_quantum.bulk import paused_gc
 from aas_quantum.errors import ConfigError
 
-from conftest import SMALL
+from conftest import MEDIUM, SMALL
 
 
 @pytest.fixture(autouse=True)
@@ -96,3 +97,16 @@ def test_a_run_keeps_its_package_out_of_collections_while_solving_and_hands_it_b
     assert kept_while_solving and min(kept_while_solving) > 1000  # the package's objects, not a handful
     assert gc.get_freeze_count() == 0  # nothing stays out of the collector's reach after the run, failed or not
     assert gc.isenabled()
+
+
+def test_listing_the_products_of_many_packages_keeps_none_of_them() -> None:
+    """A batch lists every package's products in its own process, and never runs one there: each package
+    read for that must go back to the collector when its repository closes, or the batch holds them all."""
+    repository = FileRepository([SMALL])
+    repository.products()
+    assert gc.get_freeze_count() > 1000  # kept while the repository holds the package
+    repository.close()
+    assert gc.get_freeze_count() == 0
+    runs, broken = plan([SMALL, MEDIUM], [], None, [Scenario("base")])
+    assert len(runs) == 2 and not broken
+    assert gc.get_freeze_count() == 0

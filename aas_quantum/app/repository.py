@@ -19,7 +19,7 @@ from basyx.aas import model
 from aas_quantum.aas import mapping
 from aas_quantum.aas.files import AasEnvironment, read_files
 from aas_quantum.aas.http import AasClient, ServerSettings, b64, product_shell_ids, read_environment, write_result
-from aas_quantum.bulk import keep_for_the_run, paused_gc
+from aas_quantum.bulk import keep_for_the_run, paused_gc, release_the_run
 from aas_quantum.errors import BomInputError
 
 
@@ -86,7 +86,9 @@ class FileRepository:
         return self.paths
 
     def close(self) -> None:
-        pass
+        if self._env is not None:  # what _environment kept goes back to the collector with the environment
+            self._env = None
+            release_the_run()
 
 
 class ServerRepository:
