@@ -2,8 +2,8 @@
 
 A 2,000-position package is over a million Python objects, all alive and linked to their parents. The
 collector runs a full pass each time the heap has grown by a quarter, and each pass walks every one of
-them: a third of the time of building a package, three quarters of unpickling one. Nothing built in
-these stages is garbage until they end; what does become garbage is collected once the pause is over.
+them. Nothing built in these stages is garbage until they end; what does become garbage is collected
+once the pause is over.
 """
 
 from __future__ import annotations
@@ -11,7 +11,8 @@ from __future__ import annotations
 import atexit
 import gc
 import threading
-from contextlib import ContextDecorator
+from collections.abc import Iterator
+from contextlib import ContextDecorator, contextmanager
 from typing import Any
 
 _lock = threading.Lock()
@@ -41,19 +42,22 @@ class paused_gc(ContextDecorator):
 
 def leave_to_the_os_at_exit() -> None:
     """For a one-shot command: at exit, skip the interpreter's last collection, which walks and frees every
-    object still in memory one by one (2 s after a 2,000-position package); the operating system takes the
+    object still in memory one by one (seconds after a large package); the operating system takes the
     memory back at once. Files are closed by then: every output is written inside a ``with`` block."""
     atexit.register(gc.freeze)
 
 
-def keep_for_the_run() -> None:
-    """Take everything alive now (a run's package, just read) out of the collector's sight until
-    :func:`release_the_run`: collections during the solve then skip it instead of walking it again and again.
-    Call it inside a pause, before the collector resumes, so the package is never walked at all."""
-    gc.freeze()
+@contextmanager
+def run_input() -> Iterator[None]:
+    """Read and build a run's input in one pause, then take everything alive (the package) out of the
+    collector's sight until :func:`release_the_run`: collections during the solve skip it instead of walking
+    it again and again, and as it is kept before the collector resumes, it is never walked at all."""
+    with paused_gc():
+        yield
+        gc.freeze()
 
 
 def release_the_run() -> None:
-    """Hand what :func:`keep_for_the_run` kept back to the collector (in a service, another run's kept
+    """Hand what :func:`run_input` kept back to the collector (in a service, another run's kept
     objects too: that only means they are walked again, never that anything stays uncollected)."""
     gc.unfreeze()

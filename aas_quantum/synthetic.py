@@ -92,5 +92,5 @@ def synthetic_catalog(
 
 def _pick(rng: np.random.Generator, values: tuple[int, ...]) -> float:
     """``rng.choice(values)`` with the same draw (one ``integers(0, len)``, so seeds give the catalogues they
-    always gave) at a fraction of its cost: 8,000 such draws were half the time of a 2,000-position catalogue."""
+    always gave) at a fraction of its cost: the generator makes two such draws per position and variant."""
     return float(values[int(rng.integers(0, len(values)))])

@@ -31,7 +31,7 @@ from results_io import RESULTS, write_csv  # noqa: E402
 from aas_quantum.aas import mapping  # noqa: E402
 from aas_quantum.aas.files import read_files, write_aasx, write_json  # noqa: E402
 from aas_quantum.aas.result import output_objects, result_submodel, result_submodel_id  # noqa: E402
-from aas_quantum.bulk import keep_for_the_run, paused_gc, release_the_run  # noqa: E402
+from aas_quantum.bulk import release_the_run, run_input  # noqa: E402
 from aas_quantum.problem import build_problem  # noqa: E402
 from aas_quantum.run import optimize  # noqa: E402
 from aas_quantum.solvers import SolveOptions  # noqa: E402
@@ -60,7 +60,7 @@ def stages(package: Path, out: Path) -> dict[str, float]:
         times[f"{name}_s"] = round(time.perf_counter() - started, 2)
         started = time.perf_counter()
 
-    with paused_gc():  # as a run does (app.execute): the package built in one go and kept out of collections
+    with run_input():  # as a run does (app.execute)
         env = read_files([package])
         lap("read")
         shell = mapping.product_shell(env)
@@ -68,7 +68,6 @@ def stages(package: Path, out: Path) -> dict[str, float]:
         lap("catalog")
         problem = build_problem(catalog)
         lap("problem")
-        keep_for_the_run()
     try:
         report = optimize(problem, "exact", SolveOptions())
         lap("solve_and_baselines")

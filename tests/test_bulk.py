@@ -19,6 +19,7 @@ from conftest import MEDIUM, SMALL
 @pytest.fixture(autouse=True)
 def collector_restored() -> Iterator[None]:
     was = gc.isenabled()
+    gc.unfreeze()  # nothing kept by earlier tests: what a test finds kept, it kept
     yield
     (gc.enable if was else gc.disable)()
     gc.unfreeze()

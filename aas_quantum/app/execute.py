@@ -25,7 +25,7 @@ from aas_quantum.app.events import Listener, RunEvent, RunState, tell
 from aas_quantum.app.outputs import ResultFiles, refuse_overwriting_inputs
 from aas_quantum.app.repository import Repository
 from aas_quantum.app.request import RunRequest
-from aas_quantum.bulk import keep_for_the_run, paused_gc, release_the_run
+from aas_quantum.bulk import release_the_run, run_input
 from aas_quantum.catalog import SolverPreferences
 from aas_quantum.errors import AasQuantumError, InfeasibleError
 from aas_quantum.problem import build_problem
@@ -97,12 +97,11 @@ def execute(request: RunRequest, repository: Repository, listeners: Sequence[Lis
         tell(listeners, RunEvent(run_id, product_id, state, **details))
 
     try:
-        with paused_gc():  # the package is built in one go, and kept out of the collector's passes until the end
+        with run_input():  # kept out of the collector's passes until the run ends (finally, below)
             shell_id = product_id = repository.product(request.product)
             env = repository.read(shell_id)
             catalog = mapping.read_catalog(env, mapping.product_shell(env, shell_id))
             problem = build_problem(request.overrides.apply(catalog))
-            keep_for_the_run()
         product_id = problem.product_id
         method, options = request.solve_plan(problem.request.solver if problem.request else SolverPreferences())
         files = ResultFiles.of(request.out, shell_id)

@@ -19,7 +19,7 @@ from basyx.aas import model
 from aas_quantum.aas import mapping
 from aas_quantum.aas.files import AasEnvironment, read_files
 from aas_quantum.aas.http import AasClient, ServerSettings, b64, product_shell_ids, read_environment, write_result
-from aas_quantum.bulk import keep_for_the_run, paused_gc, release_the_run
+from aas_quantum.bulk import release_the_run, run_input
 from aas_quantum.errors import BomInputError
 
 
@@ -61,9 +61,8 @@ class FileRepository:
 
     def _environment(self) -> AasEnvironment:
         if self._env is None:  # read once: every product of a multi-product file shares it
-            with paused_gc():
+            with run_input():  # read before the run starts (to list the products); released by the run or close
                 self._env = read_files(self.paths, self.lenient)
-                keep_for_the_run()  # read before the run starts (to list the products); the run releases it
         return self._env
 
     @property
