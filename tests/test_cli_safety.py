@@ -102,17 +102,32 @@ def test_a_package_that_inflates_beyond_the_limit_is_refused(cli, tmp_path, monk
     clean_exit(cli.invoke(app, ["validate", str(bomb)]), 0)
 
 
-def test_file_element_outside_the_package_is_found_by_validate(cli, tmp_path):
+_DATASHEET = {"idShort": "Datasheet", "modelType": "File", "contentType": "application/pdf",
+              "value": "/aasx/files/datasheet.pdf"}
+_AT_ANY_DEPTH = {  # where a File can sit, and the path the message gives
+    "top level": (_DATASHEET, "element Datasheet"),
+    "collection": ({"idShort": "Docs", "modelType": "SubmodelElementCollection",
+                    "value": [{"idShort": "Manual", "modelType": "Property", "valueType": "xs:string"},
+                              _DATASHEET]}, "element Docs.Datasheet"),
+    "list": ({"idShort": "Docs", "modelType": "SubmodelElementList", "typeValueListElement": "File",
+              "value": [{k: v for k, v in _DATASHEET.items() if k != "idShort"}]}, "element Docs."),
+    "entity": ({"idShort": "Part", "modelType": "Entity", "entityType": "CoManagedEntity",
+                "statements": [_DATASHEET]}, "element Part.Datasheet"),
+}
+
+
+@pytest.mark.parametrize("place", list(_AT_ANY_DEPTH))
+def test_file_element_outside_the_package_is_found_by_validate(cli, tmp_path, place):
     path = tmp_path / "with-file.json"
     write_json(path, catalog_objects(generate.drone(), "urn:x:files"))
     data = json.loads(path.read_text())
     request = next(s for s in data["submodels"] if s["idShort"] == "BomOptimizationRequest")
-    request["submodelElements"].append({"idShort": "Datasheet", "modelType": "File", "contentType": "application/pdf",
-                                        "value": "/aasx/files/datasheet.pdf"})
+    element, where = _AT_ANY_DEPTH[place]
+    request["submodelElements"].append(element)
     path.write_text(json.dumps(data))
     message = clean_exit(cli.invoke(app, ["validate", str(path)]), 2)
     assert "'/aasx/files/datasheet.pdf', which is not in the package" in message
-    assert "element Datasheet" in message and "BomOptimizationRequest" in message
+    assert where in message and "BomOptimizationRequest" in message
 
 
 def test_a_statevector_too_large_for_the_machine_is_a_clear_error(cli, tmp_path):
