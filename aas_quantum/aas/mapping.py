@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -80,21 +80,24 @@ class _Node:
         found = self.element(f, required)
         if found is None:
             return None
-        loc = self.location.child(found.id_short or f.name)
         if not isinstance(found, model.Property):
-            raise BomInputError(f"expected a Property, found a {type(found).__name__}", loc)
+            raise BomInputError(f"expected a Property, found a {type(found).__name__}", self._at(found, f))
         if found.value is None:
             if f.required if required is None else required:
-                raise BomInputError(f"required element {f.name} has no value", loc)
+                raise BomInputError(f"required element {f.name} has no value", self._at(found, f))
             return None
         if f.value_type in NUMERIC:
             if isinstance(found.value, bool) or not isinstance(found.value, int | float | Decimal):
                 raise BomInputError(
                     f"wrong value type: {f.name} must be numeric ({f.value_type}), got "
                     f"{model.datatypes.XSD_TYPE_NAMES.get(found.value_type, found.value_type)} {found.value!r}",
-                    loc)
-            return _finite(found.value, f.name, loc, integer=f.value_type == "xs:int")
+                    self._at(found, f))
+            return _finite(found.value, f.name, lambda: self._at(found, f), integer=f.value_type == "xs:int")
         return str(found.value)
+
+    def _at(self, found: model.SubmodelElement, f: sc.Field) -> Location:
+        """The element's place, for a message (built only when there is one to give: 100,000 values per package)."""
+        return self.location.child(found.id_short or f.name)
 
     def strings(self, f: sc.Field) -> tuple[str, ...]:
         return tuple(str(item.value) for item, _ in self.items(f) if isinstance(item, model.Property)
@@ -127,12 +130,14 @@ class _Node:
         return _Node(found.value, loc)
 
 
-def _finite(value: int | float | Decimal, name: str, loc: Location, integer: bool = False) -> float:
+def _finite(value: int | float | Decimal, name: str, where: Location | Callable[[], Location],
+            integer: bool = False) -> float:
     """Every number the optimisation reads is finite: NaN passes every comparison (a NaN weight would
     satisfy any weight limit) and infinity breaks the solvers, so both are input errors here."""
     number = float(value)
     if not math.isfinite(number):
-        raise BomInputError(f"{name} must be a finite number, got {value!r}", loc)
+        raise BomInputError(f"{name} must be a finite number, got {value!r}",
+                            where if isinstance(where, Location) else where())
     return int(value) if integer else number
 
 
