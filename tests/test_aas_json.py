@@ -127,3 +127,16 @@ def test_public_json_files_decode_as_in_the_sdk(name):
     assert _unordered_sets(json.loads(_sdk_text(ours))) == _unordered_sets(json.loads(_sdk_text(sdks)))
     written = json.loads(json.dumps(json_serialization._create_dict(ours), cls=files.AasJsonEncoder))
     assert _unordered_sets(written) == _unordered_sets(_without_empty_asset_ids(json.loads(_sdk_text(sdks))))
+
+
+def test_one_object_decodes_as_in_the_sdk():
+    """A server answers one object at a time; it is decoded with the same decoder as a file."""
+    store = _stores()["SDK example"]
+    assert len(store) > 3
+    for obj in store:
+        text = json.dumps(obj, cls=aas_json.AASToJsonEncoder)
+        ours = json.loads(text, cls=files.json_decoder(failsafe=False))
+        sdks = json.loads(text, cls=aas_json.StrictAASFromJsonDecoder)
+        assert type(ours) is type(sdks)
+        assert _unordered_sets(json.loads(json.dumps(ours, cls=aas_json.AASToJsonEncoder))) == \
+            _unordered_sets(json.loads(json.dumps(sdks, cls=aas_json.AASToJsonEncoder)))

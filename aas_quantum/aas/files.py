@@ -355,14 +355,15 @@ def _without_value(dct: dict[str, object]) -> dict[str, object]:
     return {key: item for key, item in dct.items() if key != "value"}
 
 
-def _decoder(failsafe: bool) -> type[aas_json.AASFromJsonDecoder]:
-    """A decoder class with its own (per file) reference table, strict or failsafe like the SDK's."""
+def json_decoder(failsafe: bool) -> type[aas_json.AASFromJsonDecoder]:
+    """A decoder class (for ``json.load(cls=...)``) with its own reference table, for one file or one server
+    answer, strict or failsafe like the SDK's."""
     base = aas_json.AASFromJsonDecoder if failsafe else aas_json.StrictAASFromJsonDecoder
     return type("Decoder", (_FastDecoder, base), {"_references": {}, "_parsers": None})
 
 
 def _read_aas_json_file(file: Any, failsafe: bool = True, **kwargs: Any) -> model.DictIdentifiableStore:
-    return aas_json.read_aas_json_file(file, failsafe=failsafe, decoder=_decoder(failsafe), **kwargs)
+    return aas_json.read_aas_json_file(file, failsafe=failsafe, decoder=json_decoder(failsafe), **kwargs)
 
 
 aasx.read_aas_json_file = _read_aas_json_file  # the AASX reader's JSON parts go through the faster decoder

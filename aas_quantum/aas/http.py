@@ -30,11 +30,10 @@ from urllib.parse import unquote, urlsplit
 
 import httpx
 from basyx.aas import model
-from basyx.aas.adapter.json import StrictAASFromJsonDecoder
 
 from aas_quantum import contract
 from aas_quantum.aas import idta
-from aas_quantum.aas.files import AasEnvironment, AasJsonEncoder
+from aas_quantum.aas.files import AasEnvironment, AasJsonEncoder, json_decoder
 from aas_quantum.aas.mapping import assets_to_complete, semantic_key
 from aas_quantum.aas.registry import Endpoints, submodel_descriptor
 from aas_quantum.aas.result import next_version, result_submodel_id
@@ -416,7 +415,7 @@ class AasClient:
         """An AAS object of type ``kind`` from JSON text or a parsed item, or an error naming the URL."""
         text = data if isinstance(data, str) else json.dumps(data)
         try:
-            obj = json.loads(text, cls=StrictAASFromJsonDecoder)
+            obj = json.loads(text, cls=json_decoder(failsafe=False))
         except ValueError as exc:
             raise AasServerError(f"GET {url}: the server's answer is not valid JSON ({exc})") from exc
         except Exception as exc:  # the SDK raises many types; the user needs the URL and the reason
