@@ -40,6 +40,7 @@ from aas_quantum.resources import data_dir, erp_profile_names
 from aas_quantum.summary import RunSummary
 
 FORMATS = ("xlsx", "csv", "json")
+LAYOUTS = ("workbook", "rapidstart")  # how the xlsx format is laid out
 ROW_SOURCES = ("bom", "lines", "alternatives")
 COLUMN_TYPES = ("string", "integer", "decimal", "date", "datetime", "boolean")
 SUMMARY_SHEET = "Summary"
@@ -230,6 +231,7 @@ class Sheet:
     root_row: bool = False
     distinct: tuple[str, ...] = ()
     group_by: str | None = None
+    table_id: int | None = None  # the ERP's table number (Business Central configuration packages)
 
     @property
     def file_key(self) -> str:
@@ -275,6 +277,7 @@ class Profile:
     context: dict[str, Any] = field(default_factory=dict)
     maps: dict[str, dict[str, Any]] = field(default_factory=dict)
     workbook_per_sheet: bool = False
+    layout: str = "workbook"  # or "rapidstart": a Business Central configuration package (erp_rapidstart)
     totals: dict[str, str] = field(default_factory=dict)
     source: str = ""
     payloads: tuple[Payload, ...] = ()
@@ -375,12 +378,21 @@ def _parse_profile(raw: dict[str, Any], source: str, overrides: dict[str, Any]) 
         group_by = sheet_raw.get("group_by")
         for path in (*distinct, *([group_by] if group_by else [])):
             _check_path(path, rows, context, lambda m, s=sheet_name: fail(f"sheet {s!r}: {m}"))
+        table_id = sheet_raw.get("table_id")
+        if table_id is not None and (isinstance(table_id, bool) or not isinstance(table_id, int) or table_id <= 0):
+            raise fail(f"sheet {sheet_name!r}: table_id must be a positive integer, got {table_id!r}")
         sheets.append(Sheet(sheet_name, rows, tuple(columns), bool(sheet_raw.get("root_row", False)), distinct,
-                            group_by))
+                            group_by, table_id))
     if not sheets:
         raise fail("no [[sheets]]")
     if len({s.name for s in sheets}) != len(sheets):
         raise fail("sheet names must be unique")
+    output = raw.get("output", {})
+    layout = output.get("layout", "workbook")
+    if layout not in LAYOUTS:
+        raise fail(f"[output] layout must be one of {LAYOUTS}, got {layout!r}")
+    if layout == "rapidstart":
+        _check_rapidstart(sheets, context, fail)
     totals = raw.get("totals", {})
     _check_totals(totals, sheets, fail)
     payloads = tuple(_payload(p, sheets, fail) for p in raw.get("payloads", []))
@@ -392,9 +404,19 @@ def _parse_profile(raw: dict[str, Any], source: str, overrides: dict[str, Any]) 
         excel_date_format=conventions.get("excel_date_format", "yyyy-mm-dd"),
         excel_datetime_format=conventions.get("excel_datetime_format", "yyyy-mm-dd hh:mm:ss"),
         csv=csv_options, context=context, maps=maps,
-        workbook_per_sheet=bool(raw.get("output", {}).get("workbook_per_sheet", False)), totals=totals,
+        workbook_per_sheet=bool(output.get("workbook_per_sheet", False)), layout=layout, totals=totals,
         source=source, payloads=payloads, codes=CodeMaps.of(overrides, fail),
     )
+
+
+def _check_rapidstart(sheets: Sequence[Sheet], context: dict[str, Any], fail: Any) -> None:
+    """A configuration package names its tables by number and itself by a Code[20]."""
+    missing = [s.name for s in sheets if s.table_id is None]
+    if missing:
+        raise fail(f"[output] layout = \"rapidstart\" needs a table_id on every sheet; missing on {missing}")
+    code = context.get("package_code")
+    if not isinstance(code, str) or not 0 < len(code) <= 20:
+        raise fail(f"[output] layout = \"rapidstart\" needs [context] package_code, 1 to 20 characters, got {code!r}")
 
 
 def _payload(raw: dict[str, Any], sheets: Sequence[Sheet], fail: Any) -> Payload:
@@ -804,7 +826,10 @@ def write_export(plan: ExportPlan, out_dir: Path, stem: str) -> list[Path]:
     for profile, tables in plan.rendered:
         for fmt in plan.formats:
             paths = export_paths(profile, out_dir, stem, fmt)
-            if fmt == "xlsx" and profile.workbook_per_sheet:  # importers that read the first sheet only
+            if fmt == "xlsx" and profile.layout == "rapidstart":
+                from aas_quantum.erp_rapidstart import write_rapidstart
+                written.append(write_rapidstart(tables, profile, paths[0]))
+            elif fmt == "xlsx" and profile.workbook_per_sheet:  # importers that read the first sheet only
                 written.extend(write_xlsx([t], plan.document, profile, p) for t, p in zip(tables, paths, strict=True))
             elif fmt == "xlsx":
                 written.append(write_xlsx(tables, plan.document, profile, paths[0]))

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import re
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import openpyxl
 import pandas as pd
@@ -48,10 +50,34 @@ def test_ships_the_five_profiles():
     assert set(PROFILES) >= {"generic", "sap-s4hana", "odoo", "dynamics365-fo", "business-central"}
 
 
-def _xlsx_sheet(profile: erp.Profile, out: Path, sheet: erp.Sheet) -> openpyxl.worksheet.worksheet.Worksheet:
+def _xlsx_table(profile: erp.Profile, out: Path, sheet: erp.Sheet) -> tuple[list[Any], list[list[Any]]]:
+    """Header and typed rows of a sheet as written: a typed header row 1 in a plain workbook; in a Business
+    Central configuration package the captions in row 3 and text in BC's XML format from row 4."""
     paths = erp.export_paths(profile, out, "ebike", "xlsx")
     path = paths[profile.sheets.index(sheet)] if profile.workbook_per_sheet else paths[0]
-    return openpyxl.load_workbook(path)[sheet.name]
+    ws = openpyxl.load_workbook(path)[sheet.name]
+    if profile.layout != "rapidstart":
+        return [c.value for c in ws[1]], [list(r) for r in ws.iter_rows(min_row=2, values_only=True)]
+    rows = [list(r) for r in ws.iter_rows(min_row=4, max_col=len(sheet.columns), values_only=True)]
+    assert all(isinstance(v, str) for row in rows for v in row if v is not None), "BC reads every value as text"
+    return [c.value for c in ws[3]], [[_parse_xml_text(v, c) for v, c in zip(row, sheet.columns, strict=True)]
+                                      for row in rows]
+
+
+def _parse_xml_text(text: str | None, column: erp.Column) -> Any:
+    """A value in BC's XML format (Format(Value, 0, 9)) back to the type a plain workbook cell has (a blank
+    field is an empty text cell)."""
+    if text is None or text == "":
+        return None
+    if column.type == "integer":
+        assert re.fullmatch(r"-?\d+", text), text
+        return int(text)
+    if column.type == "decimal":
+        assert re.fullmatch(r"-?\d+(\.\d+)?", text), text  # '.' decimals, no grouping, no exponent
+        return float(text)
+    if column.type == "date":
+        return dt.datetime.fromisoformat(text)
+    return text
 
 
 def _csv_frame(profile: erp.Profile, out: Path, sheet: erp.Sheet) -> pd.DataFrame:
@@ -81,11 +107,9 @@ def test_csv_and_xlsx_have_the_profile_columns_typed_and_agree(name, exported, s
     profile = erp.load_profile(name)
     problem = solved[0]
     for sheet in profile.sheets:
-        ws = _xlsx_sheet(profile, exported, sheet)
+        header, xlsx_rows = _xlsx_table(profile, exported, sheet)
         frame = _csv_frame(profile, exported, sheet)
-        header = [c.value for c in ws[1]]
         assert header == [c.name for c in sheet.columns] == list(frame.columns)
-        xlsx_rows = [list(r) for r in ws.iter_rows(min_row=2, values_only=True)]
         expected_rows = {"bom": 1, "alternatives": problem.n_options - len(problem.positions)}.get(
             sheet.rows, len(problem.positions) + sheet.root_row)
         if not sheet.distinct:
@@ -123,8 +147,7 @@ def test_item_numbering_units_and_totals(name, exported, solved):
                 assert values == [profile.maps["units"][u] for u in chosen_units]
     tables = []
     for sheet in profile.sheets:  # the spend, recomputed from the XLSX as written
-        ws = _xlsx_sheet(profile, exported, sheet)
-        tables.append(erp.Table(sheet, tuple(tuple(r) for r in ws.iter_rows(min_row=2, values_only=True))))
+        tables.append(erp.Table(sheet, tuple(tuple(r) for r in _xlsx_table(profile, exported, sheet)[1])))
     assert erp.spend(tables, profile) == pytest.approx(report.kpis.total_cost, abs=0.01)
 
 
