@@ -12,8 +12,9 @@ DEMO_PORT ?= 18081
 DEMO_SERVER := http://127.0.0.1:$(DEMO_PORT)/api/v3.0
 # Debian packages the tests and the demo use (installed only when missing): LibreOffice opens the
 # ERP workbooks in a test, mosquitto is the MQTT broker of the publishing tests, PostgreSQL the
-# shared job store of the service tests.
-APT_PACKAGES ?= libreoffice-calc mosquitto postgresql
+# shared job store of the service tests, Mono's C# compiler and System.Data replay the DataSet step of
+# Business Central's Import from Excel on the configuration-package workbook.
+APT_PACKAGES ?= libreoffice-calc mosquitto postgresql mono-mcs libmono-system-data4.0-cil libmono-system-xml4.0-cil
 
 .PHONY: demo test lint bench sysdeps venv server-venv server samples templates clean
 

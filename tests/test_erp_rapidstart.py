@@ -12,6 +12,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
+import shutil
+import subprocess
 import zipfile
 from pathlib import Path
 from xml.etree import ElementTree
@@ -168,3 +171,80 @@ def test_a_configuration_package_needs_its_tables_and_code(tmp_path):
         path.write_text(base.replace(old, new))
         with pytest.raises(ConfigError, match=message.replace("[", r"\[").replace("]", r"\]")):
             erp.load_profile(str(path))
+
+
+def _column_number(reference: str) -> int:
+    number = 0
+    for letter in re.sub(r"\d", "", reference):
+        number = number * 26 + ord(letter) - 64
+    return number
+
+
+def _cells(package: zipfile.ZipFile, part: str) -> list[tuple[int, int, str]]:
+    """(row, column, text) of every cell, in the order the sheet holds them (BC's WorksheetReader order)."""
+    shared = []
+    if "xl/sharedStrings.xml" in package.namelist():
+        shared = ["".join(t.text or "" for t in si.iter(f"{MAIN}t")) for si in _part(package, "xl/sharedStrings.xml")]
+    cells = []
+    for row in _part(package, part).findall(f"{MAIN}sheetData/{MAIN}row"):
+        for cell in row:
+            reference = cell.get("r", "")
+            if cell.get("t") == "inlineStr":
+                text = "".join(t.text or "" for t in cell.iter(f"{MAIN}t"))
+            else:
+                value = cell.findtext(f"{MAIN}v") or ""
+                text = shared[int(value)] if cell.get("t") == "s" else value
+            cells.append((int(re.sub(r"[A-Z]", "", reference)), _column_number(reference), text))
+    return cells
+
+
+@pytest.mark.skipif(shutil.which("mcs") is None or shutil.which("mono") is None,
+                    reason="Mono (mono-mcs, libmono-system-data4.0-cil) is not installed")
+def test_dotnet_takes_the_workbook_into_the_dataset_as_business_central_does(workbook, tmp_path):
+    """The DataSet step of the import on .NET's own System.Data (Mono): the schema read from the XML map,
+    each sheet's cells loaded by the statements of ReadWorksheetData (tests/bc/ConfigExcelImport.cs), the
+    DataSet's XML then holding every sheet's package code, table id and records as written."""
+    package = zipfile.ZipFile(workbook)
+    _schema(package)  # the map's first child's first child is the schema; written out as it stands, with its
+    # own namespace declaration (as MapInfo.FirstChild.FirstChild.WriteTo does), so "xsd:" types resolve
+    text = package.read("xl/xmlMaps.xml").decode()
+    found = re.search(r"<(\w+:)?schema\b.*?</\1schema>", text, re.DOTALL)
+    assert found is not None
+    (tmp_path / "schema.xsd").write_text(found.group(0), encoding="utf-8")
+    lines, expected = [], []
+    for number, (name, part) in enumerate(_sheet_parts(package), start=1):
+        (table,) = _related(package, part, "table")
+        start = _column_number(table.get("ref", "").split(":")[0])  # GetTableStartColumnIndex
+        columns = table.findall(f"{MAIN}tableColumns/{MAIN}tableColumn")
+        lines += [f"map\t{number}\t{start + i}" for i, c in enumerate(columns)
+                  if c.find(f"{MAIN}xmlColumnPr") is not None]
+        cells = _cells(package, part)
+        lines += ["cell\t{}\t{}\t{}\t{}".format(number, row, col, text.replace("\\", "\\\\").replace("\t", "\\t")
+                                                .replace("\n", "\\n")) for row, col, text in cells]
+        by_row: dict[int, dict[int, str]] = {}
+        for row, col, text in cells:
+            by_row.setdefault(row, {})[col] = text
+        fields = [element_name(c.get("name", "")) for c in columns]
+        expected.append((name, by_row[1][1], by_row[1][3], [
+            {field: by_row[row].get(i, "") for i, field in enumerate(fields, start=1)}
+            for row in sorted(by_row) if row >= 4]))
+    (tmp_path / "cells.tsv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    program = tmp_path / "ConfigExcelImport.exe"
+    compiled = subprocess.run(["mcs", "-nologo", f"-out:{program}", "-r:System.Data.dll", "-r:System.Xml.dll",
+                               str(REPO / "tests" / "bc" / "ConfigExcelImport.cs")],
+                              capture_output=True, text=True, timeout=120)
+    assert compiled.returncode == 0, compiled.stdout + compiled.stderr
+    ran = subprocess.run(["mono", str(program), str(tmp_path / "schema.xsd"), str(tmp_path / "cells.tsv"),
+                          str(tmp_path / "data.xml")], capture_output=True, text=True, timeout=120)
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    data = ElementTree.parse(tmp_path / "data.xml").getroot()
+    assert data.tag == "DataList"
+    lists = list(data)
+    assert len(lists) == len(expected)
+    for table_list, (name, package_code, table_id, records) in zip(lists, expected, strict=True):
+        record_name = element_name(name)
+        assert table_list.tag == f"{record_name}List"
+        assert table_list.findtext("TableID") == table_id and table_list.findtext("PackageCode") == package_code
+        loaded = [{field.tag: field.text or "" for field in record} for record in table_list.findall(record_name)]
+        assert loaded == records, name
+        assert records, f"{name}: no records"
