@@ -392,6 +392,8 @@ def _parse_profile(raw: dict[str, Any], source: str, overrides: dict[str, Any]) 
     if layout not in LAYOUTS:
         raise fail(f"[output] layout must be one of {LAYOUTS}, got {layout!r}")
     if layout == "rapidstart":
+        if output.get("workbook_per_sheet"):
+            raise fail('[output] layout = "rapidstart" is one workbook: it takes no workbook_per_sheet')
         _check_rapidstart(sheets, context, fail)
     totals = raw.get("totals", {})
     _check_totals(totals, sheets, fail)

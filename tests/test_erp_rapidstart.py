@@ -166,6 +166,7 @@ def test_a_configuration_package_needs_its_tables_and_code(tmp_path):
         ("table_id = 99\n", "", "needs a table_id on every sheet; missing on ['Item Vendor']"),
         ('package_code = "AQ-BOM"', 'package_code = "A-PACKAGE-CODE-LONGER-THAN-20"', "package_code, 1 to 20"),
         ('layout = "rapidstart"', 'layout = "rapid"', "layout must be one of"),
+        ('layout = "rapidstart"', 'layout = "rapidstart"\nworkbook_per_sheet = true', "takes no workbook_per_sheet"),
     ]:
         path = tmp_path / "custom.toml"
         path.write_text(base.replace(old, new))
