@@ -392,9 +392,7 @@ def _parse_profile(raw: dict[str, Any], source: str, overrides: dict[str, Any]) 
     if layout not in LAYOUTS:
         raise fail(f"[output] layout must be one of {LAYOUTS}, got {layout!r}")
     if layout == "rapidstart":
-        if output.get("workbook_per_sheet"):
-            raise fail('[output] layout = "rapidstart" is one workbook: it takes no workbook_per_sheet')
-        _check_rapidstart(sheets, context, fail)
+        _check_rapidstart(sheets, context, output, fail)
     totals = raw.get("totals", {})
     _check_totals(totals, sheets, fail)
     payloads = tuple(_payload(p, sheets, fail) for p in raw.get("payloads", []))
@@ -411,8 +409,10 @@ def _parse_profile(raw: dict[str, Any], source: str, overrides: dict[str, Any]) 
     )
 
 
-def _check_rapidstart(sheets: Sequence[Sheet], context: dict[str, Any], fail: Any) -> None:
-    """A configuration package names its tables by number and itself by a Code[20]."""
+def _check_rapidstart(sheets: Sequence[Sheet], context: dict[str, Any], output: dict[str, Any], fail: Any) -> None:
+    """A configuration package is one workbook, names its tables by number and itself by a Code[20]."""
+    if output.get("workbook_per_sheet"):
+        raise fail('[output] layout = "rapidstart" is one workbook: it takes no workbook_per_sheet')
     missing = [s.name for s in sheets if s.table_id is None]
     if missing:
         raise fail(f"[output] layout = \"rapidstart\" needs a table_id on every sheet; missing on {missing}")

@@ -105,11 +105,10 @@ def write_rapidstart(tables: Sequence[Table], profile: Profile, path: Path) -> P
         ws["A1"], ws["B1"], ws["C1"] = package_code, sheet.name, str(sheet.table_id)
         for col, column in enumerate(sheet.columns, start=1):
             ws.cell(3, col, column.name)
-            for row_number, row in enumerate(table.rows, start=4):
-                cell = ws.cell(row_number, col, xml_text(row[col - 1], column))
-                cell.data_type = "s"  # text as BC writes it, even when it starts with "="
-            ws.column_dimensions[get_column_letter(col)].width = min(60, 2 + max(
-                [len(column.name), *(len(xml_text(r[col - 1], column)) for r in table.rows)]))
+            texts = [xml_text(row[col - 1], column) for row in table.rows]
+            for row_number, text in enumerate(texts, start=4):
+                ws.cell(row_number, col, text).data_type = "s"  # text as BC writes it, even when it starts with "="
+            ws.column_dimensions[get_column_letter(col)].width = min(60, 2 + max(map(len, [column.name, *texts])))
         last = get_column_letter(len(sheet.columns)) + str(3 + max(1, len(table.rows)))
         table_id = _ids(number)[2]
         excel_table = ExcelTable(

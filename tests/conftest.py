@@ -29,7 +29,12 @@ from aas_quantum.aas.files import read_files, write_aasx
 from aas_quantum.aas.mapping import catalog_objects, product_shell, read_catalog
 from aas_quantum.aas.result import output_stem
 from aas_quantum.catalog import Catalog
+from aas_quantum.erp import ErpDocument, erp_document
 from aas_quantum.problem import BomProblem, build_problem
+from aas_quantum.report import Report
+from aas_quantum.run import optimize
+from aas_quantum.solvers import SolveOptions
+from aas_quantum.summary import RunSummary
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLES = REPO / "samples"
@@ -475,3 +480,12 @@ def postgres():
     process.terminate()
     process.wait(timeout=30)
     shutil.rmtree(directory, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def solved() -> tuple[BomProblem, Report, ErpDocument]:
+    """The e-bike drive solved exactly, and its ERP document: what the ERP export tests write."""
+    env = read_files([MEDIUM])
+    problem = build_problem(read_catalog(env, product_shell(env)))
+    report = optimize(problem, "exact", SolveOptions())
+    return problem, report, erp_document(problem, report.solution.choice, RunSummary.of(report, "run-1"))

@@ -25,17 +25,9 @@ from aas_quantum.run import optimize
 from aas_quantum.solvers import SolveOptions
 from aas_quantum.summary import RunSummary
 
-from conftest import DRONE_STEM, MEDIUM, SMALL
+from conftest import DRONE_STEM, SMALL
 
 PROFILES = erp_profile_names()
-
-
-@pytest.fixture(scope="module")
-def solved():
-    env = read_files([MEDIUM])
-    problem = build_problem(mapping.read_catalog(env, mapping.product_shell(env)))
-    report = optimize(problem, "exact", SolveOptions())
-    return problem, report, erp.erp_document(problem, report.solution.choice, RunSummary.of(report, "run-1"))
 
 
 @pytest.fixture(scope="module")

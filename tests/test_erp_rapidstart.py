@@ -21,18 +21,13 @@ from xml.etree import ElementTree
 
 import openpyxl
 import pytest
+from openpyxl.utils.cell import column_index_from_string, coordinate_from_string
 
 from aas_quantum import erp
-from aas_quantum.aas import mapping
-from aas_quantum.aas.files import read_files
 from aas_quantum.erp_rapidstart import element_name, xml_text
 from aas_quantum.errors import ConfigError
-from aas_quantum.problem import build_problem
-from aas_quantum.run import optimize
-from aas_quantum.solvers import SolveOptions
-from aas_quantum.summary import RunSummary
 
-from conftest import MEDIUM, REPO
+from conftest import REPO
 
 MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 XSD = "{http://www.w3.org/2001/XMLSchema}"
@@ -43,13 +38,9 @@ BC_XSD_TYPES = {"Integer": "xsd:integer", "Date": "xsd:date", "Time": "xsd:time"
 
 
 @pytest.fixture(scope="module")
-def workbook(tmp_path_factory) -> Path:
-    env = read_files([MEDIUM])
-    problem = build_problem(mapping.read_catalog(env, mapping.product_shell(env)))
-    report = optimize(problem, "exact", SolveOptions())
-    document = erp.erp_document(problem, report.solution.choice, RunSummary.of(report, "run-1"))
+def workbook(solved, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("bc")
-    erp.export(document, [erp.load_profile("business-central")], ["xlsx"], out, "ebike")
+    erp.export(solved[2], [erp.load_profile("business-central")], ["xlsx"], out, "ebike")
     return out / "ebike.business-central.xlsx"
 
 
@@ -174,13 +165,6 @@ def test_a_configuration_package_needs_its_tables_and_code(tmp_path):
             erp.load_profile(str(path))
 
 
-def _column_number(reference: str) -> int:
-    number = 0
-    for letter in re.sub(r"\d", "", reference):
-        number = number * 26 + ord(letter) - 64
-    return number
-
-
 def _cells(package: zipfile.ZipFile, part: str) -> list[tuple[int, int, str]]:
     """(row, column, text) of every cell, in the order the sheet holds them (BC's WorksheetReader order)."""
     shared = []
@@ -195,7 +179,8 @@ def _cells(package: zipfile.ZipFile, part: str) -> list[tuple[int, int, str]]:
             else:
                 value = cell.findtext(f"{MAIN}v") or ""
                 text = shared[int(value)] if cell.get("t") == "s" else value
-            cells.append((int(re.sub(r"[A-Z]", "", reference)), _column_number(reference), text))
+            letters, row_number = coordinate_from_string(reference)
+            cells.append((row_number, column_index_from_string(letters), text))
     return cells
 
 
@@ -215,7 +200,8 @@ def test_dotnet_takes_the_workbook_into_the_dataset_as_business_central_does(wor
     lines, expected = [], []
     for number, (name, part) in enumerate(_sheet_parts(package), start=1):
         (table,) = _related(package, part, "table")
-        start = _column_number(table.get("ref", "").split(":")[0])  # GetTableStartColumnIndex
+        top_left = coordinate_from_string(table.get("ref", "").split(":")[0])
+        start = column_index_from_string(top_left[0])  # GetTableStartColumnIndex
         columns = table.findall(f"{MAIN}tableColumns/{MAIN}tableColumn")
         lines += [f"map\t{number}\t{start + i}" for i, c in enumerate(columns)
                   if c.find(f"{MAIN}xmlColumnPr") is not None]
