@@ -125,6 +125,48 @@ def test_a_dangling_reference_is_repaired_by_the_next_run(basyx_server, cli, tmp
     assert references(url).count(RESULT_ID) == 1 and server_result(url) is not None
 
 
+def test_a_reference_the_server_keeps_refusing_leaves_no_orphan_result(basyx_server, cli, tmp_path, monkeypatch):
+    """Every POST of the shell's reference answers 500: the result this run created is withdrawn again, so
+    the server holds neither an unreferenced result nor a lock; the local outputs keep the run's result."""
+    monkeypatch.setenv("AAS_QUANTUM_RETRIES", "1")
+    url, _ = basyx_server(SMALL)
+    refused: list[str] = []
+
+    def refuse_references(method: str, path: str) -> int | None:
+        if method == "POST" and path.endswith("/submodel-refs"):
+            refused.append(path)
+            return 500
+        return None
+
+    with FaultProxy(url, refuse_references) as proxy:
+        result = cli.invoke(app, ["optimize", "--server", proxy.url, "--solver", "greedy", "--out", str(tmp_path)])
+    assert result.exit_code == 3, result.output
+    assert refused and "could not reference the result" in " ".join(result.output.split())
+    assert server_result(url) is None and RESULT_ID not in references(url) and write_lock(url) is None
+    assert local_outputs(tmp_path) == [f"{DRONE_STEM}.result.aasx", f"{DRONE_STEM}.result.json"]
+
+
+def test_a_result_the_server_will_neither_reference_nor_delete_is_referenced_by_the_next_run(
+        basyx_server, cli, tmp_path, monkeypatch):
+    """The stated exception: when the server refuses the withdrawal too, the result stays unreferenced
+    until the next run, which references it once (and writes its own version on top)."""
+    monkeypatch.setenv("AAS_QUANTUM_RETRIES", "1")
+    url, _ = basyx_server(SMALL)
+
+    def refuse_reference_and_delete(method: str, path: str) -> int | None:
+        refs = method == "POST" and path.endswith("/submodel-refs")
+        return 500 if refs or (method == "DELETE" and path.endswith(RESULT_PATH)) else None
+
+    with FaultProxy(url, refuse_reference_and_delete) as proxy:
+        result = cli.invoke(app, ["optimize", "--server", proxy.url, "--solver", "greedy", "--out", str(tmp_path)])
+    assert result.exit_code == 3, result.output
+    assert server_result(url) is not None and RESULT_ID not in references(url)
+    again = cli.invoke(app, ["optimize", "--server", url, "--solver", "greedy", "--out", str(tmp_path)])
+    assert again.exit_code == 0, again.output
+    assert references(url).count(RESULT_ID) == 1
+    assert server_result(url).administration.version == "2"
+
+
 def _drone_result(problem, finished: dt.datetime):
     """A greedy result for the drone whose run (its ``Finished`` time and its run id) is ``finished``."""
     report = optimize(problem, "greedy")

@@ -706,11 +706,29 @@ def _write_locked(client: AasClient, shell_id: str, result: model.Submodel, mine
                     written = check  # a later run already replaced ours: our version was written, not lost
                 else:
                     continue  # a concurrent run wrote the same version: go one higher
-        _ensure_reference(client, shell_id, result.id)
+        try:
+            _ensure_reference(client, shell_id, result.id)
+        except AasServerError:
+            if current is None:  # this run created the result: without its reference it would be an orphan
+                _withdraw_unreferenced(client, shell_id, result.id)
+            raise
         client.register_submodel(shell_id, written)
         return written
     raise AasServerError(f"{client.url(f'/submodels/{b64(result.id)}')}: another run kept replacing the result "
                          f"while this one wrote it ({attempts} attempts); the local outputs hold this run's result")
+
+
+def _withdraw_unreferenced(client: AasClient, shell_id: str, result_id: str) -> None:
+    """Remove a result this run created but could not reference, so the server holds no orphan; only when
+    the shell is seen not to reference it (a reference whose reply was lost must keep its result). If the
+    server cannot even tell, or refuses the delete, the result stays and the next run references it."""
+    try:
+        if not _references(client, shell_id, result_id):
+            client.delete_submodel(result_id, missing_ok=True)
+            return
+    except AasServerError as exc:
+        log.warning("the result %s stays unreferenced (the server failed: %s); the next run references it",
+                    result_id, exc)
 
 
 def install_submodel(client: AasClient, shell_id: str, submodel: model.Submodel) -> bool:
