@@ -18,6 +18,7 @@ from typing import Any
 _lock = threading.Lock()
 _depth = 0  # pauses under way in this process (threads of the service, or nested stages)
 _resume = False  # whether the collector ran before the first pause began
+_keep_runs = False  # one_shot_command(): a run's package is kept out of the collector's passes
 
 
 class paused_gc(ContextDecorator):
@@ -40,24 +41,43 @@ class paused_gc(ContextDecorator):
                 gc.enable()
 
 
-def leave_to_the_os_at_exit() -> None:
-    """For a one-shot command: at exit, skip the interpreter's last collection, which walks and frees every
-    object still in memory one by one (seconds after a large package); the operating system takes the
-    memory back at once. Files are closed by then: every output is written inside a ``with`` block."""
+def one_shot_command() -> None:
+    """For a process that runs one command and exits (the CLI): keep each run's package out of the
+    collector's passes (:func:`run_input`), and at exit skip the interpreter's last collection, which walks
+    and frees every object still in memory one by one (seconds after a large package); the operating
+    system takes the memory back at once. Files are closed by then: every output is written inside a
+    ``with`` block.
+
+    A process that runs run after run (the service, the OPC UA server) calls :func:`long_running` instead:
+    a kept package that the run ends with is garbage in the oldest generation, and with each run's
+    objects kept out of sight the collector's full passes hardly ever come, so the service grew by one
+    package per job (``benchmarks/service_soak.py``)."""
+    global _keep_runs
+    _keep_runs = True
     atexit.register(gc.freeze)
+
+
+def long_running() -> None:
+    """For a process that runs many runs: their packages are left to the collector like any other objects
+    (the pauses while they are read and written stay), so each is reclaimed once its run has ended."""
+    global _keep_runs
+    _keep_runs = False
 
 
 @contextmanager
 def run_input() -> Iterator[None]:
-    """Read and build a run's input in one pause, then take everything alive (the package) out of the
-    collector's sight until :func:`release_the_run`: collections during the solve skip it instead of walking
-    it again and again, and as it is kept before the collector resumes, it is never walked at all."""
+    """Read and build a run's input in one pause; in a one-shot command, then take everything alive (the
+    package) out of the collector's sight until :func:`release_the_run`: collections during the solve skip
+    it instead of walking it again and again, and as it is kept before the collector resumes, it is never
+    walked at all."""
     with paused_gc():
         yield
-        gc.freeze()
+        if _keep_runs:
+            gc.freeze()
 
 
 def release_the_run() -> None:
-    """Hand what :func:`run_input` kept back to the collector (in a service, another run's kept
-    objects too: that only means they are walked again, never that anything stays uncollected)."""
-    gc.unfreeze()
+    """Hand what :func:`run_input` kept back to the collector (another thread's kept objects too: that only
+    means they are walked again, never that anything stays uncollected)."""
+    if _keep_runs:
+        gc.unfreeze()

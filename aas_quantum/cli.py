@@ -24,7 +24,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from aas_quantum import contract, solvers
-from aas_quantum.bulk import leave_to_the_os_at_exit, paused_gc
+from aas_quantum.bulk import one_shot_command, paused_gc
 from aas_quantum.errors import AasQuantumError, BomInputError, ConfigError, Location
 from aas_quantum.resources import erp_profile_names
 from aas_quantum.sanitize import printable
@@ -35,7 +35,7 @@ if TYPE_CHECKING:  # the rest is imported where it is used: --help loads neither
     from aas_quantum.problem import BomProblem
     from aas_quantum.publish.job import RunPublisher
 
-leave_to_the_os_at_exit()
+one_shot_command()
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
 

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import gc
 import threading
+import weakref
 from collections.abc import Iterator
 
 import pytest
 
 from aas_quantum.app import FileRepository, OutcomeStatus, RunEvent, RunRequest, RunState, execute
 from aas_quantum.app.batch import Scenario, plan
+from aas_quantum import bulk
+from aas_quantum.aas.files import AasEnvironment
 from aas_quantum.bulk import paused_gc
 from aas_quantum.errors import ConfigError
 
@@ -17,9 +20,10 @@ from conftest import MEDIUM, SMALL
 
 
 @pytest.fixture(autouse=True)
-def collector_restored() -> Iterator[None]:
+def collector_restored(monkeypatch) -> Iterator[None]:
     was = gc.isenabled()
     gc.unfreeze()  # nothing kept by earlier tests: what a test finds kept, it kept
+    monkeypatch.setattr(bulk, "_keep_runs", True)  # a one-shot command, as the CLI is, unless a test says otherwise
     yield
     (gc.enable if was else gc.disable)()
     gc.unfreeze()
@@ -111,3 +115,35 @@ def test_listing_the_products_of_many_packages_keeps_none_of_them() -> None:
     runs, broken = plan([SMALL, MEDIUM], [], None, [Scenario("base")])
     assert len(runs) == 2 and not broken
     assert gc.get_freeze_count() == 0
+
+
+class _WatchedRepository(FileRepository):
+    """A file repository that remembers, weakly, one object of each package it reads."""
+
+    def __init__(self, packages: list[weakref.ref], *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.packages = packages
+
+    def read(self, shell_id: str) -> AasEnvironment:
+        env = super().read(shell_id)
+        self.packages.append(weakref.ref(next(iter(env.objects))))
+        return env
+
+
+def test_a_long_running_process_gets_finished_runs_packages_back_without_a_forced_collection(tmp_path) -> None:
+    """The service runs job after job. A package kept out of the collector's sight during its run became
+    garbage in the oldest generation, which the collector's full passes (rare while packages are kept)
+    never reached: every run's package stayed, and the service grew by one package per job. Left to the
+    collector, a package goes young or waits for the next full pass: a few are alive at any time, never
+    most of them. Nothing here calls ``gc.collect``."""
+    gc.enable()
+    bulk.long_running()
+    packages: list[weakref.ref] = []
+    for run in range(40):
+        repository = _WatchedRepository(packages, [SMALL])
+        outcome = execute(RunRequest(method="greedy", out=tmp_path / str(run)), repository)
+        repository.close()
+        assert outcome.status == OutcomeStatus.OK
+        assert gc.get_freeze_count() == 0  # nothing of the run is kept out of the collector's sight
+    alive = [run for run, package in enumerate(packages) if package() is not None]
+    assert len(alive) <= len(packages) // 2, f"packages of runs {alive} are still in memory"

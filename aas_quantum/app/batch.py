@@ -29,6 +29,7 @@ from aas_quantum.app.events import RunEvent
 from aas_quantum.app.execute import execute
 from aas_quantum.app.repository import FileRepository, Repository, ServerRepository
 from aas_quantum.app.request import RequestOverrides, RunRequest
+from aas_quantum.bulk import long_running
 from aas_quantum.errors import BomInputError, ConfigError, Location
 
 FINISHED_STATUSES = ("ok", "infeasible")  # a run that ended like this is not redone while its inputs stay the same
@@ -244,6 +245,7 @@ def run_one(run: BatchRun, out: str, previous: str | None, known: str | None = N
     """One run, in a worker process: fingerprint (``known`` when the client could compute it from the
     files' bytes; read from the server otherwise), execute (unless the fingerprint matches ``previous``:
     then ``skipped``). ``progress`` is a queue for (key, stage, fraction) tuples."""
+    long_running()  # a worker runs run after run: each run's package must go back to the collector
     started = time.perf_counter()
     repository = run.source.repository()
     try:

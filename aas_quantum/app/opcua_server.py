@@ -16,6 +16,7 @@ from aas_quantum.app.outputs import ResultFiles
 from aas_quantum.app.repository import Repository
 from aas_quantum.app.request import RunRequest
 from aas_quantum.app.worker import JobRunner, current_job
+from aas_quantum.bulk import long_running
 from aas_quantum.errors import AasQuantumError
 from aas_quantum.problem import build_problem, product_number
 from aas_quantum.publish.opcua import OpcUaResultServer, OpcUaServerSettings
@@ -73,6 +74,7 @@ def serve(settings: OpcUaServerSettings, repository: Callable[[], Repository], t
           listeners: Sequence[Listener], announce: Callable[[str], None], data_dir: Path) -> None:
     """Serve until cancelled. ``Optimize`` queues a job (a SQLite store in ``data_dir``) and answers at
     once; the runner executes it like any other run and the job's events update the nodes."""
+    long_running()  # run after run: each run's package goes back to the collector when it ends
     startup = repository()
     try:
         products, latest = latest_results(startup, template)

@@ -42,6 +42,7 @@ from aas_quantum.app.repository import Repository, ServerRepository
 from aas_quantum.app.request import RunRequest
 from aas_quantum.app.watch import ChangeWatcher
 from aas_quantum.app.worker import JobRunner, check_spec
+from aas_quantum.bulk import long_running
 from aas_quantum.config import Layers, config_section
 from aas_quantum.errors import AasQuantumError, ConfigError
 from aas_quantum.publish.job import RunPublisher
@@ -370,6 +371,7 @@ def build_service(settings: ServiceSettings, repository: Callable[[], Repository
 def serve(settings: ServiceSettings, server: ServerSettings, template: RunRequest,
           publisher: RunPublisher | None = None) -> None:
     """Run the service until SIGINT/SIGTERM: runner, change watcher, HTTP (uvicorn)."""
+    long_running()  # run after run: each run's package goes back to the collector when it ends
     import contextlib
 
     import uvicorn
