@@ -10,22 +10,35 @@ SERVER_VENV := .basyx-server-venv
 SERVER_STAMP := $(SERVER_VENV)/.installed-stamp
 DEMO_PORT ?= 18081
 DEMO_SERVER := http://127.0.0.1:$(DEMO_PORT)/api/v3.0
-# Debian packages the tests and the demo use (installed only when missing): LibreOffice opens the
-# ERP workbooks in a test, mosquitto is the MQTT broker of the publishing tests, PostgreSQL the
-# shared job store of the service tests, Mono's C# compiler and System.Data replay the DataSet step of
-# Business Central's Import from Excel on the configuration-package workbook.
-APT_PACKAGES ?= libreoffice-calc mosquitto postgresql mono-mcs libmono-system-data4.0-cil libmono-system-xml4.0-cil
+# Debian packages, installed only when missing and only for the target that uses them: the demo needs
+# the MQTT broker (mosquitto) of its service part; the tests also open the ERP workbooks in LibreOffice,
+# keep the service's shared job store in PostgreSQL, and replay the DataSet step of Business Central's
+# Import from Excel on Mono's C# compiler and System.Data.
+DEMO_APT_PACKAGES ?= mosquitto
+TEST_APT_PACKAGES ?= $(DEMO_APT_PACKAGES) libreoffice-calc postgresql mono-mcs libmono-system-data4.0-cil \
+	libmono-system-xml4.0-cil
 
-.PHONY: demo test lint bench sysdeps venv server-venv server samples templates clean
+.PHONY: demo test lint bench sysdeps demo-sysdeps test-sysdeps venv server-venv server samples templates clean
 
-sysdeps:
+# $(call apt_install,packages): install those of the packages (and python3-venv) that are missing
+define apt_install
 	@missing=""; \
-	for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	$(PYTHON) -c 'import ensurepip, venv' 2>/dev/null || missing="$$missing python3-venv"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages:$$missing"; \
 	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing; \
 	fi
+endef
+
+sysdeps:
+	$(call apt_install,)
+
+demo-sysdeps:
+	$(call apt_install,$(DEMO_APT_PACKAGES))
+
+test-sysdeps:
+	$(call apt_install,$(TEST_APT_PACKAGES))
 
 # A regular (not editable) install: the package maps top-level data folders into itself, which
 # setuptools' editable modes can only do with warnings. The install is redone whenever a file of
@@ -56,7 +69,7 @@ server: server-venv
 # back, read it back from the server, keep the local outputs (result AASX/JSON and the ERP files
 # of every shipped profile); then the service path: a broker and `aas-quantum serve`, the Optimize
 # operation installed on the e-bike and invoked as BaSyx delegates it; stop everything.
-demo: venv server-venv
+demo: demo-sysdeps venv server-venv
 	@mkdir -p out/demo
 	@$(SERVER_VENV)/bin/python tests/basyx/serve.py --port $(DEMO_PORT) samples/*.aasx > out/demo/server.log 2>&1 & \
 	  pid=$$!; trap "kill $$pid 2>/dev/null" EXIT; \
@@ -70,7 +83,7 @@ demo: venv server-venv
 	  echo && echo "The AAS server extension (service + MQTT broker), invoked as BaSyx delegates Optimize:" && \
 	  $(BIN)/python scripts/demo_service.py $(DEMO_SERVER)
 
-test: venv server-venv
+test: test-sysdeps venv server-venv
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/python -m pytest -q -ra
