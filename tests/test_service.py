@@ -7,8 +7,10 @@ schemathesis."""
 from __future__ import annotations
 
 import json
+import socket
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -138,28 +140,202 @@ def test_every_route_but_health_needs_credentials(basyx_server, aas_service):
     anonymous = httpx.Client(base_url=service.url, timeout=30)
     assert anonymous.get("/health").status_code == 200
     for method, path in [("GET", "/jobs"), ("GET", "/ready"), ("GET", "/metrics"), ("POST", "/operations/optimize"),
-                         ("GET", "/jobs/x"), ("DELETE", "/jobs/x"), ("GET", "/operation-status/x")]:
+                         ("GET", "/jobs/x"), ("DELETE", "/jobs/x"), ("GET", "/operation-status/x"),
+                         ("GET", "/openapi.json"), ("GET", "/docs"), ("GET", "/redoc"), ("GET", "/no-such-route")]:
         assert anonymous.request(method, path).status_code == 401, path
         wrong = anonymous.request(method, path, headers={"Authorization": "Bearer not-the-key"})
-        assert wrong.status_code == 401, path
+        assert wrong.status_code == 401 and "not-the-key" not in wrong.text, path
     bearer = anonymous.get("/jobs", headers={"Authorization": f"Bearer {SERVICE_KEY}"})
     assert bearer.status_code == 200
     ready = anonymous.get("/ready", headers={"X-API-Key": SERVICE_KEY}).json()
     assert ready == {"ready": True, "checks": {"job_store": "ok", "aas_server": "ok"}}
-    assert SERVICE_KEY not in service.log.read_text()
+    for path in ("/openapi.json", "/docs", "/redoc"):  # the key opens them like any other route
+        assert anonymous.get(path, headers={"X-API-Key": SERVICE_KEY}).status_code == 200, path
+    assert SERVICE_KEY not in service.log.read_text() and "not-the-key" not in service.log.read_text()
 
 
-def test_bad_operation_input_is_a_400_naming_it(basyx_server, aas_service):
+def _post_keyless(service, body: list[dict], headers: dict[str, str]) -> httpx.Response:
+    return httpx.post(f"{service.url}/operations/optimize", json=body, headers=headers, timeout=60)
+
+
+SPOOFED = [{"X-Forwarded-For": "10.9.9.5"}, {"X-Forwarded-For": "10.9.9.5, 127.0.0.1"},
+           {"X-Forwarded-For": "127.0.0.1, 10.9.9.5"}, {"X-Forwarded-For": "10.9.9.5:4711"},
+           {"Forwarded": "for=10.9.9.5"}, {"X-Real-IP": "10.9.9.5"}, {}]
+
+
+def test_trusted_networks_let_in_the_peer_inside_and_no_forwarded_header_counts(basyx_server, aas_service):
+    """The peer of the connection is what is matched: one inside trusted_networks calls the delegation
+    without a key (only the delegation); one outside gets 401 whatever proxy headers it sends (uvicorn
+    believed X-Forwarded-For from 127.0.0.1 by default, so any local process was 'in' 10.9.9.0/24)."""
+    url, _ = basyx_server(SMALL)
+    fast = {"AAS_QUANTUM_SERVICE_WAIT_S": "0.2"}
+    outside = aas_service("--server", url, "--solver", "greedy",
+                          env={**fast, "AAS_QUANTUM_SERVICE_TRUSTED_NETWORKS": "10.9.9.0/24"})
+    for headers in SPOOFED:
+        refused = _post_keyless(outside, basyx_payload(DRONE), headers)
+        assert refused.status_code == 401, (headers, refused.text)
+    with outside.http() as http:
+        assert http.get("/jobs").json() == []  # nothing ran
+    inside = aas_service("--server", url, "--solver", "greedy",
+                         env={**fast, "AAS_QUANTUM_SERVICE_TRUSTED_NETWORKS": "127.0.0.0/8"})
+    answer = _post_keyless(inside, basyx_payload(DRONE), {})
+    assert answer.status_code == 200, answer.text
+    assert outputs(answer.json())["JobId"]
+    assert httpx.get(f"{inside.url}/jobs", timeout=30).status_code == 401  # trusted for the delegation only
+
+
+def test_trusted_proxies_make_the_forwarded_address_the_one_matched(basyx_server, aas_service):
+    """Behind a configured reverse proxy the caller is the address the proxy forwards (IPv4-mapped
+    IPv6 included), not the proxy's own."""
+    url, _ = basyx_server(SMALL)
+    service = aas_service("--server", url, "--solver", "greedy",
+                          env={"AAS_QUANTUM_SERVICE_WAIT_S": "0.2", "AAS_QUANTUM_SERVICE_TRUSTED_PROXIES": "127.0.0.1",
+                               "AAS_QUANTUM_SERVICE_TRUSTED_NETWORKS": "10.9.9.0/24"})
+    for forwarded in ("10.9.9.5", "::ffff:10.9.9.5", "10.9.9.5, 127.0.0.1", "192.0.2.7, 10.9.9.5"):
+        answer = _post_keyless(service, basyx_payload(DRONE), {"X-Forwarded-For": forwarded})
+        assert answer.status_code == 200, (forwarded, answer.text)
+    for forwarded in ("192.0.2.7", "10.9.9.5, 192.0.2.7", "::ffff:192.0.2.7", "not-an-address"):
+        refused = _post_keyless(service, basyx_payload(DRONE), {"X-Forwarded-For": forwarded})
+        assert refused.status_code == 401, (forwarded, refused.text)
+    assert _post_keyless(service, basyx_payload(DRONE), {}).status_code == 401  # the proxy itself is not in
+
+
+def _raw(port: int, head: str, body: bytes = b"") -> int:
+    """Send a request byte for byte (a body as long or as short as the test wants, whatever Content-Length
+    says) and return the status line's code; the server must answer without waiting for more."""
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as connection:
+        connection.sendall(head.replace("\n", "\r\n").encode() + b"\r\n" + body)
+        answer = b""
+        while b"\r\n" not in answer:
+            chunk = connection.recv(4096)
+            if not chunk:
+                break
+            answer += chunk
+    return int(answer.split(b" ", 2)[1])
+
+
+def test_keyless_bodies_are_refused_unread_and_large_ones_are_cut_off(basyx_server, aas_service):
+    """401 comes from the headers alone, before the body is read or parsed; a body over max_body_bytes is
+    413 as soon as that is known (a declared length over it: at once; a chunked one: once it passes it),
+    not after reading it all."""
+    url, _ = basyx_server(SMALL)
+    service = aas_service("--server", url, env={"AAS_QUANTUM_SERVICE_MAX_BODY_BYTES": str(1 << 20)})
+    port = service.port
+
+    def head(length: int | None, key: bool) -> str:
+        return ("POST /operations/optimize HTTP/1.1\nHost: 127.0.0.1\nContent-Type: application/json\n"
+                + (f"X-API-Key: {SERVICE_KEY}\n" if key else "")
+                + (f"Content-Length: {length}\n" if length is not None else "Transfer-Encoding: chunked\n"))
+
+    deep = b"[" * 100_000
+    for body in (b"{not json", deep, json.dumps([{"value": {"idShort": "ProductId", "value": 1}}]).encode()):
+        assert _raw(port, head(len(body), key=False), body) == 401, body[:20]
+    assert _raw(port, head(40_000_000, key=False)) == 401  # 40 MB announced, none sent: answered unread
+    assert _raw(port, head(len(deep), key=True), deep) == 422  # with the key: refused for what it is
+    assert _raw(port, head(40_000_000, key=True), b"[" * 1000) == 413  # over the limit by its length alone
+    chunk = b"%x\r\n%s\r\n" % (64 * 1024, b" " * (64 * 1024))
+    assert _raw(port, head(None, key=True), chunk * 17) == 413  # 1.06 MiB of an endless chunked body
+    with service.http() as http:
+        assert http.get("/jobs").json() == []
+        assert http.get("/health").status_code == 200  # the service is fine afterwards
+
+
+def test_health_answers_while_a_burst_of_delegations_waits(basyx_server, aas_service):
+    """A delegation waits up to wait_s for its run. Sixty of them (more than the 40 threads of the service's
+    threadpool) wait on jobs that cannot finish: the worker's first read hangs in the proxy until the test
+    releases it. /health and /jobs answer while every one of the sixty is still pending (each waiting call
+    held a thread before, and /health queued behind them)."""
+    url, _ = basyx_server(SMALL)
+    release = threading.Event()
+
+    def rule(method: str, path: str) -> None:
+        release.wait(240)
+        return None
+
+    burst = 60
+    env = {"AAS_QUANTUM_SERVICE_WAIT_S": "240", "AAS_QUANTUM_TIMEOUT": "300"}
+    with FaultProxy(url, rule) as proxy:
+        service = aas_service("--server", proxy.url, "--solver", "greedy", env=env)
+
+        def delegate(_: int) -> httpx.Response:
+            with httpx.Client(base_url=service.url, headers={"X-API-Key": SERVICE_KEY}, timeout=300) as http:
+                return http.post("/operations/optimize", json=basyx_payload(DRONE))
+
+        with ThreadPoolExecutor(burst) as pool:
+            calls = [pool.submit(delegate, i) for i in range(burst)]
+            try:
+                wait_for(lambda: service.log.read_text().count("queued for") >= 40, 120)
+                with service.http() as http:
+                    health = http.get("/health", timeout=60)
+                    listed = http.get("/jobs", params={"limit": 1000}, timeout=60)
+                still_pending = sum(not call.done() for call in calls)
+                assert health.status_code == 200 and listed.status_code == 200
+                assert still_pending == burst
+            finally:
+                release.set()
+                with service.http() as http:  # let the waits end: the queued jobs are cancelled
+                    for job in http.get("/jobs", params={"state": "queued", "limit": 1000}).json():
+                        http.delete(f"/jobs/{job['job_id']}")
+            answers = [call.result(timeout=240) for call in calls]
+    assert all(a.status_code == 200 for a in answers)
+    assert sorted({outputs(a.json())["Status"] for a in answers}) in (["cancelled", "done"], ["cancelled"])
+
+
+def test_bad_operation_input_is_a_422_naming_it(basyx_server, aas_service):
     url, _ = basyx_server(SMALL)
     service = aas_service("--server", url)
+
+    def variable(name: str, value: str) -> dict:
+        return {"value": {"modelType": "Property", "idShort": name, "valueType": "xs:string", "value": value}}
+
     with service.http() as http:
         bad_solver = http.post("/operations/optimize", json=basyx_payload(DRONE, "quantum-magic"))
-        assert bad_solver.status_code == 400 and "quantum-magic" in bad_solver.text
+        assert bad_solver.status_code == 422 and "quantum-magic" in bad_solver.text
         no_product = http.post("/operations/optimize", json=basyx_payload("", "exact"))
-        assert no_product.status_code == 400 and "ProductId" in no_product.text
+        assert no_product.status_code == 422 and "ProductId" in no_product.text
+        twice = http.post("/operations/optimize", json=[variable("ProductId", DRONE), variable("ProductId", EBIKE)])
+        assert twice.status_code == 422 and "ProductId is given twice" in twice.text, twice.text
+        for limit in ("0", "-1", "NaN", "inf"):
+            refused = http.post("/operations/optimize", json=[variable("ProductId", DRONE),
+                                                              variable("TimeLimit", limit)])
+            assert refused.status_code == 422 and "TimeLimit" in refused.text, (limit, refused.text)
+        for parameters, named in (({"reps": 0}, "reps"), ({"not_a_parameter": 1}, "not_a_parameter"),
+                                  ({"time_limit_s": 0}, "time_limit_s")):
+            refused = http.post("/jobs", json={"product": DRONE, "parameters": parameters})  # no method named
+            assert refused.status_code == 422 and named in refused.text, (parameters, refused.text)
+        assert http.get("/jobs").json() == []  # nothing refused was queued
         unknown_product = outputs(http.post("/operations/optimize",
                                             json=basyx_payload("urn:nowhere", "exact")).json())
         assert unknown_product["Status"] == "failed" and "urn:nowhere" in unknown_product["Message"]
+
+
+def test_nan_and_infinity_in_any_body_are_422_naming_where(basyx_server, aas_service):
+    """JSON has no NaN or Infinity, Python's parser takes them: a NaN in an operation variable broke the
+    validation error's own response (500 with a traceback), one in a job's parameters reached the solver."""
+    url, _ = basyx_server(SMALL)
+    service = aas_service("--server", url)
+    product = '{"value": {"modelType": "Property", "idShort": "ProductId", "value": "DRONE"}}'
+
+    def variable(name: str, constant: str) -> str:  # written out: json.dumps would not write NaN as a constant
+        return f'{{"value": {{"modelType": "Property", "idShort": "{name}", "value": {constant}}}}}'
+
+    bodies = [
+        ("/operations/optimize", f'[{product}, {variable("TimeLimit", "NaN")}]', "TimeLimit"),
+        ("/operations/optimize", f'[{product}, {variable("Budget", "-Infinity")}]', "Budget"),
+        ("/operations/optimize/invoke-async",
+         f'{{"inputArguments": [{product}, {variable("MaxTotalWeight", "Infinity")}]}}', "MaxTotalWeight"),
+        ("/jobs", '{"product": "DRONE", "parameters": {"time_limit_s": NaN}}', "parameters.time_limit_s"),
+        ("/jobs", '{"product": "DRONE", "overrides": {"budget": Infinity}}', "overrides.budget"),
+        ("/jobs", '{"product": "DRONE", "overrides": {"budget": 1e400}}', "overrides.budget"),
+        ("/jobs", '{"product": "DRONE", "product": "urn:other"}', "product"),
+    ]
+    with service.http() as http:
+        for path, body, named in bodies:
+            refused = http.post(path, content=body.replace("DRONE", DRONE),
+                                headers={"Content-Type": "application/json"})
+            assert refused.status_code == 422 and named in refused.json()["detail"], (path, body, refused.text)
+        assert http.get("/jobs").json() == []
+    assert "Traceback" not in service.log.read_text()
 
 
 # ------------------------------------------------------------------------ re-optimisation
@@ -430,7 +606,7 @@ def test_served_openapi_passes_schemathesis(tmp_path):
 
     settings_ = ServiceSettings.resolve(data_dir=tmp_path, api_key=SERVICE_KEY, wait_s=0.05)
     service = build_service(settings_, _no_repository, RunRequest(out=tmp_path / "out"), [])
-    schema = schemathesis.openapi.from_asgi("/openapi.json", create_app(service))
+    schema = schemathesis.openapi.from_asgi("/openapi.json", create_app(service), headers={"X-API-Key": SERVICE_KEY})
     checked = []
     for result in schema.get_all_operations():
         operation = result.ok()
@@ -446,7 +622,7 @@ def test_served_openapi_passes_schemathesis(tmp_path):
 
 
 # no 5xx, every status code, content type, header and body as documented; a schema-valid body the
-# service refuses for its meaning (an unknown product, a misspelt solver) is a documented 400, not a failure
+# service refuses for its meaning (an unknown product, a misspelt solver) is a documented 422, not a failure
 SCHEMA_CHECKS = [checks.not_a_server_error, checks.status_code_conformance, checks.content_type_conformance,
                  checks.response_headers_conformance, checks.response_schema_conformance]
 

@@ -20,6 +20,7 @@ from aas_quantum.aas.elements import ref
 from aas_quantum.aas.result import result_submodel_id
 from aas_quantum.app.jobs import Job, JobSpec, JobState
 from aas_quantum.errors import BomInputError
+from aas_quantum.solvers import check_value
 
 OPERATIONS_SUBMODEL = contract.submodel_semantic_id("BomOptimizationOperations")
 DELEGATION_QUALIFIER = "invocationDelegation"
@@ -70,6 +71,7 @@ def _arguments(body: Any) -> list[Any]:
 def job_spec(body: Any, origin: str = "operation") -> JobSpec:
     """The job the input variables ask for; an unknown or mistyped variable is named."""
     values: dict[str, str] = {}
+    seen: dict[str, int] = {}  # idShort -> its position
     for i, item in enumerate(_arguments(body)):
         element = item.get("value") if isinstance(item, Mapping) else None
         if not isinstance(element, Mapping) or not isinstance(element.get("idShort"), str):
@@ -77,6 +79,10 @@ def job_spec(body: Any, origin: str = "operation") -> JobSpec:
         value = element.get("value")
         if value is not None and not isinstance(value, str | int | float):
             raise BomInputError(f"input variable {element['idShort']}: value must be a string, got {value!r}")
+        name = element["idShort"]
+        if name in seen:  # which one was meant is unknowable: the last must not win silently
+            raise BomInputError(f"input variable {name} is given twice (variables [{seen[name]}] and [{i}])")
+        seen[name] = i
         if value not in (None, ""):
             values[element["idShort"]] = str(value)
     known = {v.name for v in INPUTS}
@@ -96,6 +102,8 @@ def job_spec(body: Any, origin: str = "operation") -> JobSpec:
         return number
 
     parameters = {"time_limit_s": number("TimeLimit")} if "TimeLimit" in values else {}
+    if parameters:  # 0 s is refused now, not by the solver at run time
+        check_value("time_limit_s", parameters["time_limit_s"], "input variable TimeLimit")
     limits = {field: number(name) for name, field in _LIMITS.items() if name in values}
     return JobSpec(product=values["ProductId"], method=values.get("Solver"), parameters=parameters, overrides=limits,
                    origin=origin)

@@ -7,7 +7,8 @@
 - ``/jobs``: create, list, follow, cancel. ``/health`` (liveness), ``/ready`` (AAS server, broker,
   job store), ``/metrics`` (Prometheus).
 
-Every route but ``/health`` needs an API key (``X-API-Key``) or bearer token. The service is a
+Every route but ``/health`` (``/openapi.json`` and the docs included) needs an API key
+(``X-API-Key``) or bearer token, checked from the headers before any body is read. The service is a
 thin root: jobs run through ``execute`` (``JobRunner``), like every other way of using the tool.
 """
 
@@ -17,7 +18,9 @@ import asyncio
 import dataclasses
 import hmac
 import ipaddress
+import json
 import logging
+import math
 import os
 import socket
 import threading
@@ -27,10 +30,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from fastapi import Body, Depends, FastAPI, HTTPException, Query, Request, Response
+from fastapi import Body, FastAPI, HTTPException, Query, Request, Response
 from fastapi.responses import JSONResponse, PlainTextResponse
+from fastapi.routing import APIRoute
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, ConfigDict
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import Headers
+from starlette.middleware.body_limit import RequestBodyLimitMiddleware
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from aas_quantum.aas.http import ServerSettings
 from aas_quantum.app import operation
@@ -68,6 +76,10 @@ class ServiceSettings:
     # comma-separated networks (CIDR) that may call the delegation endpoint without a key: BaSyx Java's
     # delegation sends no credentials, so its host is trusted by address (e.g. "10.0.3.0/24")
     trusted_networks: str = ""
+    # comma-separated addresses (CIDR) of reverse proxies whose X-Forwarded-For names the caller; empty: the
+    # header is ignored and the caller is the peer of the connection
+    trusted_proxies: str = ""
+    max_body_bytes: int = 1 << 20  # a larger request body is refused (413), read no further than this
     tls_cert: Path | None = None
     tls_key: Path | None = None
     instance_id: str = field(default_factory=socket.gethostname)
@@ -92,10 +104,10 @@ class ServiceSettings:
                               "[service.api_keys] name = \"key\" (or allow_anonymous = true in [service] explicitly)")
         if (settings.tls_cert is None) != (settings.tls_key is None):
             raise ConfigError("TLS needs both tls_cert and tls_key ([service] / AAS_QUANTUM_SERVICE_TLS_*)")
-        try:
-            [ipaddress.ip_network(n.strip(), strict=False) for n in settings.trusted_networks.split(",") if n.strip()]
-        except ValueError as exc:
-            raise ConfigError(f"[service] trusted_networks: {exc}") from None
+        networks(settings.trusted_networks, "trusted_networks")
+        networks(settings.trusted_proxies, "trusted_proxies")
+        if settings.max_body_bytes < 1:
+            raise ConfigError("[service] max_body_bytes must be at least 1")
         if settings.watch not in ("off", "mqtt", "poll"):
             raise ConfigError(f"[service] watch must be off, mqtt or poll, got {settings.watch!r}")
         if settings.watch == "mqtt" and not settings.events_url:
@@ -104,6 +116,121 @@ class ServiceSettings:
 
     def credentials(self) -> list[str]:
         return [k for k in (self.api_key, *self.api_keys.values()) if k]
+
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def networks(text: str, setting: str) -> list[Network]:
+    """The comma-separated CIDRs of a setting (a bare address is its own network)."""
+    try:
+        return [ipaddress.ip_network(n.strip(), strict=False) for n in text.split(",") if n.strip()]
+    except ValueError as exc:
+        raise ConfigError(f"[service] {setting}: {exc}") from None
+
+
+def address_in(host: str | None, within: list[Network]) -> bool:
+    """Whether a peer address lies in one of the networks; an IPv4-mapped IPv6 peer (``::ffff:10.0.3.5``,
+    what a dual-stack socket reports for an IPv4 caller) is matched as the IPv4 address it carries."""
+    try:
+        address = ipaddress.ip_address(host or "")
+    except ValueError:
+        return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return any(address in network for network in within)
+
+
+class _Gate:
+    """Authentication as ASGI middleware: it decides from the headers and the peer alone, before anything
+    reads or parses the body, so a keyless caller gets 401 whatever it sends (a FastAPI dependency would
+    run after the body was read and validated). The peer is the connection's unless uvicorn was told to
+    believe a trusted proxy's X-Forwarded-For (``trusted_proxies``)."""
+
+    def __init__(self, app: ASGIApp, keys: list[bytes], trusted: list[Network], anonymous: bool) -> None:
+        self.app, self.keys, self.trusted, self.anonymous = app, keys, trusted, anonymous
+
+    def allows(self, scope: Scope) -> bool:
+        if scope["path"] == "/health" or (self.anonymous and not self.keys):
+            return True
+        client = scope.get("client")
+        if self.trusted and scope["path"] == "/operations/optimize" and client and address_in(client[0],
+                                                                                              self.trusted):
+            return True
+        headers = Headers(scope=scope)
+        given = headers.get("x-api-key", "")
+        scheme, _, token = headers.get("authorization", "").partition(" ")
+        if scheme.lower() == "bearer":
+            given = token.strip()
+        return bool(given) and any(hmac.compare_digest(given.encode(), k) for k in self.keys)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or self.allows(scope):
+            await self.app(scope, receive, send)
+            return
+        refused = JSONResponse({"detail": "an API key (X-API-Key) or bearer token is required"}, status_code=401,
+                               headers={"WWW-Authenticate": "Bearer"})
+        await refused(scope, receive, send)
+
+
+class _Constant(str):
+    """A ``NaN``/``Infinity`` the JSON parser met (Python's json takes them, JSON itself has no such number),
+    or a number too large for a float (``1e400``, which Python would read as infinity)."""
+
+
+def _float(text: str) -> float | _Constant:
+    number = float(text)
+    return number if math.isfinite(number) else _Constant(text)
+
+
+def _refuse_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    seen: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in seen:
+            raise HTTPException(422, f"key {key!r} appears twice in one JSON object")
+        seen[key] = value
+    return seen
+
+
+def strict_json(body: bytes) -> Any:
+    """A request body as JSON has it: ``NaN``, ``Infinity`` and a key given twice are refused naming
+    where (the path, and the operation variable's idShort when inside one), not passed on as a float
+    that fails a range check silently or breaks the response."""
+    try:
+        value = json.loads(body, parse_constant=_Constant, parse_float=_float, object_pairs_hook=_refuse_duplicates)
+    except RecursionError:
+        raise HTTPException(422, "the JSON body nests too deeply") from None
+    pending: list[tuple[Any, str, str | None]] = [(value, "body", None)]
+    while pending:  # iterative: a body nested as deep as the parser allows must not overflow here
+        item, path, variable = pending.pop()
+        if isinstance(item, _Constant):
+            named = f" (input variable {variable})" if variable else ""
+            raise HTTPException(422, f"{path}{named}: {item} is not a finite number")
+        if isinstance(item, dict):
+            variable = item["idShort"] if isinstance(item.get("idShort"), str) else variable
+            pending.extend((v, f"{path}.{k}", variable) for k, v in item.items())
+        elif isinstance(item, list):
+            pending.extend((v, f"{path}[{i}]", variable) for i, v in enumerate(item))
+    return value
+
+
+class _StrictJsonRequest(Request):
+    async def json(self) -> Any:
+        if not hasattr(self, "_json"):
+            self._json = strict_json(await self.body())
+        return self._json
+
+
+class _StrictJsonRoute(APIRoute):
+    """Routes whose JSON bodies go through ``strict_json`` (FastAPI parses with ``Request.json``)."""
+
+    def get_route_handler(self) -> Callable[[Request], Any]:
+        handler = super().get_route_handler()
+
+        async def strict(request: Request) -> Response:
+            response: Response = await handler(_StrictJsonRequest(request.scope, request.receive))
+            return response
+        return strict
 
 
 # ------------------------------------------------------------------------------- API models
@@ -128,6 +255,12 @@ class OperationRequestModel(BaseModel):
 
     model_config = ConfigDict(extra="allow")
     inputArguments: list[OperationVariableModel] = []
+
+
+class RefusalModel(BaseModel):
+    """Why a request was refused: a sentence, or FastAPI's list of validation errors."""
+
+    detail: str | list[dict[str, Any]]
 
 
 class MessageModel(BaseModel):
@@ -218,44 +351,32 @@ class Service:
         self.runner.wake()
         return job
 
-    def wait(self, job_id: str, seconds: float) -> Job:
+    async def wait(self, job_id: str, seconds: float) -> Job:
+        """The job once finished, or as it is after ``seconds``. Waiting holds no thread (only each look
+        at the store takes one briefly): a burst of delegations waiting ``wait_s`` each used to take every
+        threadpool thread, and every other route queued behind them."""
         deadline = time.monotonic() + seconds
         while True:
-            job = self.store.get(job_id)
+            job = await run_in_threadpool(self.store.get, job_id)
             if job is None:
                 raise HTTPException(404, f"no job {job_id}")
             if job.state in FINISHED or time.monotonic() >= deadline:
                 return job
-            time.sleep(0.05)
+            await asyncio.sleep(0.05)
 
 
 def create_app(service: Service) -> FastAPI:
     app = FastAPI(title="aas-quantum", version="1", description=__doc__.split("\n\n")[0] if __doc__ else "",
                   responses={401: {"description": "no or a wrong API key / bearer token"}})
-    keys = [k.encode() for k in service.settings.credentials()]
-
-    trusted = [ipaddress.ip_network(n.strip(), strict=False) for n in service.settings.trusted_networks.split(",")
-               if n.strip()]
-
-    def authorised(request: Request) -> None:
-        if service.settings.allow_anonymous and not keys:
-            return
-        if trusted and request.url.path == "/operations/optimize" and request.client is not None:
-            try:
-                if any(ipaddress.ip_address(request.client.host) in network for network in trusted):
-                    return
-            except ValueError:
-                pass
-        given = request.headers.get("x-api-key", "")
-        scheme, _, token = request.headers.get("authorization", "").partition(" ")
-        if scheme.lower() == "bearer":
-            given = token.strip()
-        if not given or not any(hmac.compare_digest(given.encode(), k) for k in keys):
-            raise HTTPException(401, "an API key (X-API-Key) or bearer token is required",
-                                headers={"WWW-Authenticate": "Bearer"})
-
-    guarded = [Depends(authorised)]
-    refused: dict[int | str, dict[str, Any]] = {400: {"description": "the input names what is wrong"}}
+    app.router.route_class = _StrictJsonRoute
+    settings = service.settings
+    app.add_middleware(RequestBodyLimitMiddleware, max_body_size=settings.max_body_bytes)
+    app.add_middleware(_Gate, keys=[k.encode() for k in settings.credentials()],  # outermost: before the limit
+                       trusted=networks(settings.trusted_networks, "trusted_networks"),
+                       anonymous=settings.allow_anonymous)
+    refused: dict[int | str, dict[str, Any]] = {
+        413: {"description": f"the body is larger than max_body_bytes ({settings.max_body_bytes})"},
+        422: {"model": RefusalModel, "description": "the input names what is wrong"}}
 
     @app.exception_handler(AasQuantumError)
     async def input_error(request: Request, exc: AasQuantumError) -> JSONResponse:
@@ -271,16 +392,17 @@ def create_app(service: Service) -> FastAPI:
         """The job an operation's variables (or a ``JobSpec``) ask for, checked before it is queued."""
         try:
             spec = body if isinstance(body, JobSpec) else operation.job_spec(body)
-            check_spec(spec)
+            check_spec(spec, service.runner.template.method)
         except (AasQuantumError, ValueError, KeyError) as exc:
-            raise HTTPException(400, str(exc).strip("'\"")) from exc
+            raise HTTPException(422, str(exc).strip("'\"")) from exc
         return spec
 
     @app.get("/health")
-    def health() -> dict[str, str]:
+    async def health() -> dict[str, str]:
+        """On the event loop, touching nothing shared: it answers while every threadpool thread is busy."""
         return {"status": "ok"}
 
-    @app.get("/ready", dependencies=guarded, responses={503: {"description": "a dependency is not reachable"}})
+    @app.get("/ready", responses={503: {"description": "a dependency is not reachable"}})
     def ready() -> JSONResponse:
         checks: dict[str, str] = {}
         for name, check in {"job_store": service.store.ping, **service.ready_checks}.items():
@@ -292,21 +414,21 @@ def create_app(service: Service) -> FastAPI:
         ok = all(v == "ok" for v in checks.values())
         return JSONResponse({"ready": ok, "checks": checks}, status_code=200 if ok else 503)
 
-    @app.get("/metrics", dependencies=guarded, response_class=PlainTextResponse,
+    @app.get("/metrics", response_class=PlainTextResponse,
              responses={200: {"content": {CONTENT_TYPE_LATEST: {"schema": {"type": "string"}}},
                               "description": "Prometheus text exposition"}})
     def metrics() -> Response:
         return Response(generate_latest(service.metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
-    @app.post("/operations/optimize", dependencies=guarded, response_model=list[OperationVariableModel],
+    @app.post("/operations/optimize", response_model=list[OperationVariableModel],
               responses=refused)
-    def optimize(body: Annotated[list[OperationVariableModel], Body()]) -> list[dict[str, Any]]:
+    async def optimize(body: Annotated[list[OperationVariableModel], Body()]) -> list[dict[str, Any]]:
         """BaSyx operation delegation: input variables in, output variables out (synchronously, up to wait_s)."""
         spec = spec_of([v.model_dump(exclude_none=True) for v in body])
-        job = service.wait(service.submit(spec).job_id, service.settings.wait_s)
-        return operation.output_variables(job)
+        job = await run_in_threadpool(service.submit, spec)
+        return operation.output_variables(await service.wait(job.job_id, service.settings.wait_s))
 
-    @app.post("/operations/optimize/invoke-async", dependencies=guarded, status_code=202,
+    @app.post("/operations/optimize/invoke-async", status_code=202,
               response_model=HandleModel, responses=refused)
     def invoke_async(body: OperationRequestModel, response: Response) -> HandleModel:
         spec = spec_of(body.model_dump(exclude_none=True))
@@ -314,12 +436,12 @@ def create_app(service: Service) -> FastAPI:
         response.headers["Location"] = f"/operation-status/{job.job_id}"
         return HandleModel(handleId=job.job_id)
 
-    @app.get("/operation-status/{handleId}", dependencies=guarded, response_model=OperationStatusModel,
+    @app.get("/operation-status/{handleId}", response_model=OperationStatusModel,
              responses={404: {"description": "no such operation"}})
     def operation_status(handleId: str) -> OperationStatusModel:
         return _status(job_or_404(handleId))
 
-    @app.get("/operation-results/{handleId}", dependencies=guarded, response_model=OperationResultModel,
+    @app.get("/operation-results/{handleId}", response_model=OperationResultModel,
              responses={404: {"description": "no such operation"}})
     def operation_results(handleId: str) -> OperationResultModel:
         job = job_or_404(handleId)
@@ -327,23 +449,23 @@ def create_app(service: Service) -> FastAPI:
         return OperationResultModel(**status.model_dump(), outputArguments=[
             OperationVariableModel.model_validate(v) for v in operation.output_variables(job)])
 
-    @app.post("/jobs", dependencies=guarded, status_code=202, response_model=JobModel, responses=refused)
+    @app.post("/jobs", status_code=202, response_model=JobModel, responses=refused)
     def create_job(body: JobSpecModel) -> JobModel:
         spec = spec_of(JobSpec(body.product, body.method, dict(body.parameters), dict(body.overrides), body.dry_run,
                                "api"))
         return JobModel.of(service.submit(spec))
 
-    @app.get("/jobs", dependencies=guarded, response_model=list[JobModel])
+    @app.get("/jobs", response_model=list[JobModel])
     def list_jobs(state: Annotated[JobState | None, Query()] = None,
                   limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> list[JobModel]:
         return [JobModel.of(job) for job in service.store.list(state, limit)]
 
-    @app.get("/jobs/{job_id}", dependencies=guarded, response_model=JobModel,
+    @app.get("/jobs/{job_id}", response_model=JobModel,
              responses={404: {"description": "no such job"}})
     def get_job(job_id: str) -> JobModel:
         return JobModel.of(job_or_404(job_id))
 
-    @app.delete("/jobs/{job_id}", dependencies=guarded, response_model=JobModel,
+    @app.delete("/jobs/{job_id}", response_model=JobModel,
                 responses={404: {"description": "no such job"}})
     def cancel_job(job_id: str) -> JobModel:
         """Cancel a queued job; a running one stops at its next stage boundary."""
@@ -431,7 +553,10 @@ def serve(settings: ServiceSettings, server: ServerSettings, template: RunReques
 
     app = create_app(service)
     app.router.lifespan_context = lifespan
+    # uvicorn believes X-Forwarded-For from 127.0.0.1 unless told otherwise: any local process could then
+    # claim a trusted network's address
     uvicorn.run(app, host=settings.host, port=settings.port, log_config=None, access_log=False,
+                proxy_headers=bool(settings.trusted_proxies), forwarded_allow_ips=settings.trusted_proxies or None,
                 ssl_certfile=str(settings.tls_cert) if settings.tls_cert else None,
                 ssl_keyfile=str(settings.tls_key) if settings.tls_key else None)
 
