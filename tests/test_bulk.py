@@ -9,10 +9,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from aas_quantum.app import FileRepository, OutcomeStatus, RunEvent, RunRequest, RunState, execute
-from aas_quantum.app.batch import Scenario, plan
 from aas_quantum import bulk
 from aas_quantum.aas.files import AasEnvironment
+from aas_quantum.app import FileRepository, OutcomeStatus, RunEvent, RunRequest, RunState, execute
+from aas_quantum.app.batch import Scenario, plan
 from aas_quantum.bulk import paused_gc
 from aas_quantum.errors import ConfigError
 
