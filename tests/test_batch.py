@@ -207,3 +207,19 @@ def test_scenario_file_errors_name_the_scenario_and_key(tmp_path, cli):
     bad.write_text('[[scenario]]\nname = "x"\nmethod = "qaoa"\n[scenario.parameters]\nsweeps = 10\n')
     done = cli.invoke(app, ["batch", str(SMALL), "--scenarios", str(bad), "--out", str(tmp_path / "o")])
     assert done.exit_code == 2 and "sweeps" in done.output
+
+
+def test_a_product_id_in_two_packages_is_refused_naming_both(tmp_path, cli):
+    folder = tmp_path / "products"
+    first, second = folder / "a.aasx", folder / "b.aasx"
+    folder.mkdir()
+    for seed, path in enumerate((first, second)):  # two different products under one id
+        write_aasx(path, catalog_objects(synthetic_catalog(5, seed), "urn:aas-quantum:test:twin"))
+    packages(folder, 1, positions=5)
+    out = tmp_path / "out"
+    done = cli.invoke(app, ["batch", str(folder), "--out", str(out), "--workers", "1"])
+    assert done.exit_code == 2, done.output
+    message = " ".join(done.output.split())
+    assert "urn:aas-quantum:test:twin" in message and str(first) in message and str(second) in message
+    assert "Traceback" not in done.output
+    assert not out.exists()  # refused before anything ran: no manifest, no result to be replaced

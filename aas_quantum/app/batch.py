@@ -149,12 +149,17 @@ def input_files(paths: Sequence[Path], list_file: Path | None = None) -> list[Pa
 
 def plan(files: Sequence[Path], shared: Sequence[Path], server: ServerSettings | None, scenarios: Sequence[Scenario],
          ) -> tuple[list[BatchRun], list[tuple[str, str]]]:
-    """Every product x scenario, and the sources that could not even be listed (with the reason)."""
+    """Every product x scenario, and the sources that could not even be listed (with the reason).
+
+    A product id held by two sources is refused before anything runs: a run's key, its manifest row
+    and its result files are named by the product id, so one of the two results would replace the
+    other (and every re-run would redo one of them)."""
     sources: list[Source] = [Source(files=(str(f), *map(str, shared))) for f in files]
     if server is not None:
         sources.append(Source(server=server))
     runs: list[BatchRun] = []
     broken: list[tuple[str, str]] = []
+    holders: dict[str, list[str]] = {}
     for source in sources:
         try:
             repository = source.repository()
@@ -163,9 +168,16 @@ def plan(files: Sequence[Path], shared: Sequence[Path], server: ServerSettings |
             finally:
                 repository.close()
         except Exception as exc:  # a broken package is that package's failure, not the batch's
-            broken.append((source.files[0] if source.files else "server", str(exc)))
+            broken.append((_source_label(source), str(exc)))
             continue
+        for shell_id in products:
+            holders.setdefault(shell_id, []).append(_source_label(source))
         runs += [BatchRun(source, shell_id, scenario) for scenario in scenarios for shell_id in products]
+    repeated = [f"product {shell_id} is in {' and '.join(labels)}" for shell_id, labels in holders.items()
+                if len(labels) > 1]
+    if repeated:
+        raise BomInputError("; ".join(repeated) + ": a batch keeps one result per product id and scenario; give "
+                            "each package its own product id, or run the packages in separate batches (--out)")
     return runs, broken
 
 
