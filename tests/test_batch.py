@@ -223,3 +223,52 @@ def test_a_product_id_in_two_packages_is_refused_naming_both(tmp_path, cli):
     assert "urn:aas-quantum:test:twin" in message and str(first) in message and str(second) in message
     assert "Traceback" not in done.output
     assert not out.exists()  # refused before anything ran: no manifest, no result to be replaced
+
+
+def _garbage(path: Path) -> None:
+    path.write_bytes(bytes(range(256)) * 20)
+
+
+def _other_schema(path: Path) -> None:
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE TABLE runs (key TEXT PRIMARY KEY, status TEXT)")
+        db.execute("INSERT INTO runs VALUES ('baseline/x', 'ok')")
+    db.close()
+
+
+def _unreadable_row(path: Path) -> None:
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE TABLE runs (key TEXT PRIMARY KEY, scenario TEXT, shell_id TEXT, source TEXT, "
+                   "fingerprint TEXT, status TEXT, exit_code INTEGER, reason TEXT, outcome TEXT, wall_time_s REAL, "
+                   "finished_at REAL)")
+        db.execute("INSERT INTO runs VALUES ('baseline/x', 'baseline', 'x', 'a.aasx', 'f', 'ok', 0, '', '{oops', 1, 2)")
+    db.close()
+
+
+@pytest.mark.parametrize("damage, what", [(_garbage, "file is not a database"),
+                                          (_other_schema, "runs(key, status)"),
+                                          (_unreadable_row, "run 'baseline/x': its outcome is not JSON")])
+def test_a_corrupt_manifest_is_refused_naming_it_and_left_as_it_was(tmp_path, cli, damage, what):
+    out = tmp_path / "out"
+    out.mkdir()
+    manifest = out / "batch-manifest.sqlite"
+    damage(manifest)
+    before = _content(manifest)
+    done = cli.invoke(app, ["batch", str(SMALL), "--out", str(out), "--workers", "1"])
+    message = " ".join(done.output.split())
+    assert done.exit_code == 2, done.output
+    assert "Traceback" not in done.output and str(manifest) in message and what in message
+    assert "move it away (or give another --out)" in message
+    assert _content(manifest) == before  # not taken over, not rewritten: the user decides
+    assert not (out / "baseline").exists() and not (out / "report.md").exists()  # and nothing ran
+
+
+def _content(path: Path) -> bytes | list[str]:
+    """A file's bytes, or an SQLite file's tables and rows (opening a manifest may switch its journal mode)."""
+    if not path.read_bytes().startswith(b"SQLite format 3"):
+        return path.read_bytes()
+    db = sqlite3.connect(path)
+    try:
+        return list(db.iterdump())
+    finally:
+        db.close()

@@ -199,17 +199,44 @@ class ManifestEntry:
     finished_at: float
 
 
+_MANIFEST_COLUMNS = ("key", "scenario", "shell_id", "source", "fingerprint", "status", "exit_code", "reason",
+                     "outcome", "wall_time_s", "finished_at")
+
+
 class Manifest:
-    """``batch-manifest.sqlite`` in the output folder: one row per run, replaced when the run is redone."""
+    """``batch-manifest.sqlite`` in the output folder: one row per run, replaced when the run is redone.
+
+    A file there that is not a manifest (not SQLite, or other tables) is refused, not taken over: it
+    is left byte for byte as it was, since it may be someone's data or the record of earlier runs."""
 
     def __init__(self, out: Path) -> None:
         out.mkdir(parents=True, exist_ok=True)
         self.path = out / "batch-manifest.sqlite"
         self._db = sqlite3.connect(self.path, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("CREATE TABLE IF NOT EXISTS runs (key TEXT PRIMARY KEY, scenario TEXT, shell_id TEXT, "
-                         "source TEXT, fingerprint TEXT, status TEXT, exit_code INTEGER, reason TEXT, outcome TEXT, "
-                         "wall_time_s REAL, finished_at REAL)")
+        problem = None
+        try:
+            tables = {name: tuple(c[1] for c in self._db.execute(f"PRAGMA table_info({name})"))
+                      for (name,) in self._db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            if tables and tables != {"runs": _MANIFEST_COLUMNS}:  # checked before anything is written to it
+                def listed(items: Mapping[str, Sequence[str]]) -> str:
+                    return ", ".join(f"{name}({', '.join(columns)})" for name, columns in sorted(items.items()))
+
+                problem = (f"not a batch manifest: its tables are {listed(tables)}, a manifest's is "
+                           f"{listed({'runs': _MANIFEST_COLUMNS})}")
+            else:
+                self._db.execute("PRAGMA journal_mode=WAL")
+                self._db.execute("CREATE TABLE IF NOT EXISTS runs (key TEXT PRIMARY KEY, scenario TEXT, "
+                                 "shell_id TEXT, source TEXT, fingerprint TEXT, status TEXT, exit_code INTEGER, "
+                                 "reason TEXT, outcome TEXT, wall_time_s REAL, finished_at REAL)")
+        except sqlite3.Error as exc:
+            problem = f"cannot be used as a batch manifest: {exc}"
+        if problem is not None:
+            self._db.close()
+            raise self._unusable(problem)
+
+    def _unusable(self, what: str) -> ConfigError:
+        return ConfigError(f"{self.path}: {what}. It is left as it is: move it away (or give another --out) to "
+                           "start a new manifest; the runs it recorded are then redone")
 
     def record(self, entry: ManifestEntry) -> None:
         with self._db:  # one transaction: a run is in the manifest completely or not at all
@@ -219,11 +246,20 @@ class Manifest:
                               entry.finished_at))
 
     def entries(self) -> dict[str, ManifestEntry]:
-        rows = self._db.execute("SELECT key, scenario, shell_id, source, fingerprint, status, exit_code, reason, "
-                                "outcome, wall_time_s, finished_at FROM runs").fetchall()
-        return {r[0]: ManifestEntry(key=r[0], scenario=r[1], shell_id=r[2], source=r[3], fingerprint=r[4], status=r[5],
-                                    exit_code=r[6], reason=r[7], outcome=json.loads(r[8]), wall_time_s=r[9],
-                                    finished_at=r[10]) for r in rows}
+        try:
+            rows = self._db.execute(f"SELECT {', '.join(_MANIFEST_COLUMNS)} FROM runs").fetchall()
+        except sqlite3.Error as exc:  # a damaged page behind an intact header
+            raise self._unusable(f"cannot be used as a batch manifest: {exc}") from exc
+        entries = {}
+        for r in rows:
+            try:
+                outcome = json.loads(r[8])
+            except (TypeError, ValueError) as exc:
+                raise self._unusable(f"run {r[0]!r}: its outcome is not JSON ({exc})") from exc
+            entries[r[0]] = ManifestEntry(key=r[0], scenario=r[1], shell_id=r[2], source=r[3], fingerprint=r[4],
+                                          status=r[5], exit_code=r[6], reason=r[7], outcome=outcome,
+                                          wall_time_s=r[9], finished_at=r[10])
+        return entries
 
     def close(self) -> None:
         self._db.close()
