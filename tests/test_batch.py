@@ -272,3 +272,59 @@ def _content(path: Path) -> bytes | list[str]:
         return list(db.iterdump())
     finally:
         db.close()
+
+
+def _children(pid: int) -> set[int]:
+    """Live (not zombie) processes whose parent is ``pid``, from /proc."""
+    found = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue  # gone meanwhile
+        if int(fields[1]) == pid and fields[0] != "Z":
+            found.add(int(stat.parent.name))
+    return found
+
+
+def _command(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return False
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="the parent-death signal is Linux's")
+def test_the_workers_die_with_a_batch_killed_by_sigkill(tmp_path):
+    folder = tmp_path / "products"
+    packages(folder, 6, positions=40)
+    out = tmp_path / "out"
+    batch = subprocess.Popen([sys.executable, "-m", "aas_quantum.cli", "batch", str(folder), "--out", str(out),
+                              "--workers", "2"], cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    children: set[int] = set()
+    try:
+        deadline = time.monotonic() + 120
+        while len([pid for pid in children if b"spawn_main" in _command(pid)]) < 3:  # the manager, both workers
+            assert batch.poll() is None, "the batch ended before its workers could be seen"
+            assert time.monotonic() < deadline, "the batch's workers did not appear"
+            time.sleep(0.05)
+            children = _children(batch.pid)  # the resource tracker too, once it is there
+        os.kill(batch.pid, signal.SIGKILL)  # the batch alone, as the OOM killer would
+        batch.wait(timeout=30)
+        deadline = time.monotonic() + 60
+        while any(_alive(pid) for pid in children) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not [pid for pid in children if _alive(pid)], "children of the killed batch live on"
+    finally:
+        for pid in children:
+            if _alive(pid):
+                os.kill(pid, signal.SIGKILL)
+        if batch.poll() is None:
+            batch.kill()

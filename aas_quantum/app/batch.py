@@ -11,16 +11,20 @@ the runs in flight. Workers read their inputs themselves: only paths, ids and th
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import hashlib
 import json
 import os
 import queue
+import signal
 import sqlite3
+import sys
 import time
 import tomllib
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
+from multiprocessing.managers import SyncManager
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +37,7 @@ from aas_quantum.errors import BomInputError, ConfigError, Location
 
 FINISHED_STATUSES = ("ok", "infeasible")  # a run that ended like this is not redone while its inputs stay the same
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS")
+_PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
 @dataclass(frozen=True)
@@ -430,10 +435,12 @@ def _process_runs(pending: Sequence[tuple[BatchRun, str | None, str | None]], ou
     if not pending:
         return
     context = multiprocessing.get_context("spawn")  # no fork of a process with threads (the display's)
-    manager = context.Manager()
+    manager = SyncManager(ctx=context)
+    manager.start(_die_with_parent, (os.getpid(),))
     progress: Any = manager.Queue()
     try:
-        with _capped_threads(), ProcessPoolExecutor(max_workers=max(1, workers), mp_context=context) as pool:
+        with _capped_threads(), ProcessPoolExecutor(max_workers=max(1, workers), mp_context=context,
+                                                    initializer=_die_with_parent, initargs=(os.getpid(),)) as pool:
             futures: dict[Future[dict[str, Any]], BatchRun] = {
                 pool.submit(run_one, run, str(out), previous, known, progress): run
                 for run, previous, known in pending}
@@ -452,6 +459,17 @@ def _process_runs(pending: Sequence[tuple[BatchRun, str | None, str | None]], ou
                         yield futures[future], exc
     finally:
         manager.shutdown()
+
+
+def _die_with_parent(parent: int) -> None:
+    """Initializer of the batch's worker and manager processes: they die with the batch. A batch
+    killed by SIGKILL (kill -9, the OOM killer) runs no cleanup, and its workers would solve on and
+    then wait for work forever, holding memory and cores (Linux: the kernel's parent-death signal)."""
+    if sys.platform != "linux":
+        return
+    ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:  # the batch died before the signal was asked for
+        os._exit(1)
 
 
 def _drain(progress: Any, display: Display) -> None:
