@@ -4,14 +4,17 @@ the same batch on a Dask LocalCluster."""
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import os
+import queue
 import re
 import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -19,13 +22,16 @@ import pytest
 from openpyxl import load_workbook
 
 from aas_quantum.aas.files import write_aasx
+from aas_quantum.aas.http import b64
 from aas_quantum.aas.mapping import catalog_objects
 from aas_quantum.cli import app
 from aas_quantum.synthetic import synthetic_catalog
 
-from conftest import MEDIUM, REPO, SMALL
+from conftest import LARGE, MEDIUM, REPO, SMALL, FaultProxy
 
 pytestmark = pytest.mark.timeout(600)
+
+DRONE = "urn:aas-quantum:sample:drone:aas"
 
 SCENARIOS = """
 [[scenario]]
@@ -328,3 +334,81 @@ def test_the_workers_die_with_a_batch_killed_by_sigkill(tmp_path):
                 os.kill(pid, signal.SIGKILL)
         if batch.poll() is None:
             batch.kill()
+
+
+def _socket_owner(local_port: int, remote_port: int, among: set[int]) -> int | None:
+    """Which of ``among`` holds the TCP socket 127.0.0.1:local_port -> :remote_port (/proc/net/tcp)."""
+    inodes = {fields[9] for fields in (line.split() for line in Path("/proc/net/tcp").read_text().splitlines()[1:])
+              if int(fields[1].split(":")[1], 16) == local_port and int(fields[2].split(":")[1], 16) == remote_port}
+    for pid in among:
+        for fd in Path(f"/proc/{pid}/fd").glob("*"):
+            with contextlib.suppress(OSError):
+                if os.readlink(fd) in {f"socket:[{inode}]" for inode in inodes}:
+                    return pid
+    return None
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="finds the worker through /proc")
+@pytest.mark.parametrize("every_attempt", [False, True], ids=["killed-once", "killed-every-attempt"])
+def test_a_worker_killed_by_sigkill_costs_only_its_own_run(basyx_server, tmp_path, every_attempt):
+    """The drone's run is held on its first read from the server (a proxy the test controls) and its
+    worker is killed there: once (the retry must finish it), or on every attempt (only it fails)."""
+    url, _ = basyx_server(SMALL, MEDIUM, LARGE)
+    scenarios = 1 if every_attempt else 3
+    (tmp_path / "scenarios.toml").write_text("".join(
+        f'[[scenario]]\nname = "s{i}"\nmethod = "greedy"\n[scenario.weights]\nco2_price_per_kg = {i}.0\n\n'
+        for i in range(scenarios)))
+    held: queue.Queue[int] = queue.Queue()
+    release = threading.Event()
+    holds = []
+    lock = threading.Lock()
+
+    def rule(method: str, path: str) -> str | None:
+        if method != "GET" or f"/shells/{b64(DRONE)}" not in path:
+            return None
+        with lock:
+            if holds and not every_attempt:
+                return None
+            holds.append(path)
+        held.put(proxy.peer.address[1])
+        release.wait(240)  # until the worker is dead (and the test ends)
+        return "refuse"
+
+    out = tmp_path / "out"
+    with FaultProxy(url, rule) as proxy:
+        proxy_port = int(proxy.url.split(":")[2].split("/")[0])
+        batch = subprocess.Popen(
+            [sys.executable, "-m", "aas_quantum.cli", "batch", "--server", proxy.url, "--all", "--scenarios",
+             str(tmp_path / "scenarios.toml"), "--out", str(out), "--workers", "2"],
+            cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        killed = []
+        try:
+            deadline = time.monotonic() + 400
+            while batch.poll() is None:
+                assert time.monotonic() < deadline, "the batch did not end"
+                try:
+                    port = held.get(timeout=0.2)
+                except queue.Empty:
+                    continue
+                worker = _socket_owner(port, proxy_port, _children(batch.pid))
+                assert worker is not None, "no worker of the batch holds the held request's connection"
+                os.kill(worker, signal.SIGKILL)  # as the OOM killer would, in the middle of the run
+                killed.append(worker)
+            stdout, stderr = batch.communicate(timeout=60)
+        finally:
+            release.set()
+            if batch.poll() is None:
+                batch.kill()
+                batch.wait(timeout=30)
+    rows = manifest_rows(out)
+    drone = [key for key in rows if key.endswith(DRONE)]
+    assert len(rows) == 3 * scenarios and len(drone) == scenarios
+    assert all(status == "ok" for key, (status, _) in rows.items() if key not in drone), (stdout, stderr)
+    if every_attempt:
+        assert len(killed) == 2  # the first attempt and one retry, alone in a fresh worker
+        assert rows[drone[0]][0] == "failed" and batch.returncode == 1, (stdout, stderr)
+        assert "died twice" in stderr and "2 run(s) done, 0 skipped, 1 failed" in stdout
+    else:
+        assert len(killed) == 1 and batch.returncode == 0, (stdout, stderr)
+        assert all(rows[key][0] == "ok" for key in drone)
+        assert f"{3 * scenarios} run(s) done, 0 skipped, 0 failed" in stdout

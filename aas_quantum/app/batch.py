@@ -21,8 +21,9 @@ import sqlite3
 import sys
 import time
 import tomllib
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Generator, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from multiprocessing.managers import SyncManager
 from pathlib import Path
@@ -38,6 +39,7 @@ from aas_quantum.errors import BomInputError, ConfigError, Location
 FINISHED_STATUSES = ("ok", "infeasible")  # a run that ended like this is not redone while its inputs stay the same
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS")
 _PR_SET_PDEATHSIG = 1  # linux/prctl.h
+STARTED = "started"  # the stage a worker reports before anything else of a run
 
 
 @dataclass(frozen=True)
@@ -298,6 +300,9 @@ def run_one(run: BatchRun, out: str, previous: str | None, known: str | None = N
     files' bytes; read from the server otherwise), execute (unless the fingerprint matches ``previous``:
     then ``skipped``). ``progress`` is a queue for (key, stage, fraction) tuples."""
     started = time.perf_counter()
+    if progress is not None:  # first: the batch knows which runs a worker that dies had in flight
+        with contextlib.suppress(Exception):  # a display that went away must not fail the run
+            progress.put((run.key, STARTED, 0.0))
     repository = run.source.repository()
     try:
         fingerprint = known or run_fingerprint(_server_fingerprint(repository, run.shell_id), run.scenario)
@@ -428,8 +433,16 @@ def _capped_threads() -> Iterator[None]:
                 os.environ[name] = value
 
 
-def _process_runs(pending: Sequence[tuple[BatchRun, str | None, str | None]], out: Path, workers: int, display: Display,
-                  _: str) -> Iterator[tuple[BatchRun, dict[str, Any] | BaseException]]:
+Pending = tuple[BatchRun, str | None, str | None]  # a run, the fingerprint it finished with before, its known one
+Answer = tuple[BatchRun, dict[str, Any] | BaseException]
+
+
+def _process_runs(pending: Sequence[Pending], out: Path, workers: int, display: Display, _: str) -> Iterator[Answer]:
+    """The runs in worker processes. A worker that dies (SIGKILL, the OOM killer) breaks the whole
+    pool: every run not yet finished comes back BrokenProcessPool. Those that had not started go on in
+    a fresh pool; those in flight (which one was in the dead worker is not known) are retried once
+    each, alone in a fresh worker, where a death is that run's own and the run has the machine's
+    memory to itself: only a run that kills its worker again fails."""
     import multiprocessing
 
     if not pending:
@@ -439,26 +452,50 @@ def _process_runs(pending: Sequence[tuple[BatchRun, str | None, str | None]], ou
     manager.start(_die_with_parent, (os.getpid(),))
     progress: Any = manager.Queue()
     try:
-        with _capped_threads(), ProcessPoolExecutor(max_workers=max(1, workers), mp_context=context,
-                                                    initializer=_die_with_parent, initargs=(os.getpid(),)) as pool:
-            futures: dict[Future[dict[str, Any]], BatchRun] = {
-                pool.submit(run_one, run, str(out), previous, known, progress): run
-                for run, previous, known in pending}
-            waiting = set(futures)
-            while waiting:
-                _drain(progress, display)
-                ready = [f for f in waiting if f.done()]
-                if not ready:
-                    time.sleep(0.1)
-                    continue
-                for future in ready:
-                    waiting.discard(future)
-                    try:
-                        yield futures[future], future.result()
-                    except Exception as exc:
-                        yield futures[future], exc
+        todo, suspects = list(pending), []
+        while todo:
+            in_flight, not_started = yield from _pool(todo, workers, out, progress, display, context)
+            if not in_flight:  # lost before any was seen starting: each may be the one
+                in_flight, not_started = not_started, []
+            suspects += in_flight
+            todo = not_started
+        for item in suspects:
+            in_flight, not_started = yield from _pool([item], 1, out, progress, display, context)
+            if in_flight or not_started:
+                yield item[0], BrokenProcessPool("its worker process died twice (killed: by the out-of-memory "
+                                                 "killer, or a signal)")
     finally:
         manager.shutdown()
+
+
+def _pool(items: Sequence[Pending], workers: int, out: Path, progress: Any, display: Display, context: Any
+          ) -> Generator[Answer, None, tuple[list[Pending], list[Pending]]]:
+    """One pool over ``items``, yielding each finished run; returns the runs it lost to a dead worker:
+    those seen starting (``run_one`` says so first) and those not."""
+    started: set[str] = set()
+    lost: list[Pending] = []
+    with _capped_threads(), ProcessPoolExecutor(max_workers=max(1, workers), mp_context=context,
+                                                initializer=_die_with_parent, initargs=(os.getpid(),)) as pool:
+        futures: dict[Future[dict[str, Any]], Pending] = {
+            pool.submit(run_one, run, str(out), previous, known, progress): (run, previous, known)
+            for run, previous, known in items}
+        waiting = set(futures)
+        while waiting:
+            started |= _drain(progress, display)
+            ready = [f for f in waiting if f.done()]
+            if not ready:
+                time.sleep(0.1)
+                continue
+            for future in ready:
+                waiting.discard(future)
+                try:
+                    yield futures[future][0], future.result()
+                except BrokenProcessPool:
+                    lost.append(futures[future])
+                except Exception as exc:
+                    yield futures[future][0], exc
+    started |= _drain(progress, display)
+    return [i for i in lost if i[0].key in started], [i for i in lost if i[0].key not in started]
 
 
 def _die_with_parent(parent: int) -> None:
@@ -472,12 +509,16 @@ def _die_with_parent(parent: int) -> None:
         os._exit(1)
 
 
-def _drain(progress: Any, display: Display) -> None:
+def _drain(progress: Any, display: Display) -> set[str]:
+    """Show what the workers said; returns the keys of the runs that said they started."""
+    started: set[str] = set()
     while True:
         try:
             key, stage, fraction = progress.get_nowait()
         except (queue.Empty, OSError, EOFError):
-            return
+            return started
+        if stage == STARTED:
+            started.add(key)
         display.running(key, stage, fraction)
 
 
