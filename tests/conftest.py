@@ -225,7 +225,8 @@ class FaultProxy:
     forwarding; ``("forward", path)`` forwards to another path (a server that reads a request
     differently); any other string is sent as a 200 JSON body. With ``oauth_secret`` it is also an
     OAuth2 client-credentials token endpoint at ``/token`` and refuses API calls without a valid
-    token; each token is valid for ``token_uses`` calls (None: unlimited).
+    token; each token is valid for ``token_uses`` calls (None: unlimited). While ``rule`` decides,
+    ``peer.address`` is the (host, port) the request came from (which process sent it).
     """
 
     def __init__(self, upstream: str, rule: Rule | None = None, oauth_secret: str | None = None,
@@ -234,6 +235,7 @@ class FaultProxy:
         self.oauth_secret, self.token_uses, self.token_body = oauth_secret, token_uses, token_body
         self.token_requests, self.tokens = 0, {}
         self.lock = threading.Lock()
+        self.peer = threading.local()
         proxy = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -257,6 +259,7 @@ class FaultProxy:
                 if proxy.oauth_secret is not None and not proxy.authorised(self.headers.get("Authorization", "")):
                     self._send(401, b'{"messages": [{"text": "token expired or invalid"}]}')
                     return
+                proxy.peer.address = self.client_address
                 action = proxy.rule(self.command, self.path)
                 if isinstance(action, int):
                     self._send(action, json.dumps({"messages": [{"text": f"injected {action}"}]}).encode())

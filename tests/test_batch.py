@@ -4,14 +4,17 @@ the same batch on a Dask LocalCluster."""
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import os
+import queue
 import re
 import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -19,13 +22,16 @@ import pytest
 from openpyxl import load_workbook
 
 from aas_quantum.aas.files import write_aasx
+from aas_quantum.aas.http import b64
 from aas_quantum.aas.mapping import catalog_objects
 from aas_quantum.cli import app
 from aas_quantum.synthetic import synthetic_catalog
 
-from conftest import MEDIUM, REPO, SMALL
+from conftest import LARGE, MEDIUM, REPO, SMALL, FaultProxy
 
 pytestmark = pytest.mark.timeout(600)
+
+DRONE = "urn:aas-quantum:sample:drone:aas"
 
 SCENARIOS = """
 [[scenario]]
@@ -207,3 +213,202 @@ def test_scenario_file_errors_name_the_scenario_and_key(tmp_path, cli):
     bad.write_text('[[scenario]]\nname = "x"\nmethod = "qaoa"\n[scenario.parameters]\nsweeps = 10\n')
     done = cli.invoke(app, ["batch", str(SMALL), "--scenarios", str(bad), "--out", str(tmp_path / "o")])
     assert done.exit_code == 2 and "sweeps" in done.output
+
+
+def test_a_product_id_in_two_packages_is_refused_naming_both(tmp_path, cli):
+    folder = tmp_path / "products"
+    first, second = folder / "a.aasx", folder / "b.aasx"
+    folder.mkdir()
+    for seed, path in enumerate((first, second)):  # two different products under one id
+        write_aasx(path, catalog_objects(synthetic_catalog(5, seed), "urn:aas-quantum:test:twin"))
+    packages(folder, 1, positions=5)
+    out = tmp_path / "out"
+    done = cli.invoke(app, ["batch", str(folder), "--out", str(out), "--workers", "1"])
+    assert done.exit_code == 2, done.output
+    message = " ".join(done.output.split())
+    assert "urn:aas-quantum:test:twin" in message and str(first) in message and str(second) in message
+    assert "Traceback" not in done.output
+    assert not out.exists()  # refused before anything ran: no manifest, no result to be replaced
+
+
+def _garbage(path: Path) -> None:
+    path.write_bytes(bytes(range(256)) * 20)
+
+
+def _other_schema(path: Path) -> None:
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE TABLE runs (key TEXT PRIMARY KEY, status TEXT)")
+        db.execute("INSERT INTO runs VALUES ('baseline/x', 'ok')")
+    db.close()
+
+
+def _unreadable_row(path: Path) -> None:
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE TABLE runs (key TEXT PRIMARY KEY, scenario TEXT, shell_id TEXT, source TEXT, "
+                   "fingerprint TEXT, status TEXT, exit_code INTEGER, reason TEXT, outcome TEXT, wall_time_s REAL, "
+                   "finished_at REAL)")
+        db.execute("INSERT INTO runs VALUES ('baseline/x', 'baseline', 'x', 'a.aasx', 'f', 'ok', 0, '', '{oops', 1, 2)")
+    db.close()
+
+
+@pytest.mark.parametrize("damage, what", [(_garbage, "file is not a database"),
+                                          (_other_schema, "runs(key, status)"),
+                                          (_unreadable_row, "run 'baseline/x': its outcome is not JSON")])
+def test_a_corrupt_manifest_is_refused_naming_it_and_left_as_it_was(tmp_path, cli, damage, what):
+    out = tmp_path / "out"
+    out.mkdir()
+    manifest = out / "batch-manifest.sqlite"
+    damage(manifest)
+    before = _content(manifest)
+    done = cli.invoke(app, ["batch", str(SMALL), "--out", str(out), "--workers", "1"])
+    message = " ".join(done.output.split())
+    assert done.exit_code == 2, done.output
+    assert "Traceback" not in done.output and str(manifest) in message and what in message
+    assert "move it away (or give another --out)" in message
+    assert _content(manifest) == before  # not taken over, not rewritten: the user decides
+    assert not (out / "baseline").exists() and not (out / "report.md").exists()  # and nothing ran
+
+
+def _content(path: Path) -> bytes | list[str]:
+    """A file's bytes, or an SQLite file's tables and rows (opening a manifest may switch its journal mode)."""
+    if not path.read_bytes().startswith(b"SQLite format 3"):
+        return path.read_bytes()
+    db = sqlite3.connect(path)
+    try:
+        return list(db.iterdump())
+    finally:
+        db.close()
+
+
+def _children(pid: int) -> set[int]:
+    """Live (not zombie) processes whose parent is ``pid``, from /proc."""
+    found = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue  # gone meanwhile
+        if int(fields[1]) == pid and fields[0] != "Z":
+            found.add(int(stat.parent.name))
+    return found
+
+
+def _command(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return False
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="the parent-death signal is Linux's")
+def test_the_workers_die_with_a_batch_killed_by_sigkill(tmp_path):
+    folder = tmp_path / "products"
+    packages(folder, 6, positions=40)
+    out = tmp_path / "out"
+    batch = subprocess.Popen([sys.executable, "-m", "aas_quantum.cli", "batch", str(folder), "--out", str(out),
+                              "--workers", "2"], cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    children: set[int] = set()
+    try:
+        deadline = time.monotonic() + 120
+        while len([pid for pid in children if b"spawn_main" in _command(pid)]) < 3:  # the manager, both workers
+            assert batch.poll() is None, "the batch ended before its workers could be seen"
+            assert time.monotonic() < deadline, "the batch's workers did not appear"
+            time.sleep(0.05)
+            children = _children(batch.pid)  # the resource tracker too, once it is there
+        os.kill(batch.pid, signal.SIGKILL)  # the batch alone, as the OOM killer would
+        batch.wait(timeout=30)
+        deadline = time.monotonic() + 60
+        while any(_alive(pid) for pid in children) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not [pid for pid in children if _alive(pid)], "children of the killed batch live on"
+    finally:
+        for pid in children:
+            if _alive(pid):
+                os.kill(pid, signal.SIGKILL)
+        if batch.poll() is None:
+            batch.kill()
+
+
+def _socket_owner(local_port: int, remote_port: int, among: set[int]) -> int | None:
+    """Which of ``among`` holds the TCP socket 127.0.0.1:local_port -> :remote_port (/proc/net/tcp)."""
+    inodes = {fields[9] for fields in (line.split() for line in Path("/proc/net/tcp").read_text().splitlines()[1:])
+              if int(fields[1].split(":")[1], 16) == local_port and int(fields[2].split(":")[1], 16) == remote_port}
+    for pid in among:
+        for fd in Path(f"/proc/{pid}/fd").glob("*"):
+            with contextlib.suppress(OSError):
+                if os.readlink(fd) in {f"socket:[{inode}]" for inode in inodes}:
+                    return pid
+    return None
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="finds the worker through /proc")
+@pytest.mark.parametrize("every_attempt", [False, True], ids=["killed-once", "killed-every-attempt"])
+def test_a_worker_killed_by_sigkill_costs_only_its_own_run(basyx_server, tmp_path, every_attempt):
+    """The drone's run is held on its first read from the server (a proxy the test controls) and its
+    worker is killed there: once (the retry must finish it), or on every attempt (only it fails)."""
+    url, _ = basyx_server(SMALL, MEDIUM, LARGE)
+    scenarios = 1 if every_attempt else 3
+    (tmp_path / "scenarios.toml").write_text("".join(
+        f'[[scenario]]\nname = "s{i}"\nmethod = "greedy"\n[scenario.weights]\nco2_price_per_kg = {i}.0\n\n'
+        for i in range(scenarios)))
+    held: queue.Queue[int] = queue.Queue()
+    release = threading.Event()
+    holds = []
+    lock = threading.Lock()
+
+    def rule(method: str, path: str) -> str | None:
+        if method != "GET" or f"/shells/{b64(DRONE)}" not in path:
+            return None
+        with lock:
+            if holds and not every_attempt:
+                return None
+            holds.append(path)
+        held.put(proxy.peer.address[1])
+        release.wait(240)  # until the worker is dead (and the test ends)
+        return "refuse"
+
+    out = tmp_path / "out"
+    with FaultProxy(url, rule) as proxy:
+        proxy_port = int(proxy.url.split(":")[2].split("/")[0])
+        batch = subprocess.Popen(
+            [sys.executable, "-m", "aas_quantum.cli", "batch", "--server", proxy.url, "--all", "--scenarios",
+             str(tmp_path / "scenarios.toml"), "--out", str(out), "--workers", "2"],
+            cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        killed = []
+        try:
+            deadline = time.monotonic() + 400
+            while batch.poll() is None:
+                assert time.monotonic() < deadline, "the batch did not end"
+                try:
+                    port = held.get(timeout=0.2)
+                except queue.Empty:
+                    continue
+                worker = _socket_owner(port, proxy_port, _children(batch.pid))
+                assert worker is not None, "no worker of the batch holds the held request's connection"
+                os.kill(worker, signal.SIGKILL)  # as the OOM killer would, in the middle of the run
+                killed.append(worker)
+            stdout, stderr = batch.communicate(timeout=60)
+        finally:
+            release.set()
+            if batch.poll() is None:
+                batch.kill()
+                batch.wait(timeout=30)
+    rows = manifest_rows(out)
+    drone = [key for key in rows if key.endswith(DRONE)]
+    assert len(rows) == 3 * scenarios and len(drone) == scenarios
+    assert all(status == "ok" for key, (status, _) in rows.items() if key not in drone), (stdout, stderr)
+    if every_attempt:
+        assert len(killed) == 2  # the first attempt and one retry, alone in a fresh worker
+        assert rows[drone[0]][0] == "failed" and batch.returncode == 1, (stdout, stderr)
+        assert "died twice" in stderr and "2 run(s) done, 0 skipped, 1 failed" in stdout
+    else:
+        assert len(killed) == 1 and batch.returncode == 0, (stdout, stderr)
+        assert all(rows[key][0] == "ok" for key in drone)
+        assert f"{3 * scenarios} run(s) done, 0 skipped, 0 failed" in stdout

@@ -6,10 +6,15 @@ schemathesis."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import socket
+import subprocess
+import sys
 import threading
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -24,10 +29,11 @@ from schemathesis import checks
 
 from aas_quantum.aas.http import AasClient, ServerSettings, b64
 from aas_quantum.aas.result import result_submodel_id
+from aas_quantum.app.jobs import SqliteJobStore
 from aas_quantum.app.operation import DELEGATION_QUALIFIER, operations_submodel_id
 from aas_quantum.cli import app
 
-from conftest import LARGE, MEDIUM, SERVICE_KEY, SMALL, FaultProxy, Subscriber, idta_findings
+from conftest import LARGE, MEDIUM, REPO, SERVICE_KEY, SMALL, FaultProxy, Subscriber, idta_findings
 
 DRONE = "urn:aas-quantum:sample:drone:aas"
 EBIKE = "urn:aas-quantum:sample:ebike-drive:aas"
@@ -565,6 +571,47 @@ def test_tls_is_served_directly_with_certificate_settings(basyx_server, aas_serv
 
 
 # ------------------------------------------------------------------------ the operation on the twin
+
+
+@contextlib.contextmanager
+def unwritable(path: Path) -> Iterator[None]:
+    """``path`` cannot be written by the service process: chmod for an ordinary user; as root (whom
+    permissions do not stop) the immutable attribute, or a skip where the file system has none."""
+    if os.geteuid() != 0:
+        mode = path.stat().st_mode
+        path.chmod(0o555 if path.is_dir() else 0o444)
+        try:
+            yield
+        finally:
+            path.chmod(mode)
+        return
+    made = subprocess.run(["chattr", "+i", str(path)], capture_output=True, text=True)
+    if made.returncode != 0:
+        pytest.skip(f"cannot make {path} read-only for root here (chattr +i: {made.stderr.strip()})")
+    try:
+        yield
+    finally:
+        subprocess.run(["chattr", "-i", str(path)], check=True)
+
+
+@pytest.mark.parametrize("what", ["the store", "its folder"])
+def test_a_job_store_the_service_cannot_write_is_refused_at_start_naming_it(tmp_path, what):
+    data = tmp_path / "data"
+    SqliteJobStore(data / "jobs.sqlite").close()
+    if what == "its folder":
+        (data / "jobs.sqlite").unlink()
+        for extra in data.iterdir():
+            extra.unlink()
+    with unwritable(data / "jobs.sqlite" if what == "the store" else data):
+        started = subprocess.run(
+            [sys.executable, "-m", "aas_quantum.cli", "serve", "--server", "http://127.0.0.1:9/api/v3.0",
+             "--port", "0", "--data-dir", str(data)], capture_output=True, text=True, timeout=120, cwd=REPO,
+            env={**os.environ, "AAS_QUANTUM_SERVICE_API_KEY": SERVICE_KEY,
+                 "AAS_QUANTUM_CONFIG": str(tmp_path / "none.toml")})
+    message = " ".join(started.stderr.split())
+    assert started.returncode == 2, started.stderr[-3000:]  # bad configuration, as cli.py's header says
+    assert "Traceback" not in started.stderr and f"job store {data / 'jobs.sqlite'}" in message
+    assert "make it (and its folder) writable, or give another --jobs or --data-dir" in message
 
 
 def test_install_operation_is_idempotent_and_carries_the_delegation(basyx_server, cli, tmp_path):

@@ -11,16 +11,21 @@ the runs in flight. Workers read their inputs themselves: only paths, ids and th
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import hashlib
 import json
 import os
 import queue
+import signal
 import sqlite3
+import sys
 import time
 import tomllib
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Generator, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
+from multiprocessing.managers import SyncManager
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +39,8 @@ from aas_quantum.errors import BomInputError, ConfigError, Location
 
 FINISHED_STATUSES = ("ok", "infeasible")  # a run that ended like this is not redone while its inputs stay the same
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS")
+_PR_SET_PDEATHSIG = 1  # linux/prctl.h
+STARTED = "started"  # the stage a worker reports before anything else of a run
 
 
 @dataclass(frozen=True)
@@ -150,12 +157,17 @@ def input_files(paths: Sequence[Path], list_file: Path | None = None) -> list[Pa
 
 def plan(files: Sequence[Path], shared: Sequence[Path], server: ServerSettings | None, scenarios: Sequence[Scenario],
          ) -> tuple[list[BatchRun], list[tuple[str, str]]]:
-    """Every product x scenario, and the sources that could not even be listed (with the reason)."""
+    """Every product x scenario, and the sources that could not even be listed (with the reason).
+
+    A product id held by two sources is refused before anything runs: a run's key, its manifest row
+    and its result files are named by the product id, so one of the two results would replace the
+    other (and every re-run would redo one of them)."""
     sources: list[Source] = [Source(files=(str(f), *map(str, shared))) for f in files]
     if server is not None:
         sources.append(Source(server=server))
     runs: list[BatchRun] = []
     broken: list[tuple[str, str]] = []
+    holders: dict[str, list[str]] = {}
     for source in sources:
         try:
             repository = source.repository()
@@ -164,9 +176,16 @@ def plan(files: Sequence[Path], shared: Sequence[Path], server: ServerSettings |
             finally:
                 repository.close()
         except Exception as exc:  # a broken package is that package's failure, not the batch's
-            broken.append((source.files[0] if source.files else "server", str(exc)))
+            broken.append((_source_label(source), str(exc)))
             continue
+        for shell_id in products:
+            holders.setdefault(shell_id, []).append(_source_label(source))
         runs += [BatchRun(source, shell_id, scenario) for scenario in scenarios for shell_id in products]
+    repeated = [f"product {shell_id} is in {' and '.join(labels)}" for shell_id, labels in holders.items()
+                if len(labels) > 1]
+    if repeated:
+        raise BomInputError("; ".join(repeated) + ": a batch keeps one result per product id and scenario; give "
+                            "each package its own product id, or run the packages in separate batches (--out)")
     return runs, broken
 
 
@@ -188,17 +207,44 @@ class ManifestEntry:
     finished_at: float
 
 
+_MANIFEST_COLUMNS = ("key", "scenario", "shell_id", "source", "fingerprint", "status", "exit_code", "reason",
+                     "outcome", "wall_time_s", "finished_at")
+
+
 class Manifest:
-    """``batch-manifest.sqlite`` in the output folder: one row per run, replaced when the run is redone."""
+    """``batch-manifest.sqlite`` in the output folder: one row per run, replaced when the run is redone.
+
+    A file there that is not a manifest (not SQLite, or other tables) is refused, not taken over: it
+    is left byte for byte as it was, since it may be someone's data or the record of earlier runs."""
 
     def __init__(self, out: Path) -> None:
         out.mkdir(parents=True, exist_ok=True)
         self.path = out / "batch-manifest.sqlite"
         self._db = sqlite3.connect(self.path, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("CREATE TABLE IF NOT EXISTS runs (key TEXT PRIMARY KEY, scenario TEXT, shell_id TEXT, "
-                         "source TEXT, fingerprint TEXT, status TEXT, exit_code INTEGER, reason TEXT, outcome TEXT, "
-                         "wall_time_s REAL, finished_at REAL)")
+        problem = None
+        try:
+            tables = {name: tuple(c[1] for c in self._db.execute(f"PRAGMA table_info({name})"))
+                      for (name,) in self._db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            if tables and tables != {"runs": _MANIFEST_COLUMNS}:  # checked before anything is written to it
+                def listed(items: Mapping[str, Sequence[str]]) -> str:
+                    return ", ".join(f"{name}({', '.join(columns)})" for name, columns in sorted(items.items()))
+
+                problem = (f"not a batch manifest: its tables are {listed(tables)}, a manifest's is "
+                           f"{listed({'runs': _MANIFEST_COLUMNS})}")
+            else:
+                self._db.execute("PRAGMA journal_mode=WAL")
+                self._db.execute("CREATE TABLE IF NOT EXISTS runs (key TEXT PRIMARY KEY, scenario TEXT, "
+                                 "shell_id TEXT, source TEXT, fingerprint TEXT, status TEXT, exit_code INTEGER, "
+                                 "reason TEXT, outcome TEXT, wall_time_s REAL, finished_at REAL)")
+        except sqlite3.Error as exc:
+            problem = f"cannot be used as a batch manifest: {exc}"
+        if problem is not None:
+            self._db.close()
+            raise self._unusable(problem)
+
+    def _unusable(self, what: str) -> ConfigError:
+        return ConfigError(f"{self.path}: {what}. It is left as it is: move it away (or give another --out) to "
+                           "start a new manifest; the runs it recorded are then redone")
 
     def record(self, entry: ManifestEntry) -> None:
         with self._db:  # one transaction: a run is in the manifest completely or not at all
@@ -208,11 +254,20 @@ class Manifest:
                               entry.finished_at))
 
     def entries(self) -> dict[str, ManifestEntry]:
-        rows = self._db.execute("SELECT key, scenario, shell_id, source, fingerprint, status, exit_code, reason, "
-                                "outcome, wall_time_s, finished_at FROM runs").fetchall()
-        return {r[0]: ManifestEntry(key=r[0], scenario=r[1], shell_id=r[2], source=r[3], fingerprint=r[4], status=r[5],
-                                    exit_code=r[6], reason=r[7], outcome=json.loads(r[8]), wall_time_s=r[9],
-                                    finished_at=r[10]) for r in rows}
+        try:
+            rows = self._db.execute(f"SELECT {', '.join(_MANIFEST_COLUMNS)} FROM runs").fetchall()
+        except sqlite3.Error as exc:  # a damaged page behind an intact header
+            raise self._unusable(f"cannot be used as a batch manifest: {exc}") from exc
+        entries = {}
+        for r in rows:
+            try:
+                outcome = json.loads(r[8])
+            except (TypeError, ValueError) as exc:
+                raise self._unusable(f"run {r[0]!r}: its outcome is not JSON ({exc})") from exc
+            entries[r[0]] = ManifestEntry(key=r[0], scenario=r[1], shell_id=r[2], source=r[3], fingerprint=r[4],
+                                          status=r[5], exit_code=r[6], reason=r[7], outcome=outcome,
+                                          wall_time_s=r[9], finished_at=r[10])
+        return entries
 
     def close(self) -> None:
         self._db.close()
@@ -247,6 +302,9 @@ def run_one(run: BatchRun, out: str, previous: str | None, known: str | None = N
     then ``skipped``). ``progress`` is a queue for (key, stage, fraction) tuples."""
     long_running()  # a worker runs run after run: each run's package must go back to the collector
     started = time.perf_counter()
+    if progress is not None:  # first: the batch knows which runs a worker that dies had in flight
+        with contextlib.suppress(Exception):  # a display that went away must not fail the run
+            progress.put((run.key, STARTED, 0.0))
     repository = run.source.repository()
     try:
         fingerprint = known or run_fingerprint(_server_fingerprint(repository, run.shell_id), run.scenario)
@@ -377,43 +435,92 @@ def _capped_threads() -> Iterator[None]:
                 os.environ[name] = value
 
 
-def _process_runs(pending: Sequence[tuple[BatchRun, str | None, str | None]], out: Path, workers: int, display: Display,
-                  _: str) -> Iterator[tuple[BatchRun, dict[str, Any] | BaseException]]:
+Pending = tuple[BatchRun, str | None, str | None]  # a run, the fingerprint it finished with before, its known one
+Answer = tuple[BatchRun, dict[str, Any] | BaseException]
+
+
+def _process_runs(pending: Sequence[Pending], out: Path, workers: int, display: Display, _: str) -> Iterator[Answer]:
+    """The runs in worker processes. A worker that dies (SIGKILL, the OOM killer) breaks the whole
+    pool: every run not yet finished comes back BrokenProcessPool. Those that had not started go on in
+    a fresh pool; those in flight (which one was in the dead worker is not known) are retried once
+    each, alone in a fresh worker, where a death is that run's own and the run has the machine's
+    memory to itself: only a run that kills its worker again fails."""
     import multiprocessing
 
     if not pending:
         return
     context = multiprocessing.get_context("spawn")  # no fork of a process with threads (the display's)
-    manager = context.Manager()
+    manager = SyncManager(ctx=context)
+    manager.start(_die_with_parent, (os.getpid(),))
     progress: Any = manager.Queue()
     try:
-        with _capped_threads(), ProcessPoolExecutor(max_workers=max(1, workers), mp_context=context) as pool:
-            futures: dict[Future[dict[str, Any]], BatchRun] = {
-                pool.submit(run_one, run, str(out), previous, known, progress): run
-                for run, previous, known in pending}
-            waiting = set(futures)
-            while waiting:
-                _drain(progress, display)
-                ready = [f for f in waiting if f.done()]
-                if not ready:
-                    time.sleep(0.1)
-                    continue
-                for future in ready:
-                    waiting.discard(future)
-                    try:
-                        yield futures[future], future.result()
-                    except Exception as exc:
-                        yield futures[future], exc
+        todo, suspects = list(pending), []
+        while todo:
+            in_flight, not_started = yield from _pool(todo, workers, out, progress, display, context)
+            if not in_flight:  # lost before any was seen starting: each may be the one
+                in_flight, not_started = not_started, []
+            suspects += in_flight
+            todo = not_started
+        for item in suspects:
+            in_flight, not_started = yield from _pool([item], 1, out, progress, display, context)
+            if in_flight or not_started:
+                yield item[0], BrokenProcessPool("its worker process died twice (killed: by the out-of-memory "
+                                                 "killer, or a signal)")
     finally:
         manager.shutdown()
 
 
-def _drain(progress: Any, display: Display) -> None:
+def _pool(items: Sequence[Pending], workers: int, out: Path, progress: Any, display: Display, context: Any
+          ) -> Generator[Answer, None, tuple[list[Pending], list[Pending]]]:
+    """One pool over ``items``, yielding each finished run; returns the runs it lost to a dead worker:
+    those seen starting (``run_one`` says so first) and those not."""
+    started: set[str] = set()
+    lost: list[Pending] = []
+    with _capped_threads(), ProcessPoolExecutor(max_workers=max(1, workers), mp_context=context,
+                                                initializer=_die_with_parent, initargs=(os.getpid(),)) as pool:
+        futures: dict[Future[dict[str, Any]], Pending] = {
+            pool.submit(run_one, run, str(out), previous, known, progress): (run, previous, known)
+            for run, previous, known in items}
+        waiting = set(futures)
+        while waiting:
+            started |= _drain(progress, display)
+            ready = [f for f in waiting if f.done()]
+            if not ready:
+                time.sleep(0.1)
+                continue
+            for future in ready:
+                waiting.discard(future)
+                try:
+                    yield futures[future][0], future.result()
+                except BrokenProcessPool:
+                    lost.append(futures[future])
+                except Exception as exc:
+                    yield futures[future][0], exc
+    started |= _drain(progress, display)
+    return [i for i in lost if i[0].key in started], [i for i in lost if i[0].key not in started]
+
+
+def _die_with_parent(parent: int) -> None:
+    """Initializer of the batch's worker and manager processes: they die with the batch. A batch
+    killed by SIGKILL (kill -9, the OOM killer) runs no cleanup, and its workers would solve on and
+    then wait for work forever, holding memory and cores (Linux: the kernel's parent-death signal)."""
+    if sys.platform != "linux":
+        return
+    ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:  # the batch died before the signal was asked for
+        os._exit(1)
+
+
+def _drain(progress: Any, display: Display) -> set[str]:
+    """Show what the workers said; returns the keys of the runs that said they started."""
+    started: set[str] = set()
     while True:
         try:
             key, stage, fraction = progress.get_nowait()
         except (queue.Empty, OSError, EOFError):
-            return
+            return started
+        if stage == STARTED:
+            started.add(key)
         display.running(key, stage, fraction)
 
 

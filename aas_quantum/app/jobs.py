@@ -254,10 +254,18 @@ class SqliteJobStore(SqlJobStore):
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self._local = threading.local()
-        self._connect().execute("PRAGMA journal_mode=WAL")  # readers never wait for the writer
-        with self._transaction() as cursor:
-            for statement in _SCHEMA.split(";"):
-                cursor.execute(statement)
+        try:
+            self._connect().execute("PRAGMA journal_mode=WAL")  # readers never wait for the writer
+            with self._transaction() as cursor:
+                for statement in _SCHEMA.split(";"):
+                    cursor.execute(statement)
+                # a write that changes nothing: a store this process cannot write is refused now, not
+                # when the first job is claimed (an existing schema alone writes nothing)
+                cursor.execute(f"PRAGMA user_version = {int(cursor.execute('PRAGMA user_version').fetchone()[0])}")
+        except sqlite3.Error as exc:
+            self.close()
+            raise ConfigError(f"job store {path}: {exc}; the service records every job there: make it (and its "
+                              "folder) writable, or give another --jobs or --data-dir") from exc
 
     def _connect(self) -> sqlite3.Connection:
         connection = getattr(self._local, "connection", None)
