@@ -89,6 +89,21 @@ def test_control_sequences_in_the_inputs_never_reach_the_terminal(cli, tmp_path)
     assert "\\x1b]0;owned\\x07" in result.output
 
 
+def test_ids_and_names_that_contain_emoji_codes_print_as_written(cli, tmp_path):
+    """rich turns ``:x:`` into an emoji: the id urn:x:twin came out as urn❌twin in messages and tables."""
+    catalog = generate.drone()
+    catalog = replace(catalog, positions=(replace(catalog.positions[0], designation="Frame:x:carbon"),
+                                          *catalog.positions[1:]))
+    path = tmp_path / "twin.json"
+    write_json(path, catalog_objects(catalog, "urn:x:twin"))
+    result = cli.invoke(app, ["optimize", str(path), "--solver", "greedy", "--out", str(tmp_path / "out")],
+                        env={"COLUMNS": "300"})
+    clean_exit(result, 0)
+    assert "Frame:x:carbon" in result.output and "\u274c" not in result.output
+    message = clean_exit(cli.invoke(app, ["validate", str(path), "--shell", "urn:x:missing"]), 2)
+    assert "urn:x:missing" in message and "\u274c" not in message
+
+
 def test_a_package_that_inflates_beyond_the_limit_is_refused(cli, tmp_path, monkeypatch):
     bomb = tmp_path / "bomb.aasx"
     shutil.copy(SMALL, bomb)
