@@ -155,3 +155,123 @@ def test_lenient_reading_skips_a_broken_object_the_run_does_not_need(tmp_path, c
     nameplate = env.objects.get("urn:x:broken-nameplate")  # the defective collection is what was skipped
     assert nameplate is None or all(e.id_short != "Markings" for e in nameplate.submodel_element)
     assert build_problem(mapping.read_catalog(env, mapping.product_shell(env))) == _problem(SMALL)
+
+
+def _drone_json_with(tmp_path: Path, change) -> Path:
+    """The drone as one plain JSON file, passed through ``change(document)``."""
+    path = tmp_path / "drone.json"
+    write_json(path, list(read_files([SMALL]).objects))
+    document = json.loads(path.read_text())
+    change(document)
+    path.write_text(json.dumps(document))
+    return path
+
+
+def _request(document: dict) -> dict:
+    return next(s for s in document["submodels"] if s["idShort"] == "BomOptimizationRequest")
+
+
+def _file_element(value: str):
+    return lambda document: _request(document)["submodelElements"].append(
+        {"modelType": "File", "idShort": "Manual", "contentType": "application/pdf", "value": value})
+
+
+def _thumbnail(document: dict) -> None:
+    document["assetAdministrationShells"][0]["assetInformation"]["defaultThumbnail"] = {
+        "path": "/aasx/thumbnail.png", "contentType": "image/png"}
+
+
+@pytest.mark.parametrize("name", ["basyx_test_demo_full_example.json",
+                                  "basyx_test_demo_full_example_wrong_attribute.json"])
+def test_the_sdk_compliance_examples_load_with_their_file_paths_as_references(name):
+    env = read_files([_interop(name)])
+    assert env.of_type(model.Submodel)
+    assert any("'/TestFile.pdf'" in w and "no package" in w and "ExampleFile" in w for w in env.warnings)
+
+
+@pytest.mark.parametrize("suffix", ["json", "xml"])
+def test_the_sdks_example_full_loads_from_plain_json_and_xml(tmp_path, suffix):
+    """basyx.aas.examples.data's full example: a File '/TestFile.pdf' and a thumbnail, and no package."""
+    from basyx.aas.adapter import json as aas_json
+    from basyx.aas.adapter import xml as aas_xml
+    from basyx.aas.examples.data import example_aas
+
+    path = tmp_path / f"example_full.{suffix}"
+    with path.open("w" if suffix == "json" else "wb") as fh:
+        (aas_json.write_aas_json_file if suffix == "json" else aas_xml.write_aas_xml_file)(
+            fh, example_aas.create_full_example())
+    env = read_files([path])
+    assert {o.id for o in env.objects} == {o.id for o in example_aas.create_full_example()}
+    assert [w for w in env.warnings if "'/TestFile.pdf'" in w and f"a .{suffix} file has no package" in w]
+
+
+@pytest.mark.parametrize("change", [_file_element("/aasx/files/manual.pdf"), _thumbnail],
+                         ids=["file-element", "default-thumbnail"])
+def test_a_plain_json_with_a_package_path_runs_and_keeps_the_reference(cli, tmp_path, change):
+    """What the IDTA templates ship as .json: paths into a package the .json does not come with."""
+    path = _drone_json_with(tmp_path, change)
+    checked = cli.invoke(app, ["validate", str(path)])
+    assert checked.exit_code == 0, checked.output
+    assert "warning:" in checked.output and "no package" in checked.output
+    out = tmp_path / "out"
+    run = cli.invoke(app, ["optimize", str(path), "--solver", "greedy", "--out", str(out), "--json"])
+    assert run.exit_code == 0, run.output
+    written = read_files([Path(json.loads(run.output[run.output.index("{"):])["outputs"]["aasx"])], lenient=True)
+    kept = [w for w in written.warnings if "not in the package" in w]
+    assert kept and ("/aasx/files/manual.pdf" in kept[0] or "/aasx/thumbnail.png" in kept[0])
+
+
+def test_a_package_missing_a_files_part_is_refused_with_its_place_and_lenient_keeps_the_reference(cli, tmp_path):
+    package = tmp_path / "drone.aasx"
+    json_path = _drone_json_with(tmp_path, _file_element("/aasx/files/manual.pdf"))
+    env = read_files([json_path])
+    from aas_quantum.aas.files import write_aasx
+    write_aasx(package, list(env.objects), references=env.references)
+    strict = cli.invoke(app, ["validate", str(package)])
+    assert strict.exit_code == 2
+    message = " ".join(strict.output.split())
+    assert "element Manual" in message and "'/aasx/files/manual.pdf', which is not in the package" in message
+    assert "--lenient" in message
+    lenient = cli.invoke(app, ["optimize", str(package), "--lenient", "--solver", "greedy",
+                               "--out", str(tmp_path / "out")])
+    assert lenient.exit_code == 0, lenient.output
+    assert "warning:" in lenient.output and "kept as a reference" in lenient.output
+
+
+def _climbing_out(tmp_path: Path, with_entry: bool) -> Path:
+    """The drone package with a File '/../../../evil_ref.txt' (and a zip entry of that name, which the SDK's
+    reader matches, or none)."""
+    def change(name: str, data: bytes) -> tuple[str, bytes]:
+        if name.endswith(".json") and "_rels" not in name:
+            document = json.loads(data)
+            _file_element("/../../../evil_ref.txt")(document)
+            data = json.dumps(document).encode()
+        return name, data
+
+    package = _rewritten(SMALL, tmp_path / "evil.aasx", change)
+    if with_entry:
+        with zipfile.ZipFile(package, "a") as archive:
+            archive.writestr("../../../evil_ref.txt", b"outside")
+    return package
+
+
+@pytest.mark.parametrize("with_entry", [True, False], ids=["entry-present", "entry-absent"])
+@pytest.mark.parametrize("command", ["validate", "optimize"])
+def test_a_file_path_climbing_out_of_the_package_is_refused_before_solving(cli, tmp_path, with_entry, command):
+    package = _climbing_out(tmp_path, with_entry)
+    out = tmp_path / "out"
+    args = [command, str(package)] + (["--solver", "exact", "--out", str(out)] if command == "optimize" else [])
+    result = cli.invoke(app, args)
+    assert result.exit_code == 2, result.output
+    message = " ".join(result.output.split())
+    assert "submodel urn:aas-quantum:sample:drone:aas/sm/BomOptimizationRequest, element Manual" in message
+    assert "'/../../../evil_ref.txt'" in message and "path traversal outside the package" in message
+    assert "solving" not in result.output and not out.exists()
+    with pytest.raises(BomInputError, match="path traversal"):
+        read_files([package], lenient=True)  # lenient or not
+
+
+def test_a_file_path_climbing_out_is_refused_in_a_plain_json_too(tmp_path):
+    path = _drone_json_with(tmp_path, _file_element("../../etc/passwd"))
+    with pytest.raises(BomInputError, match=r"element Manual: .*'\.\./\.\./etc/passwd'.*path traversal"):
+        read_files([path])

@@ -18,7 +18,7 @@ import logging
 import os
 import re
 import zipfile
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
@@ -56,6 +56,8 @@ class AasEnvironment:
     origin: dict[str, str] = field(default_factory=dict)
     files: aasx.DictSupplementaryFileContainer = field(default_factory=aasx.DictSupplementaryFileContainer)
     warnings: list[str] = field(default_factory=list)  # what lenient reading skipped, per file
+    # File paths kept as references without their part (a .json has no package): the output package skips them
+    references: set[str] = field(default_factory=set)
 
     def add(self, identifiable: model.Identifiable, source: str) -> None:
         if identifiable.id in self.origin:
@@ -134,7 +136,7 @@ def _read_file(path: Path, failsafe: bool) -> tuple[model.DictIdentifiableStore,
         if suffix == ".aasx":
             _check_package_size(path)
             store: model.DictIdentifiableStore = model.DictIdentifiableStore()
-            with aasx.AASXReader(_normalised_package(path), failsafe=failsafe) as reader:
+            with _PackageReader(_normalised_package(path), failsafe=failsafe) as reader:
                 reader.read_into(store, files)
         elif suffix == ".json":
             with path.open(encoding="utf-8-sig") as fh:
@@ -226,22 +228,74 @@ def _is_package_path(value: str) -> bool:
     return not (value.startswith("//") or ":" in value.split("/")[0])
 
 
-def check_file_elements(env: AasEnvironment) -> None:
-    """Every File element (and thumbnail) that points into the package must find its part there, or
-    writing the output package would fail after the solve: report it now, with its place."""
+def _package_part(value: str, base: str = "/") -> str | None:
+    """The part name a package path resolves to (relative paths from the folder of ``base``, the part holding
+    it), or ``None`` when a ``..`` climbs above the package root."""
+    segments = [] if value.startswith("/") else base.split("/")[1:-1]
+    for segment in value.split("/"):
+        if segment == "..":
+            if not segments:
+                return None
+            segments.pop()
+        elif segment not in ("", "."):
+            segments.append(segment)
+    return "/" + "/".join(segments)
+
+
+class _PackageReader(aasx.AASXReader):
+    """The SDK's reader, which opens the part a File value names even when ``..`` climbs out of the package (a
+    zip entry ``../../x`` matches ``/../../x``, and the output package then cannot be written) and raises a bare
+    KeyError for a part that is not there. Both are left to ``check_file_elements``, which names the element."""
+
+    def _add_supplementary_file(self, part_name: str, file_path: str,
+                                file_store: aasx.AbstractSupplementaryFileContainer) -> str | None:
+        if _package_part(file_path, part_name) is None:
+            return None
+        try:
+            return super()._add_supplementary_file(part_name, file_path, file_store)
+        except KeyError:  # the part is not in the package
+            return None
+
+
+def check_file_elements(env: AasEnvironment, lenient: bool = False) -> None:
+    """Every File element (and thumbnail) that points into a package must find its part there, or writing the
+    output package would fail after the solve: refuse it now, with its place (lenient: warn and keep the
+    reference). A plain .json or .xml has no package: a path there refers to a file elsewhere, kept as it is
+    with a warning. A path that climbs out of the package is refused either way."""
     for obj in env.objects:
         if isinstance(obj, model.AssetAdministrationShell):
             thumbnail = obj.asset_information.default_thumbnail
-            if thumbnail is not None and thumbnail.path and _is_package_path(thumbnail.path) \
-                    and thumbnail.path not in env.files:
-                raise BomInputError(f"defaultThumbnail {thumbnail.path!r} is not in the package",
-                                    Location(env.origin[obj.id]))
+            if thumbnail is not None and _outside(env, thumbnail.path):
+                _unpackaged(env, thumbnail.path, "defaultThumbnail", Location(
+                    env.origin[obj.id], "", f"{obj.id_short or obj.id}.defaultThumbnail"), lenient)
         if isinstance(obj, model.Submodel):
             for element in _file_elements(obj):
-                if element.value and _is_package_path(element.value) and element.value not in env.files:
+                if _outside(env, element.value):
                     path = ".".join(str(e.id_short) for e in _parents(element, obj))
-                    raise BomInputError(f"File element refers to {element.value!r}, which is not in the package",
-                                        Location(env.origin[obj.id], obj.id, path))
+                    _unpackaged(env, str(element.value), "File element", Location(env.origin[obj.id], obj.id, path),
+                                lenient)
+
+
+def _outside(env: AasEnvironment, value: str | None) -> bool:
+    """A path into a package whose part the inputs do not hold."""
+    return bool(value) and _is_package_path(str(value)) and value not in env.files
+
+
+def _unpackaged(env: AasEnvironment, value: str, what: str, where: Location, lenient: bool) -> None:
+    if _package_part(value) is None:
+        raise BomInputError(f"{what} refers to {value!r}, whose '..' climbs out of the package: path traversal "
+                            "outside the package is refused", where)
+    env.references.add(value)
+    if not where.source.lower().endswith(".aasx"):
+        env.warnings.append(f"{where}: {what} refers to {value!r}; a {Path(where.source).suffix} file has no "
+                            "package, so the path is kept as a reference to a file elsewhere (the output package "
+                            "will not hold it)")
+    elif lenient:
+        env.warnings.append(f"{where}: {what} refers to {value!r}, which is not in the package: kept as a "
+                            "reference (the output package will not hold it)")
+    else:
+        raise BomInputError(f"{what} refers to {value!r}, which is not in the package (--lenient keeps the "
+                            "reference without the file)", where)
 
 
 def _file_elements(submodel: model.Submodel) -> Iterator[model.File]:
@@ -287,7 +341,7 @@ def read_files(paths: Sequence[Path], lenient: bool = False) -> AasEnvironment:
                 env.files.add_file(name, buf, files.get_content_type(name))
     if not env.objects:
         raise BomInputError("the input files contain no AAS objects", Location(", ".join(map(str, paths))))
-    check_file_elements(env)
+    check_file_elements(env, lenient)
     return env
 
 
@@ -494,8 +548,11 @@ def write_json(path: Path, objects: Iterable[model.Identifiable], indent: int | 
 
 @paused_gc()
 def write_aasx(path: Path, objects: Iterable[model.Identifiable],
-               files: aasx.DictSupplementaryFileContainer | None = None) -> None:
-    """An AASX package with one JSON part holding all objects (V3.0 consumers can read it)."""
-    with atomic_write(path, "wb") as fh, aasx.AASXWriter(fh, failsafe=False) as writer:
+               files: aasx.DictSupplementaryFileContainer | None = None, references: Collection[str] = ()) -> None:
+    """An AASX package with one JSON part holding all objects (V3.0 consumers can read it).
+
+    ``references``: File paths without their part (``AasEnvironment.references``), written as they are; the
+    SDK's writer fails on them unless failsafe, which it is then (it changes nothing else in writing files)."""
+    with atomic_write(path, "wb") as fh, aasx.AASXWriter(fh, failsafe=bool(references)) as writer:
         writer.write_all_aas_objects("/aasx/data.json", model.DictIdentifiableStore(objects),
                                      files or aasx.DictSupplementaryFileContainer(), write_json=True)
