@@ -7,6 +7,7 @@ templates, BaSyx Java and AASX Package Explorer test packages) are used when pre
 from __future__ import annotations
 
 import json
+import re
 import zipfile
 from pathlib import Path
 
@@ -275,3 +276,106 @@ def test_a_file_path_climbing_out_is_refused_in_a_plain_json_too(tmp_path):
     path = _drone_json_with(tmp_path, _file_element("../../etc/passwd"))
     with pytest.raises(BomInputError, match=r"element Manual: .*'\.\./\.\./etc/passwd'.*path traversal"):
         read_files([path])
+
+
+_MODEL_REFERENCE = {"type": "ModelReference", "keys": [{"type": "Submodel", "value": "urn:x:sm:other"}]}
+
+
+def _spec_maximal_submodel() -> dict:
+    """What the specification's ``Entity_maximal.json`` and ``SubmodelElementList_maximal.json`` carry that the
+    SDK refuses: a ModelReference as a specificAssetId's externalSubjectId and as a dataSpecification (the
+    specification types both as Reference; aas-core3.0 and 3.1 accept them)."""
+    entity = {"modelType": "Entity", "idShort": "something", "entityType": "SelfManagedEntity",
+              "globalAssetId": "urn:x:asset",
+              "specificAssetIds": [{"name": "serial", "value": "1", "externalSubjectId": _MODEL_REFERENCE}],
+              "embeddedDataSpecifications": [{"dataSpecification": _MODEL_REFERENCE, "dataSpecificationContent": {
+                  "modelType": "DataSpecificationIec61360", "preferredName": [{"language": "en", "text": "x"}]}}]}
+    items = {"modelType": "SubmodelElementList", "idShort": "entities", "typeValueListElement": "Entity",
+             "value": [{key: value for key, value in entity.items() if key != "idShort"}]}
+    return {"modelType": "Submodel", "id": "urn:x:sm:maximal", "submodelElements": [entity, items]}
+
+
+@pytest.mark.parametrize("suffix", ["json", "xml"])
+def test_model_references_where_the_specification_allows_any_reference_are_read(tmp_path, suffix):
+    from basyx.aas.adapter import xml as aas_xml
+
+    path = _drone_json_with(tmp_path, lambda document: document["submodels"].append(_spec_maximal_submodel()))
+    if suffix == "xml":
+        objects = read_files([path]).objects
+        path = tmp_path / "drone.xml"
+        with path.open("wb") as fh:
+            aas_xml.write_aas_xml_file(fh, objects)
+    env = read_files([path])
+    submodel = env.objects.get_item("urn:x:sm:maximal")
+    entity = submodel.get_referable("something")
+    (asset_id,) = entity.specific_asset_id
+    assert isinstance(asset_id.external_subject_id, model.ModelReference)
+    assert isinstance(entity.embedded_data_specifications[0].data_specification, model.ModelReference)
+    assert len(submodel.get_referable("entities").value) == 1
+    assert _problem(path) == _problem(SMALL)
+    out = tmp_path / "out.json"
+    write_json(out, list(env.objects))  # and written back as read
+    again = read_files([out]).objects.get_item("urn:x:sm:maximal").get_referable("something")
+    assert next(iter(again.specific_asset_id)).external_subject_id == asset_id.external_subject_id
+
+
+def _line_of(text: str, fragment: str) -> int:
+    return text[:text.index(fragment)].count("\n") + 1
+
+
+def test_a_json_defect_is_located_by_submodel_idshort_path_pointer_and_line(tmp_path):
+    def change(document: dict) -> None:
+        variants = next(e for s in document["submodels"] if s["idShort"] == "ComponentVariants"
+                        for e in s["submodelElements"] if e["idShort"] == "Variants")
+        weight = next(e for e in variants["value"][0]["value"] if e["idShort"] == "UnitWeight")
+        weight["valueType"] = "xs:bogus"
+
+    path = _drone_json_with(tmp_path, change)
+    path.write_text(json.dumps(json.loads(path.read_text()), indent=1))
+    with pytest.raises(BomInputError) as caught:
+        read_files([path])
+    message = str(caught.value)
+    place = re.search(r"Submodel (\S+) / Variants\[0\]\.UnitWeight \(JSON (/submodels/\d+/submodelElements/\d+/value/0"
+                      r"/value/\d+), line (\d+)\): .*xs:bogus", message)
+    assert place, message
+    document, text = json.loads(path.read_text()), path.read_text()
+    node = document
+    for step in place.group(2).strip("/").split("/"):
+        node = node[int(step) if step.isdigit() else step]
+    assert node["valueType"] == "xs:bogus" and node["idShort"] == "UnitWeight"
+    assert document["submodels"][int(place.group(2).split("/")[2])]["id"] == place.group(1)
+    line = int(place.group(3))  # the line the object opens on: its members follow within a few lines
+    assert text.splitlines()[line - 1].strip() == "{" and 0 < _line_of(text, '"xs:bogus"') - line < 20
+
+
+def test_the_lenient_hint_is_given_only_where_lenient_reading_gets_past_the_defect(tmp_path):
+    garbage = tmp_path / "garbage.json"
+    garbage.write_text('{"submodels": [')
+    with pytest.raises(BomInputError) as caught:
+        read_files([garbage])
+    assert "line 1 column" in str(caught.value) and "--lenient" not in str(caught.value)
+    with pytest.raises(BomInputError, match="--lenient skips"):
+        read_files([_with_broken_neighbour(tmp_path)])
+
+
+def test_a_v30_xml_files_defect_names_the_v30_namespace(tmp_path):
+    from basyx.aas.adapter import xml as aas_xml
+
+    xml_path = tmp_path / "drone.xml"
+    with xml_path.open("wb") as fh:
+        aas_xml.write_aas_xml_file(fh, read_files([SMALL]).objects)
+    text = xml_path.read_text().replace("https://admin-shell.io/aas/3/1", "https://admin-shell.io/aas/3/0")
+    # in the default namespace, as BaSyx Java writes it: the SDK's messages then name it
+    text = text.replace("<aas:", "<").replace("</aas:", "</").replace("xmlns:aas=", "xmlns=")
+    shell_reference = text.index("<type>ModelReference</type>", text.index("<submodels>"))
+    xml_path.write_text(text[:shell_reference] + text[shell_reference:].replace("ModelReference", "ExternalReference", 1))
+    with pytest.raises(BomInputError) as caught:
+        read_files([xml_path])
+    message = str(caught.value)
+    assert "https://admin-shell.io/aas/3/0" in message and "aas/3/1" not in message
+
+
+def test_the_public_v30_package_defect_names_the_v30_namespace():
+    with pytest.raises(BomInputError) as caught:
+        read_files([_interop("basyxjava_ExampleV3.aasx")])
+    assert "aas/3/1" not in str(caught.value) and "{https://admin-shell.io/aas/3/0}reference" in str(caught.value)
