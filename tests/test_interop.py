@@ -368,7 +368,8 @@ def test_a_v30_xml_files_defect_names_the_v30_namespace(tmp_path):
     # in the default namespace, as BaSyx Java writes it: the SDK's messages then name it
     text = text.replace("<aas:", "<").replace("</aas:", "</").replace("xmlns:aas=", "xmlns=")
     shell_reference = text.index("<type>ModelReference</type>", text.index("<submodels>"))
-    xml_path.write_text(text[:shell_reference] + text[shell_reference:].replace("ModelReference", "ExternalReference", 1))
+    xml_path.write_text(text[:shell_reference]
+                        + text[shell_reference:].replace("ModelReference", "ExternalReference", 1))
     with pytest.raises(BomInputError) as caught:
         read_files([xml_path])
     message = str(caught.value)
