@@ -42,8 +42,8 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
 # Piped or redirected output is not cut at rich's default 80 columns (FRM-C..., SUP-SK...): it is as
 # wide as the tables need (COLUMNS still wins when set).
 _PIPED_WIDTH = None if sys.stdout.isatty() or "COLUMNS" in os.environ else 250
-console = Console(width=_PIPED_WIDTH)
-err_console = Console(stderr=True)
+console = Console(width=_PIPED_WIDTH, emoji=False)  # data such as urn:x:y is no emoji code
+err_console = Console(stderr=True, emoji=False)
 
 
 @app.callback()

@@ -351,3 +351,10 @@ def test_explain_and_export_refuse_a_result_naming_another_product(cli, tmp_path
         assert "ProductId is 'urn:other:product'" in " ".join(refused.output.split())
         assert "Why this selection for urn:other:product" not in refused.output
     assert not (tmp_path / "erp").exists()
+
+
+def test_ids_that_look_like_emoji_codes_are_printed_as_they_are(cli, tmp_path):
+    """rich turns ``:x:`` into an emoji: an id such as ``urn:x:sm`` must reach the terminal unchanged."""
+    missing = tmp_path / "urn:x:sm.json"
+    shown = cli.invoke(app, ["validate", str(missing)])
+    assert shown.exit_code == 2 and "urn:x:sm.json" in shown.output, shown.output
