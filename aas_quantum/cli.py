@@ -590,6 +590,7 @@ def result(
                                 + ("choose one with --shell" if found else "is it a result file?"),
                                 Location(str(result_file)))
         submodel, where = found[0], str(result_file)
+        products = [s for s in mapping.product_shells(env) if result_submodel_id(s.id) == submodel.id]
     else:
         if shell is None:
             raise ConfigError("give a result file, or --shell with a server")
@@ -600,8 +601,11 @@ def result(
         if fetched is None:
             raise BomInputError(f"no result submodel {result_submodel_id(shell)} on {where}: run `aas-quantum "
                                 "optimize` for this product first")
-        submodel = fetched
+        submodel, products = fetched, []
     summary, picks = mapping.read_result(submodel, where)
+    mapping.check_result(summary, picks, Location(where, submodel.id))
+    if products:  # a result package holds its inputs: the result is recomputed from them
+        mapping.saved_run(env, products[0])
     version = submodel.administration.version if submodel.administration else "?"
     table = Table(title=f"{_text(submodel.id)} (version {_text(version)})", title_justify="left", show_header=False)
     for element in submodel.submodel_element:

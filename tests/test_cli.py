@@ -250,3 +250,104 @@ def json_summary_objective(out: Path) -> float:
     env = read_files(sorted(out.glob("*.result.aasx")))
     _, _, summary = mapping.saved_run(env, mapping.product_shell(env))
     return summary.kpis.objective
+
+
+def _result_document_edit(document: dict, change) -> None:
+    """``change(kpis, top)`` on the BomOptimizationResult in an AAS JSON document: the KPIs collection's
+    elements and the submodel's own elements, each as idShort -> element."""
+    result = next(s for s in document["submodels"]
+                  if s["semanticId"]["keys"][0]["value"] == contract.OPTIMIZATION_RESULT)
+    top = {e["idShort"]: e for e in result["submodelElements"]}
+    change({e["idShort"]: e for e in top["KPIs"]["value"]}, top)
+
+
+def _edited_package(source: Path, target: Path, change) -> Path:
+    import zipfile
+
+    with zipfile.ZipFile(source) as old, zipfile.ZipFile(target, "w") as new:
+        for info in old.infolist():
+            data = old.read(info)
+            if info.filename.endswith(".json") and "_rels" not in info.filename:
+                document = json.loads(data)
+                _result_document_edit(document, change)
+                data = json.dumps(document).encode()
+            new.writestr(info, data)
+    return target
+
+
+def _solved_drone(cli, tmp_path: Path) -> dict:
+    done = cli.invoke(app, ["optimize", str(SMALL), "--solver", "exact", "--json", "--out", str(tmp_path / "run")])
+    assert done.exit_code == 0, done.output
+    return json.loads(done.output)["outputs"]
+
+
+def _breaking_the_weight_limit(source: Path, target: Path) -> Path:
+    """The run's package with a result whose selection breaks MaxTotalWeight, every figure consistent with that
+    selection and every constraint claimed satisfied: what no check of the result's totals alone can catch."""
+    import datetime as dt
+    import itertools
+
+    from aas_quantum.aas.files import write_aasx
+    from aas_quantum.aas.result import output_objects, result_submodel, result_submodel_id
+    from aas_quantum.report import build_report
+    from aas_quantum.solvers.base import Solution, SolverRecord, Status
+    from aas_quantum.summary import RunSummary
+
+    env = read_files([source])
+    shell = product_shell(env)
+    problem = build_problem(read_catalog(env, shell))
+    heavy = next(c for c in itertools.product(*(range(len(q.options)) for q in problem.positions))
+                 if [v.name for v, _ in problem.violations(problem.x_from_choice(c))] == ["MaxTotalWeight"])
+    record = SolverRecord(method="exact", backend="highs", wall_time_s=0.1)
+    solution = Solution(Status.OPTIMAL, heavy, problem.objective(problem.x_from_choice(heavy)), record)
+    now = dt.datetime.now(dt.UTC)
+    summary = RunSummary.of(build_report(problem, solution, None, None, now, now), "run-1")
+    summary = replace(summary, constraints=tuple(replace(c, satisfied=True, bound=max(c.bound, c.value))
+                                                 for c in summary.constraints))
+    result = result_submodel(problem, summary, result_submodel_id(shell.id))
+    write_aasx(target, output_objects(env, shell.id, result), env.files)
+    return target
+
+
+def test_export_explain_and_result_refuse_a_result_whose_selection_breaks_a_limit(cli, tmp_path):
+    outputs = _solved_drone(cli, tmp_path)
+    package = _breaking_the_weight_limit(Path(outputs["aasx"]), tmp_path / "tampered.result.aasx")
+    out = tmp_path / "erp"
+    for args in (["export", str(package), "--out", str(out)], ["explain", str(package)], ["result", str(package)]):
+        refused = cli.invoke(app, args)
+        assert refused.exit_code == 2, (args, refused.output)
+        message = " ".join(refused.output.split())
+        assert "the result disagrees with its inputs" in message and "breaks MaxTotalWeight" in message, message
+        assert "tampered.result.aasx" in message
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("where", ["json", "aasx"])
+def test_result_refuses_a_total_cost_its_lines_do_not_sum_to(cli, tmp_path, where):
+    outputs = _solved_drone(cli, tmp_path)
+
+    def change(kpis: dict, top: dict) -> None:
+        kpis["TotalCost"]["value"] = str(float(kpis["TotalCost"]["value"]) - 100)
+
+    if where == "json":
+        path = tmp_path / "tampered.result.json"
+        document = json.loads(Path(outputs["json"]).read_text())
+        _result_document_edit(document, change)
+        path.write_text(json.dumps(document))
+    else:
+        path = _edited_package(Path(outputs["aasx"]), tmp_path / "tampered.result.aasx", change)
+    shown = cli.invoke(app, ["result", str(path)])
+    assert shown.exit_code == 2, shown.output
+    assert "KPIs.TotalCost is" in " ".join(shown.output.split()) and "ExtendedPrice" in shown.output
+
+
+def test_explain_and_export_refuse_a_result_naming_another_product(cli, tmp_path):
+    outputs = _solved_drone(cli, tmp_path)
+    path = _edited_package(Path(outputs["aasx"]), tmp_path / "tampered.result.aasx",
+                           lambda kpis, top: top["ProductId"].update(value="urn:other:product"))
+    for args in (["explain", str(path)], ["export", str(path), "--out", str(tmp_path / "erp")]):
+        refused = cli.invoke(app, args)
+        assert refused.exit_code == 2, refused.output
+        assert "ProductId is 'urn:other:product'" in " ".join(refused.output.split())
+        assert "Why this selection for urn:other:product" not in refused.output
+    assert not (tmp_path / "erp").exists()

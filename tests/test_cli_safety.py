@@ -133,6 +133,7 @@ _AT_ANY_DEPTH = {  # where a File can sit, and the path the message gives
 
 @pytest.mark.parametrize("place", list(_AT_ANY_DEPTH))
 def test_file_element_outside_the_package_is_found_by_validate(cli, tmp_path, place):
+    """In a package (a plain .json has none: there the path is a reference, see test_interop.py)."""
     path = tmp_path / "with-file.json"
     write_json(path, catalog_objects(generate.drone(), "urn:x:files"))
     data = json.loads(path.read_text())
@@ -140,7 +141,10 @@ def test_file_element_outside_the_package_is_found_by_validate(cli, tmp_path, pl
     element, where = _AT_ANY_DEPTH[place]
     request["submodelElements"].append(element)
     path.write_text(json.dumps(data))
-    message = clean_exit(cli.invoke(app, ["validate", str(path)]), 2)
+    env = read_files([path])
+    package = tmp_path / "with-file.aasx"
+    write_aasx(package, list(env.objects), env.files, env.references)
+    message = clean_exit(cli.invoke(app, ["validate", str(package)]), 2)
     assert "'/aasx/files/datasheet.pdf', which is not in the package" in message
     assert where in message and "BomOptimizationRequest" in message
 

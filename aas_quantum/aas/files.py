@@ -18,7 +18,7 @@ import logging
 import os
 import re
 import zipfile
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
@@ -28,6 +28,7 @@ from basyx.aas.adapter import aasx
 from basyx.aas.adapter import json as aas_json
 from basyx.aas.adapter import xml as aas_xml
 from basyx.aas.adapter.json import json_deserialization, json_serialization
+from basyx.aas.adapter.xml import xml_deserialization
 
 from aas_quantum.atomic import atomic_write
 from aas_quantum.bulk import paused_gc
@@ -56,6 +57,8 @@ class AasEnvironment:
     origin: dict[str, str] = field(default_factory=dict)
     files: aasx.DictSupplementaryFileContainer = field(default_factory=aasx.DictSupplementaryFileContainer)
     warnings: list[str] = field(default_factory=list)  # what lenient reading skipped, per file
+    # File paths kept as references without their part (a .json has no package): the output package skips them
+    references: set[str] = field(default_factory=set)
 
     def add(self, identifiable: model.Identifiable, source: str) -> None:
         if identifiable.id in self.origin:
@@ -122,7 +125,8 @@ def read_file(path: Path, lenient: bool = False) -> tuple[model.DictIdentifiable
         store, files = _read_file(path, failsafe=True)
     finally:
         sdk.removeHandler(skipped)
-    return store, files, [f"{path}: skipped: {message}" for message in skipped.messages]
+    as_declared = _as_declared(path) if skipped.messages else str
+    return store, files, [f"{path}: skipped: {as_declared(message)}" for message in skipped.messages]
 
 
 def _read_file(path: Path, failsafe: bool) -> tuple[model.DictIdentifiableStore, aasx.DictSupplementaryFileContainer]:
@@ -134,7 +138,7 @@ def _read_file(path: Path, failsafe: bool) -> tuple[model.DictIdentifiableStore,
         if suffix == ".aasx":
             _check_package_size(path)
             store: model.DictIdentifiableStore = model.DictIdentifiableStore()
-            with aasx.AASXReader(_normalised_package(path), failsafe=failsafe) as reader:
+            with _PackageReader(_normalised_package(path), failsafe=failsafe) as reader:
                 reader.read_into(store, files)
         elif suffix == ".json":
             with path.open(encoding="utf-8-sig") as fh:
@@ -143,19 +147,47 @@ def _read_file(path: Path, failsafe: bool) -> tuple[model.DictIdentifiableStore,
             data = path.read_bytes()
             _refuse_v2(data, path.name)
             # V3.0 and V3.1 XML differ in the namespace only for the elements this tool reads.
-            store = aas_xml.read_aas_xml_file(io.BytesIO(data.replace(_XML_V30, _XML_V31)), failsafe=failsafe)
+            store = _read_aas_xml_file(io.BytesIO(data.replace(_XML_V30, _XML_V31)), failsafe=failsafe)
         else:
             raise BomInputError(f"unsupported file type {suffix!r} (expected .aasx, .json or .xml)",
                                 Location(str(path)))
     except BomInputError:
         raise
     except Exception as exc:  # the SDK raises many types; the user needs the file and the reason
-        hint = "" if failsafe else " (--lenient skips defective objects a run does not need)"
-        raise BomInputError(f"not a valid AAS {suffix[1:].upper()} file: {_reason(exc)}{hint}",
+        hint = "" if failsafe or not _lenient_reads(path) else \
+            " (--lenient skips defective objects a run does not need)"
+        raise BomInputError(f"not a valid AAS {suffix[1:].upper()} file: {_as_declared(path)(_reason(exc))}{hint}",
                             Location(str(path))) from exc
     return store, files
 
 
+def _lenient_reads(path: Path) -> bool:
+    """Whether lenient reading gets past the file's defect, so that the hint to use it is true (some defects,
+    e.g. in a shell's asset information, stop the SDK's failsafe reader too)."""
+    try:
+        read_file(path, lenient=True)
+    except BomInputError:
+        return False
+    return True
+
+
+def _as_declared(path: Path) -> Callable[[str], str]:
+    """Messages about a V3.0 XML file (or package) name the namespace it declares, not the V3.1 one it is read
+    with."""
+    if path.suffix.lower() == ".xml":
+        with path.open("rb") as fh:
+            v30 = _XML_V30 in fh.read(4096)
+    elif path.suffix.lower() == ".aasx":
+        with zipfile.ZipFile(path) as archive:
+            v30 = any(_XML_V30 in archive.open(info).read(4096) for info in archive.infolist()
+                      if info.filename.lower().endswith(".xml") and not info.filename.startswith("[Content_Types]"))
+    else:
+        v30 = False
+    v31_text, v30_text = _XML_V31.decode(), _XML_V30.decode()
+    return (lambda text: text.replace(v31_text, v30_text)) if v30 else str
+
+
+_PLACE = "in the JSON at "  # a note on a JSON decoding error: where the defect is (``_json_place``)
 _CONSTRUCT = re.compile(r"Failed to construct \{[^}]*\}(\w+) on line (\d+)(?: using \w+!?)?")
 
 
@@ -168,7 +200,11 @@ def _reason(exc: BaseException) -> str:
     reason = str(exc)
     while cause is not None and id(cause) not in seen:
         seen.add(id(cause))
+        steps.extend(note.removeprefix(_PLACE) for note in getattr(cause, "__notes__", ()) if note.startswith(_PLACE))
         found = _CONSTRUCT.match(str(cause))
+        if isinstance(cause, json.JSONDecodeError):  # complete (line and column); its context is the scanner's
+            reason = str(cause)
+            break
         if found:
             steps.append(f"{found.group(1)} (line {found.group(2)})")
         else:
@@ -226,22 +262,74 @@ def _is_package_path(value: str) -> bool:
     return not (value.startswith("//") or ":" in value.split("/")[0])
 
 
-def check_file_elements(env: AasEnvironment) -> None:
-    """Every File element (and thumbnail) that points into the package must find its part there, or
-    writing the output package would fail after the solve: report it now, with its place."""
+def _package_part(value: str, base: str = "/") -> str | None:
+    """The part name a package path resolves to (relative paths from the folder of ``base``, the part holding
+    it), or ``None`` when a ``..`` climbs above the package root."""
+    segments = [] if value.startswith("/") else base.split("/")[1:-1]
+    for segment in value.split("/"):
+        if segment == "..":
+            if not segments:
+                return None
+            segments.pop()
+        elif segment not in ("", "."):
+            segments.append(segment)
+    return "/" + "/".join(segments)
+
+
+class _PackageReader(aasx.AASXReader):
+    """The SDK's reader, which opens the part a File value names even when ``..`` climbs out of the package (a
+    zip entry ``../../x`` matches ``/../../x``, and the output package then cannot be written) and raises a bare
+    KeyError for a part that is not there. Both are left to ``check_file_elements``, which names the element."""
+
+    def _add_supplementary_file(self, part_name: str, file_path: str,
+                                file_store: aasx.AbstractSupplementaryFileContainer) -> str | None:
+        if _package_part(file_path, part_name) is None:
+            return None
+        try:
+            return super()._add_supplementary_file(part_name, file_path, file_store)
+        except KeyError:  # the part is not in the package
+            return None
+
+
+def check_file_elements(env: AasEnvironment, lenient: bool = False) -> None:
+    """Every File element (and thumbnail) that points into a package must find its part there, or writing the
+    output package would fail after the solve: refuse it now, with its place (lenient: warn and keep the
+    reference). A plain .json or .xml has no package: a path there refers to a file elsewhere, kept as it is
+    with a warning. A path that climbs out of the package is refused either way."""
     for obj in env.objects:
         if isinstance(obj, model.AssetAdministrationShell):
             thumbnail = obj.asset_information.default_thumbnail
-            if thumbnail is not None and thumbnail.path and _is_package_path(thumbnail.path) \
-                    and thumbnail.path not in env.files:
-                raise BomInputError(f"defaultThumbnail {thumbnail.path!r} is not in the package",
-                                    Location(env.origin[obj.id]))
+            if thumbnail is not None and _outside(env, thumbnail.path):
+                _unpackaged(env, thumbnail.path, "defaultThumbnail", Location(
+                    env.origin[obj.id], "", f"{obj.id_short or obj.id}.defaultThumbnail"), lenient)
         if isinstance(obj, model.Submodel):
             for element in _file_elements(obj):
-                if element.value and _is_package_path(element.value) and element.value not in env.files:
+                if _outside(env, element.value):
                     path = ".".join(str(e.id_short) for e in _parents(element, obj))
-                    raise BomInputError(f"File element refers to {element.value!r}, which is not in the package",
-                                        Location(env.origin[obj.id], obj.id, path))
+                    _unpackaged(env, str(element.value), "File element", Location(env.origin[obj.id], obj.id, path),
+                                lenient)
+
+
+def _outside(env: AasEnvironment, value: str | None) -> bool:
+    """A path into a package whose part the inputs do not hold."""
+    return bool(value) and _is_package_path(str(value)) and value not in env.files
+
+
+def _unpackaged(env: AasEnvironment, value: str, what: str, where: Location, lenient: bool) -> None:
+    if _package_part(value) is None:
+        raise BomInputError(f"{what} refers to {value!r}, whose '..' climbs out of the package: path traversal "
+                            "outside the package is refused", where)
+    env.references.add(value)
+    if not where.source.lower().endswith(".aasx"):
+        env.warnings.append(f"{where}: {what} refers to {value!r}; a {Path(where.source).suffix} file has no "
+                            "package, so the path is kept as a reference to a file elsewhere (the output package "
+                            "will not hold it)")
+    elif lenient:
+        env.warnings.append(f"{where}: {what} refers to {value!r}, which is not in the package: kept as a "
+                            "reference (the output package will not hold it)")
+    else:
+        raise BomInputError(f"{what} refers to {value!r}, which is not in the package (--lenient keeps the "
+                            "reference without the file)", where)
 
 
 def _file_elements(submodel: model.Submodel) -> Iterator[model.File]:
@@ -287,7 +375,7 @@ def read_files(paths: Sequence[Path], lenient: bool = False) -> AasEnvironment:
                 env.files.add_file(name, buf, files.get_content_type(name))
     if not env.objects:
         raise BomInputError("the input files contain no AAS objects", Location(", ".join(map(str, paths))))
-    check_file_elements(env)
+    check_file_elements(env, lenient)
     return env
 
 
@@ -314,6 +402,8 @@ class _FastDecoder(aas_json.AASFromJsonDecoder):
     @classmethod
     def _construct_external_reference(cls, dct: dict[str, object], object_class: type = model.ExternalReference
                                       ) -> model.ExternalReference:
+        if dct.get("type") == "ModelReference":  # see _SpecReferences
+            return cls._construct_model_reference(dct, model.Referable)  # type: ignore[return-value, type-abstract]
         keys = dct.get("keys")
         if object_class is not model.ExternalReference or "referredSemanticId" in dct or not isinstance(keys, list) \
                 or not all(isinstance(k, dict) for k in keys):
@@ -351,6 +441,30 @@ class _FastDecoder(aas_json.AASFromJsonDecoder):
                 parent.value.add(element)
 
 
+class _SpecReferences(aas_xml.AASFromXmlDecoder):
+    """The specification types ``SpecificAssetId/externalSubjectId`` and ``EmbeddedDataSpecification/
+    dataSpecification`` as any Reference, and aas-core3.0 and 3.1 accept a ModelReference there (the
+    specification's own ``Entity_maximal`` and ``SubmodelElementList_maximal`` examples carry one); the SDK
+    insists on an ExternalReference. Where the SDK is stricter than the specification, the specification wins
+    (``_FastDecoder`` does the same for JSON)."""
+
+    @classmethod
+    def construct_external_reference(cls, element: Any, namespace: str = xml_deserialization.NS_AAS,
+                                     object_class: type = model.ExternalReference, **kwargs: Any
+                                     ) -> model.ExternalReference:
+        if element.findtext(xml_deserialization.NS_AAS + "type") == "ModelReference":
+            return cls.construct_model_reference(element, **kwargs)  # type: ignore[return-value]
+        return super().construct_external_reference(element, namespace, object_class, **kwargs)
+
+
+def _read_aas_xml_file(file: Any, failsafe: bool = True, **kwargs: Any) -> model.DictIdentifiableStore:
+    base = aas_xml.AASFromXmlDecoder if failsafe else aas_xml.StrictAASFromXmlDecoder
+    return aas_xml.read_aas_xml_file(file, decoder=type("XmlDecoder", (_SpecReferences, base), {}), **kwargs)
+
+
+aasx.read_aas_xml_file = _read_aas_xml_file  # the AASX reader's XML parts too
+
+
 def _without_value(dct: dict[str, object]) -> dict[str, object]:
     return {key: item for key, item in dct.items() if key != "value"}
 
@@ -363,7 +477,79 @@ def json_decoder(failsafe: bool) -> type[aas_json.AASFromJsonDecoder]:
 
 
 def _read_aas_json_file(file: Any, failsafe: bool = True, **kwargs: Any) -> model.DictIdentifiableStore:
-    return aas_json.read_aas_json_file(file, failsafe=failsafe, decoder=json_decoder(failsafe), **kwargs)
+    try:
+        return aas_json.read_aas_json_file(file, failsafe=failsafe, decoder=json_decoder(failsafe), **kwargs)
+    except json.JSONDecodeError:
+        raise  # its message has the line and column
+    except Exception as exc:  # the SDK's exception as it is, with the place as a note (for ``_reason``)
+        place = _json_place(file) if not failsafe and hasattr(file, "seek") else None
+        if place is not None:
+            exc.add_note(_PLACE + place)
+        raise
+
+
+class _JsonPositions(json.JSONDecoder):
+    """Plain JSON with the offset of each object: the pure-Python scanner with its object parser wrapped (the C
+    scanner reports no positions). Slow, so only for locating a defect the fast reading found."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.offsets: dict[int, int] = {}
+        self.parse_object = self._object
+        self.scan_once = json.scanner.py_make_scanner(self)  # type: ignore[attr-defined]
+
+    def _object(self, s_and_end: tuple[str, int], *args: Any) -> tuple[dict[str, Any], int]:
+        found, end = json.decoder.JSONObject(s_and_end, *args)  # type: ignore[attr-defined]
+        self.offsets[id(found)] = s_and_end[1] - 1
+        return found, end
+
+
+class _Refused(Exception):
+    def __init__(self, place: str) -> None:
+        super().__init__(place)
+        self.place = place
+
+
+def _json_place(file: Any) -> str | None:
+    """Where in a JSON document the strict decoder refuses an object: the objects are decoded again, innermost
+    first as ``json.load`` does, keeping the JSON pointer, the identifiable's id, the idShort path and the line of
+    each, until one raises. ``None`` when it is no single object (the document's top level)."""
+    file.seek(0)
+    text = file.read()
+    parser = _JsonPositions()
+    try:
+        document = parser.decode(text)
+    except ValueError:
+        return None
+    hook = json_decoder(failsafe=False).object_hook
+
+    def decoded(node: Any, pointer: str, names: tuple[str, ...], index: int | None = None) -> Any:
+        if isinstance(node, list):
+            return [decoded(item, f"{pointer}/{i}", names, i) for i, item in enumerate(node)]
+        if not isinstance(node, dict):
+            return node
+        if isinstance(node.get("id"), str):
+            names = (f"{node.get('modelType', 'object')} {node['id']}",)
+        elif isinstance(node.get("idShort"), str):
+            names = (*names, node["idShort"])
+        elif index is not None and len(names) > 1:  # an item of a SubmodelElementList
+            names = (*names[:-1], f"{names[-1]}[{index}]")
+        built = {key: decoded(value, f"{pointer}/{key.replace('~', '~0').replace('/', '~1')}", names)
+                 for key, value in node.items()}
+        try:
+            return hook(built)
+        except _Refused:
+            raise
+        except Exception as exc:
+            line = text.count("\n", 0, parser.offsets.get(id(node), 0)) + 1
+            where = " / ".join(names[:1] + ((".".join(names[1:]),) if names[1:] else ()))
+            raise _Refused(f"{where + ' ' if where else ''}(JSON {pointer or '/'}, line {line})") from exc
+
+    try:
+        decoded(document, "", ())
+    except _Refused as refused:
+        return refused.place
+    return None
 
 
 aasx.read_aas_json_file = _read_aas_json_file  # the AASX reader's JSON parts go through the faster decoder
@@ -494,8 +680,11 @@ def write_json(path: Path, objects: Iterable[model.Identifiable], indent: int | 
 
 @paused_gc()
 def write_aasx(path: Path, objects: Iterable[model.Identifiable],
-               files: aasx.DictSupplementaryFileContainer | None = None) -> None:
-    """An AASX package with one JSON part holding all objects (V3.0 consumers can read it)."""
-    with atomic_write(path, "wb") as fh, aasx.AASXWriter(fh, failsafe=False) as writer:
+               files: aasx.DictSupplementaryFileContainer | None = None, references: Collection[str] = ()) -> None:
+    """An AASX package with one JSON part holding all objects (V3.0 consumers can read it).
+
+    ``references``: File paths without their part (``AasEnvironment.references``), written as they are; the
+    SDK's writer fails on them unless failsafe, which it is then (it changes nothing else in writing files)."""
+    with atomic_write(path, "wb") as fh, aasx.AASXWriter(fh, failsafe=bool(references)) as writer:
         writer.write_all_aas_objects("/aasx/data.json", model.DictIdentifiableStore(objects),
                                      files or aasx.DictSupplementaryFileContainer(), write_json=True)

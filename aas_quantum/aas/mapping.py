@@ -601,7 +601,70 @@ def saved_run(env: AasEnvironment, shell: model.AssetAdministrationShell
     problem = build_problem(dataclasses.replace(  # the lot the run bought for
         catalog, request=dataclasses.replace(catalog.request, lot_size=summary.kpis.lot_size)))
     choice = saved_choice(problem, picks)
+    recheck_result(problem, choice, summary, Location(env.origin[saved.id], saved.id))
     return problem, choice, dataclasses.replace(summary, selection=selection_lines(problem, choice))
+
+
+def _differs(stored: float, actual: float) -> bool:
+    return abs(stored - actual) > 1e-6 * max(1.0, abs(actual))
+
+
+def recheck_result(problem: BomProblem, choice: tuple[int, ...], summary: RunSummary, where: Location) -> None:
+    """A saved result, recomputed from the inputs it names before anything is derived from it (ERP files,
+    explanations, OPC UA nodes): its product, key figures and constraint report must be what its selection gives
+    and the selection must keep every limit. An edited result, or one from other inputs, is refused with what
+    disagrees; saying "optimal" of a selection that breaks a limit would be a wrong answer reported as right."""
+    x = problem.x_from_choice(choice)
+    lines = selection_lines(problem, choice)
+    disagree = [f"ProductId is {summary.product_id!r}, the inputs' product {problem.product_id!r}"] \
+        if summary.product_id != problem.product_id else []
+    actual = {
+        "Objective": problem.objective(x), "TotalCost": sum(ln.extended_price for ln in lines),
+        "TotalWeight": sum(ln.weight_kg for ln in lines), "TotalCO2e": sum(ln.co2e_kg for ln in lines),
+        "TotalPerformance": sum(p.options[k].per_position(contract.PERFORMANCE)
+                                for p, k in zip(problem.positions, choice, strict=True)),
+        "MaxLeadTimeDays": max((ln.lead_time_days for ln in lines), default=0.0),
+        "SuppliersUsed": len({ln.supplier_id for ln in lines}),
+    }
+    for name, value in actual.items():
+        stored = getattr(summary.kpis, KPI_KEYS[name])
+        if _differs(float(stored), float(value)):
+            disagree.append(f"KPIs.{name} is {stored:g}, the selection gives {value:g}")
+    stored_checks = {c.name: c for c in summary.constraints}
+    for constraint in problem.constraints:
+        value, holds = constraint.lhs(x), constraint.violation(x) <= 1e-9
+        if not holds:
+            disagree.append(f"the selection breaks {constraint.name} ({value:g} {constraint.sense} {constraint.rhs:g})")
+        check = stored_checks.get(constraint.name)
+        if check is not None and (_differs(check.value, value) or _differs(check.bound, constraint.rhs)
+                                  or check.satisfied != holds):
+            disagree.append(f"Constraints {constraint.name} says {check.value:g} {check.sense} {check.bound:g} "
+                            f"({'satisfied' if check.satisfied else 'violated'}), the inputs give {value:g} "
+                            f"{constraint.sense} {constraint.rhs:g}")
+    if disagree:
+        raise BomInputError("the result disagrees with its inputs (edited, or from other inputs): "
+                            + "; ".join(disagree) + "; run `aas-quantum optimize` again", where)
+
+
+def check_result(summary: RunSummary, picks: Sequence[SavedPick], where: Location) -> None:
+    """A result read without its inputs (a result .json, the server's submodel), checked against itself: the
+    total cost is its lines' sum, each constraint's verdict follows from its value and bound, and no result with
+    a broken limit says it is feasible."""
+    disagree = []
+    total = sum(pick.extended_price for pick in picks)
+    if _differs(summary.kpis.total_cost, total):
+        disagree.append(f"KPIs.TotalCost is {summary.kpis.total_cost:g}, its Selection's ExtendedPrices sum to "
+                        f"{total:g}")
+    for check in summary.constraints:
+        gap = check.value - check.bound if check.sense == "<=" else check.bound - check.value
+        holds = gap <= 1e-9 * max(1.0, abs(check.bound))
+        if holds != check.satisfied:
+            disagree.append(f"Constraints {check.name}: {check.value:g} {check.sense} {check.bound:g} is "
+                            f"{'satisfied' if holds else 'violated'}, the result says the opposite")
+        elif not holds:
+            disagree.append(f"Status is {summary.status!r}, but {check.name} is violated")
+    if disagree:
+        raise BomInputError("the result contradicts itself (edited?): " + "; ".join(disagree), where)
 
 
 # ------------------------------------------------------------------------------ writing

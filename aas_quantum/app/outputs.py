@@ -55,5 +55,5 @@ class ResultFiles:
 
     def write(self, env: AasEnvironment, shell_id: str, result: model.Submodel) -> None:
         """The inputs plus the result as a package, and the result alone as JSON (each atomically)."""
-        write_aasx(self.aasx, output_objects(env, shell_id, result), env.files)
+        write_aasx(self.aasx, output_objects(env, shell_id, result), env.files, env.references)
         write_json(self.json, [result], indent=None)  # one line: 15 MB and 6 s indented at 2,000 positions
