@@ -32,8 +32,8 @@ from aas_quantum.sanitize import printable
 if TYPE_CHECKING:  # the rest is imported where it is used: --help loads neither numpy nor httpx nor basyx
     from aas_quantum.aas.http import ServerSettings
     from aas_quantum.app import Listener, Repository, RunEvent, RunOutcome, RunSummary
+    from aas_quantum.app.publisher import RunPublisher
     from aas_quantum.problem import BomProblem
-    from aas_quantum.publish.job import RunPublisher
 
 one_shot_command()
 
@@ -367,7 +367,7 @@ def _publisher(mqtt: str | None, opcua: str | None) -> RunPublisher | None:
     """Publishers for --mqtt / --opcua, connected before solving so a refused login fails early."""
     if not mqtt and not opcua:
         return None
-    from aas_quantum.publish.job import RunPublisher  # paho / asyncua only when they are used
+    from aas_quantum.app.publisher import RunPublisher  # paho / asyncua only when they are used
     from aas_quantum.publish.mqtt import MqttPublisher, MqttSettings
     from aas_quantum.publish.opcua import OpcUaClientSettings
 
@@ -469,8 +469,8 @@ def opcua_server(
 ) -> None:
     """Serve the latest result of every product over OPC UA; the Optimize method runs a product again."""
     from aas_quantum.app import RunRequest
-    from aas_quantum.app.opcua_server import serve
     from aas_quantum.publish.opcua import OpcUaServerSettings
+    from aas_quantum.service.opcua import serve
 
     settings = OpcUaServerSettings.resolve(endpoint)
     if solver is not None:
@@ -513,9 +513,9 @@ def serve(
 ) -> None:
     """Serve the AAS server extension: the Optimize operation BaSyx delegates to, jobs, re-optimisation."""
     from aas_quantum.app import RunRequest
-    from aas_quantum.app.observe import json_logging
-    from aas_quantum.app.service import ServiceSettings
-    from aas_quantum.app.service import serve as run_service
+    from aas_quantum.service.api import ServiceSettings
+    from aas_quantum.service.api import serve as run_service
+    from aas_quantum.service.observe import json_logging
 
     settings = ServiceSettings.resolve(host=host, port=port, jobs=jobs, data_dir=data_dir, workers=workers,
                                        watch=watch, events_url=events)
@@ -545,8 +545,9 @@ def install_operation(
     """Write the Optimize Operation (delegated to the service) into the product's AAS; a second call changes nothing."""
     from urllib.parse import urlsplit
 
-    from aas_quantum.aas.http import AasClient, b64, install_submodel
-    from aas_quantum.app.operation import operations_submodel
+    from aas_quantum.aas.http import AasClient, install_submodel
+    from aas_quantum.aas.ids import b64
+    from aas_quantum.service.operation import operations_submodel
 
     parts = urlsplit(service_url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
@@ -579,7 +580,8 @@ def result(
 
     from aas_quantum.aas import mapping
     from aas_quantum.aas.files import read_files
-    from aas_quantum.aas.http import AasClient, b64
+    from aas_quantum.aas.http import AasClient
+    from aas_quantum.aas.ids import b64
     from aas_quantum.aas.result import result_submodel_id
     if result_file is not None:
         env = read_files([result_file])
@@ -787,8 +789,8 @@ def batch(
 
     from aas_quantum.aas.http import ServerSettings
     from aas_quantum.app import check_output_folder
-    from aas_quantum.app.batch import input_files, load_scenarios, plan, run_batch
-    from aas_quantum.app.batch_report import write_report
+    from aas_quantum.batch.report import write_report
+    from aas_quantum.batch.run import input_files, load_scenarios, plan, run_batch
     from aas_quantum.display import RichBatchDisplay
 
     if all_products and not (server or ServerSettings.configured()):
@@ -813,8 +815,8 @@ def batch(
 
 
 def _write_purchasing(out: Path, keys: list[str]) -> None:
-    from aas_quantum.app.batch import Manifest
-    from aas_quantum.app.purchasing import consolidate, write_lists
+    from aas_quantum.batch.purchasing import consolidate, write_lists
+    from aas_quantum.batch.run import Manifest
 
     manifest = Manifest(out)
     try:
@@ -843,7 +845,7 @@ def pareto(
 ) -> None:
     """The non-dominated selections between total cost and CO2e (or weight, lead time), each solved exactly."""
     from aas_quantum.app import check_output_folder
-    from aas_quantum.app.pareto import MEASURES, pareto_front, write_front
+    from aas_quantum.batch.pareto import MEASURES, pareto_front, write_front
 
     if x != "cost":
         raise ConfigError(f"--x must be cost (the measure the front minimises), got {x!r}")

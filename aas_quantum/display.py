@@ -14,7 +14,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from aas_quantum.app.batch import Display
+from aas_quantum.batch.run import Display
 
 
 class RichBatchDisplay(Display):

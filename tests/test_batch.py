@@ -22,7 +22,7 @@ import pytest
 from openpyxl import load_workbook
 
 from aas_quantum.aas.files import write_aasx
-from aas_quantum.aas.http import b64
+from aas_quantum.aas.ids import b64
 from aas_quantum.aas.mapping import catalog_objects
 from aas_quantum.cli import app
 from aas_quantum.synthetic import synthetic_catalog

@@ -25,7 +25,7 @@ from aas_quantum.run import optimize
 from aas_quantum.solvers import SolveOptions
 from aas_quantum.summary import RunSummary
 
-from conftest import DRONE_STEM, SMALL
+from conftest import DRONE_STEM, REPO, SMALL
 
 PROFILES = erp_profile_names()
 
@@ -238,7 +238,7 @@ def test_libreoffice_opens_every_workbook(exported, tmp_path):
 
 
 def _profile_with(tmp_path: Path, base: str, old: str, new: str) -> Path:
-    text = (Path(erp.__file__).resolve().parent.parent / "erp_export" / f"{base}.toml").read_text()
+    text = (REPO / "erp_export" / f"{base}.toml").read_text()
     assert old in text
     path = tmp_path / "custom.toml"
     path.write_text(text.replace(old, new).replace(f'name = "{base}"', 'name = "custom"'))

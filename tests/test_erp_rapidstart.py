@@ -24,7 +24,7 @@ import pytest
 from openpyxl.utils.cell import column_index_from_string, coordinate_from_string
 
 from aas_quantum import erp
-from aas_quantum.erp_rapidstart import element_name, xml_text
+from aas_quantum.erp.rapidstart import element_name, xml_text
 from aas_quantum.errors import ConfigError
 
 from conftest import REPO

@@ -127,7 +127,7 @@ def test_idta_sample_optimises_against_the_basyx_server(basyx_server, cli, tmp_p
 def _submodel_json(url: str, submodel_id: str) -> str:
     import httpx
 
-    from aas_quantum.aas.http import b64
+    from aas_quantum.aas.ids import b64
 
     return httpx.get(f"{url}/submodels/{b64(submodel_id)}", timeout=10).text
 

@@ -10,9 +10,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from aas_quantum.app import operation
-from aas_quantum.app.jobs import JobSpec, JobState, PostgresJobStore, SqliteJobStore, open_store
 from aas_quantum.errors import BomInputError, ConfigError
+from aas_quantum.service import operation
+from aas_quantum.service.jobs import JobSpec, JobState, PostgresJobStore, SqliteJobStore, open_store
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -27,11 +27,12 @@ from hypothesis import HealthCheck, settings
 from paho.mqtt.enums import CallbackAPIVersion
 from schemathesis import checks
 
-from aas_quantum.aas.http import AasClient, ServerSettings, b64
+from aas_quantum.aas.http import AasClient, ServerSettings
+from aas_quantum.aas.ids import b64
 from aas_quantum.aas.result import result_submodel_id
-from aas_quantum.app.jobs import SqliteJobStore
-from aas_quantum.app.operation import DELEGATION_QUALIFIER, operations_submodel_id
 from aas_quantum.cli import app
+from aas_quantum.service.jobs import SqliteJobStore
+from aas_quantum.service.operation import DELEGATION_QUALIFIER, operations_submodel_id
 
 from conftest import LARGE, MEDIUM, REPO, SERVICE_KEY, SMALL, FaultProxy, Subscriber, idta_findings
 
@@ -649,7 +650,7 @@ def test_served_openapi_passes_schemathesis(tmp_path):
     from hypothesis import given
 
     from aas_quantum.app.request import RunRequest
-    from aas_quantum.app.service import ServiceSettings, build_service, create_app
+    from aas_quantum.service.api import ServiceSettings, build_service, create_app
 
     settings_ = ServiceSettings.resolve(data_dir=tmp_path, api_key=SERVICE_KEY, wait_s=0.05)
     service = build_service(settings_, _no_repository, RunRequest(out=tmp_path / "out"), [])

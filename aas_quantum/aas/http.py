@@ -13,7 +13,6 @@ environment (``AAS_QUANTUM_*``) or a TOML config file; secrets are never logged.
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import copy
 import datetime as dt
@@ -34,6 +33,7 @@ from basyx.aas import model
 from aas_quantum import contract
 from aas_quantum.aas import idta
 from aas_quantum.aas.files import AasEnvironment, AasJsonEncoder, json_decoder
+from aas_quantum.aas.ids import b64, unb64
 from aas_quantum.aas.mapping import assets_to_complete, semantic_key
 from aas_quantum.aas.registry import Endpoints, submodel_descriptor
 from aas_quantum.aas.result import next_version, result_submodel_id
@@ -57,18 +57,6 @@ class AasServerError(AasQuantumError):
     def __init__(self, message: str, status: int | None = None) -> None:
         self.status = status  # the HTTP status of a refusal (None: no answer)
         super().__init__(message)
-
-
-def b64(identifier: str) -> str:
-    return base64.urlsafe_b64encode(identifier.encode()).decode().rstrip("=")
-
-
-def unb64(encoded: str) -> str:
-    """The identifier a base64url path segment encodes; "" when it encodes none."""
-    try:
-        return base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4)).decode()
-    except (ValueError, UnicodeDecodeError):
-        return ""
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,8 @@ basyx-python-sdk's ``backend`` split: the run knows a ``Repository``, not files 
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,9 +18,13 @@ from typing import Protocol
 
 from basyx.aas import model
 
+from aas_quantum import contract
 from aas_quantum.aas import mapping
-from aas_quantum.aas.files import AasEnvironment, read_files
-from aas_quantum.aas.http import AasClient, ServerSettings, b64, product_shell_ids, read_environment, write_result
+from aas_quantum.aas.files import AasEnvironment, AasJsonEncoder, read_files
+from aas_quantum.aas.http import AasClient, ServerSettings, product_shell_ids, read_environment, write_result
+from aas_quantum.aas.ids import b64
+from aas_quantum.aas.mapping import semantic_key
+from aas_quantum.aas.result import result_submodel_id
 from aas_quantum.bulk import release_the_run, run_input
 from aas_quantum.errors import BomInputError
 
@@ -119,3 +125,20 @@ class ServerRepository:
 
     def close(self) -> None:
         self.client.close()
+
+
+def input_fingerprint(env: AasEnvironment, shell_id: str) -> str:
+    """A hash of every input object but results (their write must not look like an input change): what the
+    change watcher compares between polls and a batch run records to skip an unchanged re-run."""
+    digest = hashlib.sha256()
+    for identifier in sorted(env.origin):
+        obj = env.objects.get_item(identifier)
+        if identifier == result_submodel_id(shell_id) or (isinstance(obj, model.Submodel)
+                                                         and semantic_key(obj) == contract.OPTIMIZATION_RESULT):
+            continue
+        if isinstance(obj, model.AssetAdministrationShell):  # without the result's reference
+            refs = sorted({r.key[-1].value for r in obj.submodel} - {result_submodel_id(identifier)})
+            digest.update(json.dumps([identifier, refs]).encode())
+            continue
+        digest.update(json.dumps(obj, cls=AasJsonEncoder, sort_keys=True).encode())
+    return digest.hexdigest()

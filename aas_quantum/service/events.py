@@ -19,7 +19,7 @@ from typing import Any
 import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion
 
-from aas_quantum.aas.http import unb64
+from aas_quantum.aas.ids import unb64
 from aas_quantum.publish.mqtt import MqttSettings
 
 log = logging.getLogger(__name__)

@@ -41,19 +41,19 @@ from starlette.middleware.body_limit import RequestBodyLimitMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from aas_quantum.aas.http import ServerSettings
-from aas_quantum.app import operation
 from aas_quantum.app.events import Listener
 from aas_quantum.app.execute import RunOutcome
-from aas_quantum.app.jobs import FINISHED, Job, JobSpec, JobState, JobStore, open_store
-from aas_quantum.app.observe import Metrics
+from aas_quantum.app.publisher import RunPublisher
 from aas_quantum.app.repository import Repository, ServerRepository
 from aas_quantum.app.request import RunRequest
-from aas_quantum.app.watch import ChangeWatcher
-from aas_quantum.app.worker import JobRunner, check_spec
 from aas_quantum.bulk import long_running
 from aas_quantum.config import Layers, config_section
 from aas_quantum.errors import AasQuantumError, ConfigError
-from aas_quantum.publish.job import RunPublisher
+from aas_quantum.service import operation
+from aas_quantum.service.jobs import FINISHED, Job, JobSpec, JobState, JobStore, open_store
+from aas_quantum.service.observe import Metrics
+from aas_quantum.service.watch import ChangeWatcher
+from aas_quantum.service.worker import JobRunner, check_spec
 
 log = logging.getLogger(__name__)
 
@@ -528,8 +528,8 @@ def serve(settings: ServiceSettings, server: ServerSettings, template: RunReques
             watcher.start()
             if settings.watch == "mqtt":
                 nonlocal subscriber
-                from aas_quantum.aas.events import EventSubscriber
                 from aas_quantum.publish.mqtt import MqttSettings
+                from aas_quantum.service.events import EventSubscriber
 
                 subscriber = EventSubscriber(MqttSettings.resolve(settings.events_url,
                                                                   client_id=f"aas-quantum-events-{settings.instance_id}"),

@@ -19,10 +19,10 @@ from dataclasses import dataclass, replace
 from aas_quantum import solvers
 from aas_quantum.app.events import Listener, RunEvent, RunState
 from aas_quantum.app.execute import OutcomeStatus, RunOutcome, execute
-from aas_quantum.app.jobs import Job, JobSpec, JobState, JobStore
 from aas_quantum.app.repository import Repository
 from aas_quantum.app.request import RequestOverrides, RunRequest
 from aas_quantum.errors import AasQuantumError, ConfigError
+from aas_quantum.service.jobs import Job, JobSpec, JobState, JobStore
 
 log = logging.getLogger(__name__)
 

@@ -32,7 +32,7 @@ from typing import Any
 from aas_quantum.aas.http import ServerSettings
 from aas_quantum.app.events import RunEvent
 from aas_quantum.app.execute import execute
-from aas_quantum.app.repository import FileRepository, Repository, ServerRepository
+from aas_quantum.app.repository import FileRepository, Repository, ServerRepository, input_fingerprint
 from aas_quantum.app.request import RequestOverrides, RunRequest
 from aas_quantum.bulk import long_running
 from aas_quantum.errors import BomInputError, ConfigError, Location
@@ -285,9 +285,7 @@ def finished(entry: ManifestEntry | None, fingerprint: str | None) -> bool:
 
 
 def _server_fingerprint(repository: Repository, shell_id: str) -> str:
-    from aas_quantum.app.watch import fingerprint
-
-    return fingerprint(repository.read(shell_id), shell_id)
+    return input_fingerprint(repository.read(shell_id), shell_id)
 
 
 def run_fingerprint(inputs: str, scenario: Scenario) -> str:

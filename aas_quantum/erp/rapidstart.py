@@ -28,7 +28,8 @@ from typing import Any
 from xml.sax.saxutils import quoteattr
 
 from aas_quantum.atomic import atomic_write
-from aas_quantum.erp import Column, Profile, Table
+from aas_quantum.erp.profile import Column, Profile
+from aas_quantum.erp.tables import Table
 
 ROOT = "DataList"  # xmlport 8610's root element
 MAP_ID = 1

@@ -11,15 +11,15 @@ from pathlib import Path
 from aas_quantum.aas import mapping
 from aas_quantum.aas.files import read_files
 from aas_quantum.app.events import Listener, RunEvent, RunState
-from aas_quantum.app.jobs import JobSpec, open_store
 from aas_quantum.app.outputs import ResultFiles
 from aas_quantum.app.repository import Repository
 from aas_quantum.app.request import RunRequest
-from aas_quantum.app.worker import JobRunner, current_job
 from aas_quantum.bulk import long_running
 from aas_quantum.errors import AasQuantumError
 from aas_quantum.problem import build_problem, product_number
 from aas_quantum.publish.opcua import OpcUaResultServer, OpcUaServerSettings
+from aas_quantum.service.jobs import JobSpec, open_store
+from aas_quantum.service.worker import JobRunner, current_job
 from aas_quantum.solvers import DEFAULT_METHOD, get_solver
 from aas_quantum.summary import RunSummary
 

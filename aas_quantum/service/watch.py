@@ -13,22 +13,16 @@ inputs.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 import threading
 import time
 from collections.abc import Callable
 
-from basyx.aas import model
-
 from aas_quantum import contract
-from aas_quantum.aas.events import Change
-from aas_quantum.aas.files import AasEnvironment, AasJsonEncoder
-from aas_quantum.aas.mapping import semantic_key
 from aas_quantum.aas.result import result_submodel_id
-from aas_quantum.app.jobs import JobSpec
-from aas_quantum.app.repository import Repository
+from aas_quantum.app.repository import Repository, input_fingerprint
+from aas_quantum.service.events import Change
+from aas_quantum.service.jobs import JobSpec
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +46,7 @@ class ChangeWatcher:
         shell = env.objects.get_item(shell_id)
         result = result_submodel_id(shell_id)
         refs = frozenset(r.key[-1].value for r in shell.submodel) - {result}
-        return set(env.origin) - {shell_id, result}, refs, fingerprint(env, shell_id)
+        return set(env.origin) - {shell_id, result}, refs, input_fingerprint(env, shell_id)
 
     def refresh(self, products: list[str] | None = None) -> None:
         """Re-read what the products depend on (all products when ``products`` is None)."""
@@ -149,19 +143,3 @@ class ChangeWatcher:
                     self.submit(JobSpec(product=product, origin="event"), f"reoptimize:{product}")
                 except Exception as exc:
                     log.warning("cannot queue the re-optimisation of %s: %s", product, exc)
-
-
-def fingerprint(env: AasEnvironment, shell_id: str) -> str:
-    """A hash of every input object but results (their write must not look like an input change)."""
-    digest = hashlib.sha256()
-    for identifier in sorted(env.origin):
-        obj = env.objects.get_item(identifier)
-        if identifier == result_submodel_id(shell_id) or (isinstance(obj, model.Submodel)
-                                                         and semantic_key(obj) == contract.OPTIMIZATION_RESULT):
-            continue
-        if isinstance(obj, model.AssetAdministrationShell):  # without the result's reference
-            refs = sorted({r.key[-1].value for r in obj.submodel} - {result_submodel_id(identifier)})
-            digest.update(json.dumps([identifier, refs]).encode())
-            continue
-        digest.update(json.dumps(obj, cls=AasJsonEncoder, sort_keys=True).encode())
-    return digest.hexdigest()

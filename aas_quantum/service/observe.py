@@ -13,8 +13,8 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from aas_quantum.app.execute import RunOutcome
-from aas_quantum.app.jobs import Job, JobState
-from aas_quantum.app.worker import current_job
+from aas_quantum.service.jobs import Job, JobState
+from aas_quantum.service.worker import current_job
 
 
 class JsonFormatter(logging.Formatter):
