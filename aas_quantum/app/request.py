@@ -107,7 +107,7 @@ class RunRequest:
     out: Path = Path("out")  # result AASX/JSON and ERP files
     erp: ErpOutput | None = None
     plot: Path | None = None  # the run's figure (.png, .svg, .html), written with the local outputs
-    dry_run: bool = False  # compute and write local files, write nothing to the server
+    dry_run: bool = False  # compute and show: nothing is written, locally or to the server
     run_id: str | None = None  # given by a caller that tracks jobs; a new one otherwise
     overrides: RequestOverrides = RequestOverrides()
 
