@@ -272,6 +272,91 @@ def test_polling_detects_a_change_without_events_and_ignores_its_own_writes(basy
         assert len(_jobs(http, "event")) == 1
 
 
+def _input_submodel(url: str) -> dict:
+    """A submodel the drone's run reads (a supplier's offers): an event about it concerns the drone."""
+    with httpx.Client(timeout=30) as client:
+        return next(s for s in client.get(f"{url}/submodels", params={"limit": 1000}).json()["result"]
+                    if any(e.get("idShort") == "Offers" for e in s.get("submodelElements", [])))
+
+
+def _publisher(port: int) -> paho.Client:
+    publisher = paho.Client(CallbackAPIVersion.VERSION2, protocol=paho.MQTTv5)
+    publisher.connect("127.0.0.1", port)
+    publisher.loop_start()
+    return publisher
+
+
+def _event_jobs_done(http: httpx.Client, count: int) -> list[dict]:
+    """Wait until ``count`` event jobs have run to done."""
+    return wait_for(lambda: len(done := [j for j in _jobs(http, "event") if j["state"] == "done"]) >= count
+                    and done, 90)
+
+
+MALFORMED_EVENTS = [  # each raised in paho's thread before: no later event created a job
+    ("sm-repository/aas-env/submodels/updated", {"id": "x", "semanticId": "y"}),
+    ("sm-repository/aas-env/submodels/updated", {"id": "x", "semanticId": {"keys": ["a"]}}),
+    ("aas-repository/aas-env/shells/updated", {"id": DRONE, "submodels": [{"keys": "x"}]}),
+]
+
+
+def test_a_malformed_event_is_logged_once_and_acknowledged_and_the_watcher_goes_on(basyx_server, mosquitto,
+                                                                                   aas_service, tmp_path):
+    url, _ = basyx_server(SMALL)
+    broker = mosquitto()
+    directory = tmp_path / "svc"
+    directory.mkdir()
+    args = ("--server", url, "--solver", "greedy", "--watch", "mqtt", "--events", broker.url)
+    env = {"AAS_QUANTUM_SERVICE_DEBOUNCE_S": "0.2", "AAS_QUANTUM_SERVICE_INSTANCE_ID": "node-a"}
+    service = aas_service(*args, env=env, directory=directory)
+    publisher = _publisher(broker.port)
+    good = json.dumps(_input_submodel(url))
+    try:
+        with service.http() as http:
+            wait_for(lambda: http.get("/ready").json()["checks"].get("event_broker") == "ok")
+            for topic, body in MALFORMED_EVENTS:
+                publisher.publish(topic, json.dumps(body), qos=1).wait_for_publish()
+            publisher.publish("sm-repository/aas-env/submodels/updated", good, qos=1).wait_for_publish()
+            _event_jobs_done(http, 1)  # the good event after the bad ones still re-optimises
+            ready = http.get("/ready")
+            assert ready.status_code == 200 and ready.json()["checks"]["watcher"] == "ok", ready.text
+        logged = service.log.read_text().count("ignored a malformed event")
+        assert logged == len(MALFORMED_EVENTS)  # once each, naming the topic and the field
+        assert "semanticId must be a reference object" in service.log.read_text()
+        service.stop()
+        # the bad events were acknowledged: the persistent session does not hand them over again
+        restarted = aas_service(*args, env=env, directory=directory)
+        with restarted.http() as http:
+            wait_for(lambda: http.get("/ready").json()["checks"].get("event_broker") == "ok")
+            publisher.publish("sm-repository/aas-env/submodels/updated", good, qos=1).wait_for_publish()
+            _event_jobs_done(http, 2)
+        assert restarted.log.read_text().count("ignored a malformed event") == logged  # nothing redelivered
+    finally:
+        publisher.loop_stop()
+        publisher.disconnect()
+
+
+def test_the_watcher_reconnects_after_the_broker_restarts(basyx_server, mosquitto, aas_service):
+    url, _ = basyx_server(SMALL)
+    broker = mosquitto()
+    service = aas_service("--server", url, "--solver", "greedy", "--watch", "mqtt", "--events", broker.url,
+                          env={"AAS_QUANTUM_SERVICE_DEBOUNCE_S": "0.2", "AAS_QUANTUM_MQTT_RECONNECT_MAX_S": "2"})
+    with service.http() as http:
+        wait_for(lambda: http.get("/ready").json()["checks"].get("event_broker") == "ok")
+        broker.stop()
+        down = wait_for(lambda: (r := http.get("/ready")).status_code == 503 and r.json())
+        assert down["checks"]["event_broker"].startswith("ConnectionError")  # names what is missing
+        broker.start()  # same port, same persistence
+        wait_for(lambda: http.get("/ready").status_code == 200, 90)
+        publisher = _publisher(broker.port)
+        try:
+            publisher.publish("sm-repository/aas-env/submodels/updated", json.dumps(_input_submodel(url)),
+                              qos=1).wait_for_publish()
+            _event_jobs_done(http, 1)
+        finally:
+            publisher.loop_stop()
+            publisher.disconnect()
+
+
 # ------------------------------------------------------------------------ crashes and scale
 
 

@@ -402,6 +402,7 @@ def serve(settings: ServiceSettings, server: ServerSettings, template: RunReques
         if watcher is not None:
             await asyncio.to_thread(watcher.refresh)
             watcher.start()
+            service.ready_checks["watcher"] = watcher.check
             if settings.watch == "mqtt":
                 nonlocal subscriber
                 from aas_quantum.aas.events import EventSubscriber
@@ -411,8 +412,7 @@ def serve(settings: ServiceSettings, server: ServerSettings, template: RunReques
                                                                   client_id=f"aas-quantum-events-{settings.instance_id}"),
                                              watcher.changed, settings.sm_repository_ids, settings.aas_repository_ids)
                 subscriber.start()
-                service.ready_checks["event_broker"] = lambda: _require(
-                    subscriber is not None and subscriber.connected(), "not connected")
+                service.ready_checks["event_broker"] = subscriber.check
             else:
                 threading.Thread(target=_poll_loop, args=(watcher, settings.poll_interval_s, stop_polling),
                                  name="poll", daemon=True).start()
