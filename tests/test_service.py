@@ -80,6 +80,34 @@ def run_id(result: dict) -> str:
     return next(e["value"] for e in result["submodelElements"] if e["idShort"] == "RunId")
 
 
+class HeldRead:
+    """A ``FaultProxy`` rule holding the first read of a shell until ``release()``: a job that is mid-run for
+    exactly as long as the test needs, on a fast machine as on a slow one."""
+
+    def __init__(self, shell: str) -> None:
+        self.segment, self.reached, self._released = b64(shell), threading.Event(), threading.Event()
+        self._armed, self._lock = True, threading.Lock()
+
+    def __call__(self, method: str, path: str) -> None:
+        with self._lock:
+            take = self._armed and method == "GET" and self.segment in path
+            self._armed = self._armed and not take
+        if take:
+            self.reached.set()
+            self._released.wait(240)
+
+    def release(self) -> None:
+        self._released.set()
+
+
+HOLD_ENV = {"AAS_QUANTUM_TIMEOUT": "300"}  # the held read must not time out and be retried past the hold
+
+
+def logged(service, *texts: str) -> bool:
+    log = service.log.read_text()
+    return any(text in log for text in texts)
+
+
 # ------------------------------------------------------------------------------ delegation
 
 
@@ -145,7 +173,7 @@ def test_every_route_but_health_needs_credentials(basyx_server, aas_service):
     bearer = anonymous.get("/jobs", headers={"Authorization": f"Bearer {SERVICE_KEY}"})
     assert bearer.status_code == 200
     ready = anonymous.get("/ready", headers={"X-API-Key": SERVICE_KEY}).json()
-    assert ready == {"ready": True, "checks": {"job_store": "ok", "aas_server": "ok"}}
+    assert ready == {"ready": True, "checks": {"job_store": "ok", "worker": "ok", "aas_server": "ok"}}
     assert SERVICE_KEY not in service.log.read_text()
 
 
@@ -456,6 +484,72 @@ def test_sigterm_requeues_a_running_job_and_the_restart_completes_it(basyx_serve
         done = wait_for(lambda: (j := http.get(f"/jobs/{job['job_id']}").json())["state"] == "done" and j, 90)
     assert done["attempts"] == 2 and done["outcome"]["status"] in ("optimal", "feasible")
     result, references = server_result(url, DRONE)
+    assert references == 1 and result["administration"]["version"] == "1" and run_id(result) == job["run_id"]
+
+
+def test_a_postgresql_outage_during_a_job_fails_no_run_and_kills_no_worker(basyx_server, aas_service,
+                                                                           postgres_cluster):
+    """PostgreSQL stops while a job runs and comes back once the job has failed to record its outcome: the
+    run is not failed by its missed heartbeats, its outcome is recorded after the reconnect, /ready says
+    503 naming the store meanwhile, and the worker lives on to run the next job."""
+    url, _ = basyx_server(SMALL)
+    held = HeldRead(DRONE)
+    env = {"AAS_QUANTUM_SERVICE_LEASE_S": "300", **HOLD_ENV}  # store retries outlast any restart of PostgreSQL
+    with FaultProxy(url, held) as proxy:
+        service = aas_service("--server", proxy.url, "--solver", "greedy", "--jobs", postgres_cluster.dsn, env=env)
+        with service.http() as http:
+            job = http.post("/jobs", json={"product": DRONE}).json()
+            assert held.reached.wait(120)  # running: claimed, reading its inputs
+            postgres_cluster.stop()
+            down = wait_for(lambda: (r := http.get("/ready")).status_code == 503 and r.json())
+            assert down["checks"]["job_store"] != "ok" and down["checks"]["worker"] == "ok", down
+            held.release()  # the run goes on: solve, write, then record its outcome in the missing store
+            wait_for(lambda: logged(service, f"during finish of job {job['job_id']}",
+                                    f"recording the outcome of job {job['job_id']}", "Exception in thread"), 120)
+            postgres_cluster.start()
+            done = wait_for(lambda: (j := http.get(f"/jobs/{job['job_id']}").json())["state"] not in (
+                "queued", "running") and j, 120)
+            assert done["state"] == "done" and done["outcome"]["status"] in ("optimal", "feasible"), done
+            wait_for(lambda: http.get("/ready").status_code == 200)
+            after = http.post("/jobs", json={"product": DRONE}).json()  # the worker is alive
+            wait_for(lambda: http.get(f"/jobs/{after['job_id']}").json()["state"] == "done", 120)
+    result, references = server_result(url, DRONE)
+    assert references == 1 and result["administration"]["version"] == "2" and run_id(result) == after["run_id"]
+
+
+def test_a_sqlite_lock_held_past_the_retries_requeues_the_job_and_loses_no_solve(basyx_server, aas_service,
+                                                                                 tmp_path):
+    """Another writer holds the SQLite job store while a job finishes, for longer than the store retries:
+    the job goes back to the queue under its run id and, the lock released, runs again to done; its
+    result is written once."""
+    import sqlite3
+
+    url, _ = basyx_server(SMALL)
+    held = HeldRead(DRONE)
+    directory = tmp_path / "svc"
+    directory.mkdir()
+    env = {"AAS_QUANTUM_SERVICE_LEASE_S": "4", **HOLD_ENV}  # store retries and lease: 4 s
+    with FaultProxy(url, held) as proxy:
+        service = aas_service("--server", proxy.url, "--solver", "greedy", env=env, directory=directory)
+        with service.http() as http:
+            job = http.post("/jobs", json={"product": DRONE}).json()
+        assert held.reached.wait(120)
+        lock = sqlite3.connect(directory / "data" / "jobs.sqlite", isolation_level=None)
+        try:
+            lock.execute("BEGIN EXCLUSIVE")
+            held.release()
+            wait_for(lambda: logged(service, f"job {job['job_id']} could not be requeued either",
+                                    "Exception in thread"), 180)
+        finally:
+            lock.rollback()
+            lock.close()
+        with service.http() as http:
+            done = wait_for(lambda: (j := http.get(f"/jobs/{job['job_id']}").json())["state"] not in (
+                "queued", "running") and j, 120)
+            assert http.get("/ready").status_code == 200
+    assert done["state"] == "done" and done["outcome"]["status"] in ("optimal", "feasible"), done
+    assert done["attempts"] >= 2 and done["run_id"] == job["run_id"]
+    result, references = server_result(url, DRONE)  # the re-run's write was recognised as the same run's
     assert references == 1 and result["administration"]["version"] == "1" and run_id(result) == job["run_id"]
 
 

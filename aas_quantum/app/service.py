@@ -282,7 +282,8 @@ def create_app(service: Service) -> FastAPI:
     @app.get("/ready", dependencies=guarded, responses={503: {"description": "a dependency is not reachable"}})
     def ready() -> JSONResponse:
         checks: dict[str, str] = {}
-        for name, check in {"job_store": service.store.ping, **service.ready_checks}.items():
+        for name, check in {"job_store": service.store.ping, "worker": service.runner.check,
+                            **service.ready_checks}.items():
             try:
                 check()
                 checks[name] = "ok"
@@ -360,7 +361,7 @@ def create_app(service: Service) -> FastAPI:
 def build_service(settings: ServiceSettings, repository: Callable[[], Repository], template: RunRequest,
                   listeners: list[Listener], ready_checks: dict[str, Callable[[], None]] | None = None) -> Service:
     """Store, runner and metrics, wired; nothing started."""
-    store = open_store(settings.jobs, settings.data_dir)
+    store = open_store(settings.jobs, settings.data_dir, retry_s=settings.lease_s)  # beyond that, others take over
     metrics = Metrics(store.counts)
     runner = JobRunner(store, repository, template, listeners, worker_id=settings.instance_id,
                        concurrency=settings.workers, lease_s=settings.lease_s, finished=metrics.finished)
