@@ -335,18 +335,22 @@ class Subscriber:
     def __init__(self, port: int, topics: list[str], client_id: str = "", persistent: bool = False,
                  tls: dict | None = None, auth: tuple[str, str] | None = None) -> None:
         self.messages: queue.Queue = queue.Queue()
+        self.subscribed = threading.Event()  # acknowledged: nothing published from now on is missed
         self.client = paho.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=paho.MQTTv5)
         if tls:
             self.client.tls_set(**tls)
         if auth:
             self.client.username_pw_set(*auth)
         self.client.on_message = lambda c, u, m: self.messages.put((m.topic, json.loads(m.payload), m.retain))
-        self.client.on_connect = lambda c, u, f, r, p: [c.subscribe(t, qos=1) for t in topics]
+        self.client.on_connect = lambda c, u, f, r, p: c.subscribe([(t, 1) for t in topics])
+        self.client.on_subscribe = lambda c, u, mid, reasons, p: self.subscribed.set()
         self.client.reconnect_delay_set(0.2, 1)
         props = Properties(PacketTypes.CONNECT)
         props.SessionExpiryInterval = 3600 if persistent else 0
         self.client.connect("127.0.0.1", port, clean_start=not persistent, properties=props)
         self.client.loop_start()
+        if not self.subscribed.wait(30):
+            pytest.fail(f"the test subscriber got no SUBACK for {topics}")
 
     def drain(self, quiet_s: float = 1.0, total_s: float = 30.0, until: int | None = None) -> list:
         """Messages until none arrives for ``quiet_s`` (or ``until`` of them have arrived)."""
