@@ -26,6 +26,7 @@ from paho.mqtt.properties import Properties
 from typer.testing import CliRunner
 
 from aas_quantum.aas.files import read_files, write_aasx
+from aas_quantum.aas.http import b64
 from aas_quantum.aas.mapping import catalog_objects, product_shell, read_catalog
 from aas_quantum.aas.result import output_stem
 from aas_quantum.catalog import Catalog
@@ -327,6 +328,26 @@ class FaultProxy:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+class HeldRead:
+    """A ``FaultProxy`` rule holding the first read of a shell until ``release()``: a job that is mid-run for
+    exactly as long as the test needs, on a fast machine as on a slow one."""
+
+    def __init__(self, shell: str) -> None:
+        self.segment, self.reached, self._released = b64(shell), threading.Event(), threading.Event()
+        self._armed, self._lock = True, threading.Lock()
+
+    def __call__(self, method: str, path: str) -> None:
+        with self._lock:
+            take = self._armed and method == "GET" and self.segment in path
+            self._armed = self._armed and not take
+        if take:
+            self.reached.set()
+            self._released.wait(240)
+
+    def release(self) -> None:
+        self._released.set()
 
 
 class Subscriber:

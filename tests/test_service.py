@@ -25,7 +25,7 @@ from aas_quantum.aas.result import result_submodel_id
 from aas_quantum.app.operation import DELEGATION_QUALIFIER, operations_submodel_id
 from aas_quantum.cli import app
 
-from conftest import LARGE, MEDIUM, SERVICE_KEY, SMALL, FaultProxy, Subscriber, idta_findings
+from conftest import LARGE, MEDIUM, SERVICE_KEY, SMALL, FaultProxy, HeldRead, Subscriber, idta_findings
 
 DRONE = "urn:aas-quantum:sample:drone:aas"
 EBIKE = "urn:aas-quantum:sample:ebike-drive:aas"
@@ -78,26 +78,6 @@ def kpi(result: dict, name: str) -> float:
 
 def run_id(result: dict) -> str:
     return next(e["value"] for e in result["submodelElements"] if e["idShort"] == "RunId")
-
-
-class HeldRead:
-    """A ``FaultProxy`` rule holding the first read of a shell until ``release()``: a job that is mid-run for
-    exactly as long as the test needs, on a fast machine as on a slow one."""
-
-    def __init__(self, shell: str) -> None:
-        self.segment, self.reached, self._released = b64(shell), threading.Event(), threading.Event()
-        self._armed, self._lock = True, threading.Lock()
-
-    def __call__(self, method: str, path: str) -> None:
-        with self._lock:
-            take = self._armed and method == "GET" and self.segment in path
-            self._armed = self._armed and not take
-        if take:
-            self.reached.set()
-            self._released.wait(240)
-
-    def release(self) -> None:
-        self._released.set()
 
 
 HOLD_ENV = {"AAS_QUANTUM_TIMEOUT": "300"}  # the held read must not time out and be retried past the hold
