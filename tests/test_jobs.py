@@ -172,3 +172,28 @@ def test_a_store_call_waits_out_a_sqlite_lock_and_gives_up_after_retry_s(tmp_pat
     assert store.get(job.job_id).state is JobState.DONE
     store.close()
     patient.close()
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")
+def test_the_runner_check_names_a_dead_worker_thread(tmp_path):
+    """What /ready asks: a worker thread that died (here of a BaseException, which nothing may swallow)
+    is named, so the queue does not look served while nothing runs it."""
+    from aas_quantum.app.request import RunRequest
+    from aas_quantum.app.worker import JobRunner
+
+    def repository():
+        raise SystemExit("gone")
+
+    store = SqliteJobStore(tmp_path / "jobs.sqlite")
+    runner = JobRunner(store, repository, RunRequest(out=tmp_path / "out"), lease_s=60, poll_s=0.05)
+    runner.start()
+    runner.check()  # alive
+    store.submit(JobSpec(product="p"))
+    runner.wake()
+    deadline = time.monotonic() + 60
+    while runner._threads[0].is_alive() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    with pytest.raises(RuntimeError, match="job-worker-0"):
+        runner.check()
+    runner.stop(0)
+    store.close()
