@@ -26,6 +26,7 @@ from paho.mqtt.properties import Properties
 from typer.testing import CliRunner
 
 from aas_quantum.aas.files import read_files, write_aasx
+from aas_quantum.aas.ids import b64
 from aas_quantum.aas.mapping import catalog_objects, product_shell, read_catalog
 from aas_quantum.aas.result import output_stem
 from aas_quantum.catalog import Catalog
@@ -332,24 +333,48 @@ class FaultProxy:
         self.close()
 
 
+class HeldRead:
+    """A ``FaultProxy`` rule holding the first read of a shell until ``release()``: a job that is mid-run for
+    exactly as long as the test needs, on a fast machine as on a slow one."""
+
+    def __init__(self, shell: str) -> None:
+        self.segment, self.reached, self._released = b64(shell), threading.Event(), threading.Event()
+        self._armed, self._lock = True, threading.Lock()
+
+    def __call__(self, method: str, path: str) -> None:
+        with self._lock:
+            take = self._armed and method == "GET" and self.segment in path
+            self._armed = self._armed and not take
+        if take:
+            self.reached.set()
+            self._released.wait(240)
+
+    def release(self) -> None:
+        self._released.set()
+
+
 class Subscriber:
     """A real paho client collecting (topic, payload, retain) in arrival order."""
 
     def __init__(self, port: int, topics: list[str], client_id: str = "", persistent: bool = False,
                  tls: dict | None = None, auth: tuple[str, str] | None = None) -> None:
         self.messages: queue.Queue = queue.Queue()
+        self.subscribed = threading.Event()  # acknowledged: nothing published from now on is missed
         self.client = paho.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=paho.MQTTv5)
         if tls:
             self.client.tls_set(**tls)
         if auth:
             self.client.username_pw_set(*auth)
         self.client.on_message = lambda c, u, m: self.messages.put((m.topic, json.loads(m.payload), m.retain))
-        self.client.on_connect = lambda c, u, f, r, p: [c.subscribe(t, qos=1) for t in topics]
+        self.client.on_connect = lambda c, u, f, r, p: c.subscribe([(t, 1) for t in topics])
+        self.client.on_subscribe = lambda c, u, mid, reasons, p: self.subscribed.set()
         self.client.reconnect_delay_set(0.2, 1)
         props = Properties(PacketTypes.CONNECT)
         props.SessionExpiryInterval = 3600 if persistent else 0
         self.client.connect("127.0.0.1", port, clean_start=not persistent, properties=props)
         self.client.loop_start()
+        if not self.subscribed.wait(30):
+            pytest.fail(f"the test subscriber got no SUBACK for {topics}")
 
     def drain(self, quiet_s: float = 1.0, total_s: float = 30.0, until: int | None = None) -> list:
         """Messages until none arrives for ``quiet_s`` (or ``until`` of them have arrived)."""
@@ -443,46 +468,74 @@ def aas_service(tmp_path_factory):
         service.stop()
 
 
+class PostgresCluster:
+    """A real PostgreSQL (Debian's package) on 127.0.0.1 in a throw-away cluster, stoppable and restartable
+    on the same port (an outage in the middle of a test)."""
+
+    def __init__(self) -> None:
+        import glob
+        import tempfile
+
+        bins = sorted(glob.glob("/usr/lib/postgresql/*/bin"))
+        if not bins:
+            pytest.fail("PostgreSQL is not installed: `make test` installs the Debian package postgresql")
+        self.bin_dir = Path(bins[-1])
+        self.directory = Path(tempfile.mkdtemp(prefix="aasq-pg-", dir="/tmp"))
+        self.as_user: list[str] = []
+        if os.geteuid() == 0:  # initdb and postgres refuse to run as root
+            shutil.chown(self.directory, "postgres", "postgres")
+            self.as_user = ["runuser", "-u", "postgres", "--"]
+        self.data = self.directory / "data"
+        subprocess.run([*self.as_user, str(self.bin_dir / "initdb"), "-D", str(self.data), "-A", "trust", "-U",
+                        "postgres"], check=True, capture_output=True, timeout=120)
+        self.port = free_port()
+        self.dsn = f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> PostgresCluster:
+        import psycopg
+
+        self.process = subprocess.Popen(
+            [*self.as_user, str(self.bin_dir / "postgres"), "-D", str(self.data), "-p", str(self.port), "-k",
+             str(self.directory), "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                psycopg.connect(self.dsn, connect_timeout=2).close()
+                return self
+            except psycopg.OperationalError:
+                if time.monotonic() > deadline or self.process.poll() is not None:
+                    self.process.kill()
+                    pytest.fail("PostgreSQL did not start")
+                time.sleep(0.2)
+
+    def stop(self) -> None:
+        """Fast shutdown: every connection is cut, as in an outage (runuser passes no SIGINT on, so pg_ctl)."""
+        if self.process is not None and self.process.poll() is None:
+            subprocess.run([*self.as_user, str(self.bin_dir / "pg_ctl"), "stop", "-D", str(self.data), "-m", "fast",
+                            "-w"], check=True, capture_output=True, timeout=60)
+            self.process.wait(timeout=30)
+
+    def remove(self) -> None:
+        self.stop()
+        shutil.rmtree(self.directory, ignore_errors=True)
+
+
 @pytest.fixture
-def postgres():
-    """A real PostgreSQL (Debian's package) on 127.0.0.1 in a throw-away cluster: yields its DSN."""
-    import glob
-    import tempfile
-    import time
+def postgres_cluster():
+    """A started ``PostgresCluster`` (``stop()``/``start()`` keep its data and port); removed afterwards."""
+    cluster = PostgresCluster()
+    try:
+        yield cluster.start()
+    finally:
+        cluster.remove()
 
-    bins = sorted(glob.glob("/usr/lib/postgresql/*/bin"))
-    if not bins:
-        pytest.fail("PostgreSQL is not installed: `make test` installs the Debian package postgresql")
-    bin_dir = Path(bins[-1])
-    directory = Path(tempfile.mkdtemp(prefix="aasq-pg-", dir="/tmp"))
-    as_user: list[str] = []
-    if os.geteuid() == 0:  # initdb and postgres refuse to run as root
-        shutil.chown(directory, "postgres", "postgres")
-        as_user = ["runuser", "-u", "postgres", "--"]
-    data = directory / "data"
-    subprocess.run([*as_user, str(bin_dir / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres"],
-                   check=True, capture_output=True, timeout=120)
-    port = free_port()
-    process = subprocess.Popen([*as_user, str(bin_dir / "postgres"), "-D", str(data), "-p", str(port), "-k",
-                                str(directory), "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off"],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    dsn = f"postgresql://postgres@127.0.0.1:{port}/postgres"
-    import psycopg
 
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            psycopg.connect(dsn, connect_timeout=2).close()
-            break
-        except psycopg.OperationalError:
-            if time.monotonic() > deadline or process.poll() is not None:
-                process.kill()
-                pytest.fail("PostgreSQL did not start")
-            time.sleep(0.2)
-    yield dsn
-    process.terminate()
-    process.wait(timeout=30)
-    shutil.rmtree(directory, ignore_errors=True)
+@pytest.fixture
+def postgres(postgres_cluster):
+    """A real PostgreSQL in a throw-away cluster: its DSN."""
+    return postgres_cluster.dsn
 
 
 @pytest.fixture(scope="module")

@@ -122,3 +122,78 @@ def test_every_operation_variable_is_documented():
     readme = (REPO / "submodels" / "README.md").read_text()
     for variable in (*operation.INPUTS, *operation.OUTPUTS):
         assert f"`{variable.name}` | {variable.value_type} | {variable.description} |" in readme, variable.name
+
+
+def _when_logged(caplog, text: str, then) -> threading.Thread:
+    """Run ``then`` as soon as ``text`` has been logged (from a thread; bounded)."""
+    def watch() -> None:
+        deadline = time.monotonic() + 120
+        while text not in caplog.text and time.monotonic() < deadline:
+            time.sleep(0.05)
+        then()
+    thread = threading.Thread(target=watch)
+    thread.start()
+    return thread
+
+
+def test_a_store_call_retries_across_a_postgresql_restart(postgres_cluster, caplog):
+    import psycopg
+
+    store = PostgresJobStore(postgres_cluster.dsn, retry_s=120)
+    job, _ = store.submit(JobSpec(product="p"))
+    assert store.claim("w") is not None
+    postgres_cluster.stop()
+    with pytest.raises(psycopg.OperationalError):  # heartbeats and readiness are not retried: the next one is
+        store.heartbeat(job.job_id, "w")
+    with pytest.raises(psycopg.OperationalError):
+        store.ping()
+    restart = _when_logged(caplog, f"during finish of job {job.job_id}", postgres_cluster.start)
+    store.finish(job.job_id, "w", JobState.DONE, {"status": "optimal"}, "")  # waits for the restart
+    restart.join()
+    assert store.get(job.job_id).state is JobState.DONE
+    store.close()
+
+
+def test_a_store_call_waits_out_a_sqlite_lock_and_gives_up_after_retry_s(tmp_path, caplog):
+    import sqlite3
+
+    store = SqliteJobStore(tmp_path / "jobs.sqlite", retry_s=0.5)
+    patient = SqliteJobStore(tmp_path / "jobs.sqlite", retry_s=120)  # the same file, a longer bound
+    job, _ = store.submit(JobSpec(product="p"))
+    assert store.claim("w") is not None
+    other = sqlite3.connect(tmp_path / "jobs.sqlite", isolation_level=None, check_same_thread=False)
+    other.execute("BEGIN EXCLUSIVE")
+    with pytest.raises(sqlite3.OperationalError, match="locked"):  # bounded: retry_s, then the caller decides
+        store.finish(job.job_id, "w", JobState.DONE, {"status": "optimal"}, "")
+    release = _when_logged(caplog, f"during finish of job {job.job_id}", other.rollback)
+    patient.finish(job.job_id, "w", JobState.DONE, {"status": "optimal"}, "")
+    release.join()
+    other.close()
+    assert store.get(job.job_id).state is JobState.DONE
+    store.close()
+    patient.close()
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")
+def test_the_runner_check_names_a_dead_worker_thread(tmp_path):
+    """What /ready asks: a worker thread that died (here of a BaseException, which nothing may swallow)
+    is named, so the queue does not look served while nothing runs it."""
+    from aas_quantum.app.request import RunRequest
+    from aas_quantum.service.worker import JobRunner
+
+    def repository():
+        raise SystemExit("gone")
+
+    store = SqliteJobStore(tmp_path / "jobs.sqlite")
+    runner = JobRunner(store, repository, RunRequest(out=tmp_path / "out"), lease_s=60, poll_s=0.05)
+    runner.start()
+    runner.check()  # alive
+    store.submit(JobSpec(product="p"))
+    runner.wake()
+    deadline = time.monotonic() + 60
+    while runner._threads[0].is_alive() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    with pytest.raises(RuntimeError, match="job-worker-0"):
+        runner.check()
+    runner.stop(0)
+    store.close()

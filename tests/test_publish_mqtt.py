@@ -9,7 +9,6 @@ import os
 import socket
 import subprocess
 import threading
-import time
 from pathlib import Path
 
 import jsonschema
@@ -33,7 +32,6 @@ RUN_ID = "6f1c2b7e-0d4a-4a57-9d55-3f3c8e1b2a90"
 def test_cli_run_publishes_ordered_status_and_a_valid_retained_result(mosquitto, cli, tmp_path):
     broker = mosquitto()
     watcher = Subscriber(broker.port, [topic("aas-quantum", PRODUCT, "status")])
-    time.sleep(0.3)
     result = cli.invoke(app, ["optimize", str(SMALL), "--solver", "exact", "--mqtt", broker.url, "--json",
                               "--out", str(tmp_path)])
     assert result.exit_code == 0, result.output

@@ -29,7 +29,7 @@ from aas_quantum.publish.opcua import (
 )
 from aas_quantum.summary import RunSummary
 
-from conftest import DRONE_STEM, SMALL, free_port
+from conftest import DRONE_SHELL, DRONE_STEM, SMALL, FaultProxy, HeldRead, free_port
 
 PRODUCT_KEY = "QX5-Inspect"
 
@@ -194,6 +194,8 @@ def test_server_settings_refuse_an_open_server_by_default(tmp_path, monkeypatch)
 
     with pytest.raises(ConfigError, match="no users"):
         OpcUaServerSettings.resolve()
+    with pytest.raises(ConfigError, match="finished_jobs_kept must be at least 1"):
+        OpcUaServerSettings.resolve(users={"operator": "pa55"}, finished_jobs_kept=0)
 
 
 def test_client_mode_writes_into_a_separate_server(tmp_path, summaries):
@@ -245,15 +247,18 @@ def test_client_mode_writes_into_a_separate_server(tmp_path, summaries):
 
 
 @contextlib.contextmanager
-def opcua_server_process(tmp_path: Path, out: Path, solver: str) -> Iterator[tuple[str, str]]:
-    """``aas-quantum opcua-server`` on the drone in a child process: yields (endpoint, its ready line)."""
+def opcua_server_process(tmp_path: Path, out: Path, solver: str, inputs: tuple[str, ...] = (str(SMALL),),
+                         server_config: str = "", env: dict[str, str] | None = None) -> Iterator[tuple[str, str]]:
+    """``aas-quantum opcua-server`` (on the drone, unless ``inputs`` say otherwise) in a child process: yields
+    (endpoint, its ready line)."""
     config = tmp_path / "config.toml"
-    config.write_text(f'[opcua.server]\ncert_dir = "{tmp_path / "pki"}"\n[opcua.users]\noperator = "pa55"\n')
+    config.write_text(f'[opcua.server]\ncert_dir = "{tmp_path / "pki"}"\n{server_config}\n'
+                      '[opcua.users]\noperator = "pa55"\n')
     endpoint = f"opc.tcp://127.0.0.1:{free_port()}/aas-quantum"
-    command = [sys.executable, "-m", "aas_quantum.cli", "opcua-server", str(SMALL), "--out", str(out),
+    command = [sys.executable, "-m", "aas_quantum.cli", "opcua-server", *inputs, "--out", str(out),
                "--endpoint", endpoint, "--solver", solver]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                               env=os.environ | {"AAS_QUANTUM_CONFIG": str(config), "COLUMNS": "200"})
+                               env=os.environ | {"AAS_QUANTUM_CONFIG": str(config), "COLUMNS": "200", **(env or {})})
     try:
         line = process.stdout.readline()
         assert line.startswith("ready"), line + process.stdout.read()
@@ -332,6 +337,41 @@ def test_opcua_server_optimize_accepts_the_last_segment_before_any_result(tmp_pa
                 assert (await _job_done(client, job_id))["State"] == "done"
                 assert (await _read_tree(client))[f"{PRODUCT_KEY}/TotalCost"] == pytest.approx(
                     summaries["greedy"]["kpis"]["total_cost"])
+            finally:
+                await client.disconnect()
+
+        asyncio.run(check())
+
+
+def test_optimize_queues_one_job_per_product_and_finished_job_nodes_expire(tmp_path, basyx_server):
+    """20 calls while a run is held mid-read give one more job, not 20; with finished_jobs_kept = 2 only
+    the two most recent finished jobs keep their node under Jobs/."""
+    url, _ = basyx_server(SMALL)
+    with FaultProxy(url) as proxy, opcua_server_process(
+            tmp_path, tmp_path / "out", "greedy", ("--server", proxy.url), "finished_jobs_kept = 2",
+            {"AAS_QUANTUM_TIMEOUT": "300"}) as (endpoint, _ready):
+        held = HeldRead(DRONE_SHELL)
+        proxy.rule = held  # from now on: the first run holds in its read until released
+
+        async def check() -> None:
+            client = await connect_client(_client_settings(tmp_path, endpoint))
+            try:
+                status, first = await _optimize(client, PRODUCT_KEY)
+                assert status == "queued"
+                assert await asyncio.to_thread(held.reached.wait, 120)  # the first job runs, held
+                answers = [await _optimize(client, PRODUCT_KEY) for _ in range(20)]
+                ids = {job_id for _, job_id in answers}
+                assert {s for s, _ in answers} == {"queued"} and len(ids) == 1 and first not in ids, answers
+                (second,) = ids
+                held.release()
+                assert (await _job_done(client, first))["State"] == "done"
+                assert (await _job_done(client, second))["State"] == "done"
+                later = []
+                for _ in range(3):  # one after the other: each finished before the next call
+                    later.append((await _optimize(client, PRODUCT_KEY))[1])
+                    assert (await _job_done(client, later[-1]))["State"] == "done"
+                jobs = {key.split("/")[1] for key in await _read_tree(client, "Jobs")}
+                assert jobs == set(later[-2:]), jobs  # the older four expired
             finally:
                 await client.disconnect()
 

@@ -13,6 +13,8 @@ Server address space (namespace ``urn:aas-quantum:opcua``, string node ids so no
 
 ``Optimize`` queues a job and answers at once (``queued`` and the job id); the job's node and the
 product's ``Status`` follow the run (``solving``, then ``done`` with the new values, or ``failed``).
+The nodes of finished jobs are kept for the ``finished_jobs_kept`` most recent ones, then removed
+(a server that runs for months would otherwise grow a node per job).
 
 Percentages and days carry ``EngineeringUnits`` (UNECE codes, OPC UA Part 8). Security: Basic256Sha256
 Sign and SignAndEncrypt with a certificate created on first start and reused; users and passwords
@@ -27,6 +29,7 @@ import hmac
 import logging
 import os
 import socket
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -116,6 +119,7 @@ class OpcUaServerSettings:
     allow_anonymous: bool = False
     allow_none_security: bool = False
     application_uri: str = "urn:aas-quantum:opcua:server"
+    finished_jobs_kept: int = 100  # nodes of finished jobs under Jobs/, most recent first; older ones are removed
 
     @classmethod
     def resolve(cls, endpoint: str | None = None, **overrides: Any) -> OpcUaServerSettings:
@@ -129,6 +133,9 @@ class OpcUaServerSettings:
                               "file, or set allow_anonymous = true in [opcua.server] explicitly")
         if urlparse(settings.endpoint).scheme != "opc.tcp":
             raise ConfigError(f"OPC UA endpoint must be opc.tcp://host:port/path, got {settings.endpoint!r}")
+        if settings.finished_jobs_kept < 1:
+            raise ConfigError(f"[opcua.server] finished_jobs_kept must be at least 1 (a finished job's node is "
+                              f"how a caller learns its outcome), got {settings.finished_jobs_kept}")
         return settings
 
 
@@ -179,6 +186,7 @@ class OpcUaResultServer:
         self.products: dict[str, Node] = {}
         self.aliases: dict[str, str] = {}  # product key / shell id -> product id
         self.job_nodes: set[str] = set()  # jobs that have their node under Jobs/
+        self._finished: deque[str] = deque()  # finished jobs with a node, oldest first
         self._lock = asyncio.Lock()
 
     async def start(self) -> OpcUaResultServer:
@@ -275,7 +283,8 @@ class OpcUaResultServer:
             reason = str(exc) if isinstance(exc, AasQuantumError | ValueError) else f"{type(exc).__name__}: {exc}"
             log.warning("Optimize(%s) refused: %s", requested, reason)
             return f"failed: {reason}", ""
-        await self.follow(job_id, product_id, "queued")
+        if job_id not in self.job_nodes:  # the queued job a repeated call joins has its node (perhaps running)
+            await self.follow(job_id, product_id, "queued")
         return "queued", job_id
 
     async def follow(self, job_id: str, product_id: str, state: str, progress: float | None = None, stage: str = "",
@@ -299,6 +308,13 @@ class OpcUaResultServer:
                     if value or name in ("State", "Progress"):
                         await self.server.get_node(self._id(f"{key}.{name}")).write_value(
                             ua.Variant(value, JOB_TYPES[name]))
+            if state in ("done", "failed") and job_id not in self._finished:
+                self._finished.append(job_id)
+                while len(self._finished) > self.settings.finished_jobs_kept:
+                    expired = self._finished.popleft()
+                    self.job_nodes.discard(expired)
+                    await self.server.delete_nodes([self.server.get_node(self._id(f"Jobs.{expired}"))],
+                                                   recursive=True)
         await self.set_status(self.aliases.get(product_id, product_id), {"running": "solving"}.get(state, state))
 
 

@@ -405,7 +405,8 @@ def create_app(service: Service) -> FastAPI:
     @app.get("/ready", responses={503: {"description": "a dependency is not reachable"}})
     def ready() -> JSONResponse:
         checks: dict[str, str] = {}
-        for name, check in {"job_store": service.store.ping, **service.ready_checks}.items():
+        for name, check in {"job_store": service.store.ping, "worker": service.runner.check,
+                            **service.ready_checks}.items():
             try:
                 check()
                 checks[name] = "ok"
@@ -483,7 +484,7 @@ def create_app(service: Service) -> FastAPI:
 def build_service(settings: ServiceSettings, repository: Callable[[], Repository], template: RunRequest,
                   listeners: list[Listener], ready_checks: dict[str, Callable[[], None]] | None = None) -> Service:
     """Store, runner and metrics, wired; nothing started."""
-    store = open_store(settings.jobs, settings.data_dir)
+    store = open_store(settings.jobs, settings.data_dir, retry_s=settings.lease_s)  # beyond that, others take over
     metrics = Metrics(store.counts)
     runner = JobRunner(store, repository, template, listeners, worker_id=settings.instance_id,
                        concurrency=settings.workers, lease_s=settings.lease_s, finished=metrics.finished)
@@ -526,6 +527,7 @@ def serve(settings: ServiceSettings, server: ServerSettings, template: RunReques
         if watcher is not None:
             await asyncio.to_thread(watcher.refresh)
             watcher.start()
+            service.ready_checks["watcher"] = watcher.check
             if settings.watch == "mqtt":
                 nonlocal subscriber
                 from aas_quantum.publish.mqtt import MqttSettings
@@ -535,8 +537,7 @@ def serve(settings: ServiceSettings, server: ServerSettings, template: RunReques
                                                                   client_id=f"aas-quantum-events-{settings.instance_id}"),
                                              watcher.changed, settings.sm_repository_ids, settings.aas_repository_ids)
                 subscriber.start()
-                service.ready_checks["event_broker"] = lambda: _require(
-                    subscriber is not None and subscriber.connected(), "not connected")
+                service.ready_checks["event_broker"] = subscriber.check
             else:
                 threading.Thread(target=_poll_loop, args=(watcher, settings.poll_interval_s, stop_polling),
                                  name="poll", daemon=True).start()

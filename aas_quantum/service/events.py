@@ -20,6 +20,7 @@ import paho.mqtt.client as paho
 from paho.mqtt.enums import CallbackAPIVersion
 
 from aas_quantum.aas.ids import unb64
+from aas_quantum.errors import BomInputError
 from aas_quantum.publish.mqtt import MqttSettings
 
 log = logging.getLogger(__name__)
@@ -36,41 +37,73 @@ class Change:
     submodel_refs: tuple[str, ...] = ()  # of a shell, when the payload carries it
 
 
+class MalformedEvent(BomInputError):
+    """An event on a BaSyx topic whose payload is not what BaSyx sends; the message names topic and field."""
+
+
 def parse(topic: str, payload: bytes) -> Change | None:
-    """The change a BaSyx event announces; None for topics and payloads that are none."""
+    """The change a BaSyx event announces; None for topics and payloads that are none. A payload that
+    claims to be a shell or submodel but is malformed (``semanticId`` not an object, a key not an
+    object) raises ``MalformedEvent``: it is no change, and the caller says so once."""
     parts = topic.split("/")
     if len(parts) < 4 or parts[-1] not in ACTIONS:
         return None
     body: Any = None
     try:
         body = json.loads(payload) if payload else None
-    except ValueError:
+    except (ValueError, RecursionError):  # also UnicodeDecodeError; RecursionError: deep nesting
         body = None
     if parts[0] == "sm-repository" and parts[2] == "submodels":
         if len(parts) == 4 and isinstance(body, dict) and isinstance(body.get("id"), str):
-            keys = (body.get("semanticId") or {}).get("keys") or [{}]
-            return Change("submodel", body["id"], parts[3], str(keys[0].get("value") or ""))
+            return Change("submodel", body["id"], parts[3], _first_key(body.get("semanticId"), topic, "semanticId"))
         if len(parts) > 5 and parts[4] == "submodelElements" and (identifier := unb64(parts[3])):
             return Change("submodel", identifier, "updated")  # an element changed: its submodel did
         return None
     if parts[0] == "aas-repository" and parts[2] == "shells" and len(parts) == 4 and isinstance(body, dict) \
             and isinstance(body.get("id"), str):
-        refs = tuple(str(((r.get("keys") or [{}])[-1]).get("value", "")) for r in body.get("submodels") or []
-                     if isinstance(r, dict))
-        return Change("shell", body["id"], parts[3], submodel_refs=refs)
+        refs = body.get("submodels") or []
+        if not isinstance(refs, list):
+            raise MalformedEvent(f"event on {topic}: submodels must be a list of references, got {_kind(refs)}")
+        return Change("shell", body["id"], parts[3], submodel_refs=tuple(
+            _first_key(r, topic, f"submodels[{i}]", last=True) for i, r in enumerate(refs)))
     return None
 
 
+def _first_key(reference: Any, topic: str, field: str, last: bool = False) -> str:
+    """The value of a reference's first (or last) key; "" when the reference is absent or has no keys."""
+    if reference is None:
+        return ""
+    if not isinstance(reference, dict):
+        raise MalformedEvent(f"event on {topic}: {field} must be a reference object, got {_kind(reference)}")
+    keys = reference.get("keys") or []
+    if not isinstance(keys, list):
+        raise MalformedEvent(f"event on {topic}: {field}.keys must be a list, got {_kind(keys)}")
+    if not keys:
+        return ""
+    key = keys[-1 if last else 0]
+    if not isinstance(key, dict):
+        raise MalformedEvent(f"event on {topic}: {field}.keys[{len(keys) - 1 if last else 0}] must be an object "
+                             f"with type and value, got {_kind(key)}")
+    value = key.get("value")
+    return value if isinstance(value, str) else ""
+
+
+def _kind(value: Any) -> str:
+    return f"{type(value).__name__} {json.dumps(value)[:60]}"
+
+
 class EventSubscriber:
-    """Subscribes to BaSyx's event topics and hands every change to ``on_change`` (from paho's thread;
-    ``on_change`` must not block)."""
+    """Subscribes to BaSyx's event topics and hands every change to ``on_change`` (from the subscriber's
+    thread; ``on_change`` must not block). Every message is acknowledged once it has been handled,
+    a malformed one included: a message that cannot be handled is logged and dropped, never
+    redelivered to fail again, and nothing it raises reaches paho's loop (which would end it)."""
 
     def __init__(self, settings: MqttSettings, on_change: Callable[[Change], None],
                  sm_repository_ids: str = "+", aas_repository_ids: str = "+") -> None:
         self.settings, self.on_change = settings, on_change
         self.topics = [f"sm-repository/{r.strip()}/submodels/#" for r in sm_repository_ids.split(",") if r.strip()] \
             + [f"aas-repository/{r.strip()}/shells/#" for r in aas_repository_ids.split(",") if r.strip()]
-        self._connected = threading.Event()
+        self._connected = threading.Event()  # connected and subscribed
         self._client = paho.Client(CallbackAPIVersion.VERSION2, client_id=settings.client_id,
                                    protocol=paho.MQTTv5)
         if settings.username:
@@ -78,6 +111,7 @@ class EventSubscriber:
         if settings.tls:
             self._client.tls_set(ca_certs=settings.ca_file, certfile=settings.cert_file, keyfile=settings.key_file)
         self._client.on_connect = self._on_connect
+        self._client.on_subscribe = self._on_subscribe
         self._client.on_disconnect = self._on_disconnect
         self._client.on_message = self._on_message
         self._client.reconnect_delay_set(int(settings.reconnect_min_s) or 1, int(settings.reconnect_max_s))
@@ -87,15 +121,26 @@ class EventSubscriber:
             log.warning("event broker %s refused the connection: %s", self.settings.endpoint, reason)
             return
         client.subscribe([(t, 1) for t in self.topics])  # again on every reconnect
-        self._connected.set()
+
+    def _on_subscribe(self, client: paho.Client, userdata: Any, mid: int, reasons: Any, props: Any) -> None:
+        refused = [str(r) for r in reasons if r.is_failure]
+        if refused:
+            log.warning("event broker %s refused the subscription: %s", self.settings.endpoint, ", ".join(refused))
+            return
+        self._connected.set()  # events published from now on reach us
 
     def _on_disconnect(self, client: paho.Client, userdata: Any, flags: Any, reason: Any, props: Any) -> None:
         self._connected.clear()
 
     def _on_message(self, client: paho.Client, userdata: Any, message: paho.MQTTMessage) -> None:
-        change = parse(message.topic, message.payload)
-        if change is not None:
-            self.on_change(change)
+        try:
+            change = parse(message.topic, message.payload)
+            if change is not None:
+                self.on_change(change)
+        except MalformedEvent as exc:
+            log.warning("ignored a malformed event: %s", exc)
+        except Exception:
+            log.exception("ignored an event on %s that could not be handled", message.topic)
 
     def start(self) -> None:
         from paho.mqtt.packettypes import PacketTypes
@@ -105,13 +150,21 @@ class EventSubscriber:
         properties.SessionExpiryInterval = self.settings.session_expiry_s  # persistent: events kept while away
         self._client.connect_async(self.settings.host, self.settings.port, keepalive=self.settings.keepalive_s,
                                    clean_start=False, properties=properties)
-        self._client.loop_start()
+        self._client.loop_start()  # paho's thread: reconnects with backoff after the broker restarts
 
     def connected(self) -> bool:
         return self._connected.is_set()
 
     def wait_connected(self, timeout_s: float) -> bool:
         return self._connected.wait(timeout_s)
+
+    def check(self) -> None:
+        """Raise unless events are being received (readiness)."""
+        thread = self._client._thread  # paho's network thread; it ends only when an exception escapes it
+        if thread is None or not thread.is_alive():
+            raise ConnectionError("the event subscriber's network thread stopped")
+        if not self.connected():
+            raise ConnectionError(f"not connected to {self.settings.endpoint}")
 
     def stop(self) -> None:
         self._client.disconnect()

@@ -6,6 +6,11 @@ A job is claimed atomically (PostgreSQL: ``FOR UPDATE SKIP LOCKED``), keeps its 
 progress, outcome and error, and is requeued when its worker stops sending heartbeats. The run
 id is fixed when the job is created, so a job re-run after a crash is the same run for the
 repository's idempotent write (its result is written once).
+
+A store outlives its database's outages: a call that meets a lost connection (PostgreSQL
+restarting) or a lock (another SQLite writer) reconnects and tries again with backoff for up to
+``retry_s`` before it raises; heartbeats and readiness pings are not retried (the next one is the
+retry, and readiness must answer at once).
 """
 
 from __future__ import annotations
@@ -13,16 +18,20 @@ from __future__ import annotations
 import contextlib
 import enum
 import json
+import logging
 import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from aas_quantum.errors import ConfigError
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 class JobState(enum.StrEnum):
@@ -102,6 +111,11 @@ class JobStore(Protocol):
         """Running jobs of ``worker`` (or whose heartbeat is older than ``stale_before``) back to the queue."""
         ...
 
+    def release(self, job_id: str, worker: str) -> bool:
+        """One running job of ``worker`` back to the queue (its outcome could not be recorded); False when
+        it is no longer this worker's."""
+        ...
+
     def get(self, job_id: str) -> Job | None: ...
 
     def list(self, state: JobState | None = None, limit: int = 100) -> list[Job]: ...
@@ -158,6 +172,7 @@ class SqlJobStore:
 
     placeholder = "?"
     skip_locked = ""  # PostgreSQL: FOR UPDATE SKIP LOCKED
+    retry_s = 30.0  # how long a call keeps trying across an outage before it raises
 
     def _q(self, sql: str) -> str:
         return sql.replace("?", self.placeholder)
@@ -166,12 +181,37 @@ class SqlJobStore:
     def _transaction(self) -> Iterator[Any]:
         raise NotImplementedError
 
-    def _rows(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-        with self._transaction() as cursor:
-            cursor.execute(self._q(sql), params)
-            return list(cursor.fetchall())
+    def _transient(self, exc: Exception) -> bool:
+        """Whether the call may succeed when tried again (a lost connection, a lock); ``_transaction`` has
+        already dropped a connection that is broken."""
+        raise NotImplementedError
+
+    def _retrying(self, what: str, call: Callable[[], T], retry: bool = True) -> T:
+        deadline = time.monotonic() + self.retry_s
+        delay = 0.1
+        while True:
+            try:
+                return call()
+            except Exception as exc:
+                if not retry or not self._transient(exc) or time.monotonic() + delay > deadline:
+                    raise
+                if delay == 0.1:  # once per call, not per attempt
+                    log.warning("job store unavailable during %s (%s: %s); retrying for up to %.0f s", what,
+                                type(exc).__name__, str(exc).strip(), self.retry_s)
+                time.sleep(delay)
+                delay = min(delay * 2, 2.0)
+
+    def _rows(self, what: str, sql: str, params: tuple[Any, ...] = (), retry: bool = True) -> list[tuple[Any, ...]]:
+        def run() -> list[tuple[Any, ...]]:
+            with self._transaction() as cursor:
+                cursor.execute(self._q(sql), params)
+                return list(cursor.fetchall())
+        return self._retrying(what, run, retry)
 
     def submit(self, spec: JobSpec, dedupe_key: str | None = None) -> tuple[Job, bool]:
+        return self._retrying(f"submit for {spec.product}", lambda: self._submit(spec, dedupe_key))
+
+    def _submit(self, spec: JobSpec, dedupe_key: str | None) -> tuple[Job, bool]:
         job_id, run_id, now = str(uuid.uuid4()), str(uuid.uuid4()), time.time()
         with self._transaction() as cursor:
             cursor.execute(self._q(
@@ -186,13 +226,13 @@ class SqlJobStore:
                                        "AND state = 'queued'"), (dedupe_key,))
             row = cursor.fetchone()
         if row is None:  # the queued duplicate started running between the two statements: queue this one
-            return self.submit(spec, dedupe_key)
+            return self._submit(spec, dedupe_key)
         return _job(row), created
 
     def claim(self, worker: str) -> Job | None:
         now = time.time()
         rows = self._rows(
-            "UPDATE jobs SET state = 'running', worker = ?, started_at = ?, heartbeat_at = ?, "
+            "claim", "UPDATE jobs SET state = 'running', worker = ?, started_at = ?, heartbeat_at = ?, "
             "attempts = attempts + 1 WHERE job_id = (SELECT job_id FROM jobs WHERE state = 'queued' "
             f"ORDER BY created_at LIMIT 1 {self.skip_locked}) AND state = 'queued' RETURNING {', '.join(_COLUMNS)}",
             (worker, now, now))
@@ -201,58 +241,67 @@ class SqlJobStore:
     def heartbeat(self, job_id: str, worker: str, progress: float | None = None, stage: str | None = None
                   ) -> bool:
         rows = self._rows(
+            f"heartbeat of job {job_id}",
             "UPDATE jobs SET heartbeat_at = ?, progress = COALESCE(?, progress), stage = COALESCE(?, stage) "
             "WHERE job_id = ? AND worker = ? AND state = 'running' RETURNING cancel_requested",
-            (time.time(), progress, stage, job_id, worker))
+            (time.time(), progress, stage, job_id, worker), retry=False)
         return bool(rows) and not rows[0][0]
 
     def finish(self, job_id: str, worker: str, state: JobState, outcome: Mapping[str, Any] | None, error: str
                ) -> None:
-        self._rows("UPDATE jobs SET state = ?, finished_at = ?, progress = CASE WHEN ? = 'done' THEN 1 ELSE "
+        self._rows(f"finish of job {job_id}",
+                   "UPDATE jobs SET state = ?, finished_at = ?, progress = CASE WHEN ? = 'done' THEN 1 ELSE "
                    "progress END, outcome = ?, error = ? WHERE job_id = ? AND worker = ? AND state = 'running' "
                    "RETURNING job_id",
                    (state.value, time.time(), state.value, json.dumps(outcome) if outcome else None, error, job_id,
                     worker))
 
     def cancel(self, job_id: str) -> Job | None:
-        self._rows("UPDATE jobs SET state = 'cancelled', finished_at = ?, error = 'cancelled before it ran' "
-                   "WHERE job_id = ? AND state = 'queued' RETURNING job_id", (time.time(), job_id))
-        self._rows("UPDATE jobs SET cancel_requested = 1 WHERE job_id = ? AND state = 'running' RETURNING job_id",
-                   (job_id,))
+        self._rows(f"cancel of job {job_id}", "UPDATE jobs SET state = 'cancelled', finished_at = ?, "
+                   "error = 'cancelled before it ran' WHERE job_id = ? AND state = 'queued' RETURNING job_id",
+                   (time.time(), job_id))
+        self._rows(f"cancel of job {job_id}", "UPDATE jobs SET cancel_requested = 1 WHERE job_id = ? AND "
+                   "state = 'running' RETURNING job_id", (job_id,))
         return self.get(job_id)
 
     def requeue(self, worker: str | None = None, stale_before: float | None = None) -> int:
         # a requeued job gives up its key: a queued job for the same product may exist by now
         rows = self._rows(
-            "UPDATE jobs SET state = 'queued', worker = NULL, dedupe_key = NULL WHERE state = 'running' "
+            "requeue", "UPDATE jobs SET state = 'queued', worker = NULL, dedupe_key = NULL WHERE state = 'running' "
             "AND (worker = ? OR heartbeat_at < ?) RETURNING job_id",
             (worker, stale_before if stale_before is not None else -1.0))
         return len(rows)
 
+    def release(self, job_id: str, worker: str) -> bool:
+        return bool(self._rows(
+            f"requeue of job {job_id}", "UPDATE jobs SET state = 'queued', worker = NULL, dedupe_key = NULL "
+            "WHERE job_id = ? AND worker = ? AND state = 'running' RETURNING job_id", (job_id, worker)))
+
     def get(self, job_id: str) -> Job | None:
-        rows = self._rows(f"SELECT {', '.join(_COLUMNS)} FROM jobs WHERE job_id = ?", (job_id,))
+        rows = self._rows(f"read of job {job_id}", f"SELECT {', '.join(_COLUMNS)} FROM jobs WHERE job_id = ?",
+                          (job_id,))
         return _job(rows[0]) if rows else None
 
     def list(self, state: JobState | None = None, limit: int = 100) -> list[Job]:
         where = "WHERE state = ?" if state else ""
-        rows = self._rows(f"SELECT {', '.join(_COLUMNS)} FROM jobs {where} ORDER BY created_at DESC LIMIT ?",
-                          ((state.value,) if state else ()) + (limit,))
+        rows = self._rows("list", f"SELECT {', '.join(_COLUMNS)} FROM jobs {where} ORDER BY created_at DESC "
+                          "LIMIT ?", ((state.value,) if state else ()) + (limit,))
         return [_job(r) for r in rows]
 
     def counts(self) -> dict[JobState, int]:
-        found = dict(self._rows("SELECT state, COUNT(*) FROM jobs GROUP BY state"))
+        found = dict(self._rows("counts", "SELECT state, COUNT(*) FROM jobs GROUP BY state"))
         return {state: int(found.get(state.value, 0)) for state in JobState}
 
     def ping(self) -> None:
-        self._rows("SELECT 1")
+        self._rows("ping", "SELECT 1", retry=False)
 
 
 class SqliteJobStore(SqlJobStore):
     """The embedded store: one file, WAL journal, one connection per thread."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, retry_s: float = SqlJobStore.retry_s) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        self.path = path
+        self.path, self.retry_s = path, retry_s
         self._local = threading.local()
         try:
             self._connect().execute("PRAGMA journal_mode=WAL")  # readers never wait for the writer
@@ -270,7 +319,9 @@ class SqliteJobStore(SqlJobStore):
     def _connect(self) -> sqlite3.Connection:
         connection = getattr(self._local, "connection", None)
         if connection is None:
-            connection = sqlite3.connect(self.path, timeout=30.0, isolation_level=None, check_same_thread=True)
+            # the busy timeout of one attempt; a lock held longer is waited out by the retries of _retrying
+            connection = sqlite3.connect(self.path, timeout=max(0.1, min(5.0, self.retry_s)), isolation_level=None,
+                                         check_same_thread=True)
             self._local.connection = connection
         return connection
 
@@ -281,13 +332,16 @@ class SqliteJobStore(SqlJobStore):
         cursor.execute("BEGIN IMMEDIATE")  # one writer at a time: a claim cannot interleave
         try:
             yield cursor
-        except BaseException:
-            connection.rollback()
-            raise
-        else:
             connection.commit()
+        except BaseException:
+            if connection.in_transaction:  # also after a failed commit: the next call begins afresh
+                connection.rollback()
+            raise
         finally:
             cursor.close()
+
+    def _transient(self, exc: Exception) -> bool:
+        return isinstance(exc, sqlite3.OperationalError) and ("locked" in str(exc) or "busy" in str(exc))
 
     def close(self) -> None:
         connection = getattr(self._local, "connection", None)
@@ -302,13 +356,13 @@ class PostgresJobStore(SqlJobStore):
     placeholder = "%s"
     skip_locked = "FOR UPDATE SKIP LOCKED"
 
-    def __init__(self, dsn: str) -> None:
+    def __init__(self, dsn: str, retry_s: float = SqlJobStore.retry_s) -> None:
         try:
             import psycopg
         except ImportError as exc:
             raise ConfigError("a PostgreSQL job store needs psycopg: pip install 'aas-quantum[postgres]'") from exc
         self._psycopg = psycopg
-        self.dsn = dsn
+        self.dsn, self.retry_s = dsn, retry_s
         self._local = threading.local()
         with self._transaction() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(742517)")  # two instances creating the table at once
@@ -321,8 +375,16 @@ class PostgresJobStore(SqlJobStore):
         if connection is None or connection.closed:
             connection = self._psycopg.connect(self.dsn, connect_timeout=10)
             self._local.connection = connection
-        with connection.transaction(), connection.cursor() as cursor:
-            yield cursor
+        try:
+            with connection.transaction(), connection.cursor() as cursor:
+                yield cursor
+        except self._psycopg.OperationalError:
+            connection.close()  # perhaps broken (the server restarted): the next call connects afresh
+            self._local.connection = None
+            raise
+
+    def _transient(self, exc: Exception) -> bool:
+        return isinstance(exc, self._psycopg.OperationalError)  # lost or refused connection, deadlock
 
     def close(self) -> None:
         connection = getattr(self._local, "connection", None)
@@ -331,12 +393,13 @@ class PostgresJobStore(SqlJobStore):
             self._local.connection = None
 
 
-def open_store(location: str, data_dir: Path) -> JobStore:
-    """``postgresql://...`` or ``sqlite:///path``; empty: ``jobs.sqlite`` in the data directory."""
+def open_store(location: str, data_dir: Path, retry_s: float = SqlJobStore.retry_s) -> JobStore:
+    """``postgresql://...`` or ``sqlite:///path``; empty: ``jobs.sqlite`` in the data directory. ``retry_s``:
+    how long a call is retried across an outage or a lock."""
     if location.startswith(("postgresql://", "postgres://")):
-        return PostgresJobStore(location)
+        return PostgresJobStore(location, retry_s)
     if location.startswith("sqlite:///"):
-        return SqliteJobStore(Path(location.removeprefix("sqlite:///")))
+        return SqliteJobStore(Path(location.removeprefix("sqlite:///")), retry_s)
     if location:
         raise ConfigError(f"job store must be postgresql://... or sqlite:///path, got {location.split(':')[0]}:...")
-    return SqliteJobStore(data_dir / "jobs.sqlite")
+    return SqliteJobStore(data_dir / "jobs.sqlite", retry_s)

@@ -1,6 +1,7 @@
 """The OPC UA server as a root over the job runner: it shows each product's latest result and its
 ``Optimize`` method queues a run of a product (run by ``execute``, exactly as the CLI would) and
-answers at once with the job id; the job's node and the product's Status follow the run."""
+answers at once with the job id; the job's node and the product's Status follow the run. A product
+has at most one queued run: calling ``Optimize`` again while it waits answers with the same job."""
 
 from __future__ import annotations
 
@@ -90,7 +91,9 @@ def serve(settings: OpcUaServerSettings, repository: Callable[[], Repository], t
         shell_id = products.get(product_id)
         if shell_id is None:
             raise OptimizeFailed(f"unknown product {product_id!r}; known: {', '.join(products)}")
-        job, _ = store.submit(JobSpec(product=shell_id, method=template.method, origin="opcua"))
+        # one queued run per product: a second call while one waits answers with that job (it reads the
+        # newest inputs when it runs); a call while one runs queues the next
+        job, _ = store.submit(JobSpec(product=shell_id, method=template.method, origin="opcua"), f"opcua:{shell_id}")
         runner.wake()
         return job.job_id
 

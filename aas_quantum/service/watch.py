@@ -131,15 +131,23 @@ class ChangeWatcher:
         self._stop.set()
         self._thread.join(5)
 
+    def check(self) -> None:
+        """Raise when changes would no longer be turned into jobs (readiness)."""
+        if not self._thread.is_alive():
+            raise RuntimeError("the change watcher's submitter thread stopped")
+
     def _submitter(self) -> None:
         while not self._stop.wait(0.1):
             now = time.monotonic()
             with self._lock:
                 ready = [p for p, due in self._due.items() if due <= now]
-                for product in ready:
-                    del self._due[product]
             for product in ready:
                 try:
                     self.submit(JobSpec(product=product, origin="event"), f"reoptimize:{product}")
-                except Exception as exc:
-                    log.warning("cannot queue the re-optimisation of %s: %s", product, exc)
+                except Exception as exc:  # the store is away: keep the product due, try again next round
+                    log.warning("cannot queue the re-optimisation of %s (retrying): %s", product, exc)
+                    continue
+                with self._lock:
+                    if self._due.get(product, now + 1) <= now:  # not pushed back by a newer change meanwhile
+                        del self._due[product]
+

@@ -5,6 +5,11 @@ it when this process dies; a job whose heartbeat is refused (cancelled, or taken
 worker was presumed dead) is stopped at its next stage boundary. On shutdown the runner stops
 claiming, lets running jobs finish within a grace period and requeues the rest: their run id is
 kept, so the re-run's write is recognised as the same run's.
+
+A worker never dies of an exception: a job store that is away fails no run (a missed heartbeat is
+sent again, a claim tried again), and a job whose outcome cannot be recorded even after the
+store's retries goes back to the queue (or, when the store cannot take that either, is requeued
+once its lease runs out, by this instance or another): its run is redone, never lost.
 """
 
 from __future__ import annotations
@@ -64,6 +69,7 @@ def run_request(job: Job, template: RunRequest) -> RunRequest:
 class _Running:
     job: Job
     stop: threading.Event
+    heartbeat_failing: bool = False  # said once, not at every progress event of an outage
 
 
 class JobRunner:
@@ -100,6 +106,12 @@ class JobRunner:
         with self._lock:
             return len(self._running)
 
+    def check(self) -> None:
+        """Raise when a worker or the heartbeat thread is dead (readiness): queued jobs would wait forever."""
+        dead = [t.name for t in self._threads if not t.is_alive()]
+        if dead and not self._stopping.is_set():
+            raise RuntimeError(f"thread(s) {', '.join(dead)} stopped")
+
     def stop(self, grace_s: float = 30.0) -> None:
         """Stop claiming; wait up to ``grace_s`` for running jobs, then requeue those still running."""
         self._stopping.set()
@@ -112,8 +124,12 @@ class JobRunner:
         for running in left:
             running.stop.set()
         if left:
-            self.store.requeue(self.worker_id)
-            log.warning("shutdown: %d running job(s) requeued", len(left))
+            try:
+                self.store.requeue(self.worker_id)
+                log.warning("shutdown: %d running job(s) requeued", len(left))
+            except Exception as exc:  # their lease runs out: the next start (or another instance) requeues them
+                log.warning("shutdown: %d running job(s) left for requeue when their lease expires: %s: %s",
+                            len(left), type(exc).__name__, exc)
 
     # ------------------------------------------------------------------ threads
 
@@ -122,13 +138,16 @@ class JobRunner:
             try:
                 job = self.store.claim(self.worker_id)
             except Exception as exc:  # the store is down: keep trying, /ready says so
-                log.warning("cannot claim a job: %s", exc)
+                log.warning("cannot claim a job: %s: %s", type(exc).__name__, exc)
                 job = None
             if job is None:
                 self._wake.wait(self.poll_s)
                 self._wake.clear()
                 continue
-            self._run(job)
+            try:
+                self._run(job)
+            except Exception:  # e.g. a ``finished`` callback: the job is recorded, the worker goes on
+                log.exception("job %s: unexpected error after its run", job.job_id)
 
     def _heartbeats(self) -> None:
         while not self._stopping.wait(max(0.2, self.lease_s / 3)):
@@ -139,7 +158,13 @@ class JobRunner:
                     if not self.store.heartbeat(item.job.job_id, self.worker_id):
                         item.stop.set()
                 except Exception as exc:
-                    log.warning("heartbeat of job %s failed: %s", item.job.job_id, exc)
+                    log.warning("heartbeat of job %s failed: %s: %s", item.job.job_id, type(exc).__name__, exc)
+            try:  # jobs whose worker died (or whose outcome could not be recorded) go back to the queue
+                if requeued := self.store.requeue(stale_before=time.time() - self.lease_s):
+                    log.info("requeued %d job(s) whose heartbeat stopped more than %.0f s ago", requeued,
+                             self.lease_s)
+            except Exception as exc:
+                log.warning("cannot requeue stale jobs: %s: %s", type(exc).__name__, exc)
 
     def _run(self, job: Job) -> None:
         stop = threading.Event()
@@ -151,14 +176,30 @@ class JobRunner:
             outcome, state, error = self._execute(job, stop)
             if self._stopping.is_set() and stop.is_set():
                 return  # requeued by stop(): the next process runs it again under the same run id
-            self.store.finish(job.job_id, self.worker_id, state, outcome.to_json() if outcome else None, error)
-            log.info("job %s %s%s", job.job_id, state.value, f": {error}" if error else "")
-            if self.finished is not None:
+            if self._record(job, state, outcome, error) and self.finished is not None:
                 self.finished(job, outcome)
         finally:
             with self._lock:
                 self._running.pop(job.job_id, None)
             current_job.reset(token)
+
+    def _record(self, job: Job, state: JobState, outcome: RunOutcome | None, error: str) -> bool:
+        """Store the job's outcome; False when the store would not take it and the job went back to the queue
+        (its re-run, under the same run id, is recognised by the repository's write as this run)."""
+        try:
+            self.store.finish(job.job_id, self.worker_id, state, outcome.to_json() if outcome else None, error)
+            log.info("job %s %s%s", job.job_id, state.value, f": {error}" if error else "")
+            return True
+        except Exception as exc:
+            log.warning("recording the outcome of job %s failed (%s: %s); requeuing it", job.job_id,
+                        type(exc).__name__, exc)
+        try:
+            self.store.release(job.job_id, self.worker_id)
+            log.warning("job %s requeued: it runs again under run id %s", job.job_id, job.run_id)
+        except Exception as exc:
+            log.warning("job %s could not be requeued either (%s: %s); it is requeued when its lease of %.0f s "
+                        "runs out", job.job_id, type(exc).__name__, exc, self.lease_s)
+        return False
 
     def _execute(self, job: Job, stop: threading.Event) -> tuple[RunOutcome | None, JobState, str]:
         try:
@@ -180,8 +221,23 @@ class JobRunner:
                 return
             if stop.is_set() and event.state is not RunState.FAILED:
                 raise RunCancelled("cancelled")
-            if event.state is RunState.SOLVING and not self.store.heartbeat(
-                    job.job_id, self.worker_id, event.progress, event.stage):
+            if event.state is not RunState.SOLVING:
+                return
+            try:
+                mine = self.store.heartbeat(job.job_id, self.worker_id, event.progress, event.stage)
+            except Exception as exc:  # the store is away: the run goes on, a later heartbeat tells it
+                self._heartbeat_failed(job, exc)
+                return
+            if not mine:
                 stop.set()
                 raise RunCancelled("cancelled")
         return listener
+
+    def _heartbeat_failed(self, job: Job, exc: Exception) -> None:
+        with self._lock:
+            item = self._running.get(job.job_id)
+            first = item is not None and not item.heartbeat_failing
+            if item is not None:
+                item.heartbeat_failing = True
+        if first:
+            log.warning("heartbeat of job %s failed (%s: %s); the run goes on", job.job_id, type(exc).__name__, exc)
