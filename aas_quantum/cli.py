@@ -216,8 +216,8 @@ def optimize(
              "encoding": encoding, "backend": backend, "optimizer": optimizer, "maxiter": maxiter,
              "warm_start": warm_start, "cvar_alpha": cvar_alpha, "mixer": mixer, "interp": interp or None}
     parameters = {k: v for k, v in given.items() if v is not None} | _parameters(param or [])
-    if solver is not None:  # checked before anything is read; the request's method is checked in the run
-        solvers.check_parameters(solver, parameters)
+    # checked before anything is read; whether the request's method (no --solver) reads them, in the run
+    solvers.check_parameters(solver, parameters)
     erp_output = ErpOutput.load(erp, erp_format, erp_set or ()) if erp else None
     if plot is not None:
         from aas_quantum.plots import check_plot_path

@@ -207,3 +207,42 @@ def test_scenario_file_errors_name_the_scenario_and_key(tmp_path, cli):
     bad.write_text('[[scenario]]\nname = "x"\nmethod = "qaoa"\n[scenario.parameters]\nsweeps = 10\n')
     done = cli.invoke(app, ["batch", str(SMALL), "--scenarios", str(bad), "--out", str(tmp_path / "o")])
     assert done.exit_code == 2 and "sweeps" in done.output
+
+
+@pytest.mark.parametrize(("table", "named"), [
+    ('[scenario.parameters]\ntime_limit_s = nan', "[scenario.parameters] time_limit_s must be a number > 0, got nan"),
+    ('method = "hybrid"\n[scenario.parameters]\npatience = 0\ntime_limit_s = inf',
+     "[scenario.parameters] time_limit_s must be a number > 0, got inf"),
+    ('[scenario.parameters]\nreps = 0', "[scenario.parameters] reps must be a number >= 1, got 0"),
+    ('[scenario.limits]\nmax_total_weight_kg = nan', "[scenario.limits] max_total_weight_kg must be a finite number"),
+    ('[scenario.limits]\nmax_total_weight_kg = inf', "[scenario.limits] max_total_weight_kg must be a finite number"),
+    ('[scenario.limits]\nbudget = -5', "[scenario.limits] budget must be a non-negative number, got -5"),
+    ('[scenario.limits]\nlot_size = 0', "[scenario.limits] lot_size must be a positive number, got 0"),
+    ('[scenario.weights]\nco2_price_per_kg = nan', "[scenario.weights] co2_price_per_kg must be a finite number"),
+    ('[scenario.weights]\ncost = -1', "[scenario.weights] cost must be a non-negative number, got -1"),
+    ('limits = 5', "[scenario.limits] must be a table"),
+])
+def test_a_scenario_value_no_run_could_use_is_refused_at_load_naming_file_scenario_and_key(tmp_path, cli, table,
+                                                                                            named):
+    """NaN and infinite limits came back as "infeasible" with exit 0, a negative budget was blamed on the
+    product's request element at run time: each is refused before any run, named where it was written."""
+    scenarios = tmp_path / "what-if.toml"
+    scenarios.write_text(f'[[scenario]]\nname = "base"\n\n[[scenario]]\nname = "tight"\n{table}\n')
+    out = tmp_path / "out"
+    done = cli.invoke(app, ["batch", str(SMALL), "--scenarios", str(scenarios), "--out", str(out)])
+    message = " ".join(done.output.split())
+    assert done.exit_code == 2, done.output
+    assert f"{scenarios}: scenario 2 (tight): {named}" in message
+    assert "BomOptimizationRequest" not in message and "Traceback" not in message
+    assert not list(out.rglob("*.result.json"))
+
+
+def test_a_scenario_name_too_long_for_a_folder_is_refused_at_load(tmp_path, cli):
+    scenarios = tmp_path / "what-if.toml"
+    scenarios.write_text(f'[[scenario]]\nname = "{"n" * 300}"\n')
+    done = cli.invoke(app, ["batch", str(SMALL), "--scenarios", str(scenarios), "--out", str(tmp_path / "out")])
+    message = " ".join(done.output.split())
+    assert done.exit_code == 2, done.output
+    assert f"{scenarios}: scenario 1: name 'nnnn" in message and "is 300 characters long" in message
+    assert "at most 60" in message and not list((tmp_path / "out").rglob("*.result.json"))
+

@@ -38,7 +38,7 @@ def check_spec(spec: JobSpec) -> None:
     """Refuse a job that cannot run before it is queued: unknown method, parameter or limit."""
     if spec.method is not None:
         solvers.spec(spec.method)
-        solvers.check_parameters(spec.method, dict(spec.parameters))
+    solvers.check_parameters(spec.method, dict(spec.parameters))  # without a method: names and values
     RequestOverrides.of(spec.overrides)
 
 
