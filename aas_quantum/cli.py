@@ -838,10 +838,11 @@ def pareto(
 ) -> None:
     """The non-dominated selections between total cost and CO2e (or weight, lead time), each solved exactly."""
     from aas_quantum.app import check_output_folder
-    from aas_quantum.app.pareto import MEASURES, pareto_front, write_front
+    from aas_quantum.app.pareto import MEASURES, check_sweep, pareto_front, write_front
 
     if x != "cost":
         raise ConfigError(f"--x must be cost (the measure the front minimises), got {x!r}")
+    check_sweep(y, points, time_limit)
     check_output_folder(out)
     repository = _repository(inputs, lambda: _server(server, None, None, None))
     try:

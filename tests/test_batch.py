@@ -246,3 +246,41 @@ def test_a_scenario_name_too_long_for_a_folder_is_refused_at_load(tmp_path, cli)
     assert f"{scenarios}: scenario 1: name 'nnnn" in message and "is 300 characters long" in message
     assert "at most 60" in message and not list((tmp_path / "out").rglob("*.result.json"))
 
+
+@pytest.mark.parametrize(("args", "named"), [
+    (["--points", "100000"], "--points must be between 2 and 200, got 100000"),
+    (["--points", "1"], "--points must be between 2 and 200, got 1"),
+    (["--time-limit", "0"], "--time-limit must be a number > 0, got 0"),
+    (["--time-limit", "nan"], "--time-limit must be a number > 0, got nan"),
+])
+def test_pareto_refuses_a_sweep_it_cannot_run_before_reading(tmp_path, cli, args, named):
+    done = cli.invoke(app, ["pareto", str(SMALL), *args, "--out", str(tmp_path)])
+    assert done.exit_code == 2 and named in " ".join(done.output.split()), done.output
+    assert not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("y", ["co2", "weight", "lead_time"])
+def test_pareto_solves_once_per_point_found_not_once_per_bound(tmp_path, cli, monkeypatch, y):
+    """The drone's front is one point: 200 bounds were 200 exact solves (100,000 ran for minutes). A bound
+    the last point meets gives that point again and the first bound nothing meets ends the sweep. On the
+    e-bike a tight lead-time bound left a position without options and the sweep failed (exit 2)."""
+    from aas_quantum.app import pareto
+
+    solves: list[dict] = []
+    solve = pareto._solve
+
+    def counted(catalog, overrides, time_limit_s):
+        solves.append(overrides)
+        return solve(catalog, overrides, time_limit_s)
+
+    monkeypatch.setattr(pareto, "_solve", counted)
+    for product in (SMALL, MEDIUM):
+        solves.clear()
+        done = cli.invoke(app, ["pareto", str(product), "--y", y, "--points", "200", "--out", str(tmp_path)])
+        assert done.exit_code == 0, done.output
+        (path,) = tmp_path.glob(f"pareto-{product.stem.split('-')[0]}*-{y}.json")
+        points = json.loads(path.read_text())["points"]
+        # the cheapest, the least CO2e (co2 only), one solve per point below the cheapest and one that ends it
+        assert len(solves) <= len(points) + (2 if y == "co2" else 1) + 1, (len(solves), len(points))
+        if product == MEDIUM:
+            assert len(points) >= 3  # the e-bike trades cost against each measure
