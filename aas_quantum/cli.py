@@ -542,14 +542,11 @@ def install_operation(
     submodel_registry: SubmodelRegistryOpt = None,
 ) -> None:
     """Write the Optimize Operation (delegated to the service) into the product's AAS; a second call changes nothing."""
-    from urllib.parse import urlsplit
-
     from aas_quantum.aas.http import AasClient, b64, install_submodel
     from aas_quantum.app.operation import operations_submodel
+    from aas_quantum.config import parse_url
 
-    parts = urlsplit(service_url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigError(f"--service-url must be http(s)://host:port/operations/optimize, got {service_url!r}")
+    parts = parse_url(service_url, ("http", "https"), "--service-url", "http(s)://host:port/operations/optimize")
     if parts.username or parts.password or parts.query:
         raise ConfigError("--service-url must carry no credentials or query: the AAS is readable by anyone who can "
                           "read the shell (trust the BaSyx host by address: [service] trusted_networks)")

@@ -36,13 +36,13 @@ from aas_quantum.aas.http import ServerSettings
 from aas_quantum.app import operation
 from aas_quantum.app.events import Listener
 from aas_quantum.app.execute import RunOutcome
-from aas_quantum.app.jobs import FINISHED, Job, JobSpec, JobState, JobStore, open_store
+from aas_quantum.app.jobs import FINISHED, Job, JobSpec, JobState, JobStore, check_location, open_store
 from aas_quantum.app.observe import Metrics
 from aas_quantum.app.repository import Repository, ServerRepository
 from aas_quantum.app.request import RunRequest
 from aas_quantum.app.watch import ChangeWatcher
 from aas_quantum.app.worker import JobRunner, check_spec
-from aas_quantum.config import Layers, config_section
+from aas_quantum.config import Layers, config_section, parse_url
 from aas_quantum.errors import AasQuantumError, ConfigError
 from aas_quantum.publish.job import RunPublisher
 
@@ -99,6 +99,10 @@ class ServiceSettings:
             raise ConfigError(f"[service] watch must be off, mqtt or poll, got {settings.watch!r}")
         if settings.watch == "mqtt" and not settings.events_url:
             raise ConfigError("watch = mqtt needs events_url, the broker BaSyx publishes its events to")
+        check_location(settings.jobs)
+        if settings.events_url:
+            parse_url(settings.events_url, ("mqtt", "mqtts"), "events URL (--events, [service] events_url)",
+                      "mqtt://host:1883 or mqtts://host:8883")
         return settings
 
     def credentials(self) -> list[str]:

@@ -42,7 +42,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from aas_quantum.aas.http import b64
-from aas_quantum.config import Layers
+from aas_quantum.config import Layers, parse_url
 from aas_quantum.errors import AasQuantumError, ConfigError
 from aas_quantum.publish.payload import status_payload
 
@@ -91,9 +91,7 @@ class MqttSettings:
         url = values.pop("url", None)
         if not url:
             raise ConfigError("no MQTT broker given (--mqtt, AAS_QUANTUM_MQTT_URL or url in [mqtt])")
-        parsed = urlparse(url)
-        if parsed.scheme not in ("mqtt", "mqtts") or not parsed.hostname:
-            raise ConfigError(f"MQTT broker URL must look like mqtt://host:1883 or mqtts://host:8883, got {url!r}")
+        parsed = parse_url(url, ("mqtt", "mqtts"), "MQTT broker URL", "mqtt://host:1883 or mqtts://host:8883")
         for name in ("ca_file", "cert_file", "key_file"):
             if values.get(name) == "":
                 values[name] = None  # an empty setting switches a file off
