@@ -151,6 +151,7 @@ class MqttPublisher:
                            cert_reqs=ssl.CERT_REQUIRED, tls_version=ssl.PROTOCOL_TLS_CLIENT)
         # paho computes the back-off in floats; its annotation says int
         client.reconnect_delay_set(s.reconnect_min_s, s.reconnect_max_s)  # type: ignore[arg-type]
+        client.connect_timeout = s.connect_timeout_s  # the first attempt's TCP connect and TLS handshake
         client.max_queued_messages_set(0)  # unbounded: nothing is dropped while the broker is away
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
@@ -216,6 +217,19 @@ class MqttPublisher:
         self._connected.clear()
         self._answered.clear()
         self._client.connect_async(s.host, s.port, keepalive=s.keepalive_s, clean_start=False, properties=props)
+        try:  # the first attempt here, not in paho's loop, which retries a failed TLS handshake silently for ever
+            self._client.reconnect()
+        except ssl.SSLError as exc:  # a certificate that does not verify, or no TLS at the other end
+            raise PublishError(f"MQTT broker {s.endpoint}: TLS handshake failed: {exc} (ca_file / cert_file in "
+                               "[mqtt], or is the port a TLS port?)") from None
+        except OSError as exc:
+            if s.tls and isinstance(exc, ConnectionResetError):  # a plain listener hangs up on a ClientHello
+                raise PublishError(f"MQTT broker {s.endpoint} closed the connection during the TLS handshake: is "
+                                   "it a TLS port? (mqtts:// or ca_file asks for TLS)") from None
+            # the broker is away: paho's loop keeps trying, messages queue meanwhile
+            log.info("MQTT broker %s not reachable (%s); retrying", s.endpoint, exc)
+            self._client.connect_async(s.host, s.port, keepalive=s.keepalive_s, clean_start=False,
+                                       properties=props)
         self._client.loop_start()
         self._answered.wait(s.connect_timeout_s)
 
