@@ -496,7 +496,7 @@ def serve(
     registry: RegistryOpt = None,
     submodel_registry: SubmodelRegistryOpt = None,
     host: Annotated[str | None, typer.Option(help="address to listen on (default 127.0.0.1, [service] host)")] = None,
-    port: Annotated[int | None, typer.Option(help="port (default 8090)")] = None,
+    port: Annotated[int | None, typer.Option(min=0, max=65535, help="port (default 8090)")] = None,
     jobs: Annotated[str | None, typer.Option(help="job store: postgresql://... (several instances) or "
                                                   "sqlite:///path (default: jobs.sqlite in the data dir)")] = None,
     data_dir: Annotated[Path | None, typer.Option(help="job store, result files (default "
@@ -737,7 +737,7 @@ def templates(out: Annotated[Path, typer.Option(help="folder to write the templa
 @app.command()
 @_guarded
 def generate(
-    positions: Annotated[int, typer.Argument(help="number of BoM positions")],
+    positions: Annotated[int, typer.Argument(min=1, help="number of BoM positions")],
     seed: Annotated[int, typer.Option(help="random seed")] = 0,
     out: Annotated[Path | None, typer.Option(help="output .aasx")] = None,
 ) -> None:
@@ -767,7 +767,8 @@ def batch(
     scenarios: Annotated[Path | None, typer.Option(help="scenario file (TOML, [[scenario]] tables)")] = None,
     out: Annotated[Path, typer.Option(help="output folder: results per scenario, manifest, report")] = Path(
         "out/batch"),
-    workers: Annotated[int | None, typer.Option(help="worker processes (default: the number of cores)")] = None,
+    workers: Annotated[int | None, typer.Option(min=1, help="worker processes (default: the number of cores)")
+                       ] = None,
     force: Annotated[bool, typer.Option(help="redo every run, finished or not")] = False,
     dask: Annotated[str | None, typer.Option(help="run on a Dask cluster, e.g. tcp://scheduler:8786 (inputs and "
                                                   "--out on storage every worker sees)")] = None,

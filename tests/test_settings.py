@@ -124,3 +124,26 @@ def test_a_malformed_url_flag_is_exit_2_naming_it_without_its_password(config_fi
     assert done.exit_code == 2 and named in message, done.output
     assert "s3cret" not in done.output and "Traceback" not in done.output
     assert redact_url("mqtt://line7:s3cret@host:1883x") == "mqtt://host:1883x"  # it used to raise on the port
+
+
+@pytest.mark.parametrize(("args", "env", "named"), [
+    (["serve", "--server", "http://127.0.0.1:9/api", "--port", "99999"], {}, "--port"),
+    (["serve", "--server", "http://127.0.0.1:9/api"], {"AAS_QUANTUM_SERVICE_PORT": "70000"},
+     "AAS_QUANTUM_SERVICE_PORT / [service] port must be a port number (0-65535), got 70000"),
+    (["batch", "samples/drone.aasx", "--workers", "-1"], {}, "--workers"),  # ran with the pool's default
+    (["generate", "0"], {}, "positions"),  # wrote a product no command could read
+])
+def test_an_out_of_range_count_or_port_flag_is_exit_2_before_anything_runs(config_file, monkeypatch, tmp_path, args,
+                                                                          env, named):
+    """`serve --port 99999` ended in bind()'s OverflowError traceback (exit 1)."""
+    from typer.testing import CliRunner
+
+    from aas_quantum.cli import app
+
+    monkeypatch.chdir(REPO)
+    monkeypatch.setenv("AAS_QUANTUM_SERVICE_API_KEY", "key")
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    done = CliRunner().invoke(app, [*args, "--out", str(tmp_path / "out")] if args[0] != "serve" else args)
+    assert done.exit_code == 2 and named in " ".join(done.output.split()), done.output
+    assert "Traceback" not in done.output and not (tmp_path / "out").exists()

@@ -100,6 +100,9 @@ class ServiceSettings:
         if settings.watch == "mqtt" and not settings.events_url:
             raise ConfigError("watch = mqtt needs events_url, the broker BaSyx publishes its events to")
         check_location(settings.jobs)
+        if settings.port > 65535:  # the environment and the file are not bounded by the flag's range
+            raise ConfigError(f"{Layers.of('service', 'AAS_QUANTUM_SERVICE_').where('port')} must be a port "
+                              f"number (0-65535), got {settings.port}")
         if settings.events_url:
             parse_url(settings.events_url, ("mqtt", "mqtts"), "events URL (--events, [service] events_url)",
                       "mqtt://host:1883 or mqtts://host:8883")
