@@ -210,9 +210,10 @@ def test_scenario_file_errors_name_the_scenario_and_key(tmp_path, cli):
 
 
 @pytest.mark.parametrize(("table", "named"), [
-    ('[scenario.parameters]\ntime_limit_s = nan', "[scenario.parameters] time_limit_s must be a number > 0, got nan"),
+    ('[scenario.parameters]\ntime_limit_s = nan',
+     "[scenario.parameters] time_limit_s must be a number > 0 and <= 604800, got nan"),
     ('method = "hybrid"\n[scenario.parameters]\npatience = 0\ntime_limit_s = inf',
-     "[scenario.parameters] time_limit_s must be a number > 0, got inf"),
+     "[scenario.parameters] time_limit_s must be a number > 0 and <= 604800, got inf"),
     ('[scenario.parameters]\nreps = 0', "[scenario.parameters] reps must be a number >= 1, got 0"),
     ('[scenario.limits]\nmax_total_weight_kg = nan', "[scenario.limits] max_total_weight_kg must be a finite number"),
     ('[scenario.limits]\nmax_total_weight_kg = inf', "[scenario.limits] max_total_weight_kg must be a finite number"),
@@ -250,8 +251,8 @@ def test_a_scenario_name_too_long_for_a_folder_is_refused_at_load(tmp_path, cli)
 @pytest.mark.parametrize(("args", "named"), [
     (["--points", "100000"], "--points must be between 2 and 200, got 100000"),
     (["--points", "1"], "--points must be between 2 and 200, got 1"),
-    (["--time-limit", "0"], "--time-limit must be a number > 0, got 0"),
-    (["--time-limit", "nan"], "--time-limit must be a number > 0, got nan"),
+    (["--time-limit", "0"], "--time-limit must be a number > 0 and <= 604800, got 0"),
+    (["--time-limit", "nan"], "--time-limit must be a number > 0 and <= 604800, got nan"),
 ])
 def test_pareto_refuses_a_sweep_it_cannot_run_before_reading(tmp_path, cli, args, named):
     done = cli.invoke(app, ["pareto", str(SMALL), *args, "--out", str(tmp_path)])

@@ -99,10 +99,12 @@ USER_FIELDS = tuple(f.name for f in fields(SolveOptions) if f.name not in _RUN_F
 _TYPES = {name: (hint.__args__[0] if isinstance(hint, types.UnionType) else hint, isinstance(hint, types.UnionType))
           for name, hint in typing.get_type_hints(SolveOptions).items() if name in USER_FIELDS}
 
+# the longest time limit: a run asked for more holds a service worker (and its queue) as a NaN limit did
+WEEK_S = 7 * 24 * 3600.0
 # numeric parameter -> (smallest, largest) value it may take (None: unbounded above); every int and float
 # field has one (tests/test_app.py checks)
 RANGES: dict[str, tuple[float, float | None]] = {
-    "time_limit_s": (0.0, None), "seed": (0, 2**32 - 1), "reps": (1, None), "shots": (1, None),
+    "time_limit_s": (0.0, WEEK_S), "seed": (0, 2**32 - 1), "reps": (1, None), "shots": (1, None),
     "qubit_budget": (1, None), "maxiter": (1, None), "warm_epsilon": (0.0, 0.5), "cvar_alpha": (0.0, 1.0),
     "sweeps": (1, None), "patience": (0, None)}
 _EXCLUSIVE = ("time_limit_s", "cvar_alpha")  # their smallest is excluded: 0 s or an empty CVaR tail make no sense
