@@ -86,6 +86,22 @@ def test_settings_survive_pickling(config_file):
         assert pickle.loads(pickle.dumps(settings)) == settings
 
 
+@pytest.fixture
+def cli_in_process(monkeypatch):
+    """CliRunner for commands that may reach `serve`'s JSON logging: the root logger is restored afterwards,
+    so later tests' CLI output is not JSON log lines."""
+    import logging
+
+    from typer.testing import CliRunner
+
+    for logger in (logging.getLogger(), logging.getLogger("httpx")):
+        monkeypatch.setattr(logger, "handlers", list(logger.handlers))
+        monkeypatch.setattr(logger, "level", logger.level)
+    monkeypatch.chdir(REPO)
+    monkeypatch.setenv("AAS_QUANTUM_SERVICE_API_KEY", "key")
+    return CliRunner()
+
+
 @pytest.mark.parametrize(("args", "named"), [
     (["optimize", "samples/drone.aasx", "--dry-run", "--mqtt", "mqtt://line7:s3cret@127.0.0.1:1883x"],
      "MQTT broker URL 'mqtt://127.0.0.1:1883x' is not a valid URL"),
@@ -108,18 +124,15 @@ def test_settings_survive_pickling(config_file):
     (["install-operation", "--shell", "urn:x", "--server", "http://127.0.0.1:9/api", "--service-url",
       "http://127.0.0.1:80x/operations/optimize"], "--service-url 'http://127.0.0.1:80x/operations/optimize' is not"),
 ])
-def test_a_malformed_url_flag_is_exit_2_naming_it_without_its_password(config_file, monkeypatch, args, named):
+def test_a_malformed_url_flag_is_exit_2_naming_it_without_its_password(config_file, cli_in_process, monkeypatch,
+                                                                       args, named):
     """`--mqtt mqtt://127.0.0.1:1883x` printed urllib's traceback and exited 1: a port is read only when it
     is used. Every URL-taking flag is parsed, port included, where it is resolved."""
-    from typer.testing import CliRunner
-
     from aas_quantum.cli import app
     from aas_quantum.sanitize import redact_url
 
-    monkeypatch.chdir(REPO)
-    monkeypatch.setenv("AAS_QUANTUM_SERVICE_API_KEY", "key")
     monkeypatch.setenv("AAS_QUANTUM_OPCUA_SERVER_ALLOW_ANONYMOUS", "true")
-    done = CliRunner().invoke(app, args)
+    done = cli_in_process.invoke(app, args)
     message = " ".join(done.output.split())
     assert done.exit_code == 2 and named in message, done.output
     assert "s3cret" not in done.output and "Traceback" not in done.output
@@ -133,17 +146,13 @@ def test_a_malformed_url_flag_is_exit_2_naming_it_without_its_password(config_fi
     (["batch", "samples/drone.aasx", "--workers", "-1"], {}, "--workers"),  # ran with the pool's default
     (["generate", "0"], {}, "positions"),  # wrote a product no command could read
 ])
-def test_an_out_of_range_count_or_port_flag_is_exit_2_before_anything_runs(config_file, monkeypatch, tmp_path, args,
-                                                                          env, named):
+def test_an_out_of_range_count_or_port_flag_is_exit_2_before_anything_runs(config_file, cli_in_process, monkeypatch,
+                                                                          tmp_path, args, env, named):
     """`serve --port 99999` ended in bind()'s OverflowError traceback (exit 1)."""
-    from typer.testing import CliRunner
-
     from aas_quantum.cli import app
 
-    monkeypatch.chdir(REPO)
-    monkeypatch.setenv("AAS_QUANTUM_SERVICE_API_KEY", "key")
     for name, value in env.items():
         monkeypatch.setenv(name, value)
-    done = CliRunner().invoke(app, [*args, "--out", str(tmp_path / "out")] if args[0] != "serve" else args)
+    done = cli_in_process.invoke(app, [*args, "--out", str(tmp_path / "out")] if args[0] != "serve" else args)
     assert done.exit_code == 2 and named in " ".join(done.output.split()), done.output
     assert "Traceback" not in done.output and not (tmp_path / "out").exists()
