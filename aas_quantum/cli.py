@@ -218,8 +218,8 @@ def optimize(
              "encoding": encoding, "backend": backend, "optimizer": optimizer, "maxiter": maxiter,
              "warm_start": warm_start, "cvar_alpha": cvar_alpha, "mixer": mixer, "interp": interp or None}
     parameters = {k: v for k, v in given.items() if v is not None} | _parameters(param or [])
-    if solver is not None:  # checked before anything is read; the request's method is checked in the run
-        solvers.check_parameters(solver, parameters)
+    # checked before anything is read; whether the request's method (no --solver) reads them, in the run
+    solvers.check_parameters(solver, parameters)
     erp_output = ErpOutput.load(erp, erp_format, erp_set or ()) if erp else None
     if plot is not None:
         from aas_quantum.plots import check_plot_path
@@ -498,7 +498,7 @@ def serve(
     registry: RegistryOpt = None,
     submodel_registry: SubmodelRegistryOpt = None,
     host: Annotated[str | None, typer.Option(help="address to listen on (default 127.0.0.1, [service] host)")] = None,
-    port: Annotated[int | None, typer.Option(help="port (default 8090)")] = None,
+    port: Annotated[int | None, typer.Option(min=0, max=65535, help="port (default 8090)")] = None,
     jobs: Annotated[str | None, typer.Option(help="job store: postgresql://... (several instances) or "
                                                   "sqlite:///path (default: jobs.sqlite in the data dir)")] = None,
     data_dir: Annotated[Path | None, typer.Option(help="job store, result files (default "
@@ -544,15 +544,13 @@ def install_operation(
     submodel_registry: SubmodelRegistryOpt = None,
 ) -> None:
     """Write the Optimize Operation (delegated to the service) into the product's AAS; a second call changes nothing."""
-    from urllib.parse import urlsplit
 
     from aas_quantum.aas.http import AasClient, install_submodel
     from aas_quantum.aas.ids import b64
+    from aas_quantum.config import parse_url
     from aas_quantum.service.operation import operations_submodel
 
-    parts = urlsplit(service_url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigError(f"--service-url must be http(s)://host:port/operations/optimize, got {service_url!r}")
+    parts = parse_url(service_url, ("http", "https"), "--service-url", "http(s)://host:port/operations/optimize")
     if parts.username or parts.password or parts.query:
         raise ConfigError("--service-url must carry no credentials or query: the AAS is readable by anyone who can "
                           "read the shell (trust the BaSyx host by address: [service] trusted_networks)")
@@ -748,7 +746,7 @@ def templates(out: Annotated[Path, typer.Option(help="folder to write the templa
 @app.command()
 @_guarded
 def generate(
-    positions: Annotated[int, typer.Argument(help="number of BoM positions")],
+    positions: Annotated[int, typer.Argument(min=1, help="number of BoM positions")],
     seed: Annotated[int, typer.Option(help="random seed")] = 0,
     out: Annotated[Path | None, typer.Option(help="output .aasx")] = None,
 ) -> None:
@@ -778,7 +776,8 @@ def batch(
     scenarios: Annotated[Path | None, typer.Option(help="scenario file (TOML, [[scenario]] tables)")] = None,
     out: Annotated[Path, typer.Option(help="output folder: results per scenario, manifest, report")] = Path(
         "out/batch"),
-    workers: Annotated[int | None, typer.Option(help="worker processes (default: the number of cores)")] = None,
+    workers: Annotated[int | None, typer.Option(min=1, help="worker processes (default: the number of cores)")
+                       ] = None,
     force: Annotated[bool, typer.Option(help="redo every run, finished or not")] = False,
     dask: Annotated[str | None, typer.Option(help="run on a Dask cluster, e.g. tcp://scheduler:8786 (inputs and "
                                                   "--out on storage every worker sees)")] = None,
@@ -846,10 +845,11 @@ def pareto(
 ) -> None:
     """The non-dominated selections between total cost and CO2e (or weight, lead time), each solved exactly."""
     from aas_quantum.app import check_output_folder
-    from aas_quantum.batch.pareto import MEASURES, pareto_front, write_front
+    from aas_quantum.batch.pareto import MEASURES, check_sweep, pareto_front, write_front
 
     if x != "cost":
         raise ConfigError(f"--x must be cost (the measure the front minimises), got {x!r}")
+    check_sweep(y, points, time_limit)
     check_output_folder(out)
     repository = _repository(inputs, lambda: _server(server, None, None, None))
     try:

@@ -22,8 +22,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import SplitResult, urlsplit
 
 from aas_quantum.errors import ConfigError
+from aas_quantum.sanitize import redact_url
 
 
 def config_file() -> Path:
@@ -75,6 +77,20 @@ def parse_number(value: Any, name: str, positive: bool = False) -> float:
     if not math.isfinite(number) or number < 0 or (positive and number == 0):
         raise ConfigError(f"{name} must be a {'positive' if positive else 'non-negative'} number, got {value!r}")
     return number
+
+
+def parse_url(url: str, schemes: tuple[str, ...], what: str, example: str) -> SplitResult:
+    """A URL setting, split and with its port read: urlsplit leaves the port to ``.port``, which raises a
+    bare ValueError later (``mqtt://host:1883x``, a port above 65535). A malformed URL is a ConfigError
+    naming the setting and the URL without its password."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - read for the ValueError it raises
+    except ValueError as exc:
+        raise ConfigError(f"{what} {redact_url(url)!r} is not a valid URL ({exc}); expected {example}") from None
+    if parts.scheme not in schemes or not parts.hostname:
+        raise ConfigError(f"{what} must look like {example}, got {redact_url(url)!r}")
+    return parts
 
 
 @dataclass(frozen=True)

@@ -314,22 +314,47 @@ def for_lot(catalog: Catalog) -> Catalog:
                    positions=tuple(replace(spec, quantity=spec.quantity * n) for spec in catalog.positions))
 
 
+# The request's numbers with a sign rule, by field: the element of the request submodel that states it,
+# and what it must be. A file's request submodel and a run's overrides (a job, a scenario) are held to
+# these same rules; a CO2e limit may be negative (credits), so it need only be finite.
+REQUEST_NUMBERS: dict[str, tuple[str, str]] = {
+    "lot_size": ("LotSize", "positive"),
+    "budget": ("Budget", "non-negative"),
+    "max_total_weight_kg": ("MaxTotalWeight", "non-negative"),
+    "max_lead_time_days": ("MaxLeadTimeDays", "non-negative"),
+    "max_positions_per_supplier": ("MaxPositionsPerSupplier", "non-negative"),
+    "max_total_co2e_kg": ("MaxTotalCO2e", "finite")}
+# ObjectiveWeights fields: a negative weight turns minimising into maximising that term (a negative Cost
+# weight bought the dearest selection and called it optimal)
+WEIGHT_NUMBERS: dict[str, tuple[str, str]] = {
+    "cost": ("ObjectiveWeights.Cost", "non-negative"),
+    "co2_price_per_kg": ("ObjectiveWeights.CO2Price", "non-negative"),
+    "risk": ("ObjectiveWeights.Risk", "non-negative"),
+    "concentration": ("ObjectiveWeights.Concentration", "non-negative")}
+
+
+def number_fault(value: float, rule: str) -> str | None:
+    """What ``value`` should be and is not under ``rule`` (positive, non-negative, finite), or None."""
+    if not math.isfinite(value):
+        return "a finite number"
+    if (rule == "positive" and value <= 0) or (rule == "non-negative" and value < 0):
+        return f"a {rule} number"
+    return None
+
+
 def _check_request(request: Request) -> None:
     loc = request.location
-    if not (math.isfinite(request.lot_size) and request.lot_size > 0):
-        raise BomInputError(f"LotSize must be a positive number of products, got {request.lot_size:g}",
-                            loc.child("LotSize"))
+    numbers = [(REQUEST_NUMBERS[name], getattr(request, name)) for name in REQUEST_NUMBERS] + \
+        [(WEIGHT_NUMBERS[name], getattr(request.weights, name)) for name in WEIGHT_NUMBERS]
+    for (element, rule), value in numbers:
+        if value is not None and (fault := number_fault(value, rule)):
+            raise BomInputError(f"{element.rpartition('.')[2]} must be {fault}, got {value:g}", loc.child(element))
     if request.currency not in ISO_4217:
         raise BomInputError(f"unknown currency {request.currency!r} (not an ISO 4217 code)", loc.child("Currency"))
     if request.max_supplier_share is not None and not 0 < request.max_supplier_share <= 1:
         raise BomInputError(
             f"MaxSupplierShare must be in (0, 1], got {request.max_supplier_share}", loc.child("MaxSupplierShare")
         )
-    for name, value in [("MaxPositionsPerSupplier", request.max_positions_per_supplier),
-                        ("Budget", request.budget), ("MaxTotalWeight", request.max_total_weight_kg),
-                        ("MaxLeadTimeDays", request.max_lead_time_days)]:
-        if value is not None and value < 0:
-            raise BomInputError(f"{name} must not be negative, got {value}", loc.child(name))
     for limit in request.resource_limits:
         if limit.sense not in (LE, GE):
             raise BomInputError(f"resource limit {limit.name!r}: Sense must be '<=' or '>=', got {limit.sense!r}",

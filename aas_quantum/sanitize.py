@@ -22,10 +22,9 @@ def redact_url(url: str) -> str:
         return "<unparsable URL>"
     if parts.username is None and parts.password is None:
         return url
-    host = parts.hostname or ""
-    if ":" in host:  # IPv6 literal
-        host = f"[{host}]"
-    netloc = host + (f":{parts.port}" if parts.port else "")
+    # the netloc after its user info, as written: the port is not parsed, so one that is no number
+    # (``:1883x``) still comes back without the password, for the message that says it is wrong
+    netloc = parts.netloc.rpartition("@")[2]
     return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
 
 

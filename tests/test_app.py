@@ -140,6 +140,56 @@ def test_an_unknown_or_misplaced_solver_parameter_is_an_error():
         solvers.parse_parameter("sweeps", "many")
 
 
+def test_every_parameter_declares_its_range_and_nan_or_a_wrong_type_never_builds_options():
+    import typing
+
+    from aas_quantum.config import base_type
+    from aas_quantum.solvers.base import RANGES, USER_FIELDS
+
+    hints = typing.get_type_hints(SolveOptions)
+    assert {name for name in USER_FIELDS if base_type(hints[name]) in (int, float)} == set(RANGES)
+    for key in RANGES:
+        for bad in (float("nan"), float("inf"), -float("inf")):
+            with pytest.raises(ConfigError, match=f"{key} .*must be a (whole )?number"):
+                solvers.check_parameters(None, {key: bad})
+    with pytest.raises(ConfigError, match=r"time_limit_s \(--time-limit\) must be a number > 0 and <= 604800, "
+                                          r"got nan"):
+        SolveOptions(time_limit_s=float("nan"))  # whichever edge builds the options
+    with pytest.raises(ConfigError, match=r"reps .*must be a whole number >= 1, got 2.5"):
+        solvers.check_parameters(None, {"reps": 2.5})
+    with pytest.raises(ConfigError, match=r"reps .*must be a number >= 1, got 0"):
+        SolveOptions().with_(reps=0)
+    with pytest.raises(ConfigError, match=r"interp .*must be true or false"):
+        solvers.check_parameters(None, {"interp": "maybe"})
+    with pytest.raises(ConfigError, match="unknown solver parameter 'bogus'"):
+        solvers.check_parameters(None, {"bogus": 1})  # no method named: still refused up front
+    with pytest.raises(ConfigError, match=r"\[scenario.parameters\] sweeps must be a whole number"):
+        solvers.parse_parameter("sweeps", 2.7, "[scenario.parameters] sweeps")  # was cut to 2
+    assert solvers.parse_parameter("time_limit_s", 5) == 5.0 and solvers.parse_parameter("patience", 0) == 0
+
+
+@pytest.mark.parametrize(("values", "named"), [
+    ({"budget": -5}, "override budget must be a non-negative number, got -5"),
+    ({"max_total_weight_kg": float("inf")}, "override max_total_weight_kg must be a finite number, got inf"),
+    ({"max_lead_time_days": float("nan")}, "override max_lead_time_days must be a finite number, got nan"),
+    ({"co2_price_per_kg": float("nan")}, "override co2_price_per_kg must be a finite number, got nan"),
+    ({"cost": -1}, "override cost must be a non-negative number, got -1"),
+    ({"lot_size": 0}, "override lot_size must be a positive number, got 0"),
+    ({"budget": "lots"}, "override budget must be a number, got 'lots'"),
+])
+def test_overrides_are_held_to_the_request_submodels_rules_and_named_as_given(values, named):
+    from aas_quantum.app import RequestOverrides
+    from aas_quantum.errors import BomInputError
+
+    with pytest.raises(BomInputError) as refused:
+        RequestOverrides.of(values)
+    assert str(refused.value) == named  # the override, not the server's request element
+    if not isinstance(next(iter(values.values())), str):
+        with pytest.raises(BomInputError, match="override"):
+            RequestOverrides(**values)  # built directly (--lot-size) it is checked the same way
+    assert RequestOverrides.of({"max_total_co2e_kg": -3.0}).max_total_co2e_kg == -3.0  # CO2e credits may be negative
+
+
 def test_cli_refuses_a_parameter_the_solver_does_not_read(cli, tmp_path):
     result = cli.invoke(app, ["optimize", str(SMALL), "--solver", "exact", "--mixer", "complete",
                               "--out", str(tmp_path / "out")])

@@ -99,6 +99,10 @@ def co2_price(d: dict) -> dict:
     return element(top_element(submodel(d, "BomOptimizationRequest"), "ObjectiveWeights"), "CO2Price")
 
 
+def cost_weight(d: dict) -> dict:
+    return element(top_element(submodel(d, "BomOptimizationRequest"), "ObjectiveWeights"), "Cost")
+
+
 def _offer(catalog: Catalog, **kw) -> Catalog:
     s0 = catalog.suppliers[0]
     return replace(catalog, suppliers=(replace(s0, offers=(replace(s0.offers[0], **kw), *s0.offers[1:])),
@@ -155,6 +159,11 @@ CASES = [
      ["CO2Price must be a finite number", "ObjectiveWeights.CO2Price"]),
     ("negative-weight", None, set_number(0, weight, "-0.5"), ["UnitWeight must not be negative",
                                                               "Variants[0].UnitWeight"]),
+    # a negative weight maximises its term: the dearest selection was reported optimal
+    ("negative-cost-weight", None, set_number(0, cost_weight, "-1"),
+     ["Cost must be a non-negative number, got -1", "BomOptimizationRequest", "ObjectiveWeights.Cost"]),
+    ("negative-budget", lambda c: replace(c, request=replace(c.request, budget=-5.0)), None,
+     ["Budget must be a non-negative number, got -5", "element Budget"]),
     ("two-requests", None, lambda files: edit_json(files[0], two_requests),
      ["references 2 BomOptimizationRequest submodels", "urn:aas-quantum:bad:aas/sm/BomOptimizationRequest",
       "urn:aas-quantum:bad:aas/sm/SecondRequest"]),

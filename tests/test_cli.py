@@ -125,7 +125,18 @@ def test_reads_xml_in_v30_and_v31_namespaces(cli, tmp_path: Path):
     (["--solver", "anneal", "--seed", "-5"], "seed (--seed) must be a number >= 0"),
     (["--solver", "exact", "--time-limit", "0"], "time_limit_s (--time-limit) must be a number > 0"),
     (["--solver", "qaoa", "--param", "mixer=star"], "mixer (--mixer) must be one of ring, complete"),
+    # NaN passes every range check: the hybrid with patience 0 ran until killed
+    (["--solver", "hybrid", "--param", "time_limit_s=nan", "--param", "patience=0"],
+     "time_limit_s (--time-limit) must be a number > 0 and <= 604800, got nan"),
+    (["--time-limit", "nan"], "time_limit_s (--time-limit) must be a number > 0 and <= 604800, got nan"),
+    (["--solver", "qaoa", "--param", "warm_epsilon=nan"], "warm_epsilon (--warm-epsilon) must be a number >= 0 "
+                                                          "and <= 0.5, got nan"),
+    (["--param", "patience=-1"], "patience (--patience) must be a number >= 0, got -1"),
+    # the hybrid with patience 0 runs to its time limit: a limit of 30 years held the worker as NaN did
+    (["--solver", "hybrid", "--param", "patience=0", "--time-limit", "1e9"],
+     "time_limit_s (--time-limit) must be a number > 0 and <= 604800, got 1000000000.0"),
 ])
+@pytest.mark.timeout(120)  # each is refused before anything is read
 def test_out_of_range_solver_settings_name_the_flag_before_anything_runs(cli, tmp_path, args, named):
     done = cli.invoke(app, ["optimize", str(SMALL), *args, "--out", str(tmp_path)])
     assert done.exit_code == 2 and named in done.output, done.output

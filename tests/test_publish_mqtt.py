@@ -6,6 +6,7 @@ import datetime as dt
 import ipaddress
 import json
 import os
+import re
 import socket
 import subprocess
 import threading
@@ -164,6 +165,29 @@ def test_tls_client_certificate_and_password_from_config(mosquitto, tmp_path, mo
     without_client_cert.status("urn:p", "failed", None, "", "must not arrive", run_id=RUN_ID)
     with pytest.raises(PublishError, match="not acknowledged"):
         without_client_cert.close(timeout_s=2)
+
+
+@pytest.mark.timeout(120)
+def test_a_tls_failure_is_named_at_connect_not_30_s_later_as_unacknowledged(mosquitto, tmp_path):
+    """A CA that did not sign the broker's certificate, or TLS to a plain port, waited 10 s for the connection
+    and 30 s for acknowledgements, then said "not acknowledged" without naming TLS: paho's loop retries a
+    failed handshake silently. Both are now refused by connect, naming the TLS failure."""
+    (tmp_path / "other").mkdir()
+    certs, stranger = _certificates(tmp_path), _certificates(tmp_path / "other")  # stranger: another CA
+    broker = mosquitto(f"cafile {certs['ca']}\ncertfile {certs['server']}\nkeyfile {certs['server-key']}\n")
+    plain = mosquitto()
+    cases = [(MqttSettings.resolve(f"mqtts://127.0.0.1:{broker.port}", ca_file=str(stranger["ca"])),
+              "TLS handshake failed: [SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed"),
+             (MqttSettings.resolve(f"mqtts://127.0.0.1:{plain.port}", ca_file=str(certs["ca"])),
+              "closed the connection during the TLS handshake: is it a TLS port?")]
+    for settings, named in cases:
+        with pytest.raises(PublishError, match=re.escape(named)) as refused:
+            MqttPublisher(settings).connect()
+        assert settings.endpoint in str(refused.value)
+    publisher = MqttPublisher(MqttSettings.resolve(f"mqtts://127.0.0.1:{broker.port}", ca_file=str(certs["ca"])))
+    publisher.connect().status("urn:p", "done", 1.0, run_id=RUN_ID)  # the right CA still connects and delivers
+    assert publisher.close(timeout_s=30) == [f"MQTT {topic('aas-quantum', 'urn:p', 'status')}: 1 message(s) "
+                                             f"acknowledged by 127.0.0.1:{broker.port}"]
 
 
 def test_many_publishes_from_two_threads_never_deadlock(mosquitto):

@@ -351,6 +351,40 @@ def test_nan_and_infinity_in_any_body_are_422_naming_where(basyx_server, aas_ser
             assert refused.status_code == 422 and named in refused.json()["detail"], (path, body, refused.text)
         assert http.get("/jobs").json() == []
     assert "Traceback" not in service.log.read_text()
+@pytest.mark.parametrize("body", [
+    # the hybrid with patience 0 and a NaN time limit blocked the worker and its queue for good
+    '{"product": "%s", "method": "hybrid", "parameters": {"time_limit_s": NaN, "patience": 0}} time_limit_s',
+    '{"product": "%s", "parameters": {"time_limit_s": Infinity}} time_limit_s',
+    '{"product": "%s", "parameters": {"reps": 0}} reps (--reps) must be a number >= 1',
+    '{"product": "%s", "parameters": {"bogus": 1}} unknown solver parameter',  # no method named
+    '{"product": "%s", "overrides": {"max_total_weight_kg": Infinity}} override max_total_weight_kg',
+    '{"product": "%s", "overrides": {"co2_price_per_kg": NaN}} override co2_price_per_kg',
+    '{"product": "%s", "overrides": {"budget": -5}} override budget must be a non-negative number',
+    '{"product": "%s", "overrides": {"lot_size": 0}} override lot_size must be a positive number',
+    '{"product": "%s", "overrides": {"cost": -1}} override cost must be a non-negative number',
+])
+def test_a_job_number_no_run_could_use_is_refused_before_it_is_queued(basyx_server, aas_service, body):
+    """Each was accepted (202) and failed, hung or answered "infeasible" at run time, blaming the
+    server's request element; now it is refused up front naming the parameter or override."""
+    url, _ = basyx_server(SMALL)
+    service = aas_service("--server", url)
+    document, _, named = (body % DRONE).partition("} ")
+    with service.http() as http:
+        refused = http.post("/jobs", content=document + "}", headers={"Content-Type": "application/json"})
+        assert refused.status_code in (400, 422) and named in refused.text, refused.text
+        assert "BomOptimizationRequest" not in refused.text
+        assert http.get("/jobs").json() == []  # nothing was queued
+
+
+def test_an_optimize_call_with_time_limit_zero_is_refused_before_it_is_queued(basyx_server, aas_service):
+    url, _ = basyx_server(SMALL)
+    service = aas_service("--server", url)
+    payload = basyx_payload(DRONE)  # no Solver: the request's method decides later, the value is checked now
+    payload[2]["value"]["value"] = "0"
+    with service.http() as http:
+        refused = http.post("/operations/optimize", json=payload)
+        assert refused.status_code in (400, 422) and "time_limit_s" in refused.text and "> 0" in refused.text
+        assert http.get("/jobs").json() == []
 
 
 # ------------------------------------------------------------------------ re-optimisation

@@ -14,6 +14,8 @@ from aas_quantum.errors import ConfigError
 from aas_quantum.publish.mqtt import MqttSettings
 from aas_quantum.publish.opcua import OpcUaClientSettings, OpcUaServerSettings
 
+from conftest import REPO
+
 
 @pytest.fixture
 def config_file(tmp_path, monkeypatch):
@@ -82,3 +84,75 @@ def test_settings_survive_pickling(config_file):
                      OpcUaServerSettings.resolve(),
                      OpcUaClientSettings.resolve("opc.tcp://h:4840", nodes={"TotalCost": "ns=2;s=Cost"})):
         assert pickle.loads(pickle.dumps(settings)) == settings
+
+
+@pytest.fixture
+def cli_in_process(monkeypatch):
+    """CliRunner for commands that may reach `serve`'s JSON logging: the root logger is restored afterwards,
+    so later tests' CLI output is not JSON log lines."""
+    import logging
+
+    from typer.testing import CliRunner
+
+    for logger in (logging.getLogger(), logging.getLogger("httpx")):
+        monkeypatch.setattr(logger, "handlers", list(logger.handlers))
+        monkeypatch.setattr(logger, "level", logger.level)
+    monkeypatch.chdir(REPO)
+    monkeypatch.setenv("AAS_QUANTUM_SERVICE_API_KEY", "key")
+    return CliRunner()
+
+
+@pytest.mark.parametrize(("args", "named"), [
+    (["optimize", "samples/drone.aasx", "--dry-run", "--mqtt", "mqtt://line7:s3cret@127.0.0.1:1883x"],
+     "MQTT broker URL 'mqtt://127.0.0.1:1883x' is not a valid URL"),
+    (["optimize", "samples/drone.aasx", "--dry-run", "--mqtt", "mqtts://127.0.0.1:99999"],
+     "MQTT broker URL 'mqtts://127.0.0.1:99999' is not a valid URL"),
+    (["optimize", "samples/drone.aasx", "--dry-run", "--opcua", "opc.tcp://line7:s3cret@127.0.0.1:48x"],
+     "OPC UA server URL (--opcua) 'opc.tcp://127.0.0.1:48x' is not a valid URL"),
+    (["optimize", "--dry-run", "--server", "http://line7:s3cret@127.0.0.1:80x/api"],
+     "AAS server or registry URL 'http://127.0.0.1:80x/api' is not a valid URL"),
+    (["optimize", "--dry-run", "--registry", "http://127.0.0.1:99999/api"],
+     "AAS server or registry URL 'http://127.0.0.1:99999/api' is not a valid URL"),
+    (["serve", "--server", "http://127.0.0.1:9/api", "--events", "mqtt://line7:s3cret@127.0.0.1:1883x", "--watch",
+      "mqtt"], "events URL (--events, [service] events_url) 'mqtt://127.0.0.1:1883x' is not a valid URL"),
+    (["serve", "--server", "http://127.0.0.1:9/api", "--jobs", "postgresql://line7:s3cret@127.0.0.1:5432x/jobs"],
+     "job store 'postgresql://127.0.0.1:5432x/jobs': port '5432x' is not a port number"),
+    (["serve", "--server", "http://127.0.0.1:9/api", "--mqtt", "mqtt://127.0.0.1:1883x"],
+     "MQTT broker URL 'mqtt://127.0.0.1:1883x' is not a valid URL"),
+    (["opcua-server", "samples/drone.aasx", "--endpoint", "opc.tcp://127.0.0.1:48x/p"],
+     "OPC UA endpoint (--endpoint) 'opc.tcp://127.0.0.1:48x/p' is not a valid URL"),
+    (["install-operation", "--shell", "urn:x", "--server", "http://127.0.0.1:9/api", "--service-url",
+      "http://127.0.0.1:80x/operations/optimize"], "--service-url 'http://127.0.0.1:80x/operations/optimize' is not"),
+])
+def test_a_malformed_url_flag_is_exit_2_naming_it_without_its_password(config_file, cli_in_process, monkeypatch,
+                                                                       args, named):
+    """`--mqtt mqtt://127.0.0.1:1883x` printed urllib's traceback and exited 1: a port is read only when it
+    is used. Every URL-taking flag is parsed, port included, where it is resolved."""
+    from aas_quantum.cli import app
+    from aas_quantum.sanitize import redact_url
+
+    monkeypatch.setenv("AAS_QUANTUM_OPCUA_SERVER_ALLOW_ANONYMOUS", "true")
+    done = cli_in_process.invoke(app, args)
+    message = " ".join(done.output.split())
+    assert done.exit_code == 2 and named in message, done.output
+    assert "s3cret" not in done.output and "Traceback" not in done.output
+    assert redact_url("mqtt://line7:s3cret@host:1883x") == "mqtt://host:1883x"  # it used to raise on the port
+
+
+@pytest.mark.parametrize(("args", "env", "named"), [
+    (["serve", "--server", "http://127.0.0.1:9/api", "--port", "99999"], {}, "--port"),
+    (["serve", "--server", "http://127.0.0.1:9/api"], {"AAS_QUANTUM_SERVICE_PORT": "70000"},
+     "AAS_QUANTUM_SERVICE_PORT / [service] port must be a port number (0-65535), got 70000"),
+    (["batch", "samples/drone.aasx", "--workers", "-1"], {}, "--workers"),  # ran with the pool's default
+    (["generate", "0"], {}, "positions"),  # wrote a product no command could read
+])
+def test_an_out_of_range_count_or_port_flag_is_exit_2_before_anything_runs(config_file, cli_in_process, monkeypatch,
+                                                                          tmp_path, args, env, named):
+    """`serve --port 99999` ended in bind()'s OverflowError traceback (exit 1)."""
+    from aas_quantum.cli import app
+
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    done = cli_in_process.invoke(app, [*args, "--out", str(tmp_path / "out")] if args[0] != "serve" else args)
+    assert done.exit_code == 2 and named in " ".join(done.output.split()), done.output
+    assert "Traceback" not in done.output and not (tmp_path / "out").exists()

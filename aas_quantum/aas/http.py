@@ -38,7 +38,7 @@ from aas_quantum.aas.mapping import assets_to_complete, semantic_key
 from aas_quantum.aas.registry import Endpoints, submodel_descriptor
 from aas_quantum.aas.result import next_version, result_submodel_id
 from aas_quantum.bulk import paused_gc
-from aas_quantum.config import Layers, config_file, parse_bool, parse_number
+from aas_quantum.config import Layers, config_file, parse_bool, parse_number, parse_url
 from aas_quantum.errors import AasQuantumError, BomInputError, ConfigError, Location
 from aas_quantum.sanitize import printable, redact_url
 
@@ -111,10 +111,7 @@ class ServerSettings:
                                  f"{config_file()}; or a registry: --registry, AAS_QUANTUM_REGISTRY)")
         submodel_url = pick("submodel_url", "AAS_QUANTUM_SUBMODEL_SERVER")
         for given in filter(None, (url, submodel_url, registry, submodel_registry)):
-            parts = urlsplit(given)
-            if parts.scheme not in ("http", "https") or not parts.hostname:
-                raise ConfigError(f"AAS server and registry URLs must look like http(s)://host:port/api/v3.0, got "
-                                  f"{redact_url(given)!r}")
+            parse_url(given, ("http", "https"), "AAS server or registry URL", "http(s)://host:port/api/v3.0")
         parts = urlsplit(url or registry or submodel_registry)
         basic = (unquote(parts.username or ""), unquote(parts.password or "")) if parts.username else None
         verify: bool | str = parse_bool(pick("verify", "AAS_QUANTUM_VERIFY_TLS", True),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
@@ -10,6 +10,7 @@ from typing import Any
 from aas_quantum import erp
 from aas_quantum.catalog import Catalog, SolverPreferences
 from aas_quantum.errors import BomInputError
+from aas_quantum.problem import REQUEST_NUMBERS, WEIGHT_NUMBERS, number_fault
 from aas_quantum.solvers import DEFAULT_METHOD, SolveOptions, check_value, make_options
 
 # Every SolverPreferences field but the method has a SolveOptions field of the same name.
@@ -34,7 +35,14 @@ class ErpOutput:
         return erp.export_targets(list(self.profiles), self.formats, out, stem)
 
 
-_WEIGHTS = ("cost", "co2_price_per_kg", "risk", "concentration")
+_WEIGHTS = tuple(WEIGHT_NUMBERS)
+# a number's field -> the rule its element of the request submodel obeys
+_RULES = {name: rule for name, (_, rule) in (REQUEST_NUMBERS | WEIGHT_NUMBERS).items()}
+
+
+def _check_override(name: str, value: float | None, label: str) -> None:
+    if value is not None and (fault := number_fault(value, _RULES[name])):
+        raise BomInputError(f"{label} must be {fault}, got {value:g}")
 
 
 @dataclass(frozen=True)
@@ -53,23 +61,32 @@ class RequestOverrides:
     exclude_suppliers: tuple[str, ...] = ()
     lot_size: float | None = None  # products to buy for (the request's LotSize otherwise)
 
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            if f.name in _RULES:
+                _check_override(f.name, getattr(self, f.name), f"override {f.name}")
+
     @classmethod
-    def of(cls, values: Mapping[str, Any]) -> RequestOverrides:
-        """From plain values (a job's JSON, a scenario table); an unknown key is named."""
+    def of(cls, values: Mapping[str, Any], label: Callable[[str], str] = "override {}".format) -> RequestOverrides:
+        """From plain values (a job's JSON, a scenario table), each held to the rule the request submodel's
+        element obeys when read from a file; ``label`` names a key as its caller knows it (a JSON field, a
+        TOML key), so a message says where the value came from rather than blaming the server's request."""
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(values) - known)
         if unknown:
-            raise ValueError(f"unknown override {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+            raise BomInputError(f"unknown override {', '.join(unknown)}; known: {', '.join(sorted(known))}")
         given: dict[str, Any] = {}
         for name, value in values.items():
             if name == "exclude_suppliers":
-                if isinstance(value, str) or not all(isinstance(v, str) for v in value):
-                    raise ValueError("exclude_suppliers must be a list of SupplierIds")
+                if isinstance(value, str) or not isinstance(value, Sequence) or \
+                        not all(isinstance(v, str) for v in value):
+                    raise BomInputError(f"{label(name)} must be a list of SupplierIds, got {value!r}")
                 given[name] = tuple(value)
             elif isinstance(value, bool) or not isinstance(value, int | float):
-                raise ValueError(f"override {name} must be a number, got {value!r}")
+                raise BomInputError(f"{label(name)} must be a number, got {value!r}")
             else:
                 given[name] = float(value)
+                _check_override(name, given[name], label(name))
         return cls(**given)
 
     def to_json(self) -> dict[str, Any]:

@@ -26,7 +26,7 @@ from aas_quantum.errors import ConfigError, InfeasibleError
 from aas_quantum.problem import build_problem
 from aas_quantum.report import Kpis
 from aas_quantum.run import optimize
-from aas_quantum.solvers import SolveOptions
+from aas_quantum.solvers import SolveOptions, check_value
 
 # measure -> (KPI field, the limit that bounds it, its unit)
 MEASURES = {"co2": ("total_co2e_kg", "max_total_co2e_kg", "kg CO2e"),
@@ -58,18 +58,31 @@ class Front:
                             "selection": p.selection} for p in self.points]}
 
 
+MAX_POINTS = 200  # bounds a sweep may be asked for; more resolve nothing a user can read off a front
+
+
+def check_sweep(y: str, points: int, time_limit_s: float | None) -> None:
+    """Refuse a sweep that cannot run, before anything is read."""
+    if y not in MEASURES:
+        raise ConfigError(f"--y must be one of {', '.join(MEASURES)}, got {y!r}")
+    if not 2 <= points <= MAX_POINTS:
+        raise ConfigError(f"--points must be between 2 and {MAX_POINTS}, got {points}")
+    if time_limit_s is not None:
+        check_value("time_limit_s", time_limit_s, "--time-limit")
+
+
 def _solve(catalog: Catalog, overrides: dict[str, Any], time_limit_s: float | None) -> tuple[Kpis, dict[str, str]]:
     problem = build_problem(RequestOverrides.of(overrides).apply(catalog))
-    report = optimize(problem, "exact", SolveOptions(time_limit_s=time_limit_s) if time_limit_s else None)
+    report = optimize(problem, "exact", None if time_limit_s is None else SolveOptions(time_limit_s=time_limit_s))
     return report.kpis, {line.position_id: f"{line.part_number} @ {line.supplier_id}" for line in report.lines}
 
 
 def pareto_front(repository: Repository, shell_id: str | None, y: str = "co2", points: int = 15,
                  time_limit_s: float | None = None) -> Front:
-    if y not in MEASURES:
-        raise ConfigError(f"--y must be one of {', '.join(MEASURES)}, got {y!r}")
-    if points < 2:
-        raise ConfigError(f"--points must be at least 2, got {points}")
+    """The front, from at most ``points`` solves: a bound the last point already meets would give that point
+    again (the optimum under a bound stays optimal under any tighter bound it meets), so the sweep goes on
+    below its measure, and it ends at the first bound nothing meets (every lower one is infeasible too)."""
+    check_sweep(y, points, time_limit_s)
     shell_id = repository.product(shell_id)
     env = repository.read(shell_id)
     catalog = mapping.read_catalog(env, mapping.product_shell(env, shell_id))
@@ -80,15 +93,20 @@ def pareto_front(repository: Repository, shell_id: str | None, y: str = "co2", p
         least, _ = _solve(catalog, {"cost": 0.0, "co2_price_per_kg": 1.0, "risk": 0.0, "concentration": 0.0},
                           time_limit_s)
         low = least.total_co2e_kg
+    elif y == "lead_time":  # below the longest of the positions' shortest lead times a position has no option left
+        problem = build_problem(RequestOverrides.of(COST_ONLY).apply(catalog))
+        low = max(min(o.lead_time_days for o in p.options) for p in problem.positions)
     else:  # a bound below which nothing is feasible is found by the sweep itself
         low = 0.0
     high = found[0].measure
-    for bound in np.linspace(high, low, points)[1:]:
-        try:
-            kpis, selection = _solve(catalog, {**COST_ONLY, limit: float(bound)}, time_limit_s)
-        except InfeasibleError:
+    for bound in (float(b) for b in np.linspace(high, low, points)[1:]):
+        if bound >= found[-1].measure:
             continue
-        found.append(Point(kpis.total_cost, getattr(kpis, field), kpis.gap_to_optimum_pct, float(bound), selection))
+        try:
+            kpis, selection = _solve(catalog, {**COST_ONLY, limit: bound}, time_limit_s)
+        except InfeasibleError:
+            break
+        found.append(Point(kpis.total_cost, getattr(kpis, field), kpis.gap_to_optimum_pct, bound, selection))
     front = [p for p in found if not any(q.cost <= p.cost and q.measure <= p.measure
                                          and (q.cost, q.measure) != (p.cost, p.measure) for q in found)]
     unique = {(round(p.cost, 6), round(p.measure, 6)): p for p in front}

@@ -35,9 +35,12 @@ from aas_quantum.app.execute import execute
 from aas_quantum.app.repository import FileRepository, Repository, ServerRepository, input_fingerprint
 from aas_quantum.app.request import RequestOverrides, RunRequest
 from aas_quantum.bulk import long_running
-from aas_quantum.errors import BomInputError, ConfigError, Location
+from aas_quantum.errors import AasQuantumError, BomInputError, ConfigError, Location
 
 FINISHED_STATUSES = ("ok", "infeasible")  # a run that ended like this is not redone while its inputs stay the same
+# characters: a scenario's results are a folder named after it, and 60 characters of any script fit the
+# 255 bytes a file system allows a name
+SCENARIO_NAME_MAX = 60
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS")
 _PR_SET_PDEATHSIG = 1  # linux/prctl.h
 STARTED = "started"  # the stage a worker reports before anything else of a run
@@ -79,22 +82,36 @@ def load_scenarios(path: Path | None) -> list[Scenario]:
     scenarios = []
     for i, table in enumerate(tables):
         where = f"{path}: scenario {i + 1}"
+        if not isinstance(table, dict):
+            raise ConfigError(f"{where}: must be a [[scenario]] table, got {table!r}")
         unknown = sorted(set(table) - {"name", "method", "parameters", "limits", "weights", "exclude_suppliers"})
         if unknown:
             raise ConfigError(f"{where}: unknown key(s) {', '.join(unknown)}")
         name = table.get("name")
-        if not isinstance(name, str) or not name or any(c in name for c in "/\\") or name.startswith("."):
+        if not isinstance(name, str) or not name or any(c in name for c in "/\\") or name.startswith(".") \
+                or not name.isprintable():
             raise ConfigError(f"{where}: name must be a non-empty folder name, got {name!r}")
+        if len(name) > SCENARIO_NAME_MAX:
+            raise ConfigError(f"{where}: name {name[:40]!r}... is {len(name)} characters long; a scenario name "
+                              f"names a folder and may have at most {SCENARIO_NAME_MAX}")
+        sections = {key: table.get(key, {}) for key in ("limits", "weights", "parameters")}
+        for key, section in sections.items():
+            if not isinstance(section, dict):
+                raise ConfigError(f"{where} ({name}): [scenario.{key}] must be a table, got {section!r}")
+        origin = {key: f"[scenario.{part}] {key}" for part in ("limits", "weights") for key in sections[part]}
+        origin["exclude_suppliers"] = "exclude_suppliers"
         try:
-            overrides = RequestOverrides.of({**table.get("limits", {}), **table.get("weights", {}),
+            overrides = RequestOverrides.of({**sections["limits"], **sections["weights"],
                                              **({"exclude_suppliers": table["exclude_suppliers"]}
-                                                if "exclude_suppliers" in table else {})})
+                                                if "exclude_suppliers" in table else {})},
+                                            origin.__getitem__)
             method = table.get("method")
-            parameters = {k: solvers.parse_parameter(k, v) for k, v in (table.get("parameters") or {}).items()}
+            parameters = {k: solvers.parse_parameter(k, v, f"[scenario.parameters] {k}")
+                          for k, v in sections["parameters"].items()}
             if method is not None:
                 solvers.spec(method)
                 solvers.check_parameters(method, parameters)
-        except (ValueError, BomInputError) as exc:
+        except (ValueError, AasQuantumError) as exc:
             raise ConfigError(f"{where} ({name}): {exc}") from exc
         scenarios.append(Scenario(name, method, parameters, overrides))
     names = [s.name for s in scenarios]

@@ -42,7 +42,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from aas_quantum.aas.ids import b64
-from aas_quantum.config import Layers
+from aas_quantum.config import Layers, parse_url
 from aas_quantum.errors import AasQuantumError, ConfigError
 from aas_quantum.publish.payload import status_payload
 
@@ -91,9 +91,7 @@ class MqttSettings:
         url = values.pop("url", None)
         if not url:
             raise ConfigError("no MQTT broker given (--mqtt, AAS_QUANTUM_MQTT_URL or url in [mqtt])")
-        parsed = urlparse(url)
-        if parsed.scheme not in ("mqtt", "mqtts") or not parsed.hostname:
-            raise ConfigError(f"MQTT broker URL must look like mqtt://host:1883 or mqtts://host:8883, got {url!r}")
+        parsed = parse_url(url, ("mqtt", "mqtts"), "MQTT broker URL", "mqtt://host:1883 or mqtts://host:8883")
         for name in ("ca_file", "cert_file", "key_file"):
             if values.get(name) == "":
                 values[name] = None  # an empty setting switches a file off
@@ -153,6 +151,7 @@ class MqttPublisher:
                            cert_reqs=ssl.CERT_REQUIRED, tls_version=ssl.PROTOCOL_TLS_CLIENT)
         # paho computes the back-off in floats; its annotation says int
         client.reconnect_delay_set(s.reconnect_min_s, s.reconnect_max_s)  # type: ignore[arg-type]
+        client.connect_timeout = s.connect_timeout_s  # the first attempt's TCP connect and TLS handshake
         client.max_queued_messages_set(0)  # unbounded: nothing is dropped while the broker is away
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
@@ -218,6 +217,19 @@ class MqttPublisher:
         self._connected.clear()
         self._answered.clear()
         self._client.connect_async(s.host, s.port, keepalive=s.keepalive_s, clean_start=False, properties=props)
+        try:  # the first attempt here, not in paho's loop, which retries a failed TLS handshake silently for ever
+            self._client.reconnect()
+        except ssl.SSLError as exc:  # a certificate that does not verify, or no TLS at the other end
+            raise PublishError(f"MQTT broker {s.endpoint}: TLS handshake failed: {exc} (ca_file / cert_file in "
+                               "[mqtt], or is the port a TLS port?)") from None
+        except OSError as exc:
+            if s.tls and isinstance(exc, ConnectionResetError):  # a plain listener hangs up on a ClientHello
+                raise PublishError(f"MQTT broker {s.endpoint} closed the connection during the TLS handshake: is "
+                                   "it a TLS port? (mqtts:// or ca_file asks for TLS)") from None
+            # the broker is away: paho's loop keeps trying, messages queue meanwhile
+            log.info("MQTT broker %s not reachable (%s); retrying", s.endpoint, exc)
+            self._client.connect_async(s.host, s.port, keepalive=s.keepalive_s, clean_start=False,
+                                       properties=props)
         self._client.loop_start()
         self._answered.wait(s.connect_timeout_s)
 

@@ -34,7 +34,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
 
 from asyncua import Client, Server, ua
 from asyncua.common.node import Node
@@ -43,7 +42,7 @@ from asyncua.crypto.permission_rules import User, UserRole
 from asyncua.server.user_managers import UserManager
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
-from aas_quantum.config import Layers, config_section
+from aas_quantum.config import Layers, config_section, parse_url
 from aas_quantum.errors import AasQuantumError, ConfigError
 from aas_quantum.problem import product_number
 from aas_quantum.sanitize import redact_url
@@ -131,8 +130,7 @@ class OpcUaServerSettings:
         if not settings.users and not settings.allow_anonymous:
             raise ConfigError("the OPC UA server has no users: add [opcua.users] name = \"password\" to the config "
                               "file, or set allow_anonymous = true in [opcua.server] explicitly")
-        if urlparse(settings.endpoint).scheme != "opc.tcp":
-            raise ConfigError(f"OPC UA endpoint must be opc.tcp://host:port/path, got {settings.endpoint!r}")
+        parse_url(settings.endpoint, ("opc.tcp",), "OPC UA endpoint (--endpoint)", "opc.tcp://host:port/path")
         if settings.finished_jobs_kept < 1:
             raise ConfigError(f"[opcua.server] finished_jobs_kept must be at least 1 (a finished job's node is "
                               f"how a caller learns its outcome), got {settings.finished_jobs_kept}")
@@ -353,6 +351,7 @@ class OpcUaClientSettings:
         if not values.get("url"):
             raise ConfigError("no OPC UA server given (--opcua, AAS_QUANTUM_OPCUA_URL or url in [opcua.client])")
         settings = cls(**values)
+        parse_url(settings.url, ("opc.tcp",), "OPC UA server URL (--opcua)", "opc.tcp://host:4840")
         if settings.security not in (*SECURITY_MODES, "None"):
             raise ConfigError(f"[opcua.client] security must be Sign, SignAndEncrypt or None, "
                               f"got {settings.security!r}")

@@ -47,10 +47,10 @@ from aas_quantum.app.publisher import RunPublisher
 from aas_quantum.app.repository import Repository, ServerRepository
 from aas_quantum.app.request import RunRequest
 from aas_quantum.bulk import long_running
-from aas_quantum.config import Layers, config_section
+from aas_quantum.config import Layers, config_section, parse_url
 from aas_quantum.errors import AasQuantumError, ConfigError
 from aas_quantum.service import operation
-from aas_quantum.service.jobs import FINISHED, Job, JobSpec, JobState, JobStore, open_store
+from aas_quantum.service.jobs import FINISHED, Job, JobSpec, JobState, JobStore, check_location, open_store
 from aas_quantum.service.observe import Metrics
 from aas_quantum.service.watch import ChangeWatcher
 from aas_quantum.service.worker import JobRunner, check_spec
@@ -112,6 +112,13 @@ class ServiceSettings:
             raise ConfigError(f"[service] watch must be off, mqtt or poll, got {settings.watch!r}")
         if settings.watch == "mqtt" and not settings.events_url:
             raise ConfigError("watch = mqtt needs events_url, the broker BaSyx publishes its events to")
+        check_location(settings.jobs)
+        if settings.port > 65535:  # the environment and the file are not bounded by the flag's range
+            raise ConfigError(f"{Layers.of('service', 'AAS_QUANTUM_SERVICE_').where('port')} must be a port "
+                              f"number (0-65535), got {settings.port}")
+        if settings.events_url:
+            parse_url(settings.events_url, ("mqtt", "mqtts"), "events URL (--events, [service] events_url)",
+                      "mqtt://host:1883 or mqtts://host:8883")
         return settings
 
     def credentials(self) -> list[str]:

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 from aas_quantum.errors import ConfigError
+from aas_quantum.sanitize import redact_url
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -403,3 +404,23 @@ def open_store(location: str, data_dir: Path, retry_s: float = SqlJobStore.retry
     if location:
         raise ConfigError(f"job store must be postgresql://... or sqlite:///path, got {location.split(':')[0]}:...")
     return SqliteJobStore(data_dir / "jobs.sqlite", retry_s)
+
+
+def check_location(location: str) -> None:
+    """Refuse a PostgreSQL URL libpq cannot use before the service starts (a port that is no number gave
+    psycopg's traceback at the first query), naming it without its password."""
+    if not location.startswith(("postgresql://", "postgres://")):
+        return
+    try:
+        import psycopg
+        from psycopg.conninfo import conninfo_to_dict
+    except ImportError:
+        return  # the store says what to install
+    try:
+        ports = str(conninfo_to_dict(location).get("port") or "").split(",")
+    except psycopg.Error as exc:
+        raise ConfigError(f"job store {redact_url(location)!r} is not a valid PostgreSQL URL: {exc}") from None
+    bad = [p for p in ports if p and not (p.isdigit() and 0 < int(p) < 65536)]
+    if bad:
+        raise ConfigError(f"job store {redact_url(location)!r}: port {bad[0]!r} is not a port number "
+                          "(expected postgresql://user@host:5432/database)")

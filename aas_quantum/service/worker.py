@@ -26,7 +26,7 @@ from aas_quantum.app.events import Listener, RunEvent, RunState
 from aas_quantum.app.execute import OutcomeStatus, RunOutcome, execute
 from aas_quantum.app.repository import Repository
 from aas_quantum.app.request import RequestOverrides, RunRequest
-from aas_quantum.errors import AasQuantumError, ConfigError
+from aas_quantum.errors import AasQuantumError
 from aas_quantum.service.jobs import Job, JobSpec, JobState, JobStore
 
 log = logging.getLogger(__name__)
@@ -42,18 +42,12 @@ class RunCancelled(AasQuantumError):
 def check_spec(spec: JobSpec, default_method: str | None = None) -> None:
     """Refuse a job that cannot run before it is queued: unknown method, parameter or limit.
     ``default_method`` is what a job naming none runs (the service's ``--solver``); without either the
-    request submodel picks the method at run time, so a parameter is checked against every solver
-    (one that none reads, or a value out of range, would only fail the run)."""
+    request submodel picks the method at run time, so parameters are checked by name and value against
+    every solver (one that none reads, or a value out of range, would only fail the run)."""
     method = spec.method or default_method
     if method is not None:
         solvers.spec(method)
-        solvers.check_parameters(method, dict(spec.parameters))
-    else:
-        known = {key for name in solvers.available() for key in solvers.parameters(name)}
-        for key, value in spec.parameters.items():
-            if key not in known:
-                raise ConfigError(f"unknown solver parameter {key!r}; solvers read: {', '.join(sorted(known))}")
-            solvers.check_value(key, value)
+    solvers.check_parameters(method, dict(spec.parameters))
     RequestOverrides.of(spec.overrides)
 
 

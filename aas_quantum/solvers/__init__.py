@@ -17,7 +17,8 @@ from typing import Any
 
 from aas_quantum.config import base_type, parse_bool
 from aas_quantum.errors import ConfigError
-from aas_quantum.solvers.base import Solution, SolveOptions, Solver, SolverRecord, Status
+from aas_quantum.solvers.base import USER_FIELDS as _USER_FIELDS
+from aas_quantum.solvers.base import Solution, SolveOptions, Solver, SolverRecord, Status, check_value
 
 DEFAULT_METHOD = "auto"
 # Every run reads these (the exact and greedy baselines too), whatever the method.
@@ -75,71 +76,47 @@ def parameters(name: str) -> tuple[str, ...]:
     return RUN_PARAMETERS + spec(name).parameters
 
 
-_RUN_FIELDS = ("known_optimum", "observer")  # set by the run, never by a user
-_USER_FIELDS = {f.name: f for f in dataclasses.fields(SolveOptions) if f.name not in _RUN_FIELDS}
-
-
-# parameter -> (smallest, largest) value it may take (None: unbounded on that side)
-_RANGES: dict[str, tuple[float | None, float | None]] = {
-    "time_limit_s": (0.0, None), "seed": (0, 2**32 - 1), "reps": (1, None), "shots": (1, None),
-    "qubit_budget": (1, None), "maxiter": (1, None), "warm_epsilon": (0.0, 0.5), "cvar_alpha": (0.0, 1.0),
-    "sweeps": (1, None), "patience": (0, None)}
-_CHOICES = {"optimizer": ("COBYLA", "SPSA", "L-BFGS-B"), "encoding": ("onehot", "unbalanced", "penalty"),
-            "warm_start": (None, "greedy", "relaxed"), "mixer": ("ring", "complete"),
-            "ansatz": ("RealAmplitudes", "EfficientSU2"), "sub_solver": ("qaoa", "exact", "random")}
-
-
-def _flag(key: str) -> str:
-    return f"{key} (--{'time-limit' if key == 'time_limit_s' else key.replace('_', '-')})"
-
-
-def _num(value: float) -> str:
-    return f"{int(value)}" if float(value).is_integer() else f"{value:g}"
-
-
-def check_value(key: str, value: Any, where: str | None = None) -> None:
-    """Refuse a value its solver would choke on (``reps 0``, a negative seed), naming the flag (or ``where``)."""
-    name = where or _flag(key)
-    exclusive = key in ("time_limit_s", "cvar_alpha")  # 0 s or an empty CVaR tail make no sense
-    if key in _RANGES and value is not None:
-        low, high = _RANGES[key]
-        if isinstance(value, bool) or not isinstance(value, int | float) or \
-                (low is not None and (value < low or (value == low and exclusive))) or \
-                (high is not None and value > high):
-            bounds = f"{'>' if exclusive else '>='} {_num(low or 0)}" + (f" and <= {_num(high)}" if high else "")
-            raise ConfigError(f"{name} must be a number {bounds}, got {value!r}")
-    if key in _CHOICES and value not in _CHOICES[key]:
-        raise ConfigError(f"{name} must be one of {', '.join(str(c) for c in _CHOICES[key] if c)}, got {value!r}")
-
-
-def check_parameters(name: str, given: Mapping[str, Any]) -> None:
-    """Refuse a parameter ``name`` does not read (a misspelling, or one of another solver) or a value out of
-    its range."""
-    reads = parameters(name)
+def check_parameters(name: str | None, given: Mapping[str, Any]) -> None:
+    """Refuse a parameter that does not exist, a value out of its range or of the wrong type, and one that
+    solver ``name`` does not read (a misspelling, or one of another solver). Without a method (the request
+    submodel's preference decides it later) every check but the last runs, so a bad value is refused before
+    anything is read or queued."""
+    reads = parameters(name) if name is not None else tuple(_USER_FIELDS)
     for key in given:
-        check_value(key, given[key])
         if key not in _USER_FIELDS:
-            raise ConfigError(f"unknown solver parameter {key!r}; {name} reads: {', '.join(reads)}")
+            known = f"{name} reads" if name is not None else "one of"
+            raise ConfigError(f"unknown solver parameter {key!r}; {known}: {', '.join(reads)}")
+        check_value(key, given[key])
         if key not in reads:
             users = [s for s in available() if key in parameters(s)]
             raise ConfigError(f"parameter {key!r} does not apply to solver {name} (it reads: {', '.join(reads)}; "
                               f"{key} is read by {', '.join(users)})")
 
 
-def parse_parameter(key: str, text: str) -> Any:
-    """A parameter given as text (``--param mixer=complete``, an operation input) in its field's type."""
+def parse_parameter(key: str, text: Any, where: str | None = None) -> Any:
+    """A parameter given as text (``--param mixer=complete``, an operation input) in its field's type, or
+    given typed (a TOML scenario), checked as ``check_value`` does: ``nan`` parses as a float, and is
+    refused here, not by a solver that would run until killed."""
     if key not in _USER_FIELDS:
         raise ConfigError(f"unknown solver parameter {key!r}; one of {', '.join(_USER_FIELDS)}")
     annotation = typing.get_type_hints(SolveOptions)[key]
-    if isinstance(annotation, types.UnionType) and text.strip().lower() in ("", "none"):
-        return None  # an optional parameter switched off
     kind = base_type(annotation)
-    if kind is bool:
-        return parse_bool(text, key)
-    try:
-        return kind(text)
-    except ValueError:
-        raise ConfigError(f"solver parameter {key} must be a {kind.__name__}, got {text!r}") from None
+    value = text
+    if not isinstance(text, str):  # typed already: an int where a float is read is that float
+        if kind is float and isinstance(text, int) and not isinstance(text, bool):
+            value = float(text)
+    elif isinstance(annotation, types.UnionType) and text.strip().lower() in ("", "none"):
+        value = None  # an optional parameter switched off
+    elif kind is bool:
+        value = parse_bool(text, where or key)
+    elif kind is not str:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise ConfigError(f"{where or f'solver parameter {key}'} must be a {kind.__name__}, got {text!r}"
+                              ) from None
+    check_value(key, value, where)
+    return value
 
 
 def make_options(name: str, given: Mapping[str, Any], base: SolveOptions | None = None) -> SolveOptions:

@@ -7,9 +7,14 @@ record says how the answer was obtained so reports can compare methods honestly.
 from __future__ import annotations
 
 import enum
+import math
+import types
+import typing
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from typing import TYPE_CHECKING, Any, Protocol
+
+from aas_quantum.errors import ConfigError
 
 if TYPE_CHECKING:  # the registry (and so --help) loads without numpy
     import numpy as np
@@ -74,12 +79,77 @@ class SolveOptions:
     known_optimum: float | None = None  # set by the run from the exact baseline: P(optimal) in records
     observer: Observer | None = field(default=None, compare=False, repr=False)  # set by the run: progress
 
+    def __post_init__(self) -> None:
+        """Options no solver can run with are never built, whichever edge they came from (a NaN time
+        limit passed every range check and hung the run); the edges check earlier to name their own field."""
+        for name in USER_FIELDS:
+            check_value(name, getattr(self, name))
+
     def observe(self, steps: int, unit: str, best: float | None, what: str) -> None:
         if self.observer is not None:
             self.observer(SolverProgress(steps, unit, best, what))
 
     def with_(self, **changes: Any) -> SolveOptions:
         return replace(self, **changes)
+
+
+_RUN_FIELDS = ("known_optimum", "observer")  # set by the run, never by a user
+USER_FIELDS = tuple(f.name for f in fields(SolveOptions) if f.name not in _RUN_FIELDS)
+# a user field -> (its type, whether None is allowed)
+_TYPES = {name: (hint.__args__[0] if isinstance(hint, types.UnionType) else hint, isinstance(hint, types.UnionType))
+          for name, hint in typing.get_type_hints(SolveOptions).items() if name in USER_FIELDS}
+
+# the longest time limit: a run asked for more holds a service worker (and its queue) as a NaN limit did
+WEEK_S = 7 * 24 * 3600.0
+# numeric parameter -> (smallest, largest) value it may take (None: unbounded above); every int and float
+# field has one (tests/test_app.py checks)
+RANGES: dict[str, tuple[float, float | None]] = {
+    "time_limit_s": (0.0, WEEK_S), "seed": (0, 2**32 - 1), "reps": (1, None), "shots": (1, None),
+    "qubit_budget": (1, None), "maxiter": (1, None), "warm_epsilon": (0.0, 0.5), "cvar_alpha": (0.0, 1.0),
+    "sweeps": (1, None), "patience": (0, None)}
+_EXCLUSIVE = ("time_limit_s", "cvar_alpha")  # their smallest is excluded: 0 s or an empty CVaR tail make no sense
+_CHOICES = {"optimizer": ("COBYLA", "SPSA", "L-BFGS-B"), "encoding": ("onehot", "unbalanced", "penalty"),
+            "warm_start": (None, "greedy", "relaxed"), "mixer": ("ring", "complete"),
+            "ansatz": ("RealAmplitudes", "EfficientSU2"), "sub_solver": ("qaoa", "exact", "random")}
+
+
+def _flag(key: str) -> str:
+    return f"{key} (--{'time-limit' if key == 'time_limit_s' else key.replace('_', '-')})"
+
+
+def _num(value: float) -> str:
+    return f"{int(value)}" if float(value).is_integer() else f"{value:g}"
+
+
+def value_range(key: str) -> str:
+    """How a message states a numeric parameter's range: ``> 0``, ``>= 0 and <= 0.5``."""
+    low, high = RANGES[key]
+    return f"{'>' if key in _EXCLUSIVE else '>='} {_num(low)}" + ("" if high is None else f" and <= {_num(high)}")
+
+
+def check_value(key: str, value: Any, where: str | None = None) -> None:
+    """Refuse a value its solver would choke on (``reps 0``, a negative seed, a NaN that every range check
+    lets through, ``reps 2.5``), naming the flag (or ``where``)."""
+    name = where or _flag(key)
+    kind, optional = _TYPES[key]
+    if value is None:
+        if optional:
+            return
+        raise ConfigError(f"{name} must be set, got None")
+    if kind is int or kind is float:
+        low, high = RANGES[key]
+        if isinstance(value, bool) or not isinstance(value, int if kind is int else int | float):
+            raise ConfigError(f"{name} must be a {'whole ' if kind is int else ''}number {value_range(key)}, "
+                              f"got {value!r}")
+        if not math.isfinite(value) or value < low or (value == low and key in _EXCLUSIVE) \
+                or (high is not None and value > high):
+            raise ConfigError(f"{name} must be a number {value_range(key)}, got {value!r}")
+    elif kind is bool and not isinstance(value, bool):
+        raise ConfigError(f"{name} must be true or false, got {value!r}")
+    elif kind is str and not isinstance(value, str):
+        raise ConfigError(f"{name} must be a string, got {value!r}")
+    if key in _CHOICES and value not in _CHOICES[key]:
+        raise ConfigError(f"{name} must be one of {', '.join(str(c) for c in _CHOICES[key] if c)}, got {value!r}")
 
 
 @dataclass(frozen=True)
