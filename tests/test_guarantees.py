@@ -10,6 +10,7 @@ import threading
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import httpx
 import pytest
 from basyx.aas import model
 
@@ -365,3 +366,27 @@ def test_write_result_reports_a_server_that_never_takes_the_create(basyx_server,
             pytest.raises(AasServerError, match="cannot reach"):
         write_result(client, DRONE_SHELL, result)
     assert server_result(url) is None and RESULT_ID not in references(url)
+
+
+@pytest.mark.parametrize("cursors", ["two that alternate", "a new one every page"])
+def test_a_server_that_pages_in_a_loop_is_an_error_not_a_hang(basyx_server, cli, tmp_path, cursors):
+    """Every page of the submodel listing holds the same submodel and names a next cursor (alternating, or a
+    fresh one each time): the listing never ended. It is a server error naming the URL."""
+    url, _ = basyx_server(SMALL)
+    page = {"n": 0}
+    first = httpx.get(f"{url}/submodels", params={"limit": "1"}).json()["result"][0]
+
+    def loop(method: str, path: str) -> str | None:
+        if method != "GET" or not path.startswith("/api/v3.0/submodels?"):
+            return None
+        page["n"] += 1
+        cursor = "ab"[page["n"] % 2] if cursors == "two that alternate" else f"page-{page['n']}"
+        return json.dumps({"result": [first], "paging_metadata": {"cursor": cursor}})
+
+    with FaultProxy(url, loop) as proxy:
+        result = cli.invoke(app, ["optimize", "--server", proxy.url, "--shell", DRONE_SHELL, "--solver", "greedy",
+                                  "--out", str(tmp_path)])
+    message = " ".join(result.output.split())
+    assert result.exit_code == 3, message
+    assert f"GET {proxy.url}/submodels: the server pages in a loop" in message
+    assert page["n"] <= 3 and not list(tmp_path.iterdir())

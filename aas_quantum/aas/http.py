@@ -395,7 +395,11 @@ class AasClient:
                                  f"({printable(response.text[:120])!r})") from None
 
     def _paged(self, path: str, params: dict[str, str] | None = None, limit: int = 100) -> Iterator[dict]:
+        """Every item of a paged listing. A cursor that comes back, or a page holding only items already
+        listed, is a server that pages in a loop: an error, not a listing read for ever."""
         cursor: str | None = None
+        cursors: set[str] = set()
+        listed: set[str] = set()
         while True:
             query = {**(params or {}), "limit": str(limit)} | ({"cursor": cursor} if cursor else {})
             body = self._json(self.request("GET", path, params=query))
@@ -406,9 +410,17 @@ class AasClient:
                                      f"{{\"result\": [...], \"paging_metadata\": {{...}}}}, got "
                                      f"{printable(json.dumps(body)[:120])}")
             yield from results
+            ids = {str(item.get("id")) for item in results if isinstance(item, dict)}
+            repeated = bool(ids) and ids <= listed
+            listed |= ids
             previous, cursor = cursor, (paging or {}).get("cursor")
             if not cursor or not results or cursor == previous:  # a server may send fewer than the limit
                 return
+            if not isinstance(cursor, str) or cursor in cursors or repeated:
+                raise AasServerError(f"GET {self.url(path)}: the server pages in a loop: cursor "
+                                     f"{printable(json.dumps(cursor)[:60])} "
+                                     + ("follows a page of items already listed" if repeated else "came back"))
+            cursors.add(cursor)
 
     @staticmethod
     def _decode(data: Any, url: str, kind: type[T]) -> T:
