@@ -99,6 +99,10 @@ def co2_price(d: dict) -> dict:
     return element(top_element(submodel(d, "BomOptimizationRequest"), "ObjectiveWeights"), "CO2Price")
 
 
+def preference(name: str) -> Callable[[dict], dict]:
+    return lambda d: element(top_element(submodel(d, "BomOptimizationRequest"), "SolverPreferences"), name)
+
+
 def _offer(catalog: Catalog, **kw) -> Catalog:
     s0 = catalog.suppliers[0]
     return replace(catalog, suppliers=(replace(s0, offers=(replace(s0.offers[0], **kw), *s0.offers[1:])),
@@ -155,6 +159,13 @@ CASES = [
      ["CO2Price must be a finite number", "ObjectiveWeights.CO2Price"]),
     ("negative-weight", None, set_number(0, weight, "-0.5"), ["UnitWeight must not be negative",
                                                               "Variants[0].UnitWeight"]),
+    # refused when reading (validate too), at the element; the run named only the option, no file or submodel
+    ("negative-reps", None, set_number(0, preference("Reps"), "-1"),
+     ["Reps must be a number >= 1", "BomOptimizationRequest", "element SolverPreferences.Reps"]),
+    ("zero-time-limit", None, set_number(0, preference("TimeLimitSeconds"), "0"),
+     ["TimeLimitSeconds must be a number > 0", "element SolverPreferences.TimeLimitSeconds"]),
+    ("unknown-method", None, set_number(0, preference("Method"), "quantumfoo"),
+     ["unknown solver 'quantumfoo'", "product.json", "element SolverPreferences.Method"]),
     ("two-requests", None, lambda files: edit_json(files[0], two_requests),
      ["references 2 BomOptimizationRequest submodels", "urn:aas-quantum:bad:aas/sm/BomOptimizationRequest",
       "urn:aas-quantum:bad:aas/sm/SecondRequest"]),
