@@ -161,7 +161,11 @@ CASES = [
                                                               "Variants[0].UnitWeight"]),
     # refused when reading (validate too), at the element; the run named only the option, no file or submodel
     ("negative-reps", None, set_number(0, preference("Reps"), "-1"),
-     ["Reps must be a number >= 1", "BomOptimizationRequest", "element SolverPreferences.Reps"]),
+     ["Reps must be a number >= 1 and <= 100, got -1", "BomOptimizationRequest", "element SolverPreferences.Reps"]),
+    ("huge-reps", None, set_number(0, preference("Reps"), "2147483647"),  # QAOA/VQE never reached the time limit
+     ["Reps must be a number >= 1 and <= 100", "element SolverPreferences.Reps"]),
+    ("huge-shots", None, set_number(0, preference("Shots"), "2147483647"),  # a 16 GB draw
+     ["Shots must be a number >= 1 and <= 10000000", "element SolverPreferences.Shots"]),
     ("zero-time-limit", None, set_number(0, preference("TimeLimitSeconds"), "0"),
      ["TimeLimitSeconds must be a number > 0", "element SolverPreferences.TimeLimitSeconds"]),
     ("unknown-method", None, set_number(0, preference("Method"), "quantumfoo"),
