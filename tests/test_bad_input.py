@@ -159,6 +159,12 @@ CASES = [
      ["CO2Price must be a finite number", "ObjectiveWeights.CO2Price"]),
     ("negative-weight", None, set_number(0, weight, "-0.5"), ["UnitWeight must not be negative",
                                                               "Variants[0].UnitWeight"]),
+    # finite, but beyond what the solvers compute with once multiplied (HiGHS: no solution, or numpy's words)
+    ("huge-price", None, set_number(1, lambda d: element(first_offer(d), "UnitPrice"), "1e300"),
+     ["beyond the 1e+15 the solvers compute with", "suppliers.json", "Offers[0].UnitPrice", "position '0010'"]),
+    ("huge-weight", None, set_number(0, weight, "1e300"),
+     ["beyond the 1e+15", "ComponentVariants/0010", "element Variants[0]", "MaxTotalWeight"]),
+    ("huge-co2-price", None, set_number(0, co2_price, "1e300"), ["beyond the 1e+15", "element ObjectiveWeights"]),
     # refused when reading (validate too), at the element; the run named only the option, no file or submodel
     ("negative-reps", None, set_number(0, preference("Reps"), "-1"),
      ["Reps must be a number >= 1 and <= 100, got -1", "BomOptimizationRequest", "element SolverPreferences.Reps"]),
