@@ -3,8 +3,10 @@ threatens it (a loopback fault proxy between the client and the server)."""
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import datetime as dt
+import http.server
 import json
 import threading
 from pathlib import Path
@@ -390,3 +392,54 @@ def test_a_server_that_pages_in_a_loop_is_an_error_not_a_hang(basyx_server, cli,
     assert result.exit_code == 3, message
     assert f"GET {proxy.url}/submodels: the server pages in a loop" in message
     assert page["n"] <= 3 and not list(tmp_path.iterdir())
+
+
+class _QuotingServer:
+    """A loopback AAS server that refuses every call quoting the request's Authorization header back, as
+    some gateways do in their error pages: with ``status`` and a JSON message, or 200 with an HTML page."""
+
+    def __init__(self, status: int, html: bool = False) -> None:
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                quoted = f"credentials {self.headers.get('Authorization', '')} refused"
+                body = (f"<html>{quoted}</html>" if html else json.dumps({"messages": [{"text": quoted}]})).encode()
+                self.send_response(200 if html else status)
+                self.send_header("Content-Type", "text/html" if html else "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/api/v3.0"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def __enter__(self) -> _QuotingServer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.mark.parametrize("status, html", [(401, False), (400, False), (403, False), (200, True)])
+def test_credentials_a_server_quotes_back_are_never_echoed(cli, tmp_path, monkeypatch, status, html):
+    """The server's words are shown with its errors (and a listing's body that is not JSON); a bearer
+    token, a basic-auth header and its password that the server quotes from the request are cut out of
+    them (they appeared in the message)."""
+    monkeypatch.setenv("AAS_QUANTUM_RETRIES", "0")
+    basic = base64.b64encode(b"alice:Pa55word").decode()
+    with _QuotingServer(status, html) as server:
+        monkeypatch.setenv("AAS_QUANTUM_TOKEN", "T0KEN-abc.def")
+        bearer = cli.invoke(app, ["optimize", "--server", server.url, "--all", "--out", str(tmp_path)])
+        monkeypatch.delenv("AAS_QUANTUM_TOKEN")
+        with_password = server.url.replace("http://", "http://alice:Pa55word@")
+        password = cli.invoke(app, ["optimize", "--server", with_password, "--all", "--out", str(tmp_path)])
+    for result in (bearer, password):
+        message = " ".join(result.output.split())
+        assert result.exit_code == 3, message
+        assert "credentials *** refused" in message
+        for secret in ("T0KEN-abc", "Pa55word", basic, basic[:12]):
+            assert secret not in message

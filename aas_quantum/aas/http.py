@@ -160,11 +160,29 @@ def _server_message(response: httpx.Response) -> str:
     try:
         body = response.json()
     except ValueError:
-        return printable(response.text[:300])
+        return _server_words(response, response.text, 300)
     messages = body.get("messages") if isinstance(body, dict) else None
     if isinstance(messages, list) and messages:
-        return printable("; ".join(str(m.get("text", m) if isinstance(m, dict) else m) for m in messages)[:300])
-    return printable(json.dumps(body)[:300])
+        return _server_words(response, "; ".join(str(m.get("text", m) if isinstance(m, dict) else m)
+                                                 for m in messages), 300)
+    return _server_words(response, json.dumps(body), 300)
+
+
+def _server_words(response: httpx.Response, text: str, limit: int) -> str:
+    """``text`` from the server without the credentials the request carried, then shortened and printable.
+
+    A server may quote the request back in its error ("invalid credentials Bearer ..."): the token, the
+    basic-auth header and its password are cut out before the text is shortened, so no prefix survives.
+    """
+    header = response.request.headers.get("Authorization", "")
+    scheme, _, credential = header.partition(" ")
+    secrets = [header, credential]
+    if scheme.lower() == "basic":
+        with contextlib.suppress(ValueError):
+            secrets.append(base64.b64decode(credential).decode().partition(":")[2])
+    for secret in sorted(filter(None, secrets), key=len, reverse=True):
+        text = text.replace(secret, "***")
+    return printable(text[:limit])
 
 
 class ClientCredentials(httpx.Auth):
@@ -392,7 +410,7 @@ class AasClient:
         except ValueError:
             raise AasServerError(f"{response.request.method} {redact_url(str(response.request.url))}: the server "
                                  f"answered HTTP {response.status_code} with a body that is not JSON "
-                                 f"({printable(response.text[:120])!r})") from None
+                                 f"({_server_words(response, response.text, 120)!r})") from None
 
     def _paged(self, path: str, params: dict[str, str] | None = None, limit: int = 100) -> Iterator[dict]:
         """Every item of a paged listing. A cursor that comes back, or a page holding only items already
