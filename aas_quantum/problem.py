@@ -327,7 +327,12 @@ def for_lot(catalog: Catalog) -> Catalog:
 
 def _check_request(request: Request) -> None:
     loc = request.location
-    _computable(request.weights.concentration, "Concentration", loc.child("ObjectiveWeights.Concentration"))
+    weights = request.weights
+    _computable(weights.concentration, "Concentration", loc.child("ObjectiveWeights.Concentration"))
+    for name, weight in [("Cost", weights.cost), ("CO2Price", weights.co2_price_per_kg), ("Risk", weights.risk),
+                         ("Concentration", weights.concentration)]:
+        if weight < 0:  # a negative weight rewards what it prices: a Cost of -1 maximised spend, called optimal
+            raise BomInputError(f"{name} must not be negative, got {weight:g}", loc.child(f"ObjectiveWeights.{name}"))
     if not (math.isfinite(request.lot_size) and request.lot_size > 0):
         raise BomInputError(f"LotSize must be a positive number of products, got {request.lot_size:g}",
                             loc.child("LotSize"))

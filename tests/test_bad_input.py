@@ -165,6 +165,13 @@ CASES = [
     ("huge-weight", None, set_number(0, weight, "1e300"),
      ["beyond the 1e+15", "ComponentVariants/0010", "element Variants[0]", "MaxTotalWeight"]),
     ("huge-co2-price", None, set_number(0, co2_price, "1e300"), ["beyond the 1e+15", "element ObjectiveWeights"]),
+    # a negative weight rewards what it prices (a Cost of -1 maximised spend and was reported optimal)
+    ("negative-cost-weight", None, set_number(0, lambda d: element(top_element(
+        submodel(d, "BomOptimizationRequest"), "ObjectiveWeights"), "Cost"), "-1"),
+     ["Cost must not be negative, got -1", "BomOptimizationRequest", "element ObjectiveWeights.Cost"]),
+    ("negative-concentration", None, set_number(0, lambda d: element(top_element(
+        submodel(d, "BomOptimizationRequest"), "ObjectiveWeights"), "Concentration"), "-4"),
+     ["Concentration must not be negative", "element ObjectiveWeights.Concentration"]),
     # refused when reading (validate too), at the element; the run named only the option, no file or submodel
     ("negative-reps", None, set_number(0, preference("Reps"), "-1"),
      ["Reps must be a number >= 1 and <= 100, got -1", "BomOptimizationRequest", "element SolverPreferences.Reps"]),
