@@ -294,6 +294,22 @@ def test_token_endpoint_without_a_token_is_a_clear_error(basyx_server, cli, tmp_
     assert result.exception is None or isinstance(result.exception, SystemExit)
 
 
+def test_an_unreachable_token_endpoint_is_named_not_the_aas_server(basyx_server, cli, tmp_path, monkeypatch):
+    """The token request fails before the API call it precedes; the message named the AAS server's URL as
+    unreachable, sending the user to a server that was up."""
+    monkeypatch.setenv("AAS_QUANTUM_RETRIES", "0")
+    url, _ = basyx_server(SMALL)
+    token_url = f"http://127.0.0.1:{free_port()}/token"
+    monkeypatch.setenv("AAS_QUANTUM_TOKEN_URL", token_url)
+    monkeypatch.setenv("AAS_QUANTUM_CLIENT_ID", "aas-quantum")
+    monkeypatch.setenv("AAS_QUANTUM_CLIENT_SECRET", "s3cret-value")
+    result = cli.invoke(app, ["optimize", "--server", url, "--out", str(tmp_path)])
+    message = " ".join(result.output.split())
+    assert result.exit_code == 3, message
+    assert f"token request to {token_url}: cannot reach the token endpoint" in message
+    assert "cannot reach the AAS server" not in message and "s3cret-value" not in message
+
+
 def test_password_in_the_server_url_is_never_echoed(basyx_server, cli, tmp_path, monkeypatch):
     monkeypatch.setenv("AAS_QUANTUM_RETRIES", "0")
     url, _ = basyx_server(SMALL)

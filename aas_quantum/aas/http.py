@@ -293,8 +293,7 @@ class AasClient:
                 response = self._send(method, path, **kwargs)
             except httpx.TransportError as exc:
                 if attempt == self.settings.retries or not retry_transport:
-                    raise AasServerError(f"{method} {url}: cannot reach the AAS server ({type(exc).__name__}: "
-                                         f"{redact_url(str(exc))})") from exc
+                    raise self._unreachable(method, url, exc) from exc
                 self._sleep(attempt, None)
                 continue
             retryable = response.status_code in RETRY_STATUS or (
@@ -314,6 +313,20 @@ class AasClient:
                                      response.status_code)
             return response
         raise AssertionError("unreachable")
+
+    def _unreachable(self, method: str, url: str, exc: httpx.TransportError) -> AasServerError:
+        """The call that failed: the API call, or the OAuth2 token request the auth flow sent before it (a
+        token endpoint that is down is not the AAS server)."""
+        auth = self._http.auth
+        try:
+            failed = str(exc.request.url)
+        except RuntimeError:  # raised before a request was made
+            failed = url
+        if isinstance(auth, ClientCredentials) and failed == auth.token_url:
+            return AasServerError(f"token request to {redact_url(auth.token_url)}: cannot reach the token endpoint "
+                                  f"({type(exc).__name__}: {redact_url(str(exc))}), before {method} {url}")
+        return AasServerError(f"{method} {url}: cannot reach the AAS server ({type(exc).__name__}: "
+                              f"{redact_url(str(exc))})")
 
     def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         """Send and read the body, refusing bodies above ``max_response_mb`` before they fill memory."""
