@@ -40,6 +40,17 @@ ISO_4217 = frozenset(
 LE = "<="
 GE = ">="
 
+# The largest magnitude a cost, limit coefficient or weight may reach once quantities, prices and the lot
+# size are multiplied: HiGHS refuses matrix values above 1e15 and reads costs from 1e20 as infinite, so a
+# finite but huge input (a UnitPrice of 1e300) ended as "no solution" or as numpy's words about non-finite
+# numbers. Such an input is an error at the element it came from.
+LARGEST = 1e15
+
+
+def _computable(value: float, what: str, where: Location) -> None:
+    if not abs(value) <= LARGEST:  # also false for NaN and infinity (overflow)
+        raise BomInputError(f"{what} is {value:g}, beyond the {LARGEST:g} the solvers compute with", where)
+
 
 @dataclass(frozen=True)
 class Option:
@@ -349,6 +360,8 @@ def _check_request(request: Request) -> None:
     for (element, rule), value in numbers:
         if value is not None and (fault := number_fault(value, rule)):
             raise BomInputError(f"{element.rpartition('.')[2]} must be {fault}, got {value:g}", loc.child(element))
+    weights = request.weights
+    _computable(weights.concentration, "Concentration", loc.child("ObjectiveWeights.Concentration"))
     if request.currency not in ISO_4217:
         raise BomInputError(f"unknown currency {request.currency!r} (not an ISO 4217 code)", loc.child("Currency"))
     if request.max_supplier_share is not None and not 0 < request.max_supplier_share <= 1:
@@ -473,8 +486,13 @@ def _position_options(
             unit_price = offer.unit_price_at(order_quantity) * rates[offer.currency]
             extended = order_quantity * unit_price
             co2 = spec.quantity * (variant.attribute(contract.CO2E_PER_UNIT) or 0.0)
+            _computable(extended, f"the order of {order_quantity:g} x {variant.part_number!r} (position "
+                                  f"{spec.position_id!r}) at {unit_price:g} {request.currency}",
+                        offer.location.child("UnitPrice"))
             cost = (weights.cost * extended + weights.co2_price_per_kg * co2
                     + weights.risk * suppliers[supplier.supplier_id].risk_score * extended)
+            _computable(cost, f"the weighted cost of {variant.part_number!r} from {supplier.supplier_id!r} in "
+                              f"position {spec.position_id!r}", request.location.child("ObjectiveWeights"))
             options.append(Option(
                 index=first_index + len(options), position_id=spec.position_id, variant=variant,
                 supplier_id=supplier.supplier_id, offer=offer, quantity=spec.quantity,
@@ -513,6 +531,8 @@ def _resource_constraints(request: Request, options: list[Option]) -> list[Linea
             raise BomInputError(f"limit {name} needs attribute {attribute} but the variant does not state it",
                                 missing[0].variant.location)
         coefficients = tuple((o.index, o.per_position(attribute)) for o in options)
+        for o, (_, value) in zip(options, coefficients, strict=True):
+            _computable(value, f"{name}: {o.quantity:g} x {o.part_number!r}'s {attribute}", o.variant.location)
         constraints.append(LinearConstraint(name, "resource", coefficients, sense, float(bound)))
     if request.budget is not None:
         constraints.append(LinearConstraint(

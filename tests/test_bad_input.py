@@ -101,6 +101,8 @@ def co2_price(d: dict) -> dict:
 
 def cost_weight(d: dict) -> dict:
     return element(top_element(submodel(d, "BomOptimizationRequest"), "ObjectiveWeights"), "Cost")
+def preference(name: str) -> Callable[[dict], dict]:
+    return lambda d: element(top_element(submodel(d, "BomOptimizationRequest"), "SolverPreferences"), name)
 
 
 def _offer(catalog: Catalog, **kw) -> Catalog:
@@ -164,6 +166,26 @@ CASES = [
      ["Cost must be a non-negative number, got -1", "BomOptimizationRequest", "ObjectiveWeights.Cost"]),
     ("negative-budget", lambda c: replace(c, request=replace(c.request, budget=-5.0)), None,
      ["Budget must be a non-negative number, got -5", "element Budget"]),
+    # finite, but beyond what the solvers compute with once multiplied (HiGHS: no solution, or numpy's words)
+    ("huge-price", None, set_number(1, lambda d: element(first_offer(d), "UnitPrice"), "1e300"),
+     ["beyond the 1e+15 the solvers compute with", "suppliers.json", "Offers[0].UnitPrice", "position '0010'"]),
+    ("huge-weight", None, set_number(0, weight, "1e300"),
+     ["beyond the 1e+15", "ComponentVariants/0010", "element Variants[0]", "MaxTotalWeight"]),
+    ("huge-co2-price", None, set_number(0, co2_price, "1e300"), ["beyond the 1e+15", "element ObjectiveWeights"]),
+    ("negative-concentration", None, set_number(0, lambda d: element(top_element(
+        submodel(d, "BomOptimizationRequest"), "ObjectiveWeights"), "Concentration"), "-4"),
+     ["Concentration must be a non-negative number", "element ObjectiveWeights.Concentration"]),
+    # refused when reading (validate too), at the element; the run named only the option, no file or submodel
+    ("negative-reps", None, set_number(0, preference("Reps"), "-1"),
+     ["Reps must be a number >= 1 and <= 100, got -1", "BomOptimizationRequest", "element SolverPreferences.Reps"]),
+    ("huge-reps", None, set_number(0, preference("Reps"), "2147483647"),  # QAOA/VQE never reached the time limit
+     ["Reps must be a number >= 1 and <= 100", "element SolverPreferences.Reps"]),
+    ("huge-shots", None, set_number(0, preference("Shots"), "2147483647"),  # a 16 GB draw
+     ["Shots must be a number >= 1 and <= 10000000", "element SolverPreferences.Shots"]),
+    ("zero-time-limit", None, set_number(0, preference("TimeLimitSeconds"), "0"),
+     ["TimeLimitSeconds must be a number > 0", "element SolverPreferences.TimeLimitSeconds"]),
+    ("unknown-method", None, set_number(0, preference("Method"), "quantumfoo"),
+     ["unknown solver 'quantumfoo'", "product.json", "element SolverPreferences.Method"]),
     ("two-requests", None, lambda files: edit_json(files[0], two_requests),
      ["references 2 BomOptimizationRequest submodels", "urn:aas-quantum:bad:aas/sm/BomOptimizationRequest",
       "urn:aas-quantum:bad:aas/sm/SecondRequest"]),

@@ -120,8 +120,8 @@ def test_reads_xml_in_v30_and_v31_namespaces(cli, tmp_path: Path):
 
 
 @pytest.mark.parametrize(("args", "named"), [
-    (["--solver", "qaoa", "--reps", "0"], "reps (--reps) must be a number >= 1, got 0"),
-    (["--solver", "qaoa", "--shots", "0"], "shots (--shots) must be a number >= 1, got 0"),
+    (["--solver", "qaoa", "--reps", "0"], "reps (--reps) must be a number >= 1 and <= 100, got 0"),
+    (["--solver", "qaoa", "--shots", "0"], "shots (--shots) must be a number >= 1 and <= 10000000, got 0"),
     (["--solver", "anneal", "--seed", "-5"], "seed (--seed) must be a number >= 0"),
     (["--solver", "exact", "--time-limit", "0"], "time_limit_s (--time-limit) must be a number > 0"),
     (["--solver", "qaoa", "--param", "mixer=star"], "mixer (--mixer) must be one of ring, complete"),
@@ -135,6 +135,8 @@ def test_reads_xml_in_v30_and_v31_namespaces(cli, tmp_path: Path):
     # the hybrid with patience 0 runs to its time limit: a limit of 30 years held the worker as NaN did
     (["--solver", "hybrid", "--param", "patience=0", "--time-limit", "1e9"],
      "time_limit_s (--time-limit) must be a number > 0 and <= 604800, got 1000000000.0"),
+    # checked before the parameter is matched to the solver; run, VQE held 19 GB after 90 s of one evaluation
+    (["--solver", "exact", "--reps", "2000000000"], "reps (--reps) must be a number >= 1 and <= 100, got 2000000000"),
 ])
 @pytest.mark.timeout(120)  # each is refused before anything is read
 def test_out_of_range_solver_settings_name_the_flag_before_anything_runs(cli, tmp_path, args, named):

@@ -3,13 +3,16 @@ threatens it (a loopback fault proxy between the client and the server)."""
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import datetime as dt
+import http.server
 import json
 import threading
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import httpx
 import pytest
 from basyx.aas import model
 
@@ -291,6 +294,22 @@ def test_token_endpoint_without_a_token_is_a_clear_error(basyx_server, cli, tmp_
     assert result.exception is None or isinstance(result.exception, SystemExit)
 
 
+def test_an_unreachable_token_endpoint_is_named_not_the_aas_server(basyx_server, cli, tmp_path, monkeypatch):
+    """The token request fails before the API call it precedes; the message named the AAS server's URL as
+    unreachable, sending the user to a server that was up."""
+    monkeypatch.setenv("AAS_QUANTUM_RETRIES", "0")
+    url, _ = basyx_server(SMALL)
+    token_url = f"http://127.0.0.1:{free_port()}/token"
+    monkeypatch.setenv("AAS_QUANTUM_TOKEN_URL", token_url)
+    monkeypatch.setenv("AAS_QUANTUM_CLIENT_ID", "aas-quantum")
+    monkeypatch.setenv("AAS_QUANTUM_CLIENT_SECRET", "s3cret-value")
+    result = cli.invoke(app, ["optimize", "--server", url, "--out", str(tmp_path)])
+    message = " ".join(result.output.split())
+    assert result.exit_code == 3, message
+    assert f"token request to {token_url}: cannot reach the token endpoint" in message
+    assert "cannot reach the AAS server" not in message and "s3cret-value" not in message
+
+
 def test_password_in_the_server_url_is_never_echoed(basyx_server, cli, tmp_path, monkeypatch):
     monkeypatch.setenv("AAS_QUANTUM_RETRIES", "0")
     url, _ = basyx_server(SMALL)
@@ -365,3 +384,78 @@ def test_write_result_reports_a_server_that_never_takes_the_create(basyx_server,
             pytest.raises(AasServerError, match="cannot reach"):
         write_result(client, DRONE_SHELL, result)
     assert server_result(url) is None and RESULT_ID not in references(url)
+
+
+@pytest.mark.parametrize("cursors", ["two that alternate", "a new one every page"])
+def test_a_server_that_pages_in_a_loop_is_an_error_not_a_hang(basyx_server, cli, tmp_path, cursors):
+    """Every page of the submodel listing holds the same submodel and names a next cursor (alternating, or a
+    fresh one each time): the listing never ended. It is a server error naming the URL."""
+    url, _ = basyx_server(SMALL)
+    page = {"n": 0}
+    first = httpx.get(f"{url}/submodels", params={"limit": "1"}).json()["result"][0]
+
+    def loop(method: str, path: str) -> str | None:
+        if method != "GET" or not path.startswith("/api/v3.0/submodels?"):
+            return None
+        page["n"] += 1
+        cursor = "ab"[page["n"] % 2] if cursors == "two that alternate" else f"page-{page['n']}"
+        return json.dumps({"result": [first], "paging_metadata": {"cursor": cursor}})
+
+    with FaultProxy(url, loop) as proxy:
+        result = cli.invoke(app, ["optimize", "--server", proxy.url, "--shell", DRONE_SHELL, "--solver", "greedy",
+                                  "--out", str(tmp_path)])
+    message = " ".join(result.output.split())
+    assert result.exit_code == 3, message
+    assert f"GET {proxy.url}/submodels: the server pages in a loop" in message
+    assert page["n"] <= 3 and not list(tmp_path.iterdir())
+
+
+class _QuotingServer:
+    """A loopback AAS server that refuses every call quoting the request's Authorization header back, as
+    some gateways do in their error pages: with ``status`` and a JSON message, or 200 with an HTML page."""
+
+    def __init__(self, status: int, html: bool = False) -> None:
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                quoted = f"credentials {self.headers.get('Authorization', '')} refused"
+                body = (f"<html>{quoted}</html>" if html else json.dumps({"messages": [{"text": quoted}]})).encode()
+                self.send_response(200 if html else status)
+                self.send_header("Content-Type", "text/html" if html else "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/api/v3.0"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def __enter__(self) -> _QuotingServer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.mark.parametrize("status, html", [(401, False), (400, False), (403, False), (200, True)])
+def test_credentials_a_server_quotes_back_are_never_echoed(cli, tmp_path, monkeypatch, status, html):
+    """The server's words are shown with its errors (and a listing's body that is not JSON); a bearer
+    token, a basic-auth header and its password that the server quotes from the request are cut out of
+    them (they appeared in the message)."""
+    monkeypatch.setenv("AAS_QUANTUM_RETRIES", "0")
+    basic = base64.b64encode(b"alice:Pa55word").decode()
+    with _QuotingServer(status, html) as server:
+        monkeypatch.setenv("AAS_QUANTUM_TOKEN", "T0KEN-abc.def")
+        bearer = cli.invoke(app, ["optimize", "--server", server.url, "--all", "--out", str(tmp_path)])
+        monkeypatch.delenv("AAS_QUANTUM_TOKEN")
+        with_password = server.url.replace("http://", "http://alice:Pa55word@")
+        password = cli.invoke(app, ["optimize", "--server", with_password, "--all", "--out", str(tmp_path)])
+    for result in (bearer, password):
+        message = " ".join(result.output.split())
+        assert result.exit_code == 3, message
+        assert "credentials *** refused" in message
+        for secret in ("T0KEN-abc", "Pa55word", basic, basic[:12]):
+            assert secret not in message

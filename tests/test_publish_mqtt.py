@@ -241,3 +241,39 @@ def test_a_run_says_what_each_sink_acknowledged(mosquitto, cli, tmp_path):
     text = " ".join(result.output.split())
     for kind, count in (("status", 7), ("result", 1)):
         assert f"MQTT {topic('aas-quantum', PRODUCT, kind)}: {count} message(s) acknowledged" in text
+
+
+def test_a_publish_the_broker_refuses_is_not_reported_as_acknowledged(mosquitto, cli, tmp_path):
+    """An ACL that denies publishing answers each PUBACK with 'Not authorized' (MQTT 5): the messages were
+    settled but never delivered, so the run fails (exit 4) naming the refusal instead of reporting them
+    acknowledged with exit 0."""
+    passwords, acl = tmp_path / "passwords", tmp_path / "acl"
+    subprocess.run(["mosquitto_passwd", "-c", "-b", str(passwords), "reader", "r3ad-only"], check=True)
+    acl.write_text("user reader\ntopic read #\n")
+    passwords.chmod(0o644)
+    broker = mosquitto(f"password_file {passwords}\nacl_file {acl}\n", anonymous=False)
+    result = cli.invoke(app, ["optimize", str(SMALL), "--solver", "greedy", "--out", str(tmp_path / "out"),
+                              "--mqtt", f"mqtt://reader:r3ad-only@127.0.0.1:{broker.port}"])
+    text = " ".join(result.output.split())
+    assert result.exit_code == 4, text
+    assert "refused by" in text and "Not authorized (135)" in text and "acknowledged by" not in text
+    assert "r3ad-only" not in text
+
+
+def test_a_message_larger_than_the_broker_accepts_is_named_not_resent_forever(mosquitto):
+    """A broker announcing a Maximum Packet Size gets no message above it (sent, it drops the connection and
+    paho resends it at every reconnect); mosquitto's message_size_limit, which announces nothing, ends each
+    connection instead, and the flush stops after a few such drops naming the cause instead of waiting
+    out its timeout with 'not acknowledged'."""
+    announced = mosquitto("max_packet_size 600\n")
+    publisher = MqttPublisher(MqttSettings.resolve(announced.url)).connect()
+    with pytest.raises(PublishError, match=r"is \d+ bytes, more than the 600 bytes broker .* accepts"):
+        publisher.status(PRODUCT, "failed", None, "", "x" * 1000, run_id=RUN_ID)
+    publisher.status(PRODUCT, "queued", run_id=RUN_ID)  # a message that fits still goes
+    assert publisher.close(timeout_s=30)
+
+    silent = mosquitto("message_size_limit 100\n")
+    publisher = MqttPublisher(MqttSettings.resolve(silent.url, reconnect_min_s=0.1, reconnect_max_s=0.2)).connect()
+    publisher.status(PRODUCT, "failed", None, "", "x" * 400, run_id=RUN_ID)
+    with pytest.raises(PublishError, match=r"closed the connection 5 times in a row .* message_size_limit"):
+        publisher.close(timeout_s=120)

@@ -13,6 +13,7 @@ environment (``AAS_QUANTUM_*``) or a TOML config file; secrets are never logged.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import copy
 import datetime as dt
@@ -145,11 +146,29 @@ def _server_message(response: httpx.Response) -> str:
     try:
         body = response.json()
     except ValueError:
-        return printable(response.text[:300])
+        return _server_words(response, response.text, 300)
     messages = body.get("messages") if isinstance(body, dict) else None
     if isinstance(messages, list) and messages:
-        return printable("; ".join(str(m.get("text", m) if isinstance(m, dict) else m) for m in messages)[:300])
-    return printable(json.dumps(body)[:300])
+        return _server_words(response, "; ".join(str(m.get("text", m) if isinstance(m, dict) else m)
+                                                 for m in messages), 300)
+    return _server_words(response, json.dumps(body), 300)
+
+
+def _server_words(response: httpx.Response, text: str, limit: int) -> str:
+    """``text`` from the server without the credentials the request carried, then shortened and printable.
+
+    A server may quote the request back in its error ("invalid credentials Bearer ..."): the token, the
+    basic-auth header and its password are cut out before the text is shortened, so no prefix survives.
+    """
+    header = response.request.headers.get("Authorization", "")
+    scheme, _, credential = header.partition(" ")
+    secrets = [header, credential]
+    if scheme.lower() == "basic":
+        with contextlib.suppress(ValueError):
+            secrets.append(base64.b64decode(credential).decode().partition(":")[2])
+    for secret in sorted(filter(None, secrets), key=len, reverse=True):
+        text = text.replace(secret, "***")
+    return printable(text[:limit])
 
 
 class ClientCredentials(httpx.Auth):
@@ -260,8 +279,7 @@ class AasClient:
                 response = self._send(method, path, **kwargs)
             except httpx.TransportError as exc:
                 if attempt == self.settings.retries or not retry_transport:
-                    raise AasServerError(f"{method} {url}: cannot reach the AAS server ({type(exc).__name__}: "
-                                         f"{redact_url(str(exc))})") from exc
+                    raise self._unreachable(method, url, exc) from exc
                 self._sleep(attempt, None)
                 continue
             retryable = response.status_code in RETRY_STATUS or (
@@ -281,6 +299,20 @@ class AasClient:
                                      response.status_code)
             return response
         raise AssertionError("unreachable")
+
+    def _unreachable(self, method: str, url: str, exc: httpx.TransportError) -> AasServerError:
+        """The call that failed: the API call, or the OAuth2 token request the auth flow sent before it (a
+        token endpoint that is down is not the AAS server)."""
+        auth = self._http.auth
+        try:
+            failed = str(exc.request.url)
+        except RuntimeError:  # raised before a request was made
+            failed = url
+        if isinstance(auth, ClientCredentials) and failed == auth.token_url:
+            return AasServerError(f"token request to {redact_url(auth.token_url)}: cannot reach the token endpoint "
+                                  f"({type(exc).__name__}: {redact_url(str(exc))}), before {method} {url}")
+        return AasServerError(f"{method} {url}: cannot reach the AAS server ({type(exc).__name__}: "
+                              f"{redact_url(str(exc))})")
 
     def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         """Send and read the body, refusing bodies above ``max_response_mb`` before they fill memory."""
@@ -377,10 +409,14 @@ class AasClient:
         except ValueError:
             raise AasServerError(f"{response.request.method} {redact_url(str(response.request.url))}: the server "
                                  f"answered HTTP {response.status_code} with a body that is not JSON "
-                                 f"({printable(response.text[:120])!r})") from None
+                                 f"({_server_words(response, response.text, 120)!r})") from None
 
     def _paged(self, path: str, params: dict[str, str] | None = None, limit: int = 100) -> Iterator[dict]:
+        """Every item of a paged listing. A cursor that comes back, or a page holding only items already
+        listed, is a server that pages in a loop: an error, not a listing read for ever."""
         cursor: str | None = None
+        cursors: set[str] = set()
+        listed: set[str] = set()
         while True:
             query = {**(params or {}), "limit": str(limit)} | ({"cursor": cursor} if cursor else {})
             body = self._json(self.request("GET", path, params=query))
@@ -391,9 +427,17 @@ class AasClient:
                                      f"{{\"result\": [...], \"paging_metadata\": {{...}}}}, got "
                                      f"{printable(json.dumps(body)[:120])}")
             yield from results
+            ids = {str(item.get("id")) for item in results if isinstance(item, dict)}
+            repeated = bool(ids) and ids <= listed
+            listed |= ids
             previous, cursor = cursor, (paging or {}).get("cursor")
             if not cursor or not results or cursor == previous:  # a server may send fewer than the limit
                 return
+            if not isinstance(cursor, str) or cursor in cursors or repeated:
+                raise AasServerError(f"GET {self.url(path)}: the server pages in a loop: cursor "
+                                     f"{printable(json.dumps(cursor)[:60])} "
+                                     + ("follows a page of items already listed" if repeated else "came back"))
+            cursors.add(cursor)
 
     @staticmethod
     def _decode(data: Any, url: str, kind: type[T]) -> T:

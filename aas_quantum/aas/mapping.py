@@ -18,7 +18,7 @@ from typing import Any
 from basyx.aas import model
 from basyx.aas.util import traversal
 
-from aas_quantum import contract
+from aas_quantum import contract, solvers
 from aas_quantum.aas import elements as el
 from aas_quantum.aas import idta
 from aas_quantum.aas import schema as sc
@@ -38,7 +38,7 @@ from aas_quantum.catalog import (
     Supplier,
     Variant,
 )
-from aas_quantum.errors import BomInputError, Location
+from aas_quantum.errors import BomInputError, ConfigError, Location
 from aas_quantum.problem import BomProblem, build_problem
 from aas_quantum.report import ConstraintStatus, Kpis, selection_lines
 from aas_quantum.sanitize import printable
@@ -253,8 +253,11 @@ def read_request(submodel: model.Submodel, source: str, product_id: str) -> Requ
         value = weights_node.value(weights_f.child(name)) if weights_node else None
         return default if value is None else value
 
-    def s(name: str) -> Any:  # None when unset: the solver defaults apply
-        return solver_node.value(solver_f.child(name)) if solver_node else None
+    def s(name: str, option: str) -> Any:  # None when unset: the solver defaults apply
+        value = solver_node.value(solver_f.child(name)) if solver_node else None
+        if solver_node is not None and value is not None:
+            _check_preference(option, value, solver_node.location.child(name))
+        return value
 
     rl = sc.RESOURCE_LIMIT
     return Request(
@@ -283,13 +286,26 @@ def read_request(submodel: model.Submodel, source: str, product_id: str) -> Requ
             for r in node.collections(_fields(t, "ExchangeRates"))
         ),
         solver=SolverPreferences(
-            method=s("Method"), reps=s("Reps"), shots=s("Shots"), qubit_budget=s("QubitBudget"),
-            time_limit_s=s("TimeLimitSeconds"), seed=s("Seed"),
+            method=s("Method", "method"), reps=s("Reps", "reps"), shots=s("Shots", "shots"),
+            qubit_budget=s("QubitBudget", "qubit_budget"), time_limit_s=s("TimeLimitSeconds", "time_limit_s"),
+            seed=s("Seed", "seed"),
         ),
         submodel_id=submodel.id,
         submodel_version=version_of(submodel),
         location=node.location,
     )
+
+
+def _check_preference(option: str, value: Any, at: Location) -> None:
+    """A SolverPreferences value the solvers would refuse is an input error at its element, found when
+    reading, so validate reports it too (the run refused it naming neither file nor submodel)."""
+    try:
+        if option == "method":
+            solvers.spec(value)
+        else:
+            solvers.check_value(option, value, at.path.rsplit(".", 1)[-1])
+    except ConfigError as exc:
+        raise BomInputError(str(exc), at) from None
 
 
 def submodels_with(env: AasEnvironment, semantic_id: str) -> list[model.Submodel]:

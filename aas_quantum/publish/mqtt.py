@@ -57,6 +57,19 @@ class PublishError(AasQuantumError):
     exit_code = 4
 
 
+# connections lost in a row, none acknowledging anything, after which a flush stops waiting: a message
+# the broker will not take (mosquitto answers one over message_size_limit with a PUBACK code paho cannot
+# decode, and paho drops the connection) is resent at every reconnect and never acknowledged
+GIVE_UP_AFTER_DROPS = 5
+
+
+def publish_packet_size(topic_name: str, body: bytes, protocol: str) -> int:
+    """Bytes of the QoS 1 PUBLISH packet: what a broker's Maximum Packet Size is compared with."""
+    remaining = 2 + len(topic_name.encode()) + 2 + len(body) + (1 if protocol == "5" else 0)
+    length_bytes = 1 + (remaining >= 128) + (remaining >= 16_384) + (remaining >= 2_097_152)
+    return 1 + length_bytes + remaining
+
+
 def topic(prefix: str, product_id: str, kind: str) -> str:
     return f"{prefix}/{b64(product_id)}/{kind}"
 
@@ -136,6 +149,11 @@ class MqttPublisher:
         self._unacked: Counter[int] = Counter()
         self._acks = threading.Condition()
         self._published: Counter[str] = Counter()  # topic -> messages handed to paho
+        # what the broker answered instead of taking a message: PUBACK reason codes >= 0x80 (MQTT 5), e.g.
+        # "Not authorized" from an ACL; such a message is settled but was not delivered. Guarded by _acks.
+        self._rejected: Counter[str] = Counter()
+        self._drops: list[str] = []  # connections lost since the last acknowledgement (guarded by _acks)
+        self._max_packet: int | None = None  # the broker's Maximum Packet Size (MQTT 5 CONNACK)
         self._protocol = "5" if settings.protocol in ("auto", "5") else "3.1.1"
         self._client = self._new_client()
 
@@ -160,6 +178,9 @@ class MqttPublisher:
 
     def _on_publish(self, client: paho.Client, userdata: Any, mid: int, reason: Any, props: Any) -> None:
         with self._acks:
+            if reason.is_failure:
+                self._rejected[f"{reason} ({reason.value})"] += 1
+            self._drops.clear()
             self._settle(mid, -1)
 
     def _settle(self, mid: int, delta: int) -> None:
@@ -175,6 +196,7 @@ class MqttPublisher:
             log.warning("MQTT broker %s refused the connection: %s", self.settings.host, reason)
         else:
             self._refused = None
+            self._max_packet = getattr(props, "MaximumPacketSize", None)
             log.info("MQTT connected to %s:%s (session present: %s)", self.settings.host, self.settings.port,
                      flags.session_present)
             self._connected.set()
@@ -183,6 +205,10 @@ class MqttPublisher:
     def _on_disconnect(self, client: paho.Client, userdata: Any, flags: Any, reason: Any, props: Any) -> None:
         self._connected.clear()
         if reason.is_failure:
+            with self._acks:
+                if self._unacked:  # a drop with nothing outstanding says nothing about the messages
+                    self._drops.append(str(reason))
+                    self._acks.notify_all()
             log.warning("MQTT connection to %s lost (%s); reconnecting", self.settings.host, reason)
 
     def connect(self) -> MqttPublisher:
@@ -248,7 +274,13 @@ class MqttPublisher:
     def publish(self, topic_name: str, payload: dict[str, Any], retain: bool = True) -> None:
         # no lock of ours is held here: the PUBACK may be handled before publish() returns, and
         # _settle counts it whichever comes first
-        info = self._client.publish(topic_name, json.dumps(payload, separators=(",", ":")), qos=1, retain=retain)
+        body = json.dumps(payload, separators=(",", ":")).encode()
+        size = publish_packet_size(topic_name, body, self._protocol)
+        if self._max_packet is not None and size > self._max_packet:
+            # sent anyway, the broker would drop the connection, and paho would resend it at every reconnect
+            raise PublishError(f"MQTT message to {topic_name} is {size} bytes, more than the {self._max_packet} "
+                               f"bytes broker {self.settings.endpoint} accepts (its maximum packet size)")
+        info = self._client.publish(topic_name, body, qos=1, retain=retain)
         if info.rc not in (paho.MQTT_ERR_SUCCESS, paho.MQTT_ERR_NO_CONN):  # NO_CONN: queued for reconnect
             raise PublishError(f"MQTT publish to {topic_name} failed: {paho.error_string(info.rc)}")
         with self._acks:
@@ -270,13 +302,22 @@ class MqttPublisher:
         """
         deadline = time.monotonic() + timeout_s
         with self._acks:
-            while self._unacked and (left := deadline - time.monotonic()) > 0:
+            while self._unacked and len(self._drops) < GIVE_UP_AFTER_DROPS \
+                    and (left := deadline - time.monotonic()) > 0:
                 self._acks.wait(left)
             missing = sum(self._unacked.values())
-            published = dict(self._published)
+            published, rejected, drops = dict(self._published), dict(self._rejected), list(self._drops)
+        if rejected:
+            raise PublishError(f"{sum(rejected.values())} MQTT message(s) refused by {self.settings.endpoint}: "
+                               + ", ".join(f"{reason} x{n}" for reason, n in rejected.items()))
+        if missing and len(drops) >= GIVE_UP_AFTER_DROPS:
+            raise PublishError(f"{missing} MQTT message(s) not acknowledged by {self.settings.endpoint}: it closed "
+                               f"the connection {len(drops)} times in a row with nothing acknowledged (last: "
+                               f"{drops[-1]}), as it does for a message larger than it accepts (mosquitto: "
+                               "message_size_limit)")
         if missing:
             raise PublishError(f"{missing} MQTT message(s) not acknowledged by {self.settings.endpoint} "
-                               f"within {timeout_s:g} s")
+                               f"within {timeout_s:g} s" + (f" (connection lost: {drops[-1]})" if drops else ""))
         return [f"MQTT {name}: {count} message(s) acknowledged by {self.settings.endpoint}"
                 for name, count in published.items()]
 

@@ -104,7 +104,7 @@ WEEK_S = 7 * 24 * 3600.0
 # numeric parameter -> (smallest, largest) value it may take (None: unbounded above); every int and float
 # field has one (tests/test_app.py checks)
 RANGES: dict[str, tuple[float, float | None]] = {
-    "time_limit_s": (0.0, WEEK_S), "seed": (0, 2**32 - 1), "reps": (1, None), "shots": (1, None),
+    "time_limit_s": (0.0, WEEK_S), "seed": (0, 2**32 - 1), "reps": (1, 100), "shots": (1, 10_000_000),
     "qubit_budget": (1, None), "maxiter": (1, None), "warm_epsilon": (0.0, 0.5), "cvar_alpha": (0.0, 1.0),
     "sweeps": (1, None), "patience": (0, None)}
 _EXCLUSIVE = ("time_limit_s", "cvar_alpha")  # their smallest is excluded: 0 s or an empty CVaR tail make no sense
