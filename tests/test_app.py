@@ -155,9 +155,9 @@ def test_every_parameter_declares_its_range_and_nan_or_a_wrong_type_never_builds
     with pytest.raises(ConfigError, match=r"time_limit_s \(--time-limit\) must be a number > 0 and <= 604800, "
                                           r"got nan"):
         SolveOptions(time_limit_s=float("nan"))  # whichever edge builds the options
-    with pytest.raises(ConfigError, match=r"reps .*must be a whole number >= 1, got 2.5"):
+    with pytest.raises(ConfigError, match=r"reps .*must be a whole number >= 1 and <= 100, got 2.5"):
         solvers.check_parameters(None, {"reps": 2.5})
-    with pytest.raises(ConfigError, match=r"reps .*must be a number >= 1, got 0"):
+    with pytest.raises(ConfigError, match=r"reps .*must be a number >= 1 and <= 100, got 0"):
         SolveOptions().with_(reps=0)
     with pytest.raises(ConfigError, match=r"interp .*must be true or false"):
         solvers.check_parameters(None, {"interp": "maybe"})

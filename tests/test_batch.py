@@ -417,7 +417,7 @@ def test_a_worker_killed_by_sigkill_costs_only_its_own_run(basyx_server, tmp_pat
      "[scenario.parameters] time_limit_s must be a number > 0 and <= 604800, got nan"),
     ('method = "hybrid"\n[scenario.parameters]\npatience = 0\ntime_limit_s = inf',
      "[scenario.parameters] time_limit_s must be a number > 0 and <= 604800, got inf"),
-    ('[scenario.parameters]\nreps = 0', "[scenario.parameters] reps must be a number >= 1, got 0"),
+    ('[scenario.parameters]\nreps = 0', "[scenario.parameters] reps must be a number >= 1 and <= 100, got 0"),
     ('[scenario.limits]\nmax_total_weight_kg = nan', "[scenario.limits] max_total_weight_kg must be a finite number"),
     ('[scenario.limits]\nmax_total_weight_kg = inf', "[scenario.limits] max_total_weight_kg must be a finite number"),
     ('[scenario.limits]\nbudget = -5', "[scenario.limits] budget must be a non-negative number, got -5"),
