@@ -103,6 +103,8 @@ _TYPES = {name: (hint.__args__[0] if isinstance(hint, types.UnionType) else hint
 WEEK_S = 7 * 24 * 3600.0
 # numeric parameter -> (smallest, largest) value it may take (None: unbounded above); every int and float
 # field has one (tests/test_app.py checks)
+# reps and shots are capped: the time limit is checked between evaluations, and one evaluation of 2**31
+# layers, or a draw of 2**31 shots, never reaches the check
 RANGES: dict[str, tuple[float, float | None]] = {
     "time_limit_s": (0.0, WEEK_S), "seed": (0, 2**32 - 1), "reps": (1, 100), "shots": (1, 10_000_000),
     "qubit_budget": (1, None), "maxiter": (1, None), "warm_epsilon": (0.0, 0.5), "cvar_alpha": (0.0, 1.0),
