@@ -6,11 +6,16 @@ import datetime as dt
 import ipaddress
 import json
 import os
+import queue
 import re
 import socket
 import subprocess
 import threading
+import time
+from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import jsonschema
 import pytest
@@ -22,6 +27,7 @@ from cryptography.x509.oid import NameOID
 from aas_quantum.cli import app
 from aas_quantum.publish.mqtt import MqttPublisher, MqttSettings, PublishError, topic
 from aas_quantum.publish.payload import result_payload, schema
+from aas_quantum.service.events import Change, EventSubscriber
 from aas_quantum.summary import RunSummary
 
 from conftest import SMALL, Subscriber
@@ -137,13 +143,19 @@ def _certificates(directory: Path) -> dict[str, Path]:
     return paths
 
 
-def test_tls_client_certificate_and_password_from_config(mosquitto, tmp_path, monkeypatch):
-    certs = _certificates(tmp_path)
-    passwords = tmp_path / "passwords"
+def _client_certificate_and_password_broker(mosquitto: Callable[..., Any], certs: dict[str, Path], directory: Path
+                                            ) -> Any:
+    """A TLS broker that lets in only user line7 (password s3cret) with a client certificate of ``certs``' CA."""
+    passwords = directory / "passwords"
     subprocess.run(["mosquitto_passwd", "-c", "-b", str(passwords), "line7", "s3cret"], check=True)
     passwords.chmod(0o644)
-    broker = mosquitto(f"cafile {certs['ca']}\ncertfile {certs['server']}\nkeyfile {certs['server-key']}\n"
-                       f"require_certificate true\npassword_file {passwords}\n", anonymous=False)
+    return mosquitto(f"cafile {certs['ca']}\ncertfile {certs['server']}\nkeyfile {certs['server-key']}\n"
+                     f"require_certificate true\npassword_file {passwords}\n", anonymous=False)
+
+
+def test_tls_client_certificate_and_password_from_config(mosquitto, tmp_path, monkeypatch):
+    certs = _certificates(tmp_path)
+    broker = _client_certificate_and_password_broker(mosquitto, certs, tmp_path)
     config = tmp_path / "config.toml"
     config.write_text(f'[mqtt]\nusername = "line7"\npassword = "s3cret"\nca_file = "{certs["ca"]}"\n'
                       f'cert_file = "{certs["client"]}"\nkey_file = "{certs["client-key"]}"\n')
@@ -188,6 +200,49 @@ def test_a_tls_failure_is_named_at_connect_not_30_s_later_as_unacknowledged(mosq
     publisher.connect().status("urn:p", "done", 1.0, run_id=RUN_ID)  # the right CA still connects and delivers
     assert publisher.close(timeout_s=30) == [f"MQTT {topic('aas-quantum', 'urn:p', 'status')}: 1 message(s) "
                                              f"acknowledged by 127.0.0.1:{broker.port}"]
+
+
+@pytest.mark.timeout(120)
+def test_the_event_subscriber_gets_the_publishers_tls_and_credentials(mosquitto, tmp_path):
+    """The publisher and the BaSyx event subscriber built their paho clients apart, with TLS arguments that
+    differed; both now come from one factory. The same settings connect both to a broker that requires a
+    client certificate and a password, and a CA that did not sign the broker's certificate connects neither."""
+    (tmp_path / "other").mkdir()
+    certs, stranger = _certificates(tmp_path), _certificates(tmp_path / "other")
+    broker = _client_certificate_and_password_broker(mosquitto, certs, tmp_path)
+    url = f"mqtts://line7:s3cret@127.0.0.1:{broker.port}"
+    settings = MqttSettings.resolve(url, ca_file=str(certs["ca"]), cert_file=str(certs["client"]),
+                                    key_file=str(certs["client-key"]), reconnect_min_s=0.1, reconnect_max_s=0.5)
+    changes: queue.Queue = queue.Queue()
+    subscriber = EventSubscriber(replace(settings, client_id="events"), changes.put)
+    subscriber.start()
+    try:
+        _until(subscriber.connected, 30)
+        publisher = MqttPublisher(replace(settings, client_id="decisions")).connect()
+        publisher.publish("sm-repository/repo/submodels/created", {"id": "urn:sm"}, retain=False)
+        publisher.close()
+        assert changes.get(timeout=30) == Change("submodel", "urn:sm", "created")
+    finally:
+        subscriber.stop()
+    wrong_ca = replace(settings, ca_file=str(stranger["ca"]))
+    with pytest.raises(PublishError, match="TLS handshake failed"):
+        MqttPublisher(wrong_ca).connect()
+    refused = EventSubscriber(wrong_ca, changes.put)
+    refused.start()
+    try:
+        time.sleep(3)  # several reconnect attempts: the right CA connected well within this
+        with pytest.raises(ConnectionError, match="not connected"):
+            refused.check()
+    finally:
+        refused.stop()
+
+
+def _until(condition: Callable[[], bool], timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"not within {timeout_s} s")
+        time.sleep(0.05)
 
 
 def test_many_publishes_from_two_threads_never_deadlock(mosquitto):

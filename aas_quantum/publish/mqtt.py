@@ -135,6 +135,42 @@ class MqttSettings:
     def tls(self) -> bool:
         return urlparse(self.url).scheme == "mqtts" or self.ca_file is not None
 
+    @property
+    def first_protocol(self) -> str:
+        """The version a connection starts with: 5 unless 3.1.1 is asked for ("auto" falls back later)."""
+        return "3.1.1" if self.protocol == "3.1.1" else "5"
+
+
+def new_client(settings: MqttSettings, protocol: str) -> paho.Client:
+    """The paho client of every connection this package makes, the decision publisher's and the BaSyx
+    event subscriber's: built in one place, so their TLS (certificate and host name verified), credentials,
+    protocol version, persistent session and client id cannot drift apart. Callbacks are the caller's."""
+    version = PROTOCOLS[protocol]
+    # a persistent session either way: MQTT 5 asks for it at connect (clean_start), 3.1.1 here
+    client = paho.Client(CallbackAPIVersion.VERSION2, client_id=settings.client_id, protocol=version,
+                         clean_session=None if version == paho.MQTTv5 else False)
+    if settings.username:
+        client.username_pw_set(settings.username, settings.password)
+    if settings.tls:  # stated, not left to paho's defaults, which have changed between its versions
+        client.tls_set(ca_certs=settings.ca_file, certfile=settings.cert_file, keyfile=settings.key_file,
+                       cert_reqs=ssl.CERT_REQUIRED, tls_version=ssl.PROTOCOL_TLS_CLIENT)
+    # paho computes the back-off in floats; its annotation says int
+    client.reconnect_delay_set(settings.reconnect_min_s, settings.reconnect_max_s)  # type: ignore[arg-type]
+    client.connect_timeout = settings.connect_timeout_s  # the first attempt's TCP connect and TLS handshake
+    return client
+
+
+def connect_persistent(client: paho.Client, settings: MqttSettings, protocol: str) -> None:
+    """Point ``client`` at the broker, resuming its session: what was queued for it while it was away
+    (QoS 1 events for a subscriber, unacknowledged messages of a publisher) is not lost. paho connects
+    on its next ``reconnect`` or in its loop."""
+    properties = None
+    if protocol == "5":
+        properties = Properties(PacketTypes.CONNECT)
+        properties.SessionExpiryInterval = settings.session_expiry_s
+    client.connect_async(settings.host, settings.port, keepalive=settings.keepalive_s, clean_start=False,
+                         properties=properties)
+
 
 class MqttPublisher:
     """One connection with a persistent session; publish from any thread, then ``close``."""
@@ -154,22 +190,11 @@ class MqttPublisher:
         self._rejected: Counter[str] = Counter()
         self._drops: list[str] = []  # connections lost since the last acknowledgement (guarded by _acks)
         self._max_packet: int | None = None  # the broker's Maximum Packet Size (MQTT 5 CONNACK)
-        self._protocol = "5" if settings.protocol in ("auto", "5") else "3.1.1"
+        self._protocol = settings.first_protocol
         self._client = self._new_client()
 
     def _new_client(self) -> paho.Client:
-        s = self.settings
-        version = PROTOCOLS[self._protocol]
-        client = paho.Client(CallbackAPIVersion.VERSION2, client_id=s.client_id, protocol=version,
-                             clean_session=None if version == paho.MQTTv5 else False)
-        if s.username:
-            client.username_pw_set(s.username, s.password)
-        if s.tls:
-            client.tls_set(ca_certs=s.ca_file, certfile=s.cert_file, keyfile=s.key_file,
-                           cert_reqs=ssl.CERT_REQUIRED, tls_version=ssl.PROTOCOL_TLS_CLIENT)
-        # paho computes the back-off in floats; its annotation says int
-        client.reconnect_delay_set(s.reconnect_min_s, s.reconnect_max_s)  # type: ignore[arg-type]
-        client.connect_timeout = s.connect_timeout_s  # the first attempt's TCP connect and TLS handshake
+        client = new_client(self.settings, self._protocol)
         client.max_queued_messages_set(0)  # unbounded: nothing is dropped while the broker is away
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
@@ -236,13 +261,9 @@ class MqttPublisher:
 
     def _start(self) -> None:
         s = self.settings
-        props = None
-        if self._protocol == "5":
-            props = Properties(PacketTypes.CONNECT)
-            props.SessionExpiryInterval = s.session_expiry_s
         self._connected.clear()
         self._answered.clear()
-        self._client.connect_async(s.host, s.port, keepalive=s.keepalive_s, clean_start=False, properties=props)
+        connect_persistent(self._client, s, self._protocol)
         try:  # the first attempt here, not in paho's loop, which retries a failed TLS handshake silently for ever
             self._client.reconnect()
         except ssl.SSLError as exc:  # a certificate that does not verify, or no TLS at the other end
@@ -254,8 +275,7 @@ class MqttPublisher:
                                    "it a TLS port? (mqtts:// or ca_file asks for TLS)") from None
             # the broker is away: paho's loop keeps trying, messages queue meanwhile
             log.info("MQTT broker %s not reachable (%s); retrying", s.endpoint, exc)
-            self._client.connect_async(s.host, s.port, keepalive=s.keepalive_s, clean_start=False,
-                                       properties=props)
+            connect_persistent(self._client, s, self._protocol)
         self._client.loop_start()
         self._answered.wait(s.connect_timeout_s)
 

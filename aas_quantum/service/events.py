@@ -17,11 +17,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import paho.mqtt.client as paho
-from paho.mqtt.enums import CallbackAPIVersion
 
 from aas_quantum.aas.ids import unb64
 from aas_quantum.errors import BomInputError
-from aas_quantum.publish.mqtt import MqttSettings
+from aas_quantum.publish.mqtt import MqttSettings, connect_persistent, new_client
 
 log = logging.getLogger(__name__)
 
@@ -104,17 +103,11 @@ class EventSubscriber:
         self.topics = [f"sm-repository/{r.strip()}/submodels/#" for r in sm_repository_ids.split(",") if r.strip()] \
             + [f"aas-repository/{r.strip()}/shells/#" for r in aas_repository_ids.split(",") if r.strip()]
         self._connected = threading.Event()  # connected and subscribed
-        self._client = paho.Client(CallbackAPIVersion.VERSION2, client_id=settings.client_id,
-                                   protocol=paho.MQTTv5)
-        if settings.username:
-            self._client.username_pw_set(settings.username, settings.password)
-        if settings.tls:
-            self._client.tls_set(ca_certs=settings.ca_file, certfile=settings.cert_file, keyfile=settings.key_file)
+        self._client = new_client(settings, settings.first_protocol)
         self._client.on_connect = self._on_connect
         self._client.on_subscribe = self._on_subscribe
         self._client.on_disconnect = self._on_disconnect
         self._client.on_message = self._on_message
-        self._client.reconnect_delay_set(int(settings.reconnect_min_s) or 1, int(settings.reconnect_max_s))
 
     def _on_connect(self, client: paho.Client, userdata: Any, flags: Any, reason: Any, props: Any) -> None:
         if reason.is_failure:
@@ -143,13 +136,7 @@ class EventSubscriber:
             log.exception("ignored an event on %s that could not be handled", message.topic)
 
     def start(self) -> None:
-        from paho.mqtt.packettypes import PacketTypes
-        from paho.mqtt.properties import Properties
-
-        properties = Properties(PacketTypes.CONNECT)
-        properties.SessionExpiryInterval = self.settings.session_expiry_s  # persistent: events kept while away
-        self._client.connect_async(self.settings.host, self.settings.port, keepalive=self.settings.keepalive_s,
-                                   clean_start=False, properties=properties)
+        connect_persistent(self._client, self.settings, self.settings.first_protocol)  # events kept while away
         self._client.loop_start()  # paho's thread: reconnects with backoff after the broker restarts
 
     def connected(self) -> bool:
