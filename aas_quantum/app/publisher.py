@@ -1,6 +1,7 @@
-"""A run as the outside world sees it: queued, solving with progress, then done or failed, told to
-every configured publisher (MQTT topics, nodes of an existing OPC UA server). ``RunPublisher`` is
-a listener of ``execute``'s events."""
+"""A run as the outside world sees it: MQTT is told every state (queued, solving with progress, then
+done or failed) and the result; the nodes of an existing OPC UA server get the result's values once the
+run is done, and nothing of a run that failed. ``RunPublisher`` is a listener of ``execute``'s events
+and holds no job: `run` gives it one run, the services (HTTP, OPC UA) every run they start."""
 
 from __future__ import annotations
 
@@ -17,10 +18,12 @@ if TYPE_CHECKING:  # asyncua takes 0.4 s to import: only runs that write OPC UA 
 
 
 class RunPublisher:
+    """The configured sinks (each optional) and what they confirmed, for as many runs as it is told about."""
+
     def __init__(self, mqtt: MqttPublisher | None = None, opcua: OpcUaClientSettings | None = None) -> None:
         self.mqtt = mqtt
         self.opcua = opcua
-        self.deliveries: list[str] = []  # one line per sink and target, for the run's report
+        self.deliveries: list[str] = []  # one line per sink and target, for the report of `run`
 
     def __call__(self, event: RunEvent) -> None:
         """The result goes out before the status ``done``: a consumer seeing done finds the result."""

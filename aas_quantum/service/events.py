@@ -142,9 +142,6 @@ class EventSubscriber:
     def connected(self) -> bool:
         return self._connected.is_set()
 
-    def wait_connected(self, timeout_s: float) -> bool:
-        return self._connected.wait(timeout_s)
-
     def check(self) -> None:
         """Raise unless events are being received (readiness)."""
         thread = self._client._thread  # paho's network thread; it ends only when an exception escapes it

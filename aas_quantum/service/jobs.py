@@ -352,7 +352,9 @@ class SqliteJobStore(SqlJobStore):
 
 
 class PostgresJobStore(SqlJobStore):
-    """Several service instances on one queue: row locks, ``SKIP LOCKED`` claims, a connection pool per process."""
+    """Several service instances on one queue: row locks, ``SKIP LOCKED`` claims. Each thread keeps one
+    connection of its own, opened on first use and opened afresh after it broke; there is no pool, so a
+    process holds as many connections as it has threads that touched the store."""
 
     placeholder = "%s"
     skip_locked = "FOR UPDATE SKIP LOCKED"
