@@ -50,32 +50,59 @@ class SolverProgress:
 Observer = Callable[[SolverProgress], None]
 
 
+# the longest time limit: a run asked for more holds a service worker (and its queue) as a NaN limit did
+WEEK_S = 7 * 24 * 3600.0
+
+
+@dataclass(frozen=True)
+class Param:
+    """The values a solver parameter may take, declared beside its field (as dimod declares a sampler's
+    ``parameters`` beside its keyword arguments), so a new parameter is one line and its check cannot be
+    forgotten in a table elsewhere. Every int and float field has a ``low`` (tests/test_app.py checks)."""
+
+    low: float | None = None  # smallest value (None: not numeric)
+    high: float | None = None  # largest value (None: unbounded above)
+    exclusive: bool = False  # ``low`` itself is refused
+    choices: tuple[str | None, ...] = ()  # the only values allowed (empty: any)
+
+
+def param(low: float | None = None, high: float | None = None, *, exclusive: bool = False,
+          choices: tuple[str | None, ...] = ()) -> dict[str, Param]:
+    """A field's ``metadata``: ``field(default=2, metadata=param(1, 100))``."""
+    return {"param": Param(low, high, exclusive, choices)}
+
+
 @dataclass(frozen=True)
 class SolveOptions:
-    """Every solver parameter, typed, with its one default; each solver declares which it reads
-    (``solvers.parameters(name)``) and a parameter the chosen solver does not read is an error."""
+    """Every solver parameter, typed, with its one default and the values it may take; each solver declares
+    which it reads (``solvers.parameters(name)``) and a parameter the chosen solver does not read is an error."""
 
-    time_limit_s: float = 60.0
-    seed: int = 7
-    reps: int = 2  # QAOA layers / VQE ansatz repetitions
-    shots: int = 4096
-    qubit_budget: int = 20  # largest direct quantum run; auto decomposes above it
-    optimizer: str = "COBYLA"  # COBYLA | SPSA | L-BFGS-B
-    maxiter: int = 200
+    # 0 s makes no sense; a week is the longest (WEEK_S)
+    time_limit_s: float = field(default=60.0, metadata=param(0.0, WEEK_S, exclusive=True))
+    seed: int = field(default=7, metadata=param(0, 2**32 - 1))
+    # reps and shots are capped: the time limit is checked between evaluations, and one evaluation of 2**31
+    # layers, or a draw of 2**31 shots, never reaches the check
+    reps: int = field(default=2, metadata=param(1, 100))  # QAOA layers / VQE ansatz repetitions
+    shots: int = field(default=4096, metadata=param(1, 10_000_000))
+    qubit_budget: int = field(default=20, metadata=param(1))  # largest direct quantum run; auto decomposes above it
+    optimizer: str = field(default="COBYLA", metadata=param(choices=("COBYLA", "SPSA", "L-BFGS-B")))
+    maxiter: int = field(default=200, metadata=param(1))
     backend: str = "local"  # local | statevector | aer | fake:<FakeDevice> | ibm:<device>
-    encoding: str = "onehot"  # onehot | unbalanced | penalty
-    warm_start: str | None = None  # QAOA: greedy | relaxed
-    warm_epsilon: float = 0.25  # QAOA warm-start regularisation
-    cvar_alpha: float = 1.0  # CVaR aggregation (1 = expectation)
+    encoding: str = field(default="onehot", metadata=param(choices=("onehot", "unbalanced", "penalty")))
+    warm_start: str | None = field(default=None, metadata=param(choices=(None, "greedy", "relaxed")))  # QAOA
+    warm_epsilon: float = field(default=0.25, metadata=param(0.0, 0.5))  # QAOA warm-start regularisation
+    # CVaR aggregation (1 = expectation); an empty tail (0) makes no sense
+    cvar_alpha: float = field(default=1.0, metadata=param(0.0, 1.0, exclusive=True))
     tune_penalties: bool = True  # onehot/unbalanced: limit multipliers chosen on the enumerated subspace
-    mixer: str = "ring"  # QAOA XY mixer topology: ring | complete
+    mixer: str = field(default="ring", metadata=param(choices=("ring", "complete")))  # QAOA XY mixer topology
     interp: bool = False  # QAOA: grow the depth 1..reps with INTERP initialisation
-    ansatz: str = "RealAmplitudes"  # VQE: RealAmplitudes | EfficientSU2
-    sweeps: int = 2000  # anneal: sweeps over the positions
-    sub_solver: str = "qaoa"  # hybrid: what solves each window (qaoa | exact, random: the controls)
+    ansatz: str = field(default="RealAmplitudes", metadata=param(choices=("RealAmplitudes", "EfficientSU2")))  # VQE
+    sweeps: int = field(default=2000, metadata=param(1))  # anneal: sweeps over the positions
+    # hybrid: what solves each window (random: the control)
+    sub_solver: str = field(default="qaoa", metadata=param(choices=("qaoa", "exact", "random")))
     # hybrid: windows in a row without a gain before it stops (None: two passes' worth of windows over the
     # positions; 0: run to the time limit)
-    patience: int | None = None
+    patience: int | None = field(default=None, metadata=param(0))
     known_optimum: float | None = None  # set by the run from the exact baseline: P(optimal) in records
     observer: Observer | None = field(default=None, compare=False, repr=False)  # set by the run: progress
 
@@ -98,21 +125,10 @@ USER_FIELDS = tuple(f.name for f in fields(SolveOptions) if f.name not in _RUN_F
 # a user field -> (its type, whether None is allowed)
 _TYPES = {name: (hint.__args__[0] if isinstance(hint, types.UnionType) else hint, isinstance(hint, types.UnionType))
           for name, hint in typing.get_type_hints(SolveOptions).items() if name in USER_FIELDS}
-
-# the longest time limit: a run asked for more holds a service worker (and its queue) as a NaN limit did
-WEEK_S = 7 * 24 * 3600.0
-# numeric parameter -> (smallest, largest) value it may take (None: unbounded above); every int and float
-# field has one (tests/test_app.py checks)
-# reps and shots are capped: the time limit is checked between evaluations, and one evaluation of 2**31
-# layers, or a draw of 2**31 shots, never reaches the check
-RANGES: dict[str, tuple[float, float | None]] = {
-    "time_limit_s": (0.0, WEEK_S), "seed": (0, 2**32 - 1), "reps": (1, 100), "shots": (1, 10_000_000),
-    "qubit_budget": (1, None), "maxiter": (1, None), "warm_epsilon": (0.0, 0.5), "cvar_alpha": (0.0, 1.0),
-    "sweeps": (1, None), "patience": (0, None)}
-_EXCLUSIVE = ("time_limit_s", "cvar_alpha")  # their smallest is excluded: 0 s or an empty CVaR tail make no sense
-_CHOICES = {"optimizer": ("COBYLA", "SPSA", "L-BFGS-B"), "encoding": ("onehot", "unbalanced", "penalty"),
-            "warm_start": (None, "greedy", "relaxed"), "mixer": ("ring", "complete"),
-            "ansatz": ("RealAmplitudes", "EfficientSU2"), "sub_solver": ("qaoa", "exact", "random")}
+# a user field -> what its declaration allows (Param(): anything of its type)
+PARAMS = {f.name: f.metadata.get("param", Param()) for f in fields(SolveOptions) if f.name in USER_FIELDS}
+# numeric parameter -> (smallest, largest) value, read from the declarations
+RANGES = {name: (p.low, p.high) for name, p in PARAMS.items() if p.low is not None}
 
 
 def _flag(key: str) -> str:
@@ -126,7 +142,7 @@ def _num(value: float) -> str:
 def value_range(key: str) -> str:
     """How a message states a numeric parameter's range: ``> 0``, ``>= 0 and <= 0.5``."""
     low, high = RANGES[key]
-    return f"{'>' if key in _EXCLUSIVE else '>='} {_num(low)}" + ("" if high is None else f" and <= {_num(high)}")
+    return f"{'>' if PARAMS[key].exclusive else '>='} {_num(low)}" + ("" if high is None else f" and <= {_num(high)}")
 
 
 def check_value(key: str, value: Any, where: str | None = None) -> None:
@@ -143,15 +159,16 @@ def check_value(key: str, value: Any, where: str | None = None) -> None:
         if isinstance(value, bool) or not isinstance(value, int if kind is int else int | float):
             raise ConfigError(f"{name} must be a {'whole ' if kind is int else ''}number {value_range(key)}, "
                               f"got {value!r}")
-        if not math.isfinite(value) or value < low or (value == low and key in _EXCLUSIVE) \
+        if not math.isfinite(value) or value < low or (value == low and PARAMS[key].exclusive) \
                 or (high is not None and value > high):
             raise ConfigError(f"{name} must be a number {value_range(key)}, got {value!r}")
     elif kind is bool and not isinstance(value, bool):
         raise ConfigError(f"{name} must be true or false, got {value!r}")
     elif kind is str and not isinstance(value, str):
         raise ConfigError(f"{name} must be a string, got {value!r}")
-    if key in _CHOICES and value not in _CHOICES[key]:
-        raise ConfigError(f"{name} must be one of {', '.join(str(c) for c in _CHOICES[key] if c)}, got {value!r}")
+    choices = PARAMS[key].choices
+    if choices and value not in choices:
+        raise ConfigError(f"{name} must be one of {', '.join(str(c) for c in choices if c)}, got {value!r}")
 
 
 @dataclass(frozen=True)
