@@ -789,8 +789,9 @@ def batch(
 
     from aas_quantum.aas.http import ServerSettings
     from aas_quantum.app import check_output_folder
+    from aas_quantum.batch.plan import input_files, load_scenarios, plan
     from aas_quantum.batch.report import write_report
-    from aas_quantum.batch.run import input_files, load_scenarios, plan, run_batch
+    from aas_quantum.batch.run import run_batch
     from aas_quantum.display import RichBatchDisplay
 
     if all_products and not (server or ServerSettings.configured()):
@@ -815,8 +816,8 @@ def batch(
 
 
 def _write_purchasing(out: Path, keys: list[str]) -> None:
+    from aas_quantum.batch.manifest import Manifest
     from aas_quantum.batch.purchasing import consolidate, write_lists
-    from aas_quantum.batch.run import Manifest
 
     manifest = Manifest(out)
     try:

@@ -12,7 +12,7 @@ import pytest
 from aas_quantum import bulk
 from aas_quantum.aas.files import AasEnvironment
 from aas_quantum.app import FileRepository, OutcomeStatus, RunEvent, RunRequest, RunState, execute
-from aas_quantum.batch.run import Scenario, plan
+from aas_quantum.batch.plan import Scenario, plan
 from aas_quantum.bulk import paused_gc
 from aas_quantum.errors import ConfigError
 

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from aas_quantum.atomic import atomic_write
-from aas_quantum.batch.run import Manifest, ManifestEntry
+from aas_quantum.batch.manifest import Manifest, ManifestEntry
 from aas_quantum.plots import png_data_uri
 
 
