@@ -712,13 +712,10 @@ def encode(
     ising_out: Annotated[Path | None, typer.Option("--ising-out", help="write the Ising operator as JSON")] = None,
 ) -> None:
     """Encode the problem for the quantum solvers and print qubits, terms and coefficient range."""
-    from aas_quantum.solvers.variational import encode as encode_problem  # the encodings the solvers use
+    from aas_quantum.encode.table import encoding_scheme  # the encodings the solvers use
 
     problem, _ = _load(inputs, shell)
-    try:
-        encoded = encode_problem(problem, encoding)
-    except ValueError as exc:  # an unknown encoding, or too many slack qubits for the penalty encoding
-        raise _error(str(exc), 2) from exc
+    encoded = encoding_scheme(encoding).build(problem)
     table = Table(title=f"{encoding} encoding of {_text(problem.product_id)}", title_justify="left", show_header=False)
     for key, value in encoded.report().items():
         table.add_row(key, f"{value:.6g}" if isinstance(value, float) else str(value))

@@ -32,13 +32,14 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from aas_quantum.encode.encodings import choice_bits, subspace_objective
+from aas_quantum.encode.table import encoding_scheme
 from aas_quantum.problem import BomProblem, LinearConstraint
 from aas_quantum.solvers.base import Solution, SolveOptions, Solver, SolverRecord, Status
 from aas_quantum.solvers.exact import lp_relaxation
 from aas_quantum.solvers.greedy import GreedySolver, repair
 from aas_quantum.solvers.local_search import polish
 from aas_quantum.solvers.qaoa import QaoaSolver
-from aas_quantum.solvers.variational import Selections, encoded_qubits
+from aas_quantum.solvers.variational import Selections
 
 VERIFY_STATES = 4096  # windows with at most this many one-hot selections are also solved exactly
 SUPPLIER_WINDOW_EVERY = 3
@@ -193,6 +194,7 @@ class HybridSolver(Solver):
         start = time.perf_counter()
         deadline = start + options.time_limit_s
         sub_solver = options.sub_solver
+        scheme = encoding_scheme(options.encoding)
         record = SolverRecord(method=self.name, backend=SUB_SOLVERS[sub_solver],
                               encoding=options.encoding, reps=options.reps, optimizer=options.optimizer,
                               shots=options.shots, seed=options.seed)
@@ -223,11 +225,11 @@ class HybridSolver(Solver):
             members = suppliers[int(rng.integers(len(suppliers)))] if kind == "supplier" else None
             window, keep = search.window(rng, options.qubit_budget, 2 + len(trace) % 2, members)
             sub = restrict(problem, window, search.choice, keep) if window else None
-            qubits = encoded_qubits(sub, options.encoding) if sub is not None else 0
+            qubits = scheme.qubits(sub) if sub is not None else 0
             while sub is not None and qubits > options.qubit_budget:
                 window, keep = window[:-1], keep[:-1]  # slack qubits: shrink until the encoding fits
                 sub = restrict(problem, window, search.choice, keep) if window else None
-                qubits = encoded_qubits(sub, options.encoding) if sub is not None else 0
+                qubits = scheme.qubits(sub) if sub is not None else 0
             if sub is None:
                 over_budget += 1
                 stalled += 1
