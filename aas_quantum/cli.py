@@ -1,7 +1,8 @@
 """The ``aas-quantum`` command: optimise, export to ERPs, publish (MQTT, OPC UA), validate, write
 templates, generate synthetic BoMs.
 
-Exit codes: 0 ok, 1 infeasible (or an internal error, reported as such), 2 bad input or configuration,
+Exit codes: 0 ok, 1 infeasible (or an internal error: any exception that is not an AasQuantumError, a
+ValueError included, with a message starting "internal error"), 2 bad input or configuration,
 3 AAS server error, 4 MQTT broker / OPC UA server error, 5 no feasible selection found within the limits
 (nothing proves the problem infeasible).
 """
