@@ -1,7 +1,8 @@
 """The ``aas-quantum`` command: optimise, export to ERPs, publish (MQTT, OPC UA), validate, write
 templates, generate synthetic BoMs.
 
-Exit codes: 0 ok, 1 infeasible (or an internal error, reported as such), 2 bad input or configuration,
+Exit codes: 0 ok, 1 infeasible (or an internal error: any exception that is not an AasQuantumError, a
+ValueError included, with a message starting "internal error"), 2 bad input or configuration,
 3 AAS server error, 4 MQTT broker / OPC UA server error, 5 no feasible selection found within the limits
 (nothing proves the problem infeasible).
 """
@@ -712,13 +713,10 @@ def encode(
     ising_out: Annotated[Path | None, typer.Option("--ising-out", help="write the Ising operator as JSON")] = None,
 ) -> None:
     """Encode the problem for the quantum solvers and print qubits, terms and coefficient range."""
-    from aas_quantum.solvers.variational import encode as encode_problem  # the encodings the solvers use
+    from aas_quantum.encode.table import encoding_scheme  # the encodings the solvers use
 
     problem, _ = _load(inputs, shell)
-    try:
-        encoded = encode_problem(problem, encoding)
-    except ValueError as exc:  # an unknown encoding, or too many slack qubits for the penalty encoding
-        raise _error(str(exc), 2) from exc
+    encoded = encoding_scheme(encoding).build(problem)
     table = Table(title=f"{encoding} encoding of {_text(problem.product_id)}", title_justify="left", show_header=False)
     for key, value in encoded.report().items():
         table.add_row(key, f"{value:.6g}" if isinstance(value, float) else str(value))

@@ -33,10 +33,11 @@ sys.path.insert(0, str(REPO))  # this checkout's package, not an installed one
 from results_io import write_csv  # noqa: E402
 
 from aas_quantum.encode.encodings import subspace_bits, subspace_objective  # noqa: E402
+from aas_quantum.encode.table import ENCODINGS  # noqa: E402
 from aas_quantum.problem import BomProblem, build_problem  # noqa: E402
 from aas_quantum.solvers import SolveOptions, get_solver  # noqa: E402
 from aas_quantum.solvers.qaoa import QaoaSolver, _Space  # noqa: E402
-from aas_quantum.solvers.variational import decode, encode  # noqa: E402
+from aas_quantum.solvers.variational import decode  # noqa: E402
 from aas_quantum.synthetic import synthetic_catalog  # noqa: E402
 
 # positions, options per position, seed, tightness of the weight and budget limits: 0.9 % and 3.5 % of the
@@ -65,8 +66,9 @@ def uniform_row(problem: BomProblem, bits: np.ndarray, objective: np.ndarray, fe
     encoding's energies)."""
     rng = np.random.default_rng(seed)
     drawn = np.unique(rng.integers(len(bits), size=shots))
-    energies = encode(problem, "onehot", tuned).qubo.energies(bits[drawn])
-    choice, how = decode(problem, list(bits[drawn]), energies)
+    onehot = ENCODINGS["onehot"]
+    energies = onehot.build(problem, tuned).qubo.energies(bits[drawn])
+    choice, how = decode(problem, onehot, list(bits[drawn]), energies)
     value = problem.objective(problem.x_from_choice(choice)) if choice is not None else None
     probs = np.full(len(bits), 1.0 / len(bits))
     return {**distribution_figures(objective, feasible, probs, optimum),
@@ -99,7 +101,7 @@ def main() -> None:
                 started = time.perf_counter()
                 solution = QaoaSolver().solve(problem, options)
                 seconds = time.perf_counter() - started
-                space = _Space(problem, encode(problem, "onehot", tuned), options.mixer, np.complex128)
+                space = _Space(problem, ENCODINGS["onehot"].build(problem, tuned), options.mixer, np.complex128)
                 probs = space.kernel.probabilities(np.asarray(solution.record.details["parameters"]))
                 rows.append({**base, "method": "qaoa", "tuned": tuned, "p": depth,
                              "evaluations": solution.record.evaluations, "seconds": round(seconds, 1),

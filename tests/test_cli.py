@@ -364,3 +364,19 @@ def test_explain_and_export_refuse_a_result_naming_another_product(cli, tmp_path
         assert "ProductId is 'urn:other:product'" in " ".join(refused.output.split())
         assert "Why this selection for urn:other:product" not in refused.output
     assert not (tmp_path / "erp").exists()
+
+
+@pytest.mark.parametrize("error", [RuntimeError, ValueError])
+def test_an_unexpected_error_inside_a_solver_is_an_internal_error_not_bad_input(cli, tmp_path, monkeypatch, error):
+    """Bad input travels as AasQuantumError (exit 2); anything else a solver raises, a ValueError included, is
+    the tool's fault: exit 1 and a message saying so, not blamed on the input."""
+    from aas_quantum.solvers.anneal import AnnealSolver
+
+    def broken(self, problem, options):
+        raise error("the solver broke")
+
+    monkeypatch.setattr(AnnealSolver, "solve", broken)
+    result = cli.invoke(app, ["optimize", str(SMALL), "--solver", "anneal", "--out", str(tmp_path / "out")])
+    assert result.exit_code == 1, result.output
+    assert f"error: internal error: {error.__name__}: the solver broke" in " ".join(result.output.split())
+    assert not (tmp_path / "out").exists()

@@ -363,11 +363,30 @@ def test_binned_weighted_quantiles_equal_the_sorted_definition(seed: int, size: 
     assert weighted_quantiles(values, weights, quantiles, bins) == pytest.approx(expected)
 
 
+def test_the_encoding_table_pairs_each_build_with_its_interpret(load):
+    """Every encoding is found by its name, knows its qubits before building, and reads measured bits back as
+    selections: a one-hot row as itself (slack bits ignored), a row with no option set as each position's
+    cheapest option; an unknown name is a settings error."""
+    from aas_quantum.encode import table
+
+    problem = load(SMALL).problem
+    choice = get_solver("greedy").solve(problem, SolveOptions()).choice
+    assert choice is not None
+    for name, scheme in table.ENCODINGS.items():
+        encoding = scheme.build(problem, tuned=False)
+        assert encoding.name == name and encoding.qubo.n == scheme.qubits(problem)
+        measured = np.pad(problem.x_from_choice(choice), (0, encoding.n_slack), constant_values=1)
+        choices, exact = scheme.interpret(problem, np.stack([measured, np.zeros(encoding.qubo.n)]))
+        assert tuple(choices[0]) == choice and exact.tolist() == [True, False]
+        assert choices[1].tolist() == [int(np.argmin(problem.cost_vector[sl])) for sl in problem.position_slices]
+    with pytest.raises(ConfigError, match="unknown encoding 'binary'"):
+        table.encoding_scheme("binary")
+
+
 def test_untuned_qaoa_uses_the_published_multipliers_and_the_hybrid_never_tunes(load, monkeypatch):
     """``tune_penalties`` off: QAOA's limit multipliers are the published pair, not the pair chosen on the
     enumerated subspace (which knows where the optimum is); the hybrid's windows are always untuned."""
-    from aas_quantum.encode import encodings
-    from aas_quantum.solvers import variational
+    from aas_quantum.encode import encodings, table
     from aas_quantum.solvers.hybrid import HybridSolver
     from aas_quantum.solvers.qaoa import QaoaSolver
 
@@ -379,7 +398,7 @@ def test_untuned_qaoa_uses_the_published_multipliers_and_the_hybrid_never_tunes(
     tuned = QaoaSolver().solve(problem, fast)
     assert list(tuned.record.details["multipliers"]) != published  # the drone's tuned pair differs
     calls: list[object] = []
-    monkeypatch.setattr(variational, "tune_unbalanced", lambda *args, **kwargs: calls.append(args))
+    monkeypatch.setattr(table, "tune_unbalanced", lambda *args, **kwargs: calls.append(args))
     HybridSolver().solve(load(MEDIUM).problem, fast.with_(time_limit_s=5, patience=5))
     assert calls == []
     with pytest.raises(ConfigError, match="tune_penalties"):

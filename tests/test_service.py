@@ -868,6 +868,46 @@ def test_served_openapi_passes_schemathesis(tmp_path):
     assert len(checked) >= 11  # every route was exercised
 
 
+@pytest.mark.parametrize("error", [RuntimeError, ValueError])
+def test_an_unexpected_error_inside_a_solver_fails_the_job_as_internal_not_as_bad_input(tmp_path, monkeypatch,
+                                                                                      error):
+    """The job is accepted (the request was fine) and fails marked internal (exit class 1, "internal error"),
+    not refused as the caller's fault; in-process, over a file repository and a real SQLite store."""
+    from fastapi.testclient import TestClient
+
+    from aas_quantum.app.repository import FileRepository
+    from aas_quantum.app.request import RunRequest
+    from aas_quantum.service.api import ServiceSettings, build_service, create_app
+    from aas_quantum.solvers.anneal import AnnealSolver
+
+    def broken(self, problem, options):
+        raise error("the solver broke")
+
+    monkeypatch.setattr(AnnealSolver, "solve", broken)
+    settings_ = ServiceSettings.resolve(data_dir=tmp_path, api_key=SERVICE_KEY, wait_s=0.05)
+    service = build_service(settings_, lambda: FileRepository([SMALL]), RunRequest(out=tmp_path / "out"), [])
+    service.runner.start()
+    try:
+        with TestClient(create_app(service), headers={"X-API-Key": SERVICE_KEY}) as http:
+            created = http.post("/jobs", json={"product": DRONE, "method": "anneal"})
+            assert created.status_code == 202, created.text
+            job_id = created.json()["job_id"]
+
+            def finished() -> dict | None:
+                job = http.get(f"/jobs/{job_id}").json()
+                return job if job["state"] not in ("queued", "running") else None
+
+            job = wait_for(finished)
+            status = http.get(f"/operation-status/{job_id}").json()
+    finally:
+        service.runner.stop(5.0)
+        service.store.close()
+    assert job["outcome"]["status"] == "failed" and job["outcome"]["exit_code"] == 1
+    assert job["error"].startswith(f"internal error: {error.__name__}: the solver broke")
+    assert status["executionState"] == "Failed" and not status["success"]
+    assert status["messages"][0]["text"].startswith("internal error")
+
+
 # no 5xx, every status code, content type, header and body as documented; a schema-valid body the
 # service refuses for its meaning (an unknown product, a misspelt solver) is a documented 422, not a failure
 SCHEMA_CHECKS = [checks.not_a_server_error, checks.status_code_conformance, checks.content_type_conformance,

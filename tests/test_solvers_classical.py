@@ -228,3 +228,29 @@ def test_anneal_improves_on_greedy_for_medium_sample(load):
     greedy_gap = greedy.objective / optimum - 1
     assert greedy_gap > 0.005  # the instance leaves greedy something to improve
     assert annealed.objective / optimum - 1 < greedy_gap / 2
+
+
+def test_the_hybrid_hands_its_windows_to_the_solver_object_it_is_given(load):
+    """The hybrid uses only its window solver's interface (as a dimod composite its child sampler): any
+    solver object solves the windows, and the user's sub_solver choice names one in the registry."""
+    from aas_quantum.solvers import window_solver
+    from aas_quantum.solvers.controls import UniformSampling, WindowEnumeration
+    from aas_quantum.solvers.hybrid import HybridSolver
+    from aas_quantum.solvers.qaoa import QaoaSolver
+
+    solved: list[int] = []
+
+    class Counting(WindowEnumeration):
+        name = "counting"
+
+        def solve(self, problem: BomProblem, options: SolveOptions) -> Solution:
+            solved.append(len(problem.positions))
+            return super().solve(problem, options)
+
+    problem = load(MEDIUM).problem
+    solution, trace = HybridSolver(Counting()).solve_traced(problem, SolveOptions(qubit_budget=6, patience=5))
+    assert solution.is_feasible and len(solved) == len(trace) > 0
+    assert solution.record.details["sub_solver"] == "counting" and {s.accepted for s in trace} <= {"counting", None}
+    assert solution.record.details["counting_found_window_optimum"] == solution.record.details["verified_windows"]
+    kinds = {name: type(window_solver(name)) for name in ("qaoa", "exact", "random")}
+    assert kinds == {"qaoa": QaoaSolver, "exact": WindowEnumeration, "random": UniformSampling}

@@ -74,7 +74,9 @@ class RunOutcome:
 
 
 def failure(exc: BaseException) -> tuple[int, str]:
-    """Exit class and message of what ended a run (or a command)."""
+    """Exit class and message of what ended a run (or a command). Bad input and settings arrive as
+    ``AasQuantumError``; anything else unexpected (a ``ValueError`` of a library included) is an internal
+    error, said as such rather than blamed on the user's input."""
     if isinstance(exc, AasQuantumError):
         return exc.exit_code, str(exc)
     if isinstance(exc, MemoryError):
@@ -83,8 +85,6 @@ def failure(exc: BaseException) -> tuple[int, str]:
     if isinstance(exc, OSError):
         where = f" {exc.filename}" if exc.filename else ""
         return 2, f"cannot write{where}: {exc.strerror or exc}"
-    if isinstance(exc, ValueError):  # a solver refusing its settings (e.g. a warm start with another encoding)
-        return 2, str(exc)
     return 1, f"internal error: {type(exc).__name__}: {exc}"
 
 

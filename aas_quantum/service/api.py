@@ -400,8 +400,8 @@ def create_app(service: Service) -> FastAPI:
         try:
             spec = body if isinstance(body, JobSpec) else operation.job_spec(body)
             check_spec(spec, service.runner.template.method)
-        except (AasQuantumError, ValueError, KeyError) as exc:
-            raise HTTPException(422, str(exc).strip("'\"")) from exc
+        except AasQuantumError as exc:
+            raise HTTPException(422, str(exc)) from exc
         return spec
 
     @app.get("/health")

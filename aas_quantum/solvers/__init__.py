@@ -54,6 +54,12 @@ SPECS: dict[str, SolverSpec] = {spec.name: spec for spec in (
 )}
 
 
+# what solves the hybrid's windows, by the user's ``sub_solver`` choice: QAOA, or a classical control
+WINDOW_SOLVERS = {"qaoa": "aas_quantum.solvers.qaoa:QaoaSolver",
+                  "exact": "aas_quantum.solvers.controls:WindowEnumeration",
+                  "random": "aas_quantum.solvers.controls:UniformSampling"}
+
+
 def available() -> list[str]:
     return sorted(SPECS)
 
@@ -66,7 +72,21 @@ def spec(name: str) -> SolverSpec:
 
 
 def get_solver(name: str) -> Solver:
-    module, _, cls = spec(name).target.partition(":")
+    return _instance(spec(name).target)
+
+
+def window_solver(sub_solver: str) -> Solver:
+    """The solver object the hybrid hands its windows to, for the user's ``sub_solver`` choice."""
+    try:
+        target = WINDOW_SOLVERS[sub_solver]
+    except KeyError:
+        raise ConfigError(f"unknown sub_solver {sub_solver!r}; choose one of {', '.join(WINDOW_SOLVERS)}") from None
+    return _instance(target)
+
+
+def _instance(target: str) -> Solver:
+    """A new solver of ``target`` ("module:Class"), importing its module only now (see the module docstring)."""
+    module, _, cls = target.partition(":")
     solver: Solver = getattr(importlib.import_module(module), cls)()
     return solver
 
@@ -126,4 +146,5 @@ def make_options(name: str, given: Mapping[str, Any], base: SolveOptions | None 
 
 
 __all__ = ["DEFAULT_METHOD", "Solution", "SolveOptions", "Solver", "SolverRecord", "Status", "available",
-           "check_parameters", "check_value", "get_solver", "make_options", "parameters", "parse_parameter", "spec"]
+           "check_parameters", "check_value", "get_solver", "make_options", "parameters", "parse_parameter", "spec",
+           "window_solver"]

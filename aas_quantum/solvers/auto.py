@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+from aas_quantum.encode.table import encoding_scheme
 from aas_quantum.problem import BomProblem
 from aas_quantum.solvers.base import Solution, SolveOptions, Solver
 from aas_quantum.solvers.hybrid import HybridSolver
 from aas_quantum.solvers.qaoa import QaoaSolver
-from aas_quantum.solvers.variational import encoded_qubits
 
 
 class AutoSolver(Solver):
@@ -17,7 +17,7 @@ class AutoSolver(Solver):
         """Direct QAOA when the encoded problem (slack qubits included) fits the qubit budget and
         the simulator can hold it; the hybrid decomposition, whose windows fit the budget, otherwise."""
         direct = QaoaSolver()
-        if encoded_qubits(problem, options.encoding) <= options.qubit_budget \
+        if encoding_scheme(options.encoding).qubits(problem) <= options.qubit_budget \
                 and direct.compatibility(problem, options) is None:
             return direct
         return HybridSolver()

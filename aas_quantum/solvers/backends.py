@@ -19,6 +19,8 @@ from typing import Any
 from qiskit import QuantumCircuit
 from qiskit.transpiler import generate_preset_pass_manager
 
+from aas_quantum.errors import SolverSettingsError
+
 
 @dataclass(frozen=True)
 class SampleRun:
@@ -37,7 +39,8 @@ def _fake_backend(name: str) -> Any:
 
     cls = getattr(fake_provider, name, None)
     if cls is None:
-        raise ValueError(f"unknown fake backend {name!r} (see qiskit_ibm_runtime.fake_provider, e.g. FakeBrisbane)")
+        raise SolverSettingsError(f"unknown fake backend {name!r} "
+                                  "(see qiskit_ibm_runtime.fake_provider, e.g. FakeBrisbane)")
     return cls()
 
 
@@ -75,7 +78,7 @@ def sample(circuit: QuantumCircuit, backend: str, shots: int, seed: int) -> Samp
             result = RuntimeSampler(mode=session).run([isa], shots=shots).result()
         return SampleRun(_counts(result), f"IBM Quantum {device.name}", isa.depth(), _two_qubit_gates(isa))
     else:
-        raise ValueError(f"unknown backend {backend!r} (local, statevector, aer, fake:<Name>, ibm:<backend>)")
+        raise SolverSettingsError(f"unknown backend {backend!r} (local, statevector, aer, fake:<Name>, ibm:<backend>)")
     result = sampler.run([isa], shots=shots).result()
     return SampleRun(_counts(result), label, isa.depth(), _two_qubit_gates(isa))
 

@@ -19,9 +19,11 @@ supplier has an offer for, whose moves into or out of that supplier only pay off
 
 The record is honest about where the gain comes from: each window small enough is also solved
 exactly (enumerated), so the record counts how often QAOA found the window's optimum and how
-much it left. Two controls run the same search at the same time limit with another sub-solver:
-``sub_solver = "exact"`` (the enumeration) and ``"random"`` (uniform sampling of the window's
-one-hot subspace with QAOA's shots and decoding).
+much it left. The window solver is a solver object (as qiskit-optimization's
+RecursiveMinimumEigenOptimizer takes its child optimizer): QAOA by default; the user's ``sub_solver``
+choice is turned into one by the registry, so the two classical controls (``"exact"``, the
+enumeration, and ``"random"``, uniform sampling with QAOA's shots and decoding; ``controls.py``) run
+the same search at the same time limit.
 """
 
 from __future__ import annotations
@@ -31,19 +33,17 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from aas_quantum.encode.encodings import choice_bits, subspace_objective
+from aas_quantum.encode.table import encoding_scheme
 from aas_quantum.problem import BomProblem, LinearConstraint
+from aas_quantum.solvers import window_solver
 from aas_quantum.solvers.base import Solution, SolveOptions, Solver, SolverRecord, Status
+from aas_quantum.solvers.controls import enumerated_optimum
 from aas_quantum.solvers.exact import lp_relaxation
 from aas_quantum.solvers.greedy import GreedySolver, repair
 from aas_quantum.solvers.local_search import polish
-from aas_quantum.solvers.qaoa import QaoaSolver
-from aas_quantum.solvers.variational import Selections, encoded_qubits
 
 VERIFY_STATES = 4096  # windows with at most this many one-hot selections are also solved exactly
 SUPPLIER_WINDOW_EVERY = 3
-SUB_SOLVERS = {"qaoa": "QAOA sub-problems", "exact": "exact enumeration of the windows (classical control)",
-               "random": "uniform sampling of the windows (random control)"}
 
 
 def restrict(problem: BomProblem, window: list[int], choice: tuple[int, ...],
@@ -78,7 +78,7 @@ def restrict(problem: BomProblem, window: list[int], choice: tuple[int, ...],
 
 @dataclass(frozen=True)
 class WindowStep:
-    """One LNS iteration: what the window was, what QAOA and the enumeration found, what was kept."""
+    """One LNS iteration: what the window was, what its solver and the enumeration found, what was kept."""
 
     seconds: float  # since the solve started
     kind: str  # "reduced-cost" | "supplier"
@@ -86,10 +86,12 @@ class WindowStep:
     qubits: int
     states: int  # one-hot selections of the window
     current: float  # the window's objective at the current selection
-    qaoa: float | None  # the best selection QAOA returned (None: not run or nothing feasible)
+    # the best selection the window solver returned (None: nothing feasible); named for QAOA, the default
+    # solver, whose value the traces and benchmarks read here
+    qaoa: float | None
     optimum: float | None  # the window's optimum by enumeration (None: too large to verify)
-    p_optimal: float | None  # QAOA's probability mass on the window's optimum
-    accepted: str | None  # the sub-solver whose selection was kept, None when nothing improved
+    p_optimal: float | None  # the window solver's probability mass on the window's optimum, where it has one
+    accepted: str | None  # the window solver whose selection was kept, None when nothing improved
     objective: float  # the whole selection's objective after this step
 
 
@@ -162,28 +164,12 @@ def _start(problem: BomProblem, relaxed: np.ndarray | None, deadline: float
     return choice, value, how, greedy.objective
 
 
-def _uniform_sample(sub: BomProblem, shots: int, rng: np.random.Generator) -> tuple[int, ...] | None:
-    """The best feasible selection among ``shots`` drawn uniformly from the window's one-hot subspace:
-    QAOA's control, with the same shots and the same decoding (best feasible sample by true objective)."""
-    choices = np.stack([rng.integers(len(p.options), size=shots) for p in sub.positions], axis=1)
-    objective, feasible = subspace_objective(sub, choice_bits(sub, choices))
-    if not feasible.any():
-        return None
-    return tuple(int(c) for c in choices[np.flatnonzero(feasible)[np.argmin(objective[feasible])]])
-
-
-def _window_optimum(sub: BomProblem) -> tuple[float | None, tuple[int, ...] | None]:
-    """The window's optimum by enumeration (None when it has no feasible selection)."""
-    selections = Selections.of(sub)
-    if not selections.feasible.any():
-        return None, None
-    objective = np.where(selections.feasible, selections.objective, np.inf)
-    best = int(np.argmin(objective))
-    return float(objective[best]), sub.choice_from_x(selections.bits(np.array([best]))[0].astype(float))
-
-
 class HybridSolver(Solver):
     name = "hybrid"
+
+    def __init__(self, window: Solver | None = None) -> None:
+        """``window``: what solves each window; None: the solver the options' ``sub_solver`` names."""
+        self.window = window
 
     def solve(self, problem: BomProblem, options: SolveOptions) -> Solution:
         return self.solve_traced(problem, options)[0]
@@ -192,8 +178,9 @@ class HybridSolver(Solver):
         """The solution and every window step (benchmarks write the trace; runs keep the counts)."""
         start = time.perf_counter()
         deadline = start + options.time_limit_s
-        sub_solver = options.sub_solver
-        record = SolverRecord(method=self.name, backend=SUB_SOLVERS[sub_solver],
+        child = self.window or window_solver(options.sub_solver)
+        scheme = encoding_scheme(options.encoding)
+        record = SolverRecord(method=self.name, backend=f"{child.name} sub-problems",
                               encoding=options.encoding, reps=options.reps, optimizer=options.optimizer,
                               shots=options.shots, seed=options.seed)
         relaxation = lp_relaxation(problem)
@@ -209,7 +196,7 @@ class HybridSolver(Solver):
             c.kind.startswith("supplier") for c in problem.constraints)
         suppliers = [np.unique(problem.option_position[list(idx)]) for idx in problem.supplier_groups.values()]
         # the windows' multipliers are not tuned: tuning enumerates the window, which would hand QAOA the answer
-        window_options = options.with_(tune_penalties=False, observer=None)  # the run hears windows, not QAOA
+        window_options = options.with_(tune_penalties=False, observer=None)  # the run hears windows, not the child
         trace: list[WindowStep] = []
         stalled, evaluations, max_qubits, over_budget, slowest = 0, 0, 0, 0, 0.0
         patience = options.patience
@@ -223,11 +210,11 @@ class HybridSolver(Solver):
             members = suppliers[int(rng.integers(len(suppliers)))] if kind == "supplier" else None
             window, keep = search.window(rng, options.qubit_budget, 2 + len(trace) % 2, members)
             sub = restrict(problem, window, search.choice, keep) if window else None
-            qubits = encoded_qubits(sub, options.encoding) if sub is not None else 0
+            qubits = scheme.qubits(sub) if sub is not None else 0
             while sub is not None and qubits > options.qubit_budget:
                 window, keep = window[:-1], keep[:-1]  # slack qubits: shrink until the encoding fits
                 sub = restrict(problem, window, search.choice, keep) if window else None
-                qubits = encoded_qubits(sub, options.encoding) if sub is not None else 0
+                qubits = scheme.qubits(sub) if sub is not None else 0
             if sub is None:
                 over_budget += 1
                 stalled += 1
@@ -237,19 +224,14 @@ class HybridSolver(Solver):
             local = [search.choice[p] for p in window]
             current = sub.objective(sub.x_from_choice([k.index(c) for k, c in zip(keep, local, strict=True)]))
             states = int(np.prod([len(k) for k in keep]))
-            optimum, optimal_choice = _window_optimum(sub) if states <= VERIFY_STATES else (None, None)
-            found: tuple[int, ...] | None = None
-            qaoa_value = p_optimal = None
+            optimum = enumerated_optimum(sub)[0] if states <= VERIFY_STATES else None
             max_qubits = max(max_qubits, qubits)
-            if sub_solver == "qaoa":
-                result = QaoaSolver().solve(sub, window_options.with_(known_optimum=optimum))
-                evaluations += result.record.evaluations
-                sub_backends.add(result.record.backend)
-                found, qaoa_value, p_optimal = result.choice, result.objective, result.record.p_optimal
-            elif sub_solver == "random":
-                found = _uniform_sample(sub, options.shots, rng)
-            else:
-                found = optimal_choice
+            # a seed per window: a child drawing samples must not draw the same ones for every window alike
+            result = child.solve(sub, window_options.with_(known_optimum=optimum,
+                                                           seed=(options.seed + len(trace)) % 2**32))
+            evaluations += result.record.evaluations
+            sub_backends.add(result.record.backend)
+            found, value_found, p_optimal = result.choice, result.objective, result.record.p_optimal
             accepted = None
             if found is not None:
                 candidate = list(search.choice)
@@ -258,7 +240,7 @@ class HybridSolver(Solver):
                 x = problem.x_from_choice(candidate)
                 total = problem.objective(x)
                 if total < search.objective - 1e-9 * max(1.0, abs(search.objective)) and problem.is_feasible(x):
-                    search.choice, search.objective, accepted = tuple(candidate), total, sub_solver
+                    search.choice, search.objective, accepted = tuple(candidate), total, child.name
             stalled = 0 if accepted else stalled + 1
             if patience is None:  # two passes' worth: every movable position in about two windows
                 movable = int(np.count_nonzero(problem.position_sizes > 1))
@@ -266,34 +248,31 @@ class HybridSolver(Solver):
             slowest = max(slowest, time.perf_counter() - step_start)
             trace.append(WindowStep(
                 seconds=time.perf_counter() - start, kind=kind, positions=len(window),
-                qubits=qubits, states=states, current=current, qaoa=qaoa_value,
+                qubits=qubits, states=states, current=current, qaoa=value_found,
                 optimum=optimum, p_optimal=p_optimal, accepted=accepted, objective=search.objective))
             options.observe(len(trace), "windows", search.objective, "objective")
-        details = _trace_counts(trace, sub_solver)
+        details = _trace_counts(trace, child.name)
         details.update(start_from=start_from, start_objective=value, gain_by_windows=value - search.objective,
-                       greedy_objective=greedy_objective, qubit_budget=options.qubit_budget, sub_solver=sub_solver,
+                       greedy_objective=greedy_objective, qubit_budget=options.qubit_budget, sub_solver=child.name,
                        windows_over_budget=over_budget)
         record = replace(
             record, qubits=max_qubits, evaluations=evaluations, wall_time_s=time.perf_counter() - start,
-            backend=f"QAOA sub-problems on {', '.join(sorted(sub_backends))}" if sub_backends else record.backend,
+            backend=f"{record.backend} on {', '.join(sorted(sub_backends))}" if sub_backends else record.backend,
             details=details)
         return Solution(Status.FEASIBLE, search.choice, search.objective, record), trace
 
 
-def _trace_counts(trace: list[WindowStep], sub_solver: str) -> dict[str, object]:
-    """What the windows achieved, and for QAOA how often it found the verified window optimum."""
+def _trace_counts(trace: list[WindowStep], child: str) -> dict[str, object]:
+    """What the windows achieved, and how often the window solver ``child`` found the verified window optimum."""
     verified = [s for s in trace if s.optimum is not None]
     improvable = [s for s in verified if s.optimum is not None and s.optimum < s.current - 1e-9]
-    counts: dict[str, object] = {
-        "windows": len(trace), "accepted": sum(1 for s in trace if s.accepted),
-        "verified_windows": len(verified), "improvable_windows": len(improvable)}
-    if sub_solver == "qaoa":
-        def hit(s: WindowStep) -> bool:
-            return s.qaoa is not None and s.optimum is not None and s.qaoa <= s.optimum + 1e-9
 
-        counts.update(
-            qaoa_found_window_optimum=sum(1 for s in verified if hit(s)),
-            qaoa_found_improvement=sum(1 for s in improvable if hit(s)),
-            mean_p_optimal=float(np.mean([s.p_optimal for s in verified if s.p_optimal is not None]))
-            if verified else None)
-    return counts
+    def hit(s: WindowStep) -> bool:
+        return s.qaoa is not None and s.optimum is not None and s.qaoa <= s.optimum + 1e-9
+
+    p_optimal = [s.p_optimal for s in verified if s.p_optimal is not None]
+    return {"windows": len(trace), "accepted": sum(1 for s in trace if s.accepted),
+            "verified_windows": len(verified), "improvable_windows": len(improvable),
+            f"{child}_found_window_optimum": sum(1 for s in verified if hit(s)),
+            f"{child}_found_improvement": sum(1 for s in improvable if hit(s)),
+            "mean_p_optimal": float(np.mean(p_optimal)) if p_optimal else None}

@@ -20,6 +20,8 @@ from qiskit import QuantumCircuit
 
 from aas_quantum.encode.circuits import bind, onehot_qaoa_circuit, x_mixer_qaoa_circuit
 from aas_quantum.encode.encodings import Encoding
+from aas_quantum.encode.table import basis_bits, encoding_scheme
+from aas_quantum.errors import SolverSettingsError
 from aas_quantum.problem import BomProblem
 from aas_quantum.solvers.backends import sample
 from aas_quantum.solvers.base import Solution, SolveOptions, Solver, SolverRecord
@@ -31,9 +33,7 @@ from aas_quantum.solvers.variational import (
     Selections,
     conclude,
     device_samples,
-    encode,
     energy_distribution,
-    full_bits,
     full_space_compatibility,
     make_optimizer,
 )
@@ -70,7 +70,7 @@ def warm_start(problem: BomProblem, kind: str | None, epsilon: float) -> list[np
         relaxation = lp_relaxation(problem)
         weights = None if relaxation is None else relaxation.values
     else:
-        raise ValueError(f"unknown warm start {kind!r} (greedy or relaxed)")
+        raise SolverSettingsError(f"unknown warm start {kind!r} (greedy or relaxed)")
     if weights is None:
         return None
     start = []
@@ -94,7 +94,7 @@ class _Space:
         self.dims = [len(p.options) for p in problem.positions]
         self.n_options = problem.n_options
         self.selections = Selections.of(problem)
-        self.one_hot = encoding.name == "onehot"
+        self.one_hot = encoding_scheme(encoding.name).one_hot_by_ansatz
         self.encoding, self.topology, self.start = encoding, topology, start
         if not self.one_hot:  # the full diagonal alone is 2^n floats: refuse before allocating it
             check_memory(encoding.qubo.n, np.dtype(dtype))
@@ -127,7 +127,7 @@ class _Space:
         """Option bits of basis states of the simulated space."""
         if self.one_hot:
             return list(self.selections.bits(indices))
-        return [full_bits(int(i), self.n_options) for i in indices]
+        return list(basis_bits((int(i) for i in indices), self.n_options))
 
 
 class QaoaSolver(Solver):
@@ -138,20 +138,22 @@ class QaoaSolver(Solver):
         if size > MAX_SUBSPACE_STATES:
             return (f"the one-hot subspace has {size:,} states (more than {MAX_SUBSPACE_STATES:,}); "
                     "use --solver hybrid")
-        if options.encoding != "onehot":  # the full 2^n space is simulated
-            return full_space_compatibility(problem, options.encoding)
+        scheme = encoding_scheme(options.encoding)
+        if not scheme.one_hot_by_ansatz:  # the full 2^n space is simulated
+            return full_space_compatibility(problem, scheme)
         return None
 
     def solve(self, problem: BomProblem, options: SolveOptions) -> Solution:
         start = time.perf_counter()
         refused = self.compatibility(problem, options)
         if refused:
-            raise ValueError(refused)
-        encoding = encode(problem, options.encoding, options.tune_penalties)
+            raise SolverSettingsError(refused)
+        scheme = encoding_scheme(options.encoding)
+        encoding = scheme.build(problem, options.tune_penalties)
         topology = options.mixer
         initial = warm_start(problem, options.warm_start, options.warm_epsilon)
-        if initial is not None and encoding.name != "onehot":
-            raise ValueError("warm_start applies to the onehot encoding (its W-state preparation)")
+        if initial is not None and not scheme.one_hot_by_ansatz:
+            raise SolverSettingsError("warm_start applies to the onehot encoding (its W-state preparation)")
         space = _Space(problem, encoding, topology, np.complex128, initial)
         alpha = options.cvar_alpha
         trace = EnergyTrace(options)
@@ -188,7 +190,7 @@ class QaoaSolver(Solver):
             p_optimal=selections.p_optimal(selection_probs, options.known_optimum),
             details={**details, **encoding.report()},
         )
-        return conclude(problem, record, sampled, energies)
+        return conclude(problem, scheme, record, sampled, energies)
 
     @staticmethod
     def _optimise(energy: Callable[[np.ndarray], float], options: SolveOptions) -> np.ndarray:

@@ -1,5 +1,5 @@
-"""Pieces shared by the variational solvers (QAOA, VQE): optimisers, encodings, the table of
-selections the final state is judged against, and decoding samples into a Solution."""
+"""Pieces shared by the variational solvers (QAOA, VQE): optimisers, the table of selections the final
+state is judged against, and choosing among the samples (read by their encoding) the Solution."""
 
 from __future__ import annotations
 
@@ -9,16 +9,9 @@ from dataclasses import dataclass, replace
 import numpy as np
 from qiskit_algorithms.optimizers import COBYLA, L_BFGS_B, SPSA, Optimizer
 
-from aas_quantum.encode.encodings import (
-    Encoding,
-    choice_bits,
-    onehot_encoding,
-    penalty_qubo,
-    subspace_objective,
-    subspace_table,
-    tune_unbalanced,
-    unbalanced_qubo,
-)
+from aas_quantum.encode.encodings import choice_bits, subspace_objective, subspace_table
+from aas_quantum.encode.table import EncodingScheme, basis_bits
+from aas_quantum.errors import SolverSettingsError
 from aas_quantum.problem import BomProblem
 from aas_quantum.solvers.base import Solution, SolveOptions, SolverRecord, Status
 from aas_quantum.solvers.greedy import repair
@@ -36,38 +29,14 @@ def make_optimizer(name: str, maxiter: int, seed: int) -> Optimizer:
         return SPSA(maxiter=maxiter)
     if name in ("L-BFGS-B", "L_BFGS_B", "LBFGSB"):
         return L_BFGS_B(maxiter=maxiter)
-    raise ValueError(f"unknown optimizer {name!r} (COBYLA, SPSA, L-BFGS-B)")
+    raise SolverSettingsError(f"unknown optimizer {name!r} (COBYLA, SPSA, L-BFGS-B)")
 
 
-def encode(problem: BomProblem, name: str, tuned: bool = True) -> Encoding:
-    """``tuned``: the unbalanced multipliers are chosen on the enumerated subspace, which knows where the
-    optimum is; untuned, the published pair is used (what a problem too large to enumerate gets)."""
-    if name == "onehot":
-        return tune_unbalanced(problem) if tuned else onehot_encoding(problem)
-    if name == "unbalanced":
-        return tune_unbalanced(problem, unbalanced_qubo) if tuned else unbalanced_qubo(problem)
-    if name == "penalty":
-        return penalty_qubo(problem)
-    raise ValueError(f"unknown encoding {name!r} (onehot, unbalanced, penalty)")
-
-
-def encoded_qubits(problem: BomProblem, name: str) -> int:
-    """Qubits ``name`` needs for ``problem``, known before any state is allocated (slack qubits included)."""
-    if name in ("onehot", "unbalanced"):
-        return problem.n_options
-    if name == "penalty":
-        try:
-            return penalty_qubo(problem).qubo.n
-        except ValueError:  # a constraint needs more slack qubits than the encoding allows
-            return 10**6
-    raise ValueError(f"unknown encoding {name!r} (onehot, unbalanced, penalty)")
-
-
-def full_space_compatibility(problem: BomProblem, encoding: str) -> str | None:
-    """Why the full 2^n statevector of ``encoding`` cannot be simulated here (None when it can)."""
-    n = encoded_qubits(problem, encoding)
+def full_space_compatibility(problem: BomProblem, scheme: EncodingScheme) -> str | None:
+    """Why the full 2^n statevector of the encoding cannot be simulated here (None when it can)."""
+    n = scheme.qubits(problem)
     if n > 48:
-        return f"the {encoding} encoding needs {n} qubits: far beyond a statevector simulation; use --solver hybrid"
+        return f"the {scheme.name} encoding needs {n} qubits: far beyond a statevector simulation; use --solver hybrid"
     try:
         check_memory(n, np.dtype(np.complex128))
     except MemoryError as exc:
@@ -75,35 +44,17 @@ def full_space_compatibility(problem: BomProblem, encoding: str) -> str | None:
     return None
 
 
-def full_bits(index: int, n: int) -> np.ndarray:
-    return np.array([(index >> i) & 1 for i in range(n)], dtype=np.int8)
-
-
-def choice_from_bits(problem: BomProblem, bits: np.ndarray) -> list[int]:
-    """Nearest selection: the set option where exactly one is set, else the cheapest (set) option."""
-    choice = []
-    for sl in problem.position_slices:
-        on = np.flatnonzero(bits[sl])
-        costs = problem.cost_vector[sl]
-        choice.append(int(on[0]) if len(on) == 1 else int((on[np.argmin(costs[on])]) if len(on) else np.argmin(costs)))
-    return choice
-
-
-def decode(problem: BomProblem, sampled: list[np.ndarray], energies: np.ndarray
-            ) -> tuple[tuple[int, ...] | None, str]:
-    """Best feasible sampled selection; else the lowest-energy sample made one-hot and repaired."""
-    bits = np.asarray(sampled, dtype=np.int8).reshape(len(sampled), -1)[:, :problem.n_options]
-    counts = np.stack([bits[:, sl].sum(axis=1) for sl in problem.position_slices], axis=1)
-    one_hot = np.flatnonzero(np.all(counts == 1, axis=1))
+def decode(problem: BomProblem, scheme: EncodingScheme, sampled: list[np.ndarray], energies: np.ndarray
+           ) -> tuple[tuple[int, ...] | None, str]:
+    """Best feasible sampled selection; else the lowest-energy sample, read as its nearest selection, repaired."""
+    choices, exact = scheme.interpret(problem, np.asarray(sampled))
+    one_hot = np.flatnonzero(exact)
     if len(one_hot):
-        objective, feasible = subspace_objective(problem, bits[one_hot])
+        objective, feasible = subspace_objective(problem, choice_bits(problem, choices[one_hot]))
         if feasible.any():
             best = one_hot[np.flatnonzero(feasible)[np.argmin(objective[feasible])]]
-            choice = problem.choice_from_x(bits[best].astype(float))
-            assert choice is not None  # a one-hot row
-            return choice, "best feasible sample"
-    lowest = sampled[int(np.argmin(energies))]
-    repaired = repair(problem, choice_from_bits(problem, lowest))
+            return tuple(int(c) for c in choices[best]), "best feasible sample"
+    repaired = repair(problem, [int(c) for c in choices[int(np.argmin(energies))]])
     return (tuple(repaired), "repaired lowest-energy sample") if repaired is not None else (None, "")
 
 
@@ -200,16 +151,16 @@ class Selections:
 
 def device_samples(problem: BomProblem, counts: dict[int, int]) -> tuple[list[np.ndarray], float]:
     """Option bits of each measured basis state, and the share of shots that were feasible."""
-    sampled = [full_bits(index, problem.n_options) for index in counts]
+    sampled = list(basis_bits(counts, problem.n_options))
     feasible_shots = sum(c for bits, c in zip(sampled, counts.values(), strict=True)
                          if problem.is_feasible(bits.astype(float)))
     return sampled, feasible_shots / sum(counts.values())
 
 
-def conclude(problem: BomProblem, record: SolverRecord, sampled: list[np.ndarray], energies: np.ndarray
-             ) -> Solution:
+def conclude(problem: BomProblem, scheme: EncodingScheme, record: SolverRecord, sampled: list[np.ndarray],
+             energies: np.ndarray) -> Solution:
     """Decode the samples and return the Solution, the record completed with best energy and decoding."""
-    choice, decoding = decode(problem, sampled, energies)
+    choice, decoding = decode(problem, scheme, sampled, energies)
     record = replace(record, best_energy=float(energies.min()), details={**record.details, "decoding": decoding})
     if choice is None:
         return Solution(Status.NO_SOLUTION, None, None, record, reasons=("no feasible sample, repair failed",))

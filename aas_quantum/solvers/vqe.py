@@ -14,6 +14,8 @@ import numpy as np
 from qiskit.circuit import library
 from qiskit.quantum_info import Statevector
 
+from aas_quantum.encode.table import EncodingScheme, basis_bits, encoding_scheme
+from aas_quantum.errors import SolverSettingsError
 from aas_quantum.problem import BomProblem
 from aas_quantum.solvers.backends import sample
 from aas_quantum.solvers.base import Solution, SolveOptions, Solver, SolverRecord
@@ -23,9 +25,7 @@ from aas_quantum.solvers.variational import (
     Selections,
     conclude,
     device_samples,
-    encode,
     energy_distribution,
-    full_bits,
     full_space_compatibility,
     make_optimizer,
 )
@@ -33,9 +33,9 @@ from aas_quantum.solvers.variational import (
 ANSATZE = {"RealAmplitudes": library.real_amplitudes, "EfficientSU2": library.efficient_su2}
 
 
-def vqe_encoding(options: SolveOptions) -> str:
+def vqe_encoding(options: SolveOptions) -> EncodingScheme:
     """VQE's hardware-efficient ansatz cannot keep one-hot states: onehot means unbalanced here."""
-    return "unbalanced" if options.encoding == "onehot" else options.encoding
+    return encoding_scheme(options.encoding).for_any_ansatz()
 
 
 class VqeSolver(Solver):
@@ -50,8 +50,9 @@ class VqeSolver(Solver):
         start = time.perf_counter()
         refused = self.compatibility(problem, options)
         if refused:
-            raise ValueError(refused)
-        encoding = encode(problem, vqe_encoding(options))
+            raise SolverSettingsError(refused)
+        scheme = vqe_encoding(options)
+        encoding = scheme.build(problem)
         n = encoding.qubo.n
         ansatz_name = options.ansatz
         ansatz = ANSATZE[ansatz_name](n, reps=options.reps, entanglement="linear")
@@ -81,7 +82,7 @@ class VqeSolver(Solver):
         if options.backend == "local":
             drawn = np.unique(rng.choice(len(probs), size=options.shots, p=probs / probs.sum()))
             indices = [int(i) for i in drawn]
-            sampled = [full_bits(i, problem.n_options) for i in indices]
+            sampled = list(basis_bits(indices, problem.n_options))
             backend, p_feasible = "statevector (local)", selections.p_feasible(selection_probs)
         else:
             measured = ansatz.assign_parameters(params)
@@ -98,4 +99,4 @@ class VqeSolver(Solver):
             p_optimal=selections.p_optimal(selection_probs, options.known_optimum),
             details={**details, **encoding.report()},
         )
-        return conclude(problem, record, sampled, diagonal[indices])
+        return conclude(problem, scheme, record, sampled, diagonal[indices])
