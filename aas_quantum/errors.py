@@ -71,8 +71,3 @@ class ConfigError(AasQuantumError):
 
     exit_code = 2
 
-
-class SolverSettingsError(ConfigError, ValueError):
-    """A solver or encoding setting the problem cannot be solved with (an unknown backend, an encoding that
-    needs more slack qubits than it allows). Also a ``ValueError``: to a caller of the solvers as a library,
-    a setting no solver takes is a bad argument, as Python reports one."""

@@ -8,6 +8,7 @@ from qiskit.quantum_info import Statevector
 
 from aas_quantum.encode.circuits import bind, x_mixer_qaoa_circuit
 from aas_quantum.encode.qubo import Qubo
+from aas_quantum.errors import ConfigError
 from aas_quantum.problem import build_problem
 from aas_quantum.solvers import SolveOptions, Status, get_solver, kernels
 from aas_quantum.solvers.kernels import FullSpaceQaoa
@@ -109,5 +110,5 @@ def test_fake_ibm_backend_with_noise_reports_depth_and_two_qubit_gates():
 
 
 def test_unknown_backend_is_rejected(load):
-    with pytest.raises(ValueError, match="unknown backend 'quantum-magic'"):
+    with pytest.raises(ConfigError, match="unknown backend 'quantum-magic'"):
         get_solver("qaoa").solve(load(SMALL).problem, SolveOptions(reps=1, maxiter=2, backend="quantum-magic"))

@@ -15,7 +15,7 @@ from qiskit import QuantumCircuit
 from qiskit.circuit import ParameterVector, library
 
 from aas_quantum.encode.qubo import Qubo
-from aas_quantum.errors import SolverSettingsError
+from aas_quantum.errors import ConfigError
 
 
 def mixer_pairs(k: int, topology: str) -> list[tuple[int, int]]:
@@ -26,7 +26,7 @@ def mixer_pairs(k: int, topology: str) -> list[tuple[int, int]]:
         return [(i, j) for i in range(k) for j in range(i + 1, k)]
     if topology == "ring":
         return [(i, i + 1) for i in range(k - 1)] + ([(k - 1, 0)] if k > 2 else [])
-    raise SolverSettingsError(f"unknown mixer topology {topology!r} (ring or complete)")
+    raise ConfigError(f"unknown mixer topology {topology!r} (ring or complete)")
 
 
 def w_state(k: int, weights: np.ndarray | None = None) -> library.StatePreparation:

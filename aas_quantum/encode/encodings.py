@@ -20,7 +20,7 @@ import numpy as np
 from qiskit_optimization import QuadraticProgram
 
 from aas_quantum.encode.qubo import Qubo, grid_sum
-from aas_quantum.errors import SolverSettingsError
+from aas_quantum.errors import ConfigError
 from aas_quantum.problem import BomProblem
 
 MAX_SLACK_BITS = 16
@@ -118,7 +118,7 @@ def penalty_qubo(problem: BomProblem) -> Encoding:
         span = max(int(b_int - per_position_min), 0)
         bits = span.bit_length()
         if bits > MAX_SLACK_BITS:
-            raise SolverSettingsError(f"constraint {name} needs {bits} slack qubits at resolution {step:g}; "
+            raise ConfigError(f"constraint {name} needs {bits} slack qubits at resolution {step:g}; "
                              "use the unbalanced or onehot encoding")
         rows.append((name, a_int, b_int, step, span, bits))
     total = n + sum(r[5] for r in rows)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from aas_quantum.encode.encodings import Encoding, onehot_encoding, penalty_qubo, tune_unbalanced, unbalanced_qubo
-from aas_quantum.errors import SolverSettingsError
+from aas_quantum.errors import ConfigError
 from aas_quantum.problem import BomProblem
 
 # the qubits reported for a problem the encoding cannot hold: above every budget, so it is never chosen
@@ -50,7 +50,7 @@ class EncodingScheme:
             return problem.n_options
         try:
             return self.untuned(problem).qubo.n
-        except SolverSettingsError:  # a constraint needs more slack qubits than the encoding allows
+        except ConfigError:  # a constraint needs more slack qubits than the encoding allows
             return UNENCODABLE_QUBITS
 
     def for_any_ansatz(self) -> EncodingScheme:
@@ -86,4 +86,4 @@ def encoding_scheme(name: str) -> EncodingScheme:
     try:
         return ENCODINGS[name]
     except KeyError:
-        raise SolverSettingsError(f"unknown encoding {name!r} ({', '.join(ENCODINGS)})") from None
+        raise ConfigError(f"unknown encoding {name!r} ({', '.join(ENCODINGS)})") from None

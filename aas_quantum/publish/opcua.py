@@ -278,7 +278,7 @@ class OpcUaResultServer:
         try:  # the store is a file or a database: not on the loop
             job_id = await asyncio.get_running_loop().run_in_executor(None, self.submit, product_id)
         except Exception as exc:
-            reason = str(exc) if isinstance(exc, AasQuantumError | ValueError) else f"{type(exc).__name__}: {exc}"
+            reason = str(exc) if isinstance(exc, AasQuantumError) else f"{type(exc).__name__}: {exc}"
             log.warning("Optimize(%s) refused: %s", requested, reason)
             return f"failed: {reason}", ""
         if job_id not in self.job_nodes:  # the queued job a repeated call joins has its node (perhaps running)

@@ -19,7 +19,7 @@ from typing import Any
 from qiskit import QuantumCircuit
 from qiskit.transpiler import generate_preset_pass_manager
 
-from aas_quantum.errors import SolverSettingsError
+from aas_quantum.errors import ConfigError
 
 
 @dataclass(frozen=True)
@@ -39,7 +39,7 @@ def _fake_backend(name: str) -> Any:
 
     cls = getattr(fake_provider, name, None)
     if cls is None:
-        raise SolverSettingsError(f"unknown fake backend {name!r} "
+        raise ConfigError(f"unknown fake backend {name!r} "
                                   "(see qiskit_ibm_runtime.fake_provider, e.g. FakeBrisbane)")
     return cls()
 
@@ -78,7 +78,7 @@ def sample(circuit: QuantumCircuit, backend: str, shots: int, seed: int) -> Samp
             result = RuntimeSampler(mode=session).run([isa], shots=shots).result()
         return SampleRun(_counts(result), f"IBM Quantum {device.name}", isa.depth(), _two_qubit_gates(isa))
     else:
-        raise SolverSettingsError(f"unknown backend {backend!r} (local, statevector, aer, fake:<Name>, ibm:<backend>)")
+        raise ConfigError(f"unknown backend {backend!r} (local, statevector, aer, fake:<Name>, ibm:<backend>)")
     result = sampler.run([isa], shots=shots).result()
     return SampleRun(_counts(result), label, isa.depth(), _two_qubit_gates(isa))
 

@@ -21,7 +21,7 @@ from qiskit import QuantumCircuit
 from aas_quantum.encode.circuits import bind, onehot_qaoa_circuit, x_mixer_qaoa_circuit
 from aas_quantum.encode.encodings import Encoding
 from aas_quantum.encode.table import basis_bits, encoding_scheme
-from aas_quantum.errors import SolverSettingsError
+from aas_quantum.errors import ConfigError
 from aas_quantum.problem import BomProblem
 from aas_quantum.solvers.backends import sample
 from aas_quantum.solvers.base import Solution, SolveOptions, Solver, SolverRecord
@@ -70,7 +70,7 @@ def warm_start(problem: BomProblem, kind: str | None, epsilon: float) -> list[np
         relaxation = lp_relaxation(problem)
         weights = None if relaxation is None else relaxation.values
     else:
-        raise SolverSettingsError(f"unknown warm start {kind!r} (greedy or relaxed)")
+        raise ConfigError(f"unknown warm start {kind!r} (greedy or relaxed)")
     if weights is None:
         return None
     start = []
@@ -147,13 +147,13 @@ class QaoaSolver(Solver):
         start = time.perf_counter()
         refused = self.compatibility(problem, options)
         if refused:
-            raise SolverSettingsError(refused)
+            raise ConfigError(refused)
         scheme = encoding_scheme(options.encoding)
         encoding = scheme.build(problem, options.tune_penalties)
         topology = options.mixer
         initial = warm_start(problem, options.warm_start, options.warm_epsilon)
         if initial is not None and not scheme.one_hot_by_ansatz:
-            raise SolverSettingsError("warm_start applies to the onehot encoding (its W-state preparation)")
+            raise ConfigError("warm_start applies to the onehot encoding (its W-state preparation)")
         space = _Space(problem, encoding, topology, np.complex128, initial)
         alpha = options.cvar_alpha
         trace = EnergyTrace(options)

@@ -11,7 +11,7 @@ from qiskit_algorithms.optimizers import COBYLA, L_BFGS_B, SPSA, Optimizer
 
 from aas_quantum.encode.encodings import choice_bits, subspace_objective, subspace_table
 from aas_quantum.encode.table import EncodingScheme, basis_bits
-from aas_quantum.errors import SolverSettingsError
+from aas_quantum.errors import ConfigError
 from aas_quantum.problem import BomProblem
 from aas_quantum.solvers.base import Solution, SolveOptions, SolverRecord, Status
 from aas_quantum.solvers.greedy import repair
@@ -29,7 +29,7 @@ def make_optimizer(name: str, maxiter: int, seed: int) -> Optimizer:
         return SPSA(maxiter=maxiter)
     if name in ("L-BFGS-B", "L_BFGS_B", "LBFGSB"):
         return L_BFGS_B(maxiter=maxiter)
-    raise SolverSettingsError(f"unknown optimizer {name!r} (COBYLA, SPSA, L-BFGS-B)")
+    raise ConfigError(f"unknown optimizer {name!r} (COBYLA, SPSA, L-BFGS-B)")
 
 
 def full_space_compatibility(problem: BomProblem, scheme: EncodingScheme) -> str | None:

@@ -15,7 +15,7 @@ from qiskit.circuit import library
 from qiskit.quantum_info import Statevector
 
 from aas_quantum.encode.table import EncodingScheme, basis_bits, encoding_scheme
-from aas_quantum.errors import SolverSettingsError
+from aas_quantum.errors import ConfigError
 from aas_quantum.problem import BomProblem
 from aas_quantum.solvers.backends import sample
 from aas_quantum.solvers.base import Solution, SolveOptions, Solver, SolverRecord
@@ -50,7 +50,7 @@ class VqeSolver(Solver):
         start = time.perf_counter()
         refused = self.compatibility(problem, options)
         if refused:
-            raise SolverSettingsError(refused)
+            raise ConfigError(refused)
         scheme = vqe_encoding(options)
         encoding = scheme.build(problem)
         n = encoding.qubo.n
