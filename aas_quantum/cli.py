@@ -126,13 +126,16 @@ def _warn(lines: list[str]) -> None:
 
 
 def _load(inputs: list[Path], shell_id: str | None, lenient: bool = False) -> tuple[BomProblem, str]:
-    from aas_quantum.aas import mapping
-    from aas_quantum.aas.files import read_files
+    """The problem as ``optimize`` would solve it, for the commands that only inspect it."""
+    from aas_quantum.app import FileRepository, ProductInput
     from aas_quantum.problem import build_problem
-    env = read_files(inputs, lenient)
-    _warn(env.warnings)
-    shell = mapping.product_shell(env, shell_id)
-    return build_problem(mapping.read_catalog(env, shell)), shell.id
+    repository = FileRepository(inputs, lenient)
+    try:
+        _warn(repository.warnings)
+        product = ProductInput.read(repository, repository.product(shell_id))
+        return build_problem(product.catalog()), product.shell_id
+    finally:
+        repository.close()
 
 
 @app.command()

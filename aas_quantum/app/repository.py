@@ -5,6 +5,9 @@ basyx-python-sdk's ``backend`` split: the run knows a ``Repository``, not files 
   the output folder's package (see ``outputs.ResultFiles``).
 - ``ServerRepository``: an AAS server (the AAS API client is the transport only): product
   discovery, reading a product's environment, writing its result submodel back.
+
+``ProductInput`` is what every root (CLI, batch runs, OPC UA server, service) reads a product
+through, so a product maps to the same catalog whichever root runs it.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from aas_quantum.aas.ids import b64
 from aas_quantum.aas.mapping import semantic_key
 from aas_quantum.aas.result import result_submodel_id
 from aas_quantum.bulk import release_the_run, run_input
+from aas_quantum.catalog import Catalog
 from aas_quantum.errors import BomInputError
 
 
@@ -125,6 +129,20 @@ class ServerRepository:
 
     def close(self) -> None:
         self.client.close()
+
+
+@dataclass(frozen=True)
+class ProductInput:
+    shell_id: str
+    environment: AasEnvironment  # the product shell, what it references (its previous result too), the suppliers
+
+    @classmethod
+    def read(cls, repository: Repository, shell_id: str) -> ProductInput:
+        return cls(shell_id, repository.read(shell_id))
+
+    def catalog(self) -> Catalog:
+        """Mapped only when asked: a root showing a saved result needs no catalog, nor inputs that still map."""
+        return mapping.read_catalog(self.environment, mapping.product_shell(self.environment, self.shell_id))
 
 
 def input_fingerprint(env: AasEnvironment, shell_id: str) -> str:
