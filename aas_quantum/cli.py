@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import inspect
 import json
 import logging
 import os
 import sys
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
@@ -32,7 +34,7 @@ from aas_quantum.sanitize import printable
 
 if TYPE_CHECKING:  # the rest is imported where it is used: --help loads neither numpy nor httpx nor basyx
     from aas_quantum.aas.http import ServerSettings
-    from aas_quantum.app import Listener, Repository, RunEvent, RunOutcome, RunSummary
+    from aas_quantum.app import Listener, RunEvent, RunOutcome, RunSummary
     from aas_quantum.app.publisher import RunPublisher
     from aas_quantum.problem import BomProblem
 
@@ -69,19 +71,6 @@ ErpOpt = Annotated[str | None, typer.Option("--erp", help="ERP export profiles, 
 MqttOpt = Annotated[str | None, typer.Option("--mqtt", help="publish status and result to this broker, "
                                              "e.g. mqtt://host:1883 or mqtts://host:8883 (settings: \\[mqtt])")]
 ErpFormatOpt = Annotated[str, typer.Option("--erp-format", help="xlsx, csv or both (comma-separated)")]
-ServerOpt = Annotated[str | None, typer.Option(envvar="AAS_QUANTUM_SERVER", show_envvar=True,
-                                               help="AAS server base URL, e.g. http://host:8081/api/v3.0 "
-                                                    "(else base_url in \\[server])")]
-SubmodelServerOpt = Annotated[str | None, typer.Option(
-    envvar="AAS_QUANTUM_SUBMODEL_SERVER", show_envvar=True,
-    help="submodel repository base URL when it is not the --server (else submodel_url in \\[server])")]
-RegistryOpt = Annotated[str | None, typer.Option(
-    envvar="AAS_QUANTUM_REGISTRY", show_envvar=True,
-    help="AAS Registry base URL: shells (and the submodels their descriptors list) are found by their "
-         "descriptors' endpoints (else registry_url in \\[server])")]
-SubmodelRegistryOpt = Annotated[str | None, typer.Option(
-    envvar="AAS_QUANTUM_SUBMODEL_REGISTRY", show_envvar=True,
-    help="Submodel Registry base URL (else submodel_registry_url in \\[server])")]
 ErpSetOpt = Annotated[list[str] | None, typer.Option("--erp-set", help="ERP context KEY=VALUE (plant=1710), "
                                                      "or csv.delimiter=; (repeatable)")]
 
@@ -97,6 +86,66 @@ def _error(message: str, exit_code: int) -> typer.Exit:
 
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+_SERVER_PANEL = "AAS server"  # the group's heading in each command's --help
+_SERVER_OPTIONS = {
+    "server": Annotated[str | None, typer.Option(
+        envvar="AAS_QUANTUM_SERVER", show_envvar=True, rich_help_panel=_SERVER_PANEL,
+        help="AAS server base URL, e.g. http://host:8081/api/v3.0 (else base_url in \\[server])")],
+    "submodel_server": Annotated[str | None, typer.Option(
+        envvar="AAS_QUANTUM_SUBMODEL_SERVER", show_envvar=True, rich_help_panel=_SERVER_PANEL,
+        help="submodel repository base URL when it is not the --server (else submodel_url in \\[server])")],
+    "registry": Annotated[str | None, typer.Option(
+        envvar="AAS_QUANTUM_REGISTRY", show_envvar=True, rich_help_panel=_SERVER_PANEL,
+        help="AAS Registry base URL: shells (and the submodels their descriptors list) are found by their "
+             "descriptors' endpoints (else registry_url in \\[server])")],
+    "submodel_registry": Annotated[str | None, typer.Option(
+        envvar="AAS_QUANTUM_SUBMODEL_REGISTRY", show_envvar=True, rich_help_panel=_SERVER_PANEL,
+        help="Submodel Registry base URL (else submodel_registry_url in \\[server])")],
+}
+
+
+@dataclass(frozen=True)
+class ServerOptions:
+    """The AAS server a command was pointed at. Options win over the AAS_QUANTUM_* variables, which win
+    over [server] in the config file; every command resolves them here, so none reads them differently."""
+
+    server: str | None = None
+    submodel_server: str | None = None
+    registry: str | None = None
+    submodel_registry: str | None = None
+
+    def settings(self) -> ServerSettings | None:
+        """None when no server or registry is given by option, environment or config."""
+        from aas_quantum.aas.http import ServerSettings
+        if not (self.server or self.registry or self.submodel_registry or ServerSettings.configured()):
+            return None
+        return ServerSettings.resolve(self.server, submodel_url=self.submodel_server, registry_url=self.registry,
+                                      submodel_registry_url=self.submodel_registry)
+
+    def required(self) -> ServerSettings:
+        from aas_quantum.app.repository import NO_SERVER
+        settings = self.settings()
+        if settings is None:
+            raise ConfigError(NO_SERVER)
+        return settings
+
+
+def _server_options(command: F) -> F:
+    """Give the command every AAS server option, handed to it as one ``aas_server: ServerOptions``: a
+    command that talks to a server cannot take some of the options and miss the others."""
+    signature = inspect.signature(command, eval_str=True)
+    own = [p for p in signature.parameters.values() if p.name != "aas_server"]
+    group = [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=None, annotation=option)
+             for name, option in _SERVER_OPTIONS.items()]
+
+    @functools.wraps(command)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        options = ServerOptions(**{name: kwargs.pop(name) for name in _SERVER_OPTIONS})
+        return command(*args, aas_server=options, **kwargs)
+
+    run.__signature__ = signature.replace(parameters=[*own, *group])  # type: ignore[attr-defined]  # typer reads it
+    return run  # type: ignore[return-value]
 
 
 def _guarded(command: F) -> F:
@@ -151,16 +200,14 @@ def validate(inputs: Inputs, shell: ShellOpt = None, lenient: LenientOpt = False
 
 @app.command()
 @_guarded
+@_server_options
 def optimize(
+    aas_server: ServerOptions,
     inputs: Annotated[list[Path] | None, typer.Argument(help=".aasx / .json / .xml files (or use --server)")] = None,
     solver: Annotated[str | None, typer.Option(help="qaoa|vqe|hybrid|exact|greedy|anneal|auto "
                                                     "(default: the request's SolverPreferences, else auto)")] = None,
     out: Annotated[Path, typer.Option(help="folder for the result AASX and JSON")] = Path("out"),
     shell: ShellOpt = None,
-    server: ServerOpt = None,
-    submodel_server: SubmodelServerOpt = None,
-    registry: RegistryOpt = None,
-    submodel_registry: SubmodelRegistryOpt = None,
     all_products: Annotated[bool, typer.Option("--all", help="every product shell with a request")] = False,
     supplier_shells: Annotated[str | None, typer.Option(help="comma-separated supplier shell ids to consider "
                                                              "(server; default: every SupplierOffers)")] = None,
@@ -216,6 +263,7 @@ def optimize(
         ServerRepository,
         check_output_folder,
         execute_all,
+        open_repository,
     )
     given = {"time_limit_s": time_limit, "seed": seed, "reps": reps, "shots": shots, "qubit_budget": qubit_budget,
              "encoding": encoding, "backend": backend, "optimizer": optimizer, "maxiter": maxiter,
@@ -230,8 +278,8 @@ def optimize(
         if dry_run:
             raise ConfigError("--plot writes a file and --dry-run writes nothing: drop one of them")
     check_output_folder(out)
-    repository = _repository(inputs, lambda: _server(server, submodel_server, registry, submodel_registry),
-                             supplier_shells, lenient)
+    repository = open_repository(inputs, aas_server.settings, supplier_shells.split(",") if supplier_shells else None,
+                                 lenient)
     publisher: RunPublisher | None = None
     try:
         publisher = _publisher(mqtt, opcua)
@@ -287,40 +335,6 @@ def _parameters(settings: list[str]) -> dict[str, Any]:
             raise ConfigError(f"--param expects KEY=VALUE, got {setting!r}")
         parsed[key.strip()] = solvers.parse_parameter(key.strip(), value.strip())
     return parsed
-
-
-NO_SERVER = "give a server (--server, AAS_QUANTUM_SERVER or base_url in [server]) or a registry (--registry)"
-
-
-def _server(server: str | None, submodel_server: str | None, registry: str | None,
-            submodel_registry: str | None) -> ServerSettings | None:
-    """The AAS server settings when a server or registry is given by option, environment or config."""
-    from aas_quantum.aas.http import ServerSettings
-    if not (server or registry or submodel_registry or ServerSettings.configured()):
-        return None
-    return ServerSettings.resolve(server, submodel_url=submodel_server, registry_url=registry,
-                                  submodel_registry_url=submodel_registry)
-
-
-def _required_server(server: str | None, submodel_server: str | None, registry: str | None,
-                     submodel_registry: str | None) -> ServerSettings:
-    settings = _server(server, submodel_server, registry, submodel_registry)
-    if settings is None:
-        raise ConfigError(NO_SERVER)
-    return settings
-
-
-def _repository(inputs: list[Path] | None, server_settings: Callable[[], ServerSettings | None],
-                supplier_shells: str | None = None, lenient: bool = False) -> Repository:
-    """Files when given (they win over a server from the environment, which is then not even read),
-    else the AAS server."""
-    from aas_quantum.app import FileRepository, ServerRepository
-    if inputs:
-        return FileRepository(inputs, lenient)
-    server = server_settings()
-    if server is not None:
-        return ServerRepository(server, supplier_shells.split(",") if supplier_shells else None)
-    raise ConfigError("give input files, or " + NO_SERVER.removeprefix("give "))
 
 
 @contextlib.contextmanager
@@ -457,12 +471,10 @@ def explain(
 
 @app.command("opcua-server")
 @_guarded
+@_server_options
 def opcua_server(
+    aas_server: ServerOptions,
     inputs: Annotated[list[Path] | None, typer.Argument(help="input files (or use --server)")] = None,
-    server: ServerOpt = None,
-    submodel_server: SubmodelServerOpt = None,
-    registry: RegistryOpt = None,
-    submodel_registry: SubmodelRegistryOpt = None,
     endpoint: Annotated[str | None, typer.Option(help="opc.tcp://host:port/path to listen on "
                                                       "(default from [opcua.server], else 127.0.0.1:4840)")] = None,
     solver: Annotated[str | None, typer.Option(help="solver the Optimize method uses (default: the request's)")
@@ -472,18 +484,17 @@ def opcua_server(
     mqtt: MqttOpt = None,
 ) -> None:
     """Serve the latest result of every product over OPC UA; the Optimize method runs a product again."""
-    from aas_quantum.app import RunRequest
+    from aas_quantum.app import RunRequest, open_repository
     from aas_quantum.publish.opcua import OpcUaServerSettings
     from aas_quantum.service.opcua import serve
 
     settings = OpcUaServerSettings.resolve(endpoint)
     if solver is not None:
         solvers.spec(solver)
-    _repository(inputs, lambda: _server(server, submodel_server, registry, submodel_registry)).close()  # fail early
+    open_repository(inputs, aas_server.settings).close()  # fail early
     publisher = _publisher(mqtt, None)
     try:
-        serve(settings, lambda: _repository(inputs, lambda: _server(server, submodel_server, registry,
-                                                                      submodel_registry)),
+        serve(settings, lambda: open_repository(inputs, aas_server.settings),
               RunRequest(method=solver, out=out), [publisher] if publisher else [],
               lambda line: console.print(_text(line), highlight=False), out)
     except KeyboardInterrupt:
@@ -495,11 +506,9 @@ def opcua_server(
 
 @app.command()
 @_guarded
+@_server_options
 def serve(
-    server: ServerOpt = None,
-    submodel_server: SubmodelServerOpt = None,
-    registry: RegistryOpt = None,
-    submodel_registry: SubmodelRegistryOpt = None,
+    aas_server: ServerOptions,
     host: Annotated[str | None, typer.Option(help="address to listen on (default 127.0.0.1, [service] host)")] = None,
     port: Annotated[int | None, typer.Option(min=0, max=65535, help="port (default 8090)")] = None,
     jobs: Annotated[str | None, typer.Option(help="job store: postgresql://... (several instances) or "
@@ -523,7 +532,7 @@ def serve(
 
     settings = ServiceSettings.resolve(host=host, port=port, jobs=jobs, data_dir=data_dir, workers=workers,
                                        watch=watch, events_url=events)
-    server_settings = _required_server(server, submodel_server, registry, submodel_registry)
+    server_settings = aas_server.required()
     if solver is not None:
         solvers.spec(solver)
     json_logging()
@@ -537,14 +546,12 @@ def serve(
 
 @app.command("install-operation")
 @_guarded
+@_server_options
 def install_operation(
+    aas_server: ServerOptions,
     shell: Annotated[str, typer.Option("--shell", help="product AAS id")],
     service_url: Annotated[str, typer.Option(help="the service's delegation endpoint, e.g. "
                                                   "https://aas-quantum:8090/operations/optimize")],
-    server: ServerOpt = None,
-    submodel_server: SubmodelServerOpt = None,
-    registry: RegistryOpt = None,
-    submodel_registry: SubmodelRegistryOpt = None,
 ) -> None:
     """Write the Optimize Operation (delegated to the service) into the product's AAS; a second call changes nothing."""
 
@@ -557,7 +564,7 @@ def install_operation(
     if parts.username or parts.password or parts.query:
         raise ConfigError("--service-url must carry no credentials or query: the AAS is readable by anyone who can "
                           "read the shell (trust the BaSyx host by address: [service] trusted_networks)")
-    settings = _required_server(server, submodel_server, registry, submodel_registry)
+    settings = aas_server.required()
     submodel = operations_submodel(shell, service_url)
     with AasClient(settings) as client:
         client.shell(shell)  # a wrong shell id fails here, before anything is written
@@ -568,14 +575,12 @@ def install_operation(
 
 @app.command()
 @_guarded
+@_server_options
 def result(
+    aas_server: ServerOptions,
     result_file: Annotated[Path | None, typer.Argument(help="a local .result.json / .result.aasx (else the "
                                                             "server's)")] = None,
     shell: Annotated[str | None, typer.Option("--shell", help="product AAS id")] = None,
-    server: ServerOpt = None,
-    submodel_server: SubmodelServerOpt = None,
-    registry: RegistryOpt = None,
-    submodel_registry: SubmodelRegistryOpt = None,
 ) -> None:
     """Print a product's BomOptimizationResult: its key figures and selection, from a file or the server."""
     from basyx.aas import model
@@ -598,7 +603,7 @@ def result(
     else:
         if shell is None:
             raise ConfigError("give a result file, or --shell with a server")
-        settings = _required_server(server, submodel_server, registry, submodel_registry)
+        settings = aas_server.required()
         with AasClient(settings) as client:
             fetched = client.submodel_or_none(result_submodel_id(shell))
             where = client.url(f"/submodels/{b64(result_submodel_id(shell))}")
@@ -767,15 +772,16 @@ def generate(
 
 @app.command()
 @_guarded
+@_server_options
 def batch(
+    aas_server: ServerOptions,
     inputs: Annotated[list[Path] | None, typer.Argument(help="AAS packages, folders of them or glob patterns; "
                                                                "each package holds a product and its suppliers")
                       ] = None,
     list_file: Annotated[Path | None, typer.Option("--list", help="a file with one package path per line")] = None,
     shared: Annotated[list[Path] | None, typer.Option("--with", help="files every package is read with (shared "
                                                                      "supplier AAS); repeatable")] = None,
-    server: ServerOpt = None,
-    all_products: Annotated[bool, typer.Option("--all", help="every product shell on the --server")] = False,
+    all_products: Annotated[bool, typer.Option("--all", help="every product shell on the AAS server")] = False,
     scenarios: Annotated[Path | None, typer.Option(help="scenario file (TOML, [[scenario]] tables)")] = None,
     out: Annotated[Path, typer.Option(help="output folder: results per scenario, manifest, report")] = Path(
         "out/batch"),
@@ -790,19 +796,16 @@ def batch(
     """Optimise many products under several scenarios in parallel; resumable; report.md / report.html."""
     import os
 
-    from aas_quantum.aas.http import ServerSettings
     from aas_quantum.app import check_output_folder
     from aas_quantum.batch.report import write_report
     from aas_quantum.batch.run import input_files, load_scenarios, plan, run_batch
     from aas_quantum.display import RichBatchDisplay
 
-    if all_products and not (server or ServerSettings.configured()):
-        raise ConfigError("--all needs --server (or AAS_QUANTUM_SERVER)")
+    server_settings = aas_server.required() if all_products else None
     files = input_files(inputs or [], list_file)
     if not files and not all_products:
         raise ConfigError("give packages, folders, --list FILE, or --server URL --all")
     check_output_folder(out)
-    server_settings = ServerSettings.resolve(server) if all_products else None
     runs, broken = plan(files, shared or [], server_settings, load_scenarios(scenarios))
     if not runs and not broken:
         raise BomInputError("the inputs hold no product (no shell references a BomOptimizationRequest)")
@@ -835,10 +838,11 @@ def _write_purchasing(out: Path, keys: list[str]) -> None:
 
 @app.command()
 @_guarded
+@_server_options
 def pareto(
+    aas_server: ServerOptions,
     inputs: Annotated[list[Path] | None, typer.Argument(help=".aasx / .json / .xml files (or use --server)")] = None,
     shell: ShellOpt = None,
-    server: ServerOpt = None,
     x: Annotated[str, typer.Option("--x", help="the measure minimised: cost (total cost)")] = "cost",
     y: Annotated[str, typer.Option("--y", help="the measure traded against total cost: co2, weight or lead_time")
                  ] = "co2",
@@ -847,14 +851,14 @@ def pareto(
     out: Annotated[Path, typer.Option(help="folder for pareto-<product>-<measure>.json")] = Path("out"),
 ) -> None:
     """The non-dominated selections between total cost and CO2e (or weight, lead time), each solved exactly."""
-    from aas_quantum.app import check_output_folder
+    from aas_quantum.app import check_output_folder, open_repository
     from aas_quantum.batch.pareto import MEASURES, check_sweep, pareto_front, write_front
 
     if x != "cost":
         raise ConfigError(f"--x must be cost (the measure the front minimises), got {x!r}")
     check_sweep(y, points, time_limit)
     check_output_folder(out)
-    repository = _repository(inputs, lambda: _server(server, None, None, None))
+    repository = open_repository(inputs, aas_server.settings)
     try:
         shell_id = repository.product(shell)
         front = pareto_front(repository, shell_id, y, points, time_limit)

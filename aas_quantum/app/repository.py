@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -30,7 +30,7 @@ from aas_quantum.aas.mapping import semantic_key
 from aas_quantum.aas.result import result_submodel_id
 from aas_quantum.bulk import release_the_run, run_input
 from aas_quantum.catalog import Catalog
-from aas_quantum.errors import BomInputError
+from aas_quantum.errors import BomInputError, ConfigError
 
 
 @dataclass(frozen=True)
@@ -129,6 +129,21 @@ class ServerRepository:
 
     def close(self) -> None:
         self.client.close()
+
+
+NO_SERVER = "give a server (--server, AAS_QUANTUM_SERVER or base_url in [server]) or a registry (--registry)"
+
+
+def open_repository(inputs: Sequence[Path] | None, server: Callable[[], ServerSettings | None],
+                    supplier_shells: Sequence[str] | None = None, lenient: bool = False) -> Repository:
+    """Files when given (they win over a server from the environment, which is then not even read),
+    else the AAS server."""
+    if inputs:
+        return FileRepository(inputs, lenient)
+    settings = server()
+    if settings is not None:
+        return ServerRepository(settings, supplier_shells)
+    raise ConfigError("give input files, or " + NO_SERVER.removeprefix("give "))
 
 
 @dataclass(frozen=True)
