@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit, urlunsplit
 
+from rich.markup import escape
+
 # C0 controls except tab and newline, DEL and the C1 controls (ESC starts ANSI/OSC sequences)
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
@@ -31,3 +33,9 @@ def redact_url(url: str) -> str:
 def printable(text: str) -> str:
     """``text`` with control characters shown as ``\\x1b`` escapes, safe to print on a terminal."""
     return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+
+
+def terminal_text(value: object) -> str:
+    """Data for a rich console: control characters shown as escapes and rich markup inert (an id such as
+    ``[bold]`` or a designation with brackets prints as written)."""
+    return escape(printable(str(value)))

@@ -18,7 +18,7 @@ from aas_quantum.problem import build_problem
 from aas_quantum.solvers import SolveOptions, get_solver
 
 import generate
-from conftest import MEDIUM, SMALL, check_file, idta_findings, write_catalog
+from conftest import MEDIUM, SMALL, check_file, free_port, idta_findings, write_catalog
 
 
 def test_optimize_writes_result_aasx_and_json(cli, tmp_path: Path):
@@ -380,3 +380,22 @@ def test_an_unexpected_error_inside_a_solver_is_an_internal_error_not_bad_input(
     assert result.exit_code == 1, result.output
     assert f"error: internal error: {error.__name__}: the solver broke" in " ".join(result.output.split())
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("option, asked", [
+    (["--registry", "{a}"], "{a}/shell-descriptors"),
+    (["--submodel-registry", "{a}"], "{a}/submodel-descriptors"),
+    (["--server", "{a}", "--submodel-server", "{b}"], "{b}/submodels"),
+])
+def test_batch_and_pareto_reach_the_server_every_server_option_names_as_optimize_does(cli, tmp_path, monkeypatch,
+                                                                                     option, asked):
+    """Every command that talks to an AAS server takes the whole group of server options, resolved one way:
+    the URL the run fails to reach (nothing listens there) is the one the option named, for each command."""
+    monkeypatch.setenv("AAS_QUANTUM_RETRIES", "0")  # a refused connection is final: no backoff to wait out
+    a, b = (f"http://127.0.0.1:{free_port()}/api/v3.0" for _ in range(2))
+    args = [arg.format(a=a, b=b) for arg in option]
+    failure = f"GET {asked.format(a=a, b=b)}: cannot reach the AAS server"
+    for command, exit_code in ((["optimize", "--all"], 3), (["pareto"], 3), (["batch", "--all"], 1)):
+        done = cli.invoke(app, [*command, *args, "--out", str(tmp_path / command[0])])
+        assert done.exit_code == exit_code, done.output
+        assert failure in " ".join(done.output.split()), done.output

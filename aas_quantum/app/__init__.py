@@ -4,12 +4,19 @@ call ``execute`` and render its ``RunOutcome``."""
 
 from aas_quantum.app.events import Listener, RunEvent, RunState
 from aas_quantum.app.execute import OutcomeStatus, RunOutcome, RunOutputs, execute, execute_all, failure
-from aas_quantum.app.outputs import ResultFiles, check_output_folder, refuse_overwriting_inputs
-from aas_quantum.app.repository import FileRepository, Repository, ServerRepository, WrittenResult
+from aas_quantum.app.outputs import ResultFiles, check_output_folder, plot_path, refuse_overwriting_inputs
+from aas_quantum.app.repository import (
+    FileRepository,
+    ProductInput,
+    Repository,
+    ServerRepository,
+    WrittenResult,
+    open_repository,
+)
 from aas_quantum.app.request import ErpOutput, RequestOverrides, RunRequest
 from aas_quantum.summary import RunSummary
 
-__all__ = ["ErpOutput", "FileRepository", "Listener", "OutcomeStatus", "Repository", "RequestOverrides",
+__all__ = ["ErpOutput", "FileRepository", "Listener", "OutcomeStatus", "ProductInput", "Repository", "RequestOverrides",
            "ResultFiles", "RunEvent", "RunOutcome", "RunOutputs", "RunRequest", "RunState", "RunSummary",
            "ServerRepository", "WrittenResult", "check_output_folder", "execute", "execute_all", "failure",
-           "refuse_overwriting_inputs"]
+           "open_repository", "plot_path", "refuse_overwriting_inputs"]

@@ -19,11 +19,10 @@ from typing import Any
 from basyx.aas import model
 
 from aas_quantum import erp, plots
-from aas_quantum.aas import mapping
 from aas_quantum.aas.result import next_version, result_submodel, result_submodel_id
 from aas_quantum.app.events import Listener, RunEvent, RunState, tell
 from aas_quantum.app.outputs import ResultFiles, refuse_overwriting_inputs
-from aas_quantum.app.repository import Repository
+from aas_quantum.app.repository import ProductInput, Repository
 from aas_quantum.app.request import RunRequest
 from aas_quantum.bulk import release_the_run, run_input
 from aas_quantum.catalog import SolverPreferences
@@ -99,9 +98,9 @@ def execute(request: RunRequest, repository: Repository, listeners: Sequence[Lis
     try:
         with run_input():  # kept out of the collector's passes until the run ends (finally, below)
             shell_id = product_id = repository.product(request.product)
-            env = repository.read(shell_id)
-            catalog = mapping.read_catalog(env, mapping.product_shell(env, shell_id))
-            problem = build_problem(request.overrides.apply(catalog))
+            product = ProductInput.read(repository, shell_id)
+            env = product.environment
+            problem = build_problem(request.overrides.apply(product.catalog()))
         product_id = problem.product_id
         method, options = request.solve_plan(problem.request.solver if problem.request else SolverPreferences())
         files = ResultFiles.of(request.out, shell_id)

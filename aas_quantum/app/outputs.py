@@ -57,3 +57,11 @@ class ResultFiles:
         """The inputs plus the result as a package, and the result alone as JSON (each atomically)."""
         write_aasx(self.aasx, output_objects(env, shell_id, result), env.files, env.references)
         write_json(self.json, [result], indent=None)  # one line: 15 MB and 6 s indented at 2,000 positions
+
+
+def plot_path(plot: Path | None, out: Path, shell_id: str, products: int) -> Path | None:
+    """The plot file asked for, as given for one product; with several, each product's file stem added so
+    no product's figure replaces another's."""
+    if plot is None or products == 1:
+        return plot
+    return plot.with_name(f"{plot.stem}.{ResultFiles.of(out, shell_id).stem}{plot.suffix}")

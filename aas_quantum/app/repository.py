@@ -5,13 +5,16 @@ basyx-python-sdk's ``backend`` split: the run knows a ``Repository``, not files 
   the output folder's package (see ``outputs.ResultFiles``).
 - ``ServerRepository``: an AAS server (the AAS API client is the transport only): product
   discovery, reading a product's environment, writing its result submodel back.
+
+``ProductInput`` is what every root (CLI, batch runs, OPC UA server, service) reads a product
+through, so a product maps to the same catalog whichever root runs it.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -23,10 +26,13 @@ from aas_quantum.aas import mapping
 from aas_quantum.aas.files import AasEnvironment, AasJsonEncoder, read_files
 from aas_quantum.aas.http import AasClient, ServerSettings, product_shell_ids, read_environment, write_result
 from aas_quantum.aas.ids import b64
-from aas_quantum.aas.mapping import semantic_key
+from aas_quantum.aas.mapping import SavedPick, semantic_key
 from aas_quantum.aas.result import result_submodel_id
 from aas_quantum.bulk import release_the_run, run_input
-from aas_quantum.errors import BomInputError
+from aas_quantum.catalog import Catalog
+from aas_quantum.errors import BomInputError, ConfigError, Location
+from aas_quantum.problem import BomProblem
+from aas_quantum.summary import RunSummary
 
 
 @dataclass(frozen=True)
@@ -127,6 +133,35 @@ class ServerRepository:
         self.client.close()
 
 
+NO_SERVER = "give a server (--server, AAS_QUANTUM_SERVER or base_url in [server]) or a registry (--registry)"
+
+
+def open_repository(inputs: Sequence[Path] | None, server: Callable[[], ServerSettings | None],
+                    supplier_shells: Sequence[str] | None = None, lenient: bool = False) -> Repository:
+    """Files when given (they win over a server from the environment, which is then not even read),
+    else the AAS server."""
+    if inputs:
+        return FileRepository(inputs, lenient)
+    settings = server()
+    if settings is not None:
+        return ServerRepository(settings, supplier_shells)
+    raise ConfigError("give input files, or " + NO_SERVER.removeprefix("give "))
+
+
+@dataclass(frozen=True)
+class ProductInput:
+    shell_id: str
+    environment: AasEnvironment  # the product shell, what it references (its previous result too), the suppliers
+
+    @classmethod
+    def read(cls, repository: Repository, shell_id: str) -> ProductInput:
+        return cls(shell_id, repository.read(shell_id))
+
+    def catalog(self) -> Catalog:
+        """Mapped only when asked: a root showing a saved result needs no catalog, nor inputs that still map."""
+        return mapping.read_catalog(self.environment, mapping.product_shell(self.environment, self.shell_id))
+
+
 def input_fingerprint(env: AasEnvironment, shell_id: str) -> str:
     """A hash of every input object but results (their write must not look like an input change): what the
     change watcher compares between polls and a batch run records to skip an unchanged re-run."""
@@ -142,3 +177,68 @@ def input_fingerprint(env: AasEnvironment, shell_id: str) -> str:
             continue
         digest.update(json.dumps(obj, cls=AasJsonEncoder, sort_keys=True).encode())
     return digest.hexdigest()
+
+
+def read_saved_run(paths: Sequence[Path], shell_id: str | None
+                   ) -> tuple[str, tuple[BomProblem, tuple[int, ...], RunSummary]]:
+    """The product shell id and its saved run (problem, choice, summary) from a result package, or a
+    result .json with the input files."""
+    env = read_files(paths)
+    if not mapping.product_shells(env):
+        raise BomInputError("the files hold no product shell: a result .json holds only the result, so pass "
+                            "the input files (or the product AASX) with it")
+    shell = mapping.product_shell(env, shell_id)
+    saved = mapping.saved_run(env, shell)
+    if saved is None:
+        raise BomInputError(f"no result submodel {result_submodel_id(shell.id)} in the inputs; run "
+                            "`aas-quantum optimize` first")
+    return shell.id, saved
+
+
+@dataclass(frozen=True)
+class SavedResult:
+    submodel: model.Submodel
+    summary: RunSummary  # without selection lines: only the inputs can rebuild those
+    picks: tuple[SavedPick, ...]
+
+    def figures(self) -> list[tuple[str, object]]:
+        """The key figures as stored (not as recomputed): the submodel's properties, its KPIs and solver record."""
+        found: list[tuple[str, object]] = []
+        for element in self.submodel.submodel_element:
+            if isinstance(element, model.Property):
+                found.append((element.id_short or "", element.value))
+            elif isinstance(element, model.SubmodelElementCollection) and element.id_short in ("KPIs", "SolverRecord"):
+                found.extend((f"{element.id_short}.{item.id_short}", getattr(item, "value", ""))
+                             for item in element.value)
+        return found
+
+
+def read_saved_result(result_file: Path | None, shell_id: str | None, server: Callable[[], ServerSettings]
+                      ) -> SavedResult:
+    """A product's result submodel, from a result file or (without one) the server, checked against itself;
+    a result package holds its inputs, and the result is recomputed from them as a further check."""
+    if result_file is not None:
+        env = read_files([result_file])
+        found = [sm for sm in mapping.submodels_with(env, contract.OPTIMIZATION_RESULT)
+                 if shell_id is None or sm.id == result_submodel_id(shell_id)]
+        if len(found) != 1:
+            raise BomInputError(f"{len(found)} result submodels{' for ' + shell_id if shell_id else ''} in the "
+                                "file; " + ("choose one with --shell" if found else "is it a result file?"),
+                                Location(str(result_file)))
+        submodel, where = found[0], str(result_file)
+        products = [s for s in mapping.product_shells(env) if result_submodel_id(s.id) == submodel.id]
+    else:
+        if shell_id is None:
+            raise ConfigError("give a result file, or --shell with a server")
+        with AasClient(server()) as client:
+            fetched = client.submodel_or_none(result_submodel_id(shell_id))
+            where = client.url(f"/submodels/{b64(result_submodel_id(shell_id))}")
+        if fetched is None:
+            raise BomInputError(f"no result submodel {result_submodel_id(shell_id)} on {where}: run `aas-quantum "
+                                "optimize` for this product first")
+        submodel, products = fetched, []
+    summary, picks = mapping.read_result(submodel, where)
+    mapping.check_result(summary, picks, Location(where, submodel.id))
+    if products:
+        mapping.saved_run(env, products[0])
+    return SavedResult(submodel, summary, picks)

@@ -16,9 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from aas_quantum.aas import mapping
 from aas_quantum.app.outputs import ResultFiles
-from aas_quantum.app.repository import Repository
+from aas_quantum.app.repository import ProductInput, Repository
 from aas_quantum.app.request import RequestOverrides
 from aas_quantum.atomic import atomic_write
 from aas_quantum.catalog import Catalog
@@ -84,8 +83,7 @@ def pareto_front(repository: Repository, shell_id: str | None, y: str = "co2", p
     below its measure, and it ends at the first bound nothing meets (every lower one is infeasible too)."""
     check_sweep(y, points, time_limit_s)
     shell_id = repository.product(shell_id)
-    env = repository.read(shell_id)
-    catalog = mapping.read_catalog(env, mapping.product_shell(env, shell_id))
+    catalog = ProductInput.read(repository, shell_id).catalog()
     field, limit, _ = MEASURES[y]
     cheapest, selection = _solve(catalog, COST_ONLY, time_limit_s)
     found = [Point(cheapest.total_cost, getattr(cheapest, field), cheapest.gap_to_optimum_pct, None, selection)]

@@ -13,7 +13,7 @@ from aas_quantum.aas import mapping
 from aas_quantum.aas.files import read_files
 from aas_quantum.app.events import Listener, RunEvent, RunState
 from aas_quantum.app.outputs import ResultFiles
-from aas_quantum.app.repository import Repository
+from aas_quantum.app.repository import ProductInput, Repository
 from aas_quantum.app.request import RunRequest
 from aas_quantum.bulk import long_running
 from aas_quantum.errors import AasQuantumError
@@ -34,13 +34,12 @@ def latest_results(repository: Repository, template: RunRequest) -> tuple[dict[s
     products: dict[str, str] = {}
     latest: list[RunSummary] = []
     for shell_id in repository.products():
-        env = repository.read(shell_id)
+        product = ProductInput.read(repository, shell_id)
         saved_file = ResultFiles.of(template.out, shell_id).aasx
-        saved_env = read_files([saved_file]) if saved_file.is_file() else env
+        saved_env = read_files([saved_file]) if saved_file.is_file() else product.environment
         saved = mapping.saved_run(saved_env, mapping.product_shell(saved_env, shell_id))
         if saved is None:
-            products[build_problem(mapping.read_catalog(env, mapping.product_shell(env, shell_id))).product_id] = \
-                shell_id
+            products[build_problem(product.catalog()).product_id] = shell_id
         else:
             products[saved[2].product_id] = shell_id
             latest.append(saved[2])
