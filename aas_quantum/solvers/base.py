@@ -102,7 +102,7 @@ _TYPES = {name: (hint.__args__[0] if isinstance(hint, types.UnionType) else hint
 # the longest time limit: a run asked for more holds a service worker (and its queue) as a NaN limit did
 WEEK_S = 7 * 24 * 3600.0
 # numeric parameter -> (smallest, largest) value it may take (None: unbounded above); every int and float
-# field has one (tests/test_app.py checks)
+# field has one (tests/app/test_app.py checks)
 # reps and shots are capped: the time limit is checked between evaluations, and one evaluation of 2**31
 # layers, or a draw of 2**31 shots, never reaches the check
 RANGES: dict[str, tuple[float, float | None]] = {
