@@ -16,7 +16,7 @@ from aas_quantum.batch.plan import Scenario, plan
 from aas_quantum.bulk import paused_gc
 from aas_quantum.errors import ConfigError
 
-from conftest import MEDIUM, SMALL
+from tests.support import MEDIUM, SMALL
 
 
 @pytest.fixture(autouse=True)

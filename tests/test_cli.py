@@ -18,7 +18,7 @@ from aas_quantum.problem import build_problem
 from aas_quantum.solvers import SolveOptions, get_solver
 
 import generate
-from conftest import MEDIUM, SMALL, check_file, free_port, idta_findings, write_catalog
+from tests.support import MEDIUM, SMALL, check_file, free_port, idta_findings, write_catalog
 
 
 def test_optimize_writes_result_aasx_and_json(cli, tmp_path: Path):
@@ -197,7 +197,7 @@ def test_piped_output_is_not_cut_at_80_columns(tmp_path):
     import subprocess
     import sys
 
-    from conftest import REPO
+    from tests.support import REPO
 
     env = {k: v for k, v in os.environ.items() if k != "COLUMNS"}
     done = subprocess.run([sys.executable, "-m", "aas_quantum.cli", "optimize", str(SMALL), "--solver", "greedy",
@@ -213,7 +213,7 @@ def test_piped_run_reports_each_stage_on_stderr_and_quiet_prints_only_what_was_w
     import subprocess
     import sys
 
-    from conftest import REPO
+    from tests.support import REPO
 
     def run(*extra: str) -> subprocess.CompletedProcess[str]:
         done = subprocess.run([sys.executable, "-m", "aas_quantum.cli", "optimize", str(SMALL), "--solver", "exact",
@@ -238,7 +238,7 @@ def test_verbose_logs_each_solver_with_its_objective_and_time(tmp_path):
     import subprocess
     import sys
 
-    from conftest import REPO
+    from tests.support import REPO
 
     def stderr(*flags: str) -> str:
         done = subprocess.run([sys.executable, "-m", "aas_quantum.cli", *flags, "optimize", str(SMALL), "--solver",

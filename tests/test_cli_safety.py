@@ -15,7 +15,7 @@ from aas_quantum.aas.mapping import catalog_objects
 from aas_quantum.cli import app
 
 import generate
-from conftest import DRONE_STEM, SMALL
+from tests.support import DRONE_STEM, SMALL
 
 
 def clean_exit(result, code: int) -> str:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-from conftest import REPO
+from tests.support import REPO
 
 PACKAGE = REPO / "aas_quantum"
 # lowest first; a folder (or top-level module) not named is core

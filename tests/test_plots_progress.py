@@ -21,7 +21,7 @@ from aas_quantum.run import optimize
 from aas_quantum.solvers import SolveOptions, get_solver
 from aas_quantum.solvers.base import SolverProgress
 
-from conftest import LARGE, SMALL
+from tests.support import LARGE, SMALL
 
 
 def _problem(path: Path):
@@ -108,7 +108,7 @@ def test_a_terminal_sees_the_solver_progress_live(tmp_path):
     import subprocess
     import sys
 
-    from conftest import REPO
+    from tests.support import REPO
 
     leader, follower = pty.openpty()
     process = subprocess.Popen(

@@ -11,7 +11,7 @@ from aas_quantum.problem import build_problem
 from aas_quantum.synthetic import _pick, synthetic_catalog
 
 import generate
-from conftest import LARGE, MEDIUM, SMALL, write_catalog
+from tests.support import LARGE, MEDIUM, SMALL, write_catalog
 
 
 def test_small_sample_fits_direct_qaoa(load):

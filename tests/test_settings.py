@@ -14,7 +14,7 @@ from aas_quantum.errors import ConfigError
 from aas_quantum.publish.mqtt import MqttSettings
 from aas_quantum.publish.opcua import OpcUaClientSettings, OpcUaServerSettings
 
-from conftest import REPO
+from tests.support import REPO
 
 
 @pytest.fixture

@@ -592,7 +592,7 @@ class AasJsonEncoder(aas_json.AASToJsonEncoder):
     def _abstract_classes_to_json(cls, obj: Any) -> dict[str, object]:
         """The SDK's, with its class checks (seven ABC ``isinstance`` calls and a walk of the class's MRO for
         the model type's name, for each of the 121,000 referables of a 2,000-position package) answered once per
-        class. ``tests/test_aas_json.py`` holds it to the SDK's text."""
+        class. ``tests/aas/test_aas_json.py`` holds it to the SDK's text."""
         kind: type = type(obj)
         data: dict[str, object] = {}
         if _is_a(kind, model.HasExtension) and not cls.stripped and obj.extension:

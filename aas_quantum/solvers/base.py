@@ -58,7 +58,7 @@ WEEK_S = 7 * 24 * 3600.0
 class Param:
     """The values a solver parameter may take, declared beside its field (as dimod declares a sampler's
     ``parameters`` beside its keyword arguments), so a new parameter is one line and its check cannot be
-    forgotten in a table elsewhere. Every int and float field has a ``low`` (tests/test_app.py checks)."""
+    forgotten in a table elsewhere. Every int and float field has a ``low`` (tests/app/test_app.py checks)."""
 
     low: float | None = None  # smallest value (None: not numeric)
     high: float | None = None  # largest value (None: unbounded above)

@@ -21,7 +21,7 @@ from aas_quantum.aas.ids import b64
 from aas_quantum.aas.result import result_submodel_id
 from aas_quantum.cli import app
 
-from conftest import SMALL, FaultProxy
+from tests.support import SMALL, FaultProxy
 
 DRONE_SHELL = "urn:aas-quantum:sample:drone:aas"
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 
 import pytest
 
@@ -18,9 +17,9 @@ from aas_quantum.run import optimize
 from aas_quantum.solvers import SolveOptions
 from aas_quantum.summary import RunSummary
 
-from conftest import LARGE, MEDIUM, SMALL
+from tests.support import FIXTURE_DIR, LARGE, MEDIUM, REPO, SMALL
 
-FIXTURES = Path(__file__).parent / "fixtures" / "erp_fields"
+FIXTURES = FIXTURE_DIR / "erp_fields"
 
 
 def _fixture(name: str) -> dict:
@@ -120,4 +119,4 @@ def test_business_central_values_fit_the_field_lengths(sample_documents):
 def test_every_fixture_names_its_version_and_source(fixture):
     data = _fixture(fixture)
     assert data["version"] and data["how_read"]
-    assert (Path(__file__).parent.parent / "erp_export" / "README.md").read_text().count(data["version"]) >= 1
+    assert (REPO / "erp_export" / "README.md").read_text().count(data["version"]) >= 1

@@ -20,7 +20,7 @@ from aas_quantum.cli import app
 from aas_quantum.errors import BomInputError
 from aas_quantum.problem import build_problem
 
-from conftest import REPO, SMALL
+from tests.support import REPO, SMALL
 
 INTEROP = REPO.parent / "shared" / "interop"
 

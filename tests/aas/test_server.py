@@ -21,7 +21,7 @@ from aas_quantum.cli import app
 from aas_quantum.problem import build_problem
 
 import generate
-from conftest import DRONE_SHELL, LARGE, MEDIUM, SMALL, FaultProxy, statuses_first
+from tests.support import DRONE_SHELL, LARGE, MEDIUM, SMALL, FaultProxy, statuses_first
 
 
 def file_problem(path: Path):
@@ -85,7 +85,7 @@ def test_dry_run_writes_nothing(basyx_server, cli, tmp_path: Path):
 
 def test_server_down_before_run(cli, tmp_path: Path, monkeypatch):
     monkeypatch.setenv("AAS_QUANTUM_RETRIES", "1")
-    from conftest import free_port
+    from tests.support import free_port
 
     result = cli.invoke(app, ["optimize", "--server", f"http://127.0.0.1:{free_port()}/api/v3.0", "--out",
                               str(tmp_path)])

@@ -34,8 +34,8 @@ from aas_quantum.solvers import SolveOptions, Status, get_solver
 from aas_quantum.solvers.kernels import SUBSPACE_ROW, SubspaceQaoa
 from aas_quantum.synthetic import synthetic_catalog
 
-from conftest import LARGE, MEDIUM, SMALL
 from mmkp import MmkpInstance, to_catalog
+from tests.support import LARGE, MEDIUM, SMALL
 
 
 @st.composite

@@ -35,7 +35,7 @@ from aas_quantum.solvers.auto import AutoSolver
 from aas_quantum.solvers.hybrid import HybridSolver
 
 import generate
-from conftest import DRONE_SHELL, REPO, SMALL
+from tests.support import DRONE_SHELL, REPO, SMALL
 
 
 def _saved_summary(path: Path) -> RunSummary:

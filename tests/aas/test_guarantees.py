@@ -33,7 +33,7 @@ from aas_quantum.errors import ConfigError
 from aas_quantum.run import optimize
 from aas_quantum.summary import RunSummary
 
-from conftest import DRONE_SHELL, DRONE_STEM, SMALL, FaultProxy, free_port
+from tests.support import DRONE_SHELL, DRONE_STEM, SMALL, FaultProxy, free_port
 
 RESULT_ID = result_submodel_id(DRONE_SHELL)
 RESULT_PATH = f"/submodels/{b64(RESULT_ID)}"

@@ -25,7 +25,7 @@ from aas_quantum.run import optimize
 from aas_quantum.solvers import SolveOptions
 from aas_quantum.summary import RunSummary
 
-from conftest import DRONE_STEM, REPO, SMALL
+from tests.support import DRONE_STEM, REPO, SMALL
 
 PROFILES = erp_profile_names()
 

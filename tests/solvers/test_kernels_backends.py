@@ -14,7 +14,7 @@ from aas_quantum.solvers import SolveOptions, Status, get_solver, kernels
 from aas_quantum.solvers.kernels import FullSpaceQaoa
 from aas_quantum.synthetic import synthetic_catalog
 
-from conftest import SMALL
+from tests.support import SMALL
 
 
 def random_qubo(n: int, seed: int) -> Qubo:

@@ -117,7 +117,7 @@ def test_operation_variables_become_a_job_and_bad_ones_are_named():
 
 
 def test_every_operation_variable_is_documented():
-    from conftest import REPO
+    from tests.support import REPO
 
     readme = (REPO / "submodels" / "README.md").read_text()
     for variable in (*operation.INPUTS, *operation.OUTPUTS):

@@ -27,7 +27,7 @@ from aas_quantum.aas.mapping import catalog_objects
 from aas_quantum.cli import app
 from aas_quantum.synthetic import synthetic_catalog
 
-from conftest import LARGE, MEDIUM, REPO, SMALL, FaultProxy
+from tests.support import LARGE, MEDIUM, REPO, SMALL, FaultProxy
 
 pytestmark = pytest.mark.timeout(600)
 

@@ -34,7 +34,7 @@ from aas_quantum.cli import app
 from aas_quantum.service.jobs import SqliteJobStore
 from aas_quantum.service.operation import DELEGATION_QUALIFIER, operations_submodel_id
 
-from conftest import LARGE, MEDIUM, REPO, SERVICE_KEY, SMALL, FaultProxy, HeldRead, Subscriber, idta_findings
+from tests.support import LARGE, MEDIUM, REPO, SERVICE_KEY, SMALL, FaultProxy, HeldRead, Subscriber, idta_findings
 
 DRONE = "urn:aas-quantum:sample:drone:aas"
 EBIKE = "urn:aas-quantum:sample:ebike-drive:aas"
@@ -622,7 +622,7 @@ def test_sigkill_mid_write_then_restart_writes_the_result_exactly_once(basyx_ser
 
 
 def test_two_instances_on_one_postgresql_run_every_job_exactly_once(basyx_server, aas_service, postgres, tmp_path):
-    from conftest import SAMPLES
+    from tests.support import SAMPLES
 
     idta = SAMPLES / "conveyor-drive-idta.aasx"
     url, _ = basyx_server(SMALL, MEDIUM, LARGE, idta)
@@ -757,9 +757,9 @@ def test_a_sqlite_lock_held_past_the_retries_requeues_the_job_and_loses_no_solve
 
 
 def test_tls_is_served_directly_with_certificate_settings(basyx_server, aas_service, tmp_path):
-    from test_publish_mqtt import _certificates
+    from tests.support import tls_certificates
 
-    certificates = _certificates(tmp_path)
+    certificates = tls_certificates(tmp_path)
     url, _ = basyx_server(SMALL)
     service = aas_service("--server", url, ca=certificates["ca"],
                           env={"AAS_QUANTUM_SERVICE_TLS_CERT": str(certificates["server"]),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 from dataclasses import replace
 
 import numpy as np
@@ -16,17 +15,7 @@ from aas_quantum.solvers import Solution, SolveOptions, Solver, SolverRecord, St
 from aas_quantum.solvers.base import feasible_solution
 from aas_quantum.synthetic import synthetic_catalog
 
-from conftest import MEDIUM, MMKP_DIR
-
-
-def brute_force(problem: BomProblem) -> float | None:
-    best = None
-    for choice in itertools.product(*(range(len(p.options)) for p in problem.positions)):
-        x = problem.x_from_choice(choice)
-        if not problem.violations(x):
-            value = problem.objective(x)
-            best = value if best is None else min(best, value)
-    return best
+from tests.support import MEDIUM, MMKP_DIR, brute_force
 
 
 @st.composite

@@ -18,7 +18,7 @@ from basyx.aas.examples.data import create_example
 from aas_quantum.aas import files, mapping
 from aas_quantum.synthetic import synthetic_catalog
 
-from conftest import REPO
+from tests.support import REPO
 
 INTEROP = REPO.parent / "shared" / "interop"
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
-import ipaddress
 import json
 import os
 import queue
@@ -19,10 +17,6 @@ from typing import Any
 
 import jsonschema
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
 from aas_quantum.cli import app
 from aas_quantum.publish.mqtt import MqttPublisher, MqttSettings, PublishError, topic
@@ -30,7 +24,7 @@ from aas_quantum.publish.payload import result_payload, schema
 from aas_quantum.service.events import Change, EventSubscriber
 from aas_quantum.summary import RunSummary
 
-from conftest import SMALL, Subscriber
+from tests.support import SMALL, Subscriber, tls_certificates
 
 PRODUCT = "urn:aas-quantum:sample:drone:QX5-Inspect"
 RUN_ID = "6f1c2b7e-0d4a-4a57-9d55-3f3c8e1b2a90"
@@ -112,37 +106,6 @@ def test_protocol_311_is_used_when_configured(mosquitto):
     late.close()
 
 
-def _certificates(directory: Path) -> dict[str, Path]:
-    """A test CA, and a server certificate for 127.0.0.1 and a client certificate signed by it."""
-    now = dt.datetime.now(dt.UTC)
-    ca_key = ec.generate_private_key(ec.SECP256R1())
-    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "aas-quantum test CA")])
-    ca = (x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name).public_key(ca_key.public_key())
-          .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(minutes=5))
-          .not_valid_after(now + dt.timedelta(days=1))
-          .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-          .sign(ca_key, hashes.SHA256()))
-    paths = {"ca": directory / "ca.pem"}
-    paths["ca"].write_bytes(ca.public_bytes(serialization.Encoding.PEM))
-    for name, alt_names in (("server", [x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")]),
-                            ("client", [x509.DNSName("aas-quantum-test")])):
-        key = ec.generate_private_key(ec.SECP256R1())
-        cert = (x509.CertificateBuilder()
-                .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, str(alt_names[0].value))]))
-                .issuer_name(ca_name).public_key(key.public_key()).serial_number(x509.random_serial_number())
-                .not_valid_before(now - dt.timedelta(minutes=5)).not_valid_after(now + dt.timedelta(days=1))
-                .add_extension(x509.SubjectAlternativeName(alt_names), critical=False)
-                .sign(ca_key, hashes.SHA256()))
-        paths[name], paths[f"{name}-key"] = directory / f"{name}.pem", directory / f"{name}.key"
-        paths[name].write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-        paths[f"{name}-key"].write_bytes(key.private_bytes(serialization.Encoding.PEM,
-                                                           serialization.PrivateFormat.PKCS8,
-                                                           serialization.NoEncryption()))
-    for path in paths.values():
-        path.chmod(0o644)
-    return paths
-
-
 def _client_certificate_and_password_broker(mosquitto: Callable[..., Any], certs: dict[str, Path], directory: Path
                                             ) -> Any:
     """A TLS broker that lets in only user line7 (password s3cret) with a client certificate of ``certs``' CA."""
@@ -154,7 +117,7 @@ def _client_certificate_and_password_broker(mosquitto: Callable[..., Any], certs
 
 
 def test_tls_client_certificate_and_password_from_config(mosquitto, tmp_path, monkeypatch):
-    certs = _certificates(tmp_path)
+    certs = tls_certificates(tmp_path)
     broker = _client_certificate_and_password_broker(mosquitto, certs, tmp_path)
     config = tmp_path / "config.toml"
     config.write_text(f'[mqtt]\nusername = "line7"\npassword = "s3cret"\nca_file = "{certs["ca"]}"\n'
@@ -185,7 +148,7 @@ def test_a_tls_failure_is_named_at_connect_not_30_s_later_as_unacknowledged(mosq
     and 30 s for acknowledgements, then said "not acknowledged" without naming TLS: paho's loop retries a
     failed handshake silently. Both are now refused by connect, naming the TLS failure."""
     (tmp_path / "other").mkdir()
-    certs, stranger = _certificates(tmp_path), _certificates(tmp_path / "other")  # stranger: another CA
+    certs, stranger = tls_certificates(tmp_path), tls_certificates(tmp_path / "other")  # stranger: another CA
     broker = mosquitto(f"cafile {certs['ca']}\ncertfile {certs['server']}\nkeyfile {certs['server-key']}\n")
     plain = mosquitto()
     cases = [(MqttSettings.resolve(f"mqtts://127.0.0.1:{broker.port}", ca_file=str(stranger["ca"])),
@@ -208,7 +171,7 @@ def test_the_event_subscriber_gets_the_publishers_tls_and_credentials(mosquitto,
     differed; both now come from one factory. The same settings connect both to a broker that requires a
     client certificate and a password, and a CA that did not sign the broker's certificate connects neither."""
     (tmp_path / "other").mkdir()
-    certs, stranger = _certificates(tmp_path), _certificates(tmp_path / "other")
+    certs, stranger = tls_certificates(tmp_path), tls_certificates(tmp_path / "other")
     broker = _client_certificate_and_password_broker(mosquitto, certs, tmp_path)
     url = f"mqtts://line7:s3cret@127.0.0.1:{broker.port}"
     settings = MqttSettings.resolve(url, ca_file=str(certs["ca"]), cert_file=str(certs["client"]),

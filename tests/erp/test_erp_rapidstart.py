@@ -27,7 +27,7 @@ from aas_quantum import erp
 from aas_quantum.erp.rapidstart import element_name, xml_text
 from aas_quantum.errors import ConfigError
 
-from conftest import REPO
+from tests.support import REPO
 
 MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 XSD = "{http://www.w3.org/2001/XMLSchema}"

@@ -10,7 +10,7 @@ import pytest
 from aas_quantum.aas import schema as sc
 from aas_quantum.aas.templates import write_templates
 
-from conftest import LARGE, MEDIUM, REPO, SMALL, check_file, idta_findings
+from tests.support import LARGE, MEDIUM, REPO, SMALL, check_file, idta_findings
 
 TEMPLATE_FILES = sorted((REPO / "submodels").glob("*.json"))
 

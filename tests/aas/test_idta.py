@@ -22,7 +22,7 @@ from aas_quantum.errors import BomInputError
 from aas_quantum.problem import BomProblem, build_problem
 
 import generate
-from conftest import REPO, SAMPLES, idta_findings
+from tests.support import REPO, SAMPLES, idta_findings
 
 SAMPLE = SAMPLES / "conveyor-drive-idta.aasx"
 PRODUCT = f"{generate.CONVEYOR}:aas"

@@ -11,7 +11,6 @@ import math
 from pathlib import Path
 
 import pytest
-from test_solvers_classical import brute_force
 
 from aas_quantum import erp
 from aas_quantum.aas import mapping
@@ -23,7 +22,7 @@ from aas_quantum.run import optimize
 from aas_quantum.solvers import SolveOptions
 from aas_quantum.summary import RunSummary
 
-from conftest import DRONE_STEM, MEDIUM, SMALL
+from tests.support import DRONE_STEM, MEDIUM, SMALL, brute_force
 
 LOT = 50
 

@@ -29,7 +29,7 @@ from aas_quantum.publish.opcua import (
 )
 from aas_quantum.summary import RunSummary
 
-from conftest import DRONE_SHELL, DRONE_STEM, SMALL, FaultProxy, HeldRead, free_port
+from tests.support import DRONE_SHELL, DRONE_STEM, SMALL, FaultProxy, HeldRead, free_port
 
 PRODUCT_KEY = "QX5-Inspect"
 
