@@ -31,7 +31,7 @@ from aas_quantum.resources import erp_profile_names
 from aas_quantum.sanitize import printable
 
 if TYPE_CHECKING:  # the rest is imported where it is used: --help loads neither numpy nor httpx nor basyx
-    from aas_quantum.aas.http import ServerSettings
+    from aas_quantum.aas.server import ServerSettings
     from aas_quantum.app import Listener, Repository, RunEvent, RunOutcome, RunSummary
     from aas_quantum.app.publisher import RunPublisher
     from aas_quantum.problem import BomProblem
@@ -292,7 +292,7 @@ NO_SERVER = "give a server (--server, AAS_QUANTUM_SERVER or base_url in [server]
 def _server(server: str | None, submodel_server: str | None, registry: str | None,
             submodel_registry: str | None) -> ServerSettings | None:
     """The AAS server settings when a server or registry is given by option, environment or config."""
-    from aas_quantum.aas.http import ServerSettings
+    from aas_quantum.aas.server import ServerSettings
     if not (server or registry or submodel_registry or ServerSettings.configured()):
         return None
     return ServerSettings.resolve(server, submodel_url=submodel_server, registry_url=registry,
@@ -545,8 +545,8 @@ def install_operation(
 ) -> None:
     """Write the Optimize Operation (delegated to the service) into the product's AAS; a second call changes nothing."""
 
-    from aas_quantum.aas.http import AasClient, install_submodel
     from aas_quantum.aas.ids import b64
+    from aas_quantum.aas.server import AasClient, install_submodel
     from aas_quantum.config import parse_url
     from aas_quantum.service.operation import operations_submodel
 
@@ -579,9 +579,9 @@ def result(
 
     from aas_quantum.aas import mapping
     from aas_quantum.aas.files import read_files
-    from aas_quantum.aas.http import AasClient
     from aas_quantum.aas.ids import b64
     from aas_quantum.aas.result import result_submodel_id
+    from aas_quantum.aas.server import AasClient
     if result_file is not None:
         env = read_files([result_file])
         found = [sm for sm in mapping.submodels_with(env, contract.OPTIMIZATION_RESULT)
@@ -787,7 +787,7 @@ def batch(
     """Optimise many products under several scenarios in parallel; resumable; report.md / report.html."""
     import os
 
-    from aas_quantum.aas.http import ServerSettings
+    from aas_quantum.aas.server import ServerSettings
     from aas_quantum.app import check_output_folder
     from aas_quantum.batch.report import write_report
     from aas_quantum.batch.run import input_files, load_scenarios, plan, run_batch

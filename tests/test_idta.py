@@ -15,8 +15,8 @@ from basyx.aas import model
 
 from aas_quantum.aas import idta, mapping
 from aas_quantum.aas.files import read_files, write_aasx
-from aas_quantum.aas.http import AasClient, ServerSettings
 from aas_quantum.aas.result import result_submodel_id
+from aas_quantum.aas.server import AasClient, ServerSettings
 from aas_quantum.cli import app
 from aas_quantum.errors import BomInputError
 from aas_quantum.problem import BomProblem, build_problem

@@ -29,7 +29,7 @@ from multiprocessing.managers import SyncManager
 from pathlib import Path
 from typing import Any
 
-from aas_quantum.aas.http import ServerSettings
+from aas_quantum.aas.server import ServerSettings
 from aas_quantum.app.events import RunEvent
 from aas_quantum.app.execute import execute
 from aas_quantum.app.repository import FileRepository, Repository, ServerRepository, input_fingerprint

@@ -599,7 +599,7 @@ def _add_components(client: AasClient, env: AasEnvironment) -> None:
                     env.add(submodel, client.url(f"/submodels/{b64(sm_id)}"))
 
 
-def _run_of(submodel: model.Submodel) -> str:
+def run_of(submodel: model.Submodel) -> str:
     """What tells one run's result from another's: its ``RunId``, else (a result written before results
     carried one) its ``Finished`` text. Timestamps are no identity: a server's round trip of
     xs:dateTime can move the microseconds by one, and a run would take its own write for another's."""
@@ -661,18 +661,18 @@ def result_write_lock(client: AasClient, result_id: str, run_id: str, ttl_s: flo
         held = client.submodel_or_none(lock_id)
         if held is None and failure is not None:
             raise failure  # nothing arrived: a plain failure
-        if held is not None and _run_of(held) == run_id:
+        if held is not None and run_of(held) == run_id:
             break
         if held is not None:
             since = _acquired_at(held)
             age_s = (dt.datetime.now(dt.UTC) - since).total_seconds() if since else math.inf
             if age_s > ttl_s:
                 log.warning("removing the write lock of %s left by run %s (%s s old, more than %g s)", result_id,
-                            _run_of(held), "unknown" if since is None else f"{age_s:.0f}", ttl_s)
+                            run_of(held), "unknown" if since is None else f"{age_s:.0f}", ttl_s)
                 client.delete_submodel(lock_id, missing_ok=True)
                 continue
             if time.monotonic() > deadline:
-                raise AasServerError(f"{client.url(f'/submodels/{b64(result_id)}')}: run {_run_of(held)} has been "
+                raise AasServerError(f"{client.url(f'/submodels/{b64(result_id)}')}: run {run_of(held)} has been "
                                      f"writing this result since {since} and still holds its write lock after "
                                      f"{wait_s:g} s; the local outputs hold this run's result")
         time.sleep(random.uniform(0.05, 0.25))  # waiting runs retry apart
@@ -703,7 +703,7 @@ def write_result(client: AasClient, shell_id: str, result: model.Submodel, read_
     - the reference is added only if the shell does not already hold it (409 or a lost reply is
       checked the same way), and nothing a reference points to is ever deleted.
     """
-    mine = _run_of(result)
+    mine = run_of(result)
     with result_write_lock(client, result.id, mine, wait_s=lock_wait_s):
         return _write_locked(client, shell_id, result, mine, read_version, attempts)
 
@@ -712,7 +712,7 @@ def _write_locked(client: AasClient, shell_id: str, result: model.Submodel, mine
                   attempts: int) -> model.Submodel:
     for _ in range(attempts):
         current = client.submodel_or_none(result.id)
-        if current is not None and _run_of(current) == mine:
+        if current is not None and run_of(current) == mine:
             written = current  # an earlier attempt of this run got through; its reply was lost
         else:
             version = next_version(current)
@@ -730,7 +730,7 @@ def _write_locked(client: AasClient, shell_id: str, result: model.Submodel, mine
             else:
                 client.put_submodel(written)
             check = client.submodel_or_none(result.id)
-            if check is None or _run_of(check) != mine:
+            if check is None or run_of(check) != mine:
                 if check is not None and next_version(check) > version + 1:
                     written = check  # a later run already replaced ours: our version was written, not lost
                 else:
