@@ -1,13 +1,12 @@
-"""The AAS server side of a run: connecting to an AAS Part 2 HTTP API v3.0 server, reading a product's
-environment from it and writing results back without losing a concurrent run's."""
+"""The AAS server (AAS Part 2 HTTP API v3.0) as a run's source and sink: its settings, authentication, transport,
+reading a product's environment and writing results back; callers import from here, not from the modules."""
 
-from aas_quantum.aas.server.client import (
-    AasClient,
-    AasServerError,
-    ServerSettings,
+from aas_quantum.aas.server.client import AasClient
+from aas_quantum.aas.server.errors import AasServerError
+from aas_quantum.aas.server.read import product_shell_ids, read_environment
+from aas_quantum.aas.server.settings import ServerSettings
+from aas_quantum.aas.server.write import (
     install_submodel,
-    product_shell_ids,
-    read_environment,
     result_write_lock,
     run_of,
     write_lock_id,

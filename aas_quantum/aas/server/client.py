@@ -1,4 +1,4 @@
-"""AAS Part 2 HTTP API v3.0 client (httpx) and the server <-> environment glue.
+"""AAS Part 2 HTTP API v3.0 client (httpx): the transport every server call goes through.
 
 httpx rather than a generated AAS client: the handful of calls needed (shells, submodels,
 submodel-refs, paging) are plain JSON over HTTP, httpx gives timeouts, TLS and transports, and the
@@ -7,138 +7,36 @@ payloads are (de)serialised by basyx-python-sdk's JSON adapter so the metamodel 
 Identifiers in paths are base64url without padding. Retries (bounded, exponential backoff) on
 connection errors, 429 and 502/503/504, and on 500 for idempotent methods (a threaded BaSyx
 Python server answers 500 when a listing races a concurrent write); never on other 4xx. Every
-error names the URL, the status and the server's message. Settings come from arguments, the
-environment (``AAS_QUANTUM_*``) or a TOML config file; secrets are never logged.
+error names the URL, the status and the server's message, without the credentials the request carried.
 """
 
 from __future__ import annotations
 
 import base64
 import contextlib
-import copy
-import datetime as dt
 import json
 import logging
-import math
-import os
-import random
 import time
-from collections.abc import Generator, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator
 from typing import Any, TypeVar
-from urllib.parse import unquote, urlsplit
 
 import httpx
 from basyx.aas import model
 
-from aas_quantum import contract
-from aas_quantum.aas import idta
-from aas_quantum.aas.files import AasEnvironment, AasJsonEncoder, json_decoder
+from aas_quantum.aas.files import AasJsonEncoder, json_decoder
 from aas_quantum.aas.ids import b64, unb64
-from aas_quantum.aas.mapping import assets_to_complete, semantic_key
+from aas_quantum.aas.mapping import semantic_key
 from aas_quantum.aas.registry import Endpoints, submodel_descriptor
-from aas_quantum.aas.result import next_version, result_submodel_id
-from aas_quantum.bulk import paused_gc
-from aas_quantum.config import Layers, config_file, parse_bool, parse_number, parse_url
-from aas_quantum.errors import AasQuantumError, BomInputError, ConfigError, Location
+from aas_quantum.aas.server.auth import ClientCredentials, auth_for
+from aas_quantum.aas.server.errors import AasServerError
+from aas_quantum.aas.server.settings import ServerSettings
+from aas_quantum.errors import BomInputError, Location
 from aas_quantum.sanitize import printable, redact_url
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
 RETRY_STATUS = frozenset({429, 502, 503, 504})
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE"})  # 500 on these is worth another try
-MAX_RESPONSE_MB = 256.0  # default guard against a runaway (or hostile) response body
-
-
-class AasServerError(AasQuantumError):
-    """The AAS server could not be reached or refused a request."""
-
-    exit_code = 3
-
-    def __init__(self, message: str, status: int | None = None) -> None:
-        self.status = status  # the HTTP status of a refusal (None: no answer)
-        super().__init__(message)
-
-
-@dataclass(frozen=True)
-class ServerSettings:
-    """Connection settings; ``base_url`` never carries credentials (they move to ``basic_auth``).
-
-    ``base_url`` is the AAS (shell) repository; ``submodel_url`` the submodel repository when it is a
-    separate service (BaSyx Java deployments run them apart), else the same server. With a
-    ``registry_url`` (AAS Registry) and/or ``submodel_registry_url``, shells and submodels are found
-    by their descriptors' endpoints and ``base_url`` may be empty.
-    """
-
-    base_url: str
-    submodel_url: str | None = None
-    registry_url: str | None = None
-    submodel_registry_url: str | None = None
-    token: str | None = field(default=None, repr=False)
-    token_url: str | None = None
-    client_id: str | None = None
-    client_secret: str | None = field(default=None, repr=False)
-    basic_auth: tuple[str, str] | None = field(default=None, repr=False)
-    verify: bool | str = True  # False, True or a CA bundle path
-    timeout_s: float = 30.0
-    retries: int = 4
-    backoff_s: float = 0.5
-    max_response_mb: float = MAX_RESPONSE_MB
-
-    @staticmethod
-    def configured(base_url: str | None = None) -> bool:
-        """Whether a server or registry is given by argument, environment or config file."""
-        layers = Layers.of("server", "AAS_QUANTUM_")
-        return bool(_server_url(base_url) or layers.get("registry_url", None, env="AAS_QUANTUM_REGISTRY")
-                    or layers.get("submodel_registry_url", None, env="AAS_QUANTUM_SUBMODEL_REGISTRY"))
-
-    @classmethod
-    def resolve(cls, base_url: str | None = None, **overrides: Any) -> ServerSettings:
-        """Arguments win over ``AAS_QUANTUM_*`` environment variables, which win over ``[server]``
-        in the config file (the variables keep their historical names, e.g. AAS_QUANTUM_TIMEOUT)."""
-        layers = Layers.of("server", "AAS_QUANTUM_")
-
-        def pick(name: str, env_name: str, default: Any = None) -> Any:
-            return layers.get(name, overrides.get(name), default, env=env_name)
-
-        def number(name: str, env_name: str, default: float) -> float:
-            return parse_number(pick(name, env_name, default), layers.where(name, env_name))
-
-        registry = pick("registry_url", "AAS_QUANTUM_REGISTRY")
-        submodel_registry = pick("submodel_registry_url", "AAS_QUANTUM_SUBMODEL_REGISTRY")
-        url = _server_url(base_url) or ""
-        if not url and not registry and not submodel_registry:
-            raise AasServerError("no AAS server given (--server, AAS_QUANTUM_SERVER or base_url in "
-                                 f"{config_file()}; or a registry: --registry, AAS_QUANTUM_REGISTRY)")
-        submodel_url = pick("submodel_url", "AAS_QUANTUM_SUBMODEL_SERVER")
-        for given in filter(None, (url, submodel_url, registry, submodel_registry)):
-            parse_url(given, ("http", "https"), "AAS server or registry URL", "http(s)://host:port/api/v3.0")
-        parts = urlsplit(url or registry or submodel_registry)
-        basic = (unquote(parts.username or ""), unquote(parts.password or "")) if parts.username else None
-        verify: bool | str = parse_bool(pick("verify", "AAS_QUANTUM_VERIFY_TLS", True),
-                                        layers.where("verify", "AAS_QUANTUM_VERIFY_TLS"))
-        ca_bundle = pick("ca_bundle", "AAS_QUANTUM_CA_BUNDLE")
-        if ca_bundle:
-            if not os.path.isfile(ca_bundle):
-                raise ConfigError(f"CA bundle {ca_bundle!r} (AAS_QUANTUM_CA_BUNDLE / [server] ca_bundle) is not a file")
-            verify = ca_bundle
-        return cls(
-            base_url=redact_url(url).rstrip("/"),
-            submodel_url=redact_url(submodel_url).rstrip("/") if submodel_url else None,
-            registry_url=redact_url(registry).rstrip("/") if registry else None,
-            submodel_registry_url=redact_url(submodel_registry).rstrip("/") if submodel_registry else None,
-            token=pick("token", "AAS_QUANTUM_TOKEN"),
-            token_url=pick("token_url", "AAS_QUANTUM_TOKEN_URL"), client_id=pick("client_id", "AAS_QUANTUM_CLIENT_ID"),
-            client_secret=pick("client_secret", "AAS_QUANTUM_CLIENT_SECRET"), basic_auth=basic,
-            verify=verify, timeout_s=number("timeout_s", "AAS_QUANTUM_TIMEOUT", 30.0),
-            retries=int(number("retries", "AAS_QUANTUM_RETRIES", 4)),
-            max_response_mb=number("max_response_mb", "AAS_QUANTUM_MAX_RESPONSE_MB", MAX_RESPONSE_MB),
-        )
-
-
-def _server_url(base_url: str | None) -> str | None:
-    """The server URL by precedence: argument, then AAS_QUANTUM_SERVER, then base_url in [server]."""
-    return Layers.of("server", "AAS_QUANTUM_").get("base_url", base_url or None, env="AAS_QUANTUM_SERVER") or None
 
 
 def _server_message(response: httpx.Response) -> str:
@@ -171,89 +69,13 @@ def _server_words(response: httpx.Response, text: str, limit: int) -> str:
     return printable(text[:limit])
 
 
-class ClientCredentials(httpx.Auth):
-    """OAuth2 client-credentials flow (e.g. Keycloak): fetches a token, renews it before it expires
-    and once more when the server answers 401 (a token revoked or expired early)."""
-
-    requires_response_body = True
-
-    def __init__(self, token_url: str, client_id: str, client_secret: str) -> None:
-        self.token_url, self.client_id, self._secret = token_url, client_id, client_secret
-        self._token: str | None = None
-        self._expires_at = math.inf
-
-    def _token_request(self) -> httpx.Request:
-        return httpx.Request("POST", self.token_url, data={"grant_type": "client_credentials",
-                                                           "client_id": self.client_id,
-                                                           "client_secret": self._secret})
-
-    def _store(self, response: httpx.Response) -> None:
-        where = redact_url(self.token_url)
-        if response.status_code != 200:
-            # the body of a refused token request is not echoed: it may repeat what was sent
-            error = _oauth_error(response)
-            raise AasServerError(f"token request to {where} failed: HTTP {response.status_code}"
-                                 + (f" ({error})" if error else "") + "; check the client id and secret")
-        try:
-            body = response.json()
-        except ValueError:
-            body = None
-        token = body.get("access_token") if isinstance(body, dict) else None
-        if not isinstance(token, str) or not token:
-            raise AasServerError(f"token request to {where}: the answer has no access_token (not an OAuth2 "
-                                 "token endpoint?)")
-        self._token = token
-        expires_in = body.get("expires_in") if isinstance(body, dict) else None
-        lifetime = float(expires_in) if isinstance(expires_in, int | float) and expires_in > 0 else math.inf
-        self._expires_at = time.monotonic() + max(lifetime - 30.0, lifetime / 2)  # renew before expiry
-
-    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        if self._token is None or time.monotonic() >= self._expires_at:
-            self._store((yield self._token_request()))
-        request.headers["Authorization"] = f"Bearer {self._token}"
-        response = yield request
-        if response.status_code == 401:
-            self._store((yield self._token_request()))
-            request.headers["Authorization"] = f"Bearer {self._token}"
-            yield request
-
-
-def _oauth_error(response: httpx.Response) -> str:
-    """The RFC 6749 ``error`` code (e.g. invalid_client) if the body has one: a fixed vocabulary, safe."""
-    try:
-        body = response.json()
-    except ValueError:
-        return ""
-    error = body.get("error") if isinstance(body, dict) else None
-    return error if isinstance(error, str) and error.replace("_", "").isalpha() and len(error) < 40 else ""
-
-
-def _auth(settings: ServerSettings) -> httpx.Auth | None:
-    if settings.token_url and settings.client_id:
-        return ClientCredentials(settings.token_url, settings.client_id, settings.client_secret or "")
-    if settings.token:
-        return _Bearer(settings.token)
-    if settings.basic_auth:
-        return httpx.BasicAuth(*settings.basic_auth)
-    return None
-
-
-class _Bearer(httpx.Auth):
-    def __init__(self, token: str) -> None:
-        self._token = token
-
-    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        request.headers["Authorization"] = f"Bearer {self._token}"
-        yield request
-
-
 class AasClient:
     """Shell and submodel repository calls of the AAS API v3.0."""
 
     def __init__(self, settings: ServerSettings, transport: httpx.BaseTransport | None = None) -> None:
         self.settings = settings
         self._http = httpx.Client(timeout=settings.timeout_s, verify=settings.verify, transport=transport,
-                                  auth=_auth(settings))
+                                  auth=auth_for(settings))
         self._semantic_query: str | None = None  # the semanticId query form this server answered
         self._endpoints: Endpoints | None = None  # from the registries, read on first use
 
@@ -526,269 +348,3 @@ class AasClient:
         reference = {"type": "ModelReference", "keys": [{"type": "Submodel", "value": submodel_id}]}
         return self.request("POST", f"/shells/{b64(shell_id)}/submodel-refs", json=reference, retry_transport=False,
                             conflict_ok=True)
-
-
-# -------------------------------------------------------------------- server <-> environment
-
-
-def product_shell_ids(client: AasClient) -> list[str]:
-    """Every shell that references a BomOptimizationRequest submodel."""
-    request_ids = {sm.id for sm in client.submodels_by_semantic_id(contract.OPTIMIZATION_REQUEST)}
-    return [s.id for s in client.shells() if any(r.key[-1].value in request_ids for r in s.submodel)]
-
-
-@paused_gc()
-def read_environment(client: AasClient, shell_id: str, supplier_shells: list[str] | None = None) -> AasEnvironment:
-    """The product shell, the submodels it references and the SupplierOffers in scope.
-
-    Scope: every SupplierOffers submodel on the server, or those of the listed supplier shells.
-    A result submodel the shell references is read too: its version is where the next one starts.
-    """
-    env = AasEnvironment()
-    shell = client.shell(shell_id)
-    env.add(shell, client.url(f"/shells/{b64(shell_id)}"))
-    for reference in shell.submodel:
-        sm_id = reference.key[-1].value
-        submodel = client.submodel_or_none(sm_id) if sm_id == result_submodel_id(shell_id) else client.submodel(sm_id)
-        if submodel is not None:  # a dangling reference to an old result is repaired by the next write
-            env.add(submodel, client.url(f"/submodels/{b64(sm_id)}"))
-    _add_components(client, env)
-    if supplier_shells is None:
-        suppliers = client.submodels_by_semantic_id(contract.SUPPLIER_OFFERS)
-    else:
-        suppliers = []
-        for sid in supplier_shells:
-            for reference in client.shell(sid).submodel:
-                submodel = client.submodel(reference.key[-1].value)
-                if semantic_key(submodel) == contract.SUPPLIER_OFFERS:
-                    suppliers.append(submodel)
-    for submodel in suppliers:
-        if submodel.id not in env.origin:
-            env.add(submodel, client.url(f"/submodels/{b64(submodel.id)}"))
-    return env
-
-
-def _component_assets(env: AasEnvironment) -> set[str]:
-    """Assets whose own AAS the product's BoM needs: 02011 nodes and their SameAs alternatives, and the
-    variants whose Nameplate and Technical Data must complete what the BoM leaves out (none for a product
-    whose ComponentVariants state everything: no shell listing on each run)."""
-    wanted: set[str] = set()
-    for submodel in env.of_type(model.Submodel):
-        if idta.is_hierarchy(submodel):
-            wanted |= idta.referenced_assets(submodel)
-        elif semantic_key(submodel) == contract.COMPONENT_VARIANTS:
-            wanted |= assets_to_complete(submodel)
-    return wanted
-
-
-def _add_components(client: AasClient, env: AasEnvironment) -> None:
-    """Read the component AAS the product points to, and those their own ComponentVariants point to
-    (one shell listing, then their submodels)."""
-    shells: list[model.AssetAdministrationShell] | None = None
-    seen: set[str] = set()
-    while wanted := _component_assets(env) - seen:
-        seen |= wanted
-        shells = client.shells() if shells is None else shells
-        for shell in shells:
-            if shell.asset_information.global_asset_id not in wanted or shell.id in env.origin:
-                continue
-            env.add(shell, client.url(f"/shells/{b64(shell.id)}"))
-            for reference in shell.submodel:
-                sm_id = reference.key[-1].value
-                if sm_id not in env.origin and (submodel := client.submodel_or_none(sm_id)) is not None:
-                    env.add(submodel, client.url(f"/submodels/{b64(sm_id)}"))
-
-
-def run_of(submodel: model.Submodel) -> str:
-    """What tells one run's result from another's: its ``RunId``, else (a result written before results
-    carried one) its ``Finished`` text. Timestamps are no identity: a server's round trip of
-    xs:dateTime can move the microseconds by one, and a run would take its own write for another's."""
-    values = {e.id_short: str(e.value) for e in submodel.submodel_element
-              if isinstance(e, model.Property) and e.id_short in ("RunId", "Finished")}
-    return values.get("RunId") or values.get("Finished", "")
-
-
-def _with_version(result: model.Submodel, version: int) -> model.Submodel:
-    copied = copy.deepcopy(result)
-    copied.administration = model.AdministrativeInformation(version=str(version), revision="0")
-    return copied
-
-
-WRITE_LOCK_TTL_S = 60.0  # a write lock older than this was left by a run that died: it is broken
-# how long a run waits for another run's write lock: longer than a lock lives, so a dead run's lock
-# delays the next run but never fails it
-WRITE_LOCK_WAIT_S = 90.0
-
-
-def write_lock_id(result_id: str) -> str:
-    return f"{result_id}/write-lock"
-
-
-def write_lock_submodel(result_id: str, run_id: str, acquired: dt.datetime) -> model.Submodel:
-    """The lock a run holds while it writes ``result_id`` (see ``result_write_lock``)."""
-    return model.Submodel(write_lock_id(result_id), id_short="ResultWriteLock", submodel_element=[
-        model.Property("RunId", model.datatypes.String, run_id),
-        model.Property("AcquiredAt", model.datatypes.DateTime, acquired)])
-
-
-def _acquired_at(lock: model.Submodel) -> dt.datetime | None:
-    value = next((e.value for e in lock.submodel_element if isinstance(e, model.Property)
-                  and e.id_short == "AcquiredAt"), None)
-    return value if isinstance(value, dt.datetime) and value.tzinfo is not None else None
-
-
-@contextlib.contextmanager
-def result_write_lock(client: AasClient, result_id: str, run_id: str, ttl_s: float = WRITE_LOCK_TTL_S,
-                      wait_s: float = WRITE_LOCK_WAIT_S) -> Iterator[None]:
-    """Hold the result's write lock: a submodel naming the run, created by POST, which the server
-    creates for one caller only (409 for the others). The BaSyx servers have no conditional PUT
-    (If-Match), so without it two runs could both write version n + 1, each read its own write back
-    before the other's landed, and one result would be lost.
-
-    A lost reply to the create is checked (the lock naming this run is held); a lock older than
-    ``ttl_s`` was left by a run that died and is removed; after ``wait_s`` a clear error names the
-    holder. Released by DELETE (if that fails, the lock expires after ``ttl_s``)."""
-    lock_id = write_lock_id(result_id)
-    deadline = time.monotonic() + wait_s
-    while True:
-        failure: AasServerError | None = None
-        try:  # stamped when it is taken, not when the wait began: a long wait must not make it look stale
-            if client.post_submodel(write_lock_submodel(result_id, run_id, dt.datetime.now(dt.UTC))
-                                    ).status_code != 409:
-                break
-        except AasServerError as exc:  # the reply may be lost while the lock was created: look
-            failure = exc
-        held = client.submodel_or_none(lock_id)
-        if held is None and failure is not None:
-            raise failure  # nothing arrived: a plain failure
-        if held is not None and run_of(held) == run_id:
-            break
-        if held is not None:
-            since = _acquired_at(held)
-            age_s = (dt.datetime.now(dt.UTC) - since).total_seconds() if since else math.inf
-            if age_s > ttl_s:
-                log.warning("removing the write lock of %s left by run %s (%s s old, more than %g s)", result_id,
-                            run_of(held), "unknown" if since is None else f"{age_s:.0f}", ttl_s)
-                client.delete_submodel(lock_id, missing_ok=True)
-                continue
-            if time.monotonic() > deadline:
-                raise AasServerError(f"{client.url(f'/submodels/{b64(result_id)}')}: run {run_of(held)} has been "
-                                     f"writing this result since {since} and still holds its write lock after "
-                                     f"{wait_s:g} s; the local outputs hold this run's result")
-        time.sleep(random.uniform(0.05, 0.25))  # waiting runs retry apart
-    try:
-        yield
-    finally:
-        try:
-            client.delete_submodel(lock_id, missing_ok=True)
-        except AasServerError as exc:
-            log.warning("could not release the write lock of %s (%s); it expires after %g s", result_id, exc, ttl_s)
-
-
-def write_result(client: AasClient, shell_id: str, result: model.Submodel, read_version: int = 0,
-                 attempts: int = 5, lock_wait_s: float = WRITE_LOCK_WAIT_S) -> model.Submodel:
-    """Write the result submodel and reference it from the shell exactly once; returns what was written.
-
-    Idempotent under lost replies and retries, and safe against concurrent runs:
-
-    - the whole write happens under the result's write lock (``result_write_lock``), so concurrent runs
-      write one after the other;
-    - the version is re-read right before writing; if another run wrote since ``read_version`` (the
-      version this run saw when it read its inputs), this result goes on top of it (version + 1)
-      rather than overwriting it under the same number;
-    - a create (POST) whose reply was lost, or that meets 409, is checked against the server: if
-      this run's result is there, it is done; otherwise it is written again;
-    - after writing, the result is read back: if another run wrote the same version at the same
-      moment, the write is repeated one version higher (bounded by ``attempts``);
-    - the reference is added only if the shell does not already hold it (409 or a lost reply is
-      checked the same way), and nothing a reference points to is ever deleted.
-    """
-    mine = run_of(result)
-    with result_write_lock(client, result.id, mine, wait_s=lock_wait_s):
-        return _write_locked(client, shell_id, result, mine, read_version, attempts)
-
-
-def _write_locked(client: AasClient, shell_id: str, result: model.Submodel, mine: str, read_version: int,
-                  attempts: int) -> model.Submodel:
-    for _ in range(attempts):
-        current = client.submodel_or_none(result.id)
-        if current is not None and run_of(current) == mine:
-            written = current  # an earlier attempt of this run got through; its reply was lost
-        else:
-            version = next_version(current)
-            if current is not None and version - 1 != read_version:
-                log.info("result %s moved from version %s to %s since this run read it; writing version %s",
-                         result.id, read_version, version - 1, version)
-            written = _with_version(result, version)
-            if current is None:
-                try:
-                    client.post_submodel(written)
-                except AasServerError:
-                    if client.submodel_or_none(result.id) is None:
-                        raise  # nothing arrived: a plain failure
-                    continue  # something arrived (ours, or a concurrent run's): look again
-            else:
-                client.put_submodel(written)
-            check = client.submodel_or_none(result.id)
-            if check is None or run_of(check) != mine:
-                if check is not None and next_version(check) > version + 1:
-                    written = check  # a later run already replaced ours: our version was written, not lost
-                else:
-                    continue  # a concurrent run wrote the same version: go one higher
-        try:
-            _ensure_reference(client, shell_id, result.id)
-        except AasServerError:
-            if current is None:  # this run created the result: without its reference it would be an orphan
-                _withdraw_unreferenced(client, shell_id, result.id)
-            raise
-        client.register_submodel(shell_id, written)
-        return written
-    raise AasServerError(f"{client.url(f'/submodels/{b64(result.id)}')}: another run kept replacing the result "
-                         f"while this one wrote it ({attempts} attempts); the local outputs hold this run's result")
-
-
-def _withdraw_unreferenced(client: AasClient, shell_id: str, result_id: str) -> None:
-    """Remove a result this run created but could not reference, so the server holds no orphan; only when
-    the shell is seen not to reference it (a reference whose reply was lost must keep its result). If the
-    server cannot even tell, or refuses the delete, the result stays and the next run references it."""
-    try:
-        if not _references(client, shell_id, result_id):
-            client.delete_submodel(result_id, missing_ok=True)
-            return
-    except AasServerError as exc:
-        log.warning("the result %s stays unreferenced (the server failed: %s); the next run references it",
-                    result_id, exc)
-
-
-def install_submodel(client: AasClient, shell_id: str, submodel: model.Submodel) -> bool:
-    """Create or replace a submodel the tool owns (not a result: it has no versions) and reference it once
-    from the shell. Returns False when the server held exactly this submodel and reference already."""
-    current = client.submodel_or_none(submodel.id)
-    canonical = json.loads(json.dumps(submodel, cls=AasJsonEncoder))
-    same = current is not None and json.loads(json.dumps(current, cls=AasJsonEncoder)) == canonical
-    if current is None:
-        if client.post_submodel(submodel).status_code == 409:  # created meanwhile (or a lost reply): replace
-            client.put_submodel(submodel)
-    elif not same:
-        client.put_submodel(submodel)
-    referenced = _references(client, shell_id, submodel.id)
-    _ensure_reference(client, shell_id, submodel.id)
-    client.register_submodel(shell_id, submodel)
-    return not (same and referenced)
-
-
-def _references(client: AasClient, shell_id: str, submodel_id: str) -> bool:
-    return any(r.key[-1].value == submodel_id for r in client.shell(shell_id).submodel)
-
-
-def _ensure_reference(client: AasClient, shell_id: str, submodel_id: str, attempts: int = 3) -> None:
-    for _ in range(attempts):
-        if _references(client, shell_id, submodel_id):
-            return
-        try:
-            client.add_submodel_ref(shell_id, submodel_id)  # a 409 means it is there: checked above next time
-        except AasServerError:
-            continue  # a lost reply: the loop checks whether the reference arrived
-    if not _references(client, shell_id, submodel_id):
-        raise AasServerError(f"{client.url(f'/shells/{b64(shell_id)}/submodel-refs')}: could not reference the "
-                             f"result {submodel_id} from the shell; the next run completes it")
