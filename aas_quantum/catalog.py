@@ -154,7 +154,8 @@ class Request:
 
 @dataclass(frozen=True)
 class SourceSubmodel:
-    """A submodel of another template the catalogue was read from (an IDTA BoM, a Nameplate...)."""
+    """A submodel an input was read from, quoted in the result for traceability: the catalogue lists those of
+    other templates (an IDTA BoM, a Nameplate...), the problem every one it was built from."""
 
     submodel_id: str
     semantic_id: str

@@ -30,7 +30,7 @@ from aas_quantum.resources import erp_profile_names
 from aas_quantum.sanitize import terminal_text
 
 if TYPE_CHECKING:  # the rest is imported where it is used: --help loads neither numpy nor httpx nor basyx
-    from aas_quantum.aas.http import ServerSettings
+    from aas_quantum.aas.server import ServerSettings
     from aas_quantum.app import Listener
     from aas_quantum.app.publisher import RunPublisher
     from aas_quantum.problem import BomProblem
@@ -109,7 +109,7 @@ class ServerOptions:
 
     def settings(self) -> ServerSettings | None:
         """None when no server or registry is given by option, environment or config."""
-        from aas_quantum.aas.http import ServerSettings
+        from aas_quantum.aas.server import ServerSettings
         if not (self.server or self.registry or self.submodel_registry or ServerSettings.configured()):
             return None
         return ServerSettings.resolve(self.server, submodel_url=self.submodel_server, registry_url=self.registry,
@@ -455,8 +455,8 @@ def install_operation(
 ) -> None:
     """Write the Optimize Operation (delegated to the service) into the product's AAS; a second call changes nothing."""
 
-    from aas_quantum.aas.http import AasClient, install_submodel
     from aas_quantum.aas.ids import b64
+    from aas_quantum.aas.server import AasClient, install_submodel
     from aas_quantum.config import parse_url
     from aas_quantum.service.operation import operations_submodel
 

@@ -18,7 +18,7 @@ from functools import cached_property
 import numpy as np
 
 from aas_quantum import contract
-from aas_quantum.catalog import Catalog, Offer, PositionSpec, Request, Supplier, Variant
+from aas_quantum.catalog import Catalog, Offer, PositionSpec, Request, SourceSubmodel, Supplier, Variant
 from aas_quantum.errors import BomInputError, Location
 
 # ISO 4217 active codes (2024); unknown codes are rejected rather than guessed.
@@ -122,15 +122,6 @@ class LinearConstraint:
 
 
 @dataclass(frozen=True)
-class InputRef:
-    """A submodel read to build the problem, quoted in the result for traceability."""
-
-    submodel_id: str
-    semantic_id: str
-    version: str = ""
-
-
-@dataclass(frozen=True)
 class BomProblem:
     product_id: str
     currency: str
@@ -138,7 +129,7 @@ class BomProblem:
     constraints: tuple[LinearConstraint, ...]
     concentration_weight: float = 0.0
     request: Request | None = field(default=None, compare=False)
-    inputs: tuple[InputRef, ...] = ()
+    inputs: tuple[SourceSubmodel, ...] = ()
     pruned: tuple[str, ...] = ()
     designation: str = ""  # the product's name for people and ERP descriptions ("" when the inputs give none)
 
@@ -284,11 +275,11 @@ def build_problem(catalog: Catalog) -> BomProblem:
     )
     templates = {s.submodel_id for s in catalog.sources}  # positions read from an IDTA BoM name it once
     inputs = tuple(
-        [InputRef(request.submodel_id, contract.OPTIMIZATION_REQUEST, request.submodel_version)]
-        + [InputRef(p.submodel_id, contract.COMPONENT_VARIANTS, p.submodel_version)
+        [SourceSubmodel(request.submodel_id, contract.OPTIMIZATION_REQUEST, request.submodel_version)]
+        + [SourceSubmodel(p.submodel_id, contract.COMPONENT_VARIANTS, p.submodel_version)
            for p in catalog.positions if p.submodel_id not in templates]
-        + [InputRef(s.submodel_id, s.semantic_id, s.version) for s in catalog.sources]
-        + [InputRef(s.submodel_id, contract.SUPPLIER_OFFERS, s.submodel_version) for s in catalog.suppliers]
+        + list(catalog.sources)
+        + [SourceSubmodel(s.submodel_id, contract.SUPPLIER_OFFERS, s.submodel_version) for s in catalog.suppliers]
     )
     return BomProblem(
         product_id=request.product_id,

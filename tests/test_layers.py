@@ -90,6 +90,6 @@ def test_the_layer_check_reads_the_imports() -> None:
     """The checks above would pass on a parser that found nothing: this one shows it finds the imports."""
     graph = _imports()
     assert "aas_quantum.app.execute" in graph["aas_quantum.service.worker"]
-    assert "aas_quantum.problem" in graph["aas_quantum.aas.mapping"]
+    assert "aas_quantum.problem" in graph["aas_quantum.aas.mapping.saved"]
     floors = [_layer(m)[0] for m in ("aas_quantum.service.api", "aas_quantum.app.execute", "aas_quantum.problem")]
     assert floors == sorted(floors, reverse=True) and len(set(floors)) == 3

@@ -9,7 +9,7 @@ import pickle
 import pytest
 
 from aas_quantum import config
-from aas_quantum.aas.http import ServerSettings
+from aas_quantum.aas.server import ServerSettings
 from aas_quantum.errors import ConfigError
 from aas_quantum.publish.mqtt import MqttSettings
 from aas_quantum.publish.opcua import OpcUaClientSettings, OpcUaServerSettings

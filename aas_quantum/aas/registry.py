@@ -3,7 +3,7 @@
 BaSyx Java is usually deployed as an AAS repository, a submodel repository and the two registries,
 each its own service. The registries' descriptors carry the endpoint (``href``) of every shell and
 submodel, so a client needs only the registry URLs. This module reads descriptors into plain
-records and writes the descriptor of a new submodel; ``http.AasClient`` routes its calls by them.
+records and writes the descriptor of a new submodel; ``server.AasClient`` routes its calls by them.
 """
 
 from __future__ import annotations

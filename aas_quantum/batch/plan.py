@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from aas_quantum.aas.http import ServerSettings
+from aas_quantum.aas.server import ServerSettings
 from aas_quantum.app.repository import FileRepository, Repository, ServerRepository
 from aas_quantum.app.request import RequestOverrides
 from aas_quantum.errors import AasQuantumError, BomInputError, ConfigError, Location

@@ -40,7 +40,7 @@ from starlette.datastructures import Headers
 from starlette.middleware.body_limit import RequestBodyLimitMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from aas_quantum.aas.http import ServerSettings
+from aas_quantum.aas.server import ServerSettings
 from aas_quantum.app.events import Listener
 from aas_quantum.app.execute import RunOutcome
 from aas_quantum.app.publisher import RunPublisher
@@ -506,7 +506,7 @@ def serve(settings: ServiceSettings, server: ServerSettings, template: RunReques
 
     import uvicorn
 
-    from aas_quantum.aas.http import AasClient
+    from aas_quantum.aas.server import AasClient
 
     def repository() -> Repository:
         return ServerRepository(server)

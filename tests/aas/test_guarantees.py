@@ -16,18 +16,18 @@ import httpx
 import pytest
 from basyx.aas import model
 
-from aas_quantum.aas.http import (
+from aas_quantum.aas.ids import b64
+from aas_quantum.aas.result import result_submodel, result_submodel_id
+from aas_quantum.aas.server import (
     AasClient,
     AasServerError,
     ServerSettings,
-    _run_of,
-    b64,
     result_write_lock,
     write_lock_id,
     write_lock_submodel,
     write_result,
 )
-from aas_quantum.aas.result import result_submodel, result_submodel_id
+from aas_quantum.aas.server import run_of as _run_of
 from aas_quantum.cli import app
 from aas_quantum.errors import ConfigError
 from aas_quantum.run import optimize

@@ -13,10 +13,11 @@ from pathlib import Path
 import pytest
 from basyx.aas import model
 
+from aas_quantum import contract
 from aas_quantum.aas import idta, mapping
 from aas_quantum.aas.files import read_files, write_aasx
-from aas_quantum.aas.http import AasClient, ServerSettings
 from aas_quantum.aas.result import result_submodel_id
+from aas_quantum.aas.server import AasClient, ServerSettings
 from aas_quantum.cli import app
 from aas_quantum.errors import BomInputError
 from aas_quantum.problem import BomProblem, build_problem
@@ -65,10 +66,10 @@ def test_positions_quantities_and_parts_come_from_the_idta_submodels():
     motors = positions["Motor"].variants
     expected = [generate.COMPONENTS[c] for c in ("motor-ie3-075", "motor-ie4-075", "motor-pm-075")]
     assert [(v.part_number, v.manufacturer, v.designation) for v in motors] == [e[:3] for e in expected]
-    assert [dict(v.attributes)[mapping.contract.UNIT_WEIGHT] for v in motors] == [e[3] for e in expected]
+    assert [dict(v.attributes)[contract.UNIT_WEIGHT] for v in motors] == [e[3] for e in expected]
     # ComponentVariants in the product AAS (PositionId = Node idShort): weights completed from Technical Data
     gearbox = positions["Gearbox"].variants
-    assert [dict(v.attributes)[mapping.contract.UNIT_WEIGHT] for v in gearbox] == [7.4, 5.2]
+    assert [dict(v.attributes)[contract.UNIT_WEIGHT] for v in gearbox] == [7.4, 5.2]
     assert [v.manufacturer for v in gearbox] == ["Geartec", "Geartec"]
     # ComponentVariants in the component's own AAS
     assert [v.part_number for v in positions["Inverter"].variants] == ["VFD-075-400", "VFD-075-400-STO"]

@@ -16,9 +16,9 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
-from aas_quantum.aas.http import AasClient, AasServerError, ServerSettings
 from aas_quantum.aas.ids import b64
 from aas_quantum.aas.result import result_submodel_id
+from aas_quantum.aas.server import AasClient, AasServerError, ServerSettings
 from aas_quantum.cli import app
 
 from tests.support import SMALL, FaultProxy

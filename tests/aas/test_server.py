@@ -13,10 +13,10 @@ import pytest
 
 from aas_quantum import contract
 from aas_quantum.aas.files import read_files, write_json
-from aas_quantum.aas.http import AasClient, AasServerError, ServerSettings, product_shell_ids, read_environment
 from aas_quantum.aas.ids import b64
 from aas_quantum.aas.mapping import catalog_objects, product_shell, read_catalog, submodels_with
 from aas_quantum.aas.result import result_submodel_id
+from aas_quantum.aas.server import AasClient, AasServerError, ServerSettings, product_shell_ids, read_environment
 from aas_quantum.cli import app
 from aas_quantum.problem import build_problem
 

@@ -14,8 +14,8 @@ import pytest
 from aas_quantum import solvers
 from aas_quantum.aas import mapping
 from aas_quantum.aas.files import read_files, write_aasx
-from aas_quantum.aas.http import AasClient, ServerSettings
 from aas_quantum.aas.result import result_submodel_id
+from aas_quantum.aas.server import AasClient, ServerSettings
 from aas_quantum.app import (
     FileRepository,
     OutcomeStatus,

@@ -27,9 +27,9 @@ from hypothesis import HealthCheck, settings
 from paho.mqtt.enums import CallbackAPIVersion
 from schemathesis import checks
 
-from aas_quantum.aas.http import AasClient, ServerSettings
 from aas_quantum.aas.ids import b64
 from aas_quantum.aas.result import result_submodel_id
+from aas_quantum.aas.server import AasClient, ServerSettings
 from aas_quantum.cli import app
 from aas_quantum.service.jobs import SqliteJobStore
 from aas_quantum.service.operation import DELEGATION_QUALIFIER, operations_submodel_id
