@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import subprocess
+import sys
 from dataclasses import replace
 from pathlib import Path
 
@@ -18,7 +20,7 @@ from aas_quantum.problem import build_problem
 from aas_quantum.solvers import SolveOptions, get_solver
 
 import generate
-from tests.support import MEDIUM, SMALL, check_file, free_port, idta_findings, write_catalog
+from tests.support import MEDIUM, REPO, SMALL, check_file, free_port, idta_findings, write_catalog
 
 
 def test_optimize_writes_result_aasx_and_json(cli, tmp_path: Path):
@@ -399,3 +401,10 @@ def test_batch_and_pareto_reach_the_server_every_server_option_names_as_optimize
         done = cli.invoke(app, [*command, *args, "--out", str(tmp_path / command[0])])
         assert done.exit_code == exit_code, done.output
         assert failure in " ".join(done.output.split()), done.output
+
+
+def test_python_dash_m_runs_the_same_commands():
+    done = subprocess.run([sys.executable, "-m", "aas_quantum", "validate", str(SMALL)], cwd=REPO,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("ok ") and "6 positions, 15 options" in done.stdout, done.stdout
