@@ -31,8 +31,7 @@ from aas_quantum.sanitize import terminal_text
 
 if TYPE_CHECKING:  # the rest is imported where it is used: --help loads neither numpy nor httpx nor basyx
     from aas_quantum.aas.server import ServerSettings
-    from aas_quantum.app import Listener
-    from aas_quantum.app.publisher import RunPublisher
+    from aas_quantum.app import Listener, RunPublisher
     from aas_quantum.problem import BomProblem
 
 one_shot_command()
@@ -116,7 +115,7 @@ class ServerOptions:
                                       submodel_registry_url=self.submodel_registry)
 
     def required(self) -> ServerSettings:
-        from aas_quantum.app.repository import NO_SERVER
+        from aas_quantum.app import NO_SERVER
         settings = self.settings()
         if settings is None:
             raise ConfigError(NO_SERVER)
@@ -319,9 +318,8 @@ def _publisher(mqtt: str | None, opcua: str | None) -> RunPublisher | None:
     """Publishers for --mqtt / --opcua, connected before solving so a refused login fails early."""
     if not mqtt and not opcua:
         return None
-    from aas_quantum.app.publisher import RunPublisher  # paho / asyncua only when they are used
-    from aas_quantum.publish.mqtt import MqttPublisher, MqttSettings
-    from aas_quantum.publish.opcua import OpcUaClientSettings
+    from aas_quantum.app import RunPublisher  # paho / asyncua only when they are used
+    from aas_quantum.publish import MqttPublisher, MqttSettings, OpcUaClientSettings
 
     return RunPublisher(MqttPublisher(MqttSettings.resolve(mqtt)).connect() if mqtt else None,
                         OpcUaClientSettings.resolve(opcua) if opcua else None)
@@ -340,9 +338,8 @@ def export_result(
 ) -> None:
     """Write ERP files from a saved result, without solving again."""
     from aas_quantum import erp
-    from aas_quantum.aas.result import output_stem
-    from aas_quantum.app import ErpOutput, check_output_folder, refuse_overwriting_inputs
-    from aas_quantum.app.repository import read_saved_run
+    from aas_quantum.aas import output_stem
+    from aas_quantum.app import ErpOutput, check_output_folder, read_saved_run, refuse_overwriting_inputs
     from aas_quantum.display import print_erp
     erp_output = ErpOutput.load(erp_names or "generic", erp_format, erp_set or ())
     shell_id, saved = read_saved_run(inputs, shell)
@@ -361,7 +358,7 @@ def explain(
     shell: ShellOpt = None,
 ) -> None:
     """Per position: why the chosen option won, and what the next best option would cost."""
-    from aas_quantum.app.repository import read_saved_run
+    from aas_quantum.app import read_saved_run
     from aas_quantum.display import print_explanation
     from aas_quantum.explain import explain as explain_run
 
@@ -385,8 +382,8 @@ def opcua_server(
 ) -> None:
     """Serve the latest result of every product over OPC UA; the Optimize method runs a product again."""
     from aas_quantum.app import RunRequest, open_repository
-    from aas_quantum.publish.opcua import OpcUaServerSettings
-    from aas_quantum.service.opcua import serve
+    from aas_quantum.publish import OpcUaServerSettings
+    from aas_quantum.service import serve_opcua
 
     settings = OpcUaServerSettings.resolve(endpoint)
     if solver is not None:
@@ -394,7 +391,7 @@ def opcua_server(
     open_repository(inputs, aas_server.settings).close()  # fail early
     publisher = _publisher(mqtt, None)
     try:
-        serve(settings, lambda: open_repository(inputs, aas_server.settings),
+        serve_opcua(settings, lambda: open_repository(inputs, aas_server.settings),
               RunRequest(method=solver, out=out), [publisher] if publisher else [],
               lambda line: console.print(terminal_text(line), highlight=False), out)
     except KeyboardInterrupt:
@@ -426,9 +423,8 @@ def serve(
 ) -> None:
     """Serve the AAS server extension: the Optimize operation BaSyx delegates to, jobs, re-optimisation."""
     from aas_quantum.app import RunRequest
-    from aas_quantum.service.api import ServiceSettings
-    from aas_quantum.service.api import serve as run_service
-    from aas_quantum.service.observe import json_logging
+    from aas_quantum.service import ServiceSettings, json_logging
+    from aas_quantum.service import serve as run_service
 
     settings = ServiceSettings.resolve(host=host, port=port, jobs=jobs, data_dir=data_dir, workers=workers,
                                        watch=watch, events_url=events)
@@ -455,10 +451,10 @@ def install_operation(
 ) -> None:
     """Write the Optimize Operation (delegated to the service) into the product's AAS; a second call changes nothing."""
 
-    from aas_quantum.aas.ids import b64
+    from aas_quantum.aas import b64
     from aas_quantum.aas.server import AasClient, install_submodel
     from aas_quantum.config import parse_url
-    from aas_quantum.service.operation import operations_submodel
+    from aas_quantum.service import operations_submodel
 
     parts = parse_url(service_url, ("http", "https"), "--service-url", "http(s)://host:port/operations/optimize")
     if parts.username or parts.password or parts.query:
@@ -484,7 +480,7 @@ def result(
     shell: Annotated[str | None, typer.Option("--shell", help="product AAS id")] = None,
 ) -> None:
     """Print a product's BomOptimizationResult: its key figures and selection, from a file or the server."""
-    from aas_quantum.app.repository import read_saved_result
+    from aas_quantum.app import read_saved_result
     from aas_quantum.display import print_result
 
     print_result(console, read_saved_result(result_file, shell, aas_server.required))
@@ -500,7 +496,7 @@ def encode(
 ) -> None:
     """Encode the problem for the quantum solvers and print qubits, terms and coefficient range."""
     from aas_quantum.display import print_encoding
-    from aas_quantum.encode.table import encoding_scheme  # the encodings the solvers use
+    from aas_quantum.encode import encoding_scheme  # the encodings the solvers use
 
     problem, _ = _load(inputs, shell)
     encoded = encoding_scheme(encoding).build(problem)
@@ -520,7 +516,7 @@ def encode(
 def templates(out: Annotated[Path, typer.Option(help="folder to write the templates to")] = Path("templates")
               ) -> None:
     """Write the four data-contract submodel templates (AAS V3.0 JSON)."""
-    from aas_quantum.aas.templates import write_templates
+    from aas_quantum.aas import write_templates
     for path in write_templates(out):
         console.print(str(path))
 
@@ -533,8 +529,7 @@ def generate(
     out: Annotated[Path | None, typer.Option(help="output .aasx")] = None,
 ) -> None:
     """Write a reproducible synthetic BoM (product + suppliers) as an AASX package."""
-    from aas_quantum.aas import mapping
-    from aas_quantum.aas.files import write_aasx
+    from aas_quantum.aas import mapping, write_aasx
     from aas_quantum.synthetic import synthetic_catalog
 
     slug = f"synthetic-{positions}-{seed}"
@@ -571,9 +566,7 @@ def batch(
     import os
 
     from aas_quantum.app import check_output_folder
-    from aas_quantum.batch.plan import input_files, load_scenarios, plan
-    from aas_quantum.batch.report import write_report
-    from aas_quantum.batch.run import run_batch
+    from aas_quantum.batch import input_files, load_scenarios, plan, run_batch, write_report
     from aas_quantum.display import RichBatchDisplay
 
     server_settings = aas_server.required() if all_products else None
@@ -596,8 +589,7 @@ def batch(
 
 
 def _write_purchasing(out: Path, keys: list[str]) -> None:
-    from aas_quantum.batch.manifest import Manifest
-    from aas_quantum.batch.purchasing import consolidate, write_lists
+    from aas_quantum.batch import Manifest, consolidate, write_lists
 
     manifest = Manifest(out)
     try:
@@ -627,7 +619,7 @@ def pareto(
 ) -> None:
     """The non-dominated selections between total cost and CO2e (or weight, lead time), each solved exactly."""
     from aas_quantum.app import check_output_folder, open_repository
-    from aas_quantum.batch.pareto import check_sweep, pareto_front, write_front
+    from aas_quantum.batch import check_sweep, pareto_front, write_front
     from aas_quantum.display import print_front
 
     if x != "cost":

@@ -21,10 +21,8 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from aas_quantum.app import Listener, OutcomeStatus, RunEvent, RunOutcome, RunState, RunSummary
-from aas_quantum.app.repository import SavedResult
-from aas_quantum.batch.pareto import MEASURES, Front
-from aas_quantum.batch.run import Display
+from aas_quantum.app import Listener, OutcomeStatus, RunEvent, RunOutcome, RunState, RunSummary, SavedResult
+from aas_quantum.batch import MEASURES, Display, Front
 from aas_quantum.explain import PositionExplanation
 from aas_quantum.problem import BomProblem
 from aas_quantum.sanitize import terminal_text as text

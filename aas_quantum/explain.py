@@ -17,8 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from aas_quantum.problem import BomProblem, LinearConstraint, Option
-from aas_quantum.solvers import SolveOptions, get_solver
-from aas_quantum.solvers.local_search import single_swaps
+from aas_quantum.solvers import SolveOptions, get_solver, single_swaps
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from aas_quantum import contract
 from aas_quantum.problem import BomProblem, Option, Position
-from aas_quantum.solvers.base import Solution
+from aas_quantum.solvers import Solution
 
 
 @dataclass(frozen=True)

@@ -11,9 +11,7 @@ from typing import Protocol
 from aas_quantum.errors import ConfigError, InfeasibleError, NoSolutionError
 from aas_quantum.problem import BomProblem
 from aas_quantum.report import Report, build_report
-from aas_quantum.solvers import Solution, SolveOptions, Status, get_solver
-from aas_quantum.solvers.base import Observer, SolverProgress
-from aas_quantum.solvers.local_search import polished
+from aas_quantum.solvers import Observer, Solution, SolveOptions, SolverProgress, Status, get_solver, polished
 
 log = logging.getLogger(__name__)
 PROGRESS_EVERY_S = 1.0  # the solver's own progress reaches listeners (MQTT, job store) at most this often

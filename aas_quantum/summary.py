@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from aas_quantum.report import ConstraintStatus, Kpis, Report, SelectionLine
-from aas_quantum.solvers.base import SolverRecord
+from aas_quantum.solvers import SolverRecord
 
 SUMMARY_SCHEMA_VERSION = "1.0"
 

@@ -32,7 +32,9 @@ def _imports() -> dict[str, set[str]]:
                 if node.level:  # from .x import y: relative to the module's package
                     stem = package.split(".")[: len(package.split(".")) - node.level + 1]
                     base = ".".join([*stem, base] if base else stem)
-                candidates = [base, *(f"{base}.{alias.name}" for alias in node.names)]
+                # from a package, a submodule is that module; any other name is the package's __init__
+                candidates = [f"{base}.{alias.name}" if f"{base}.{alias.name}" in modules else base
+                              for alias in node.names]
             elif isinstance(node, ast.Import):
                 candidates = [alias.name for alias in node.names]
             else:
@@ -93,3 +95,48 @@ def test_the_layer_check_reads_the_imports() -> None:
     assert "aas_quantum.problem" in graph["aas_quantum.aas.mapping.saved"]
     floors = [_layer(m)[0] for m in ("aas_quantum.service.api", "aas_quantum.app.execute", "aas_quantum.problem")]
     assert floors == sorted(floors, reverse=True) and len(set(floors)) == 3
+
+
+def _public_names(package: Path) -> set[str]:
+    """The names a package's ``__init__`` lists in ``__all__``."""
+    for node in ast.parse((package / "__init__.py").read_text()).body:
+        if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "__all__" for t in node.targets):
+            return {element.value for element in ast.walk(node.value) if isinstance(element, ast.Constant)}
+    return set()
+
+
+def _private_imports() -> list[str]:
+    """``from aas_quantum.<package>[.<module>] import name`` in a module outside that package, where the
+    module is not the package's ``__init__`` or the name is not in its ``__all__`` (a subpackage, itself
+    a public surface, may be imported by name)."""
+    packages = {_module_name(p.parent / "__init__.py"): p.parent for p in PACKAGE.rglob("__init__.py")}
+    del packages["aas_quantum"]  # the top-level modules are the core, one module one concept
+    found = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        importer = _module_name(path)
+        for node in ast.walk(ast.parse(path.read_text())):
+            if not isinstance(node, ast.ImportFrom) or node.level or not node.module:
+                continue
+            owner = max((p for p in packages if node.module == p or node.module.startswith(p + ".")), key=len,
+                        default=None)
+            if owner is None or importer == owner or importer.startswith(owner + "."):
+                continue
+            where = f"{path.relative_to(PACKAGE.parent)}:{node.lineno}"
+            if node.module != owner:
+                found.append(f"{where}: from {node.module} (a module inside {owner})")
+                continue
+            public = _public_names(packages[owner])
+            found += [f"{where}: {owner}.{alias.name} is not in its __all__" for alias in node.names
+                      if alias.name not in public and f"{owner}.{alias.name}" not in packages]
+    return found
+
+
+def test_callers_outside_a_package_import_only_the_names_its_init_makes_public() -> None:
+    assert _private_imports() == []
+
+
+def test_the_public_names_check_sees_a_private_import() -> None:
+    """Guard against a check that reads nothing: a module of another package's import is what it reports."""
+    packages = {_module_name(p.parent / "__init__.py") for p in PACKAGE.rglob("__init__.py")}
+    assert {"aas_quantum.aas", "aas_quantum.app", "aas_quantum.solvers", "aas_quantum.erp"} <= packages
+    assert "FileRepository" in _public_names(PACKAGE / "app")

@@ -19,7 +19,7 @@ from typing import Any
 from basyx.aas import model
 
 from aas_quantum import erp, plots
-from aas_quantum.aas.result import next_version, result_submodel, result_submodel_id
+from aas_quantum.aas import next_version, result_submodel, result_submodel_id
 from aas_quantum.app.events import Listener, RunEvent, RunState, tell
 from aas_quantum.app.outputs import ResultFiles, refuse_overwriting_inputs
 from aas_quantum.app.repository import ProductInput, Repository

@@ -10,8 +10,7 @@ from pathlib import Path
 
 from basyx.aas import model
 
-from aas_quantum.aas.files import AasEnvironment, write_aasx, write_json
-from aas_quantum.aas.result import output_objects, output_stem
+from aas_quantum.aas import AasEnvironment, output_objects, output_stem, write_aasx, write_json
 from aas_quantum.errors import ConfigError
 
 

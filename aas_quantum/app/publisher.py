@@ -9,12 +9,11 @@ import asyncio
 from typing import TYPE_CHECKING
 
 from aas_quantum.app.events import RunEvent, RunState
-from aas_quantum.publish.mqtt import MqttPublisher
-from aas_quantum.publish.payload import result_payload
+from aas_quantum.publish import MqttPublisher, result_payload
 from aas_quantum.sanitize import redact_url
 
 if TYPE_CHECKING:  # asyncua takes 0.4 s to import: only runs that write OPC UA nodes pay for it
-    from aas_quantum.publish.opcua import OpcUaClientSettings
+    from aas_quantum.publish import OpcUaClientSettings
 
 
 class RunPublisher:
@@ -33,7 +32,7 @@ class RunPublisher:
             self.mqtt.status(event.product_id, event.state.value, event.progress, event.stage, event.message,
                              run_id=event.run_id)
         if event.state == RunState.DONE and event.summary is not None and self.opcua:
-            from aas_quantum.publish.opcua import write_nodes
+            from aas_quantum.publish import write_nodes
 
             written = asyncio.run(write_nodes(self.opcua, event.summary))
             self.deliveries.append(f"OPC UA {redact_url(self.opcua.url)}: {written} node(s) written")

@@ -22,11 +22,8 @@ from typing import Protocol
 from basyx.aas import model
 
 from aas_quantum import contract
-from aas_quantum.aas import mapping
-from aas_quantum.aas.files import AasEnvironment, AasJsonEncoder, read_files
-from aas_quantum.aas.ids import b64
+from aas_quantum.aas import AasEnvironment, AasJsonEncoder, b64, mapping, read_files, result_submodel_id
 from aas_quantum.aas.mapping import SavedPick, semantic_key
-from aas_quantum.aas.result import result_submodel_id
 from aas_quantum.aas.server import AasClient, ServerSettings, product_shell_ids, read_environment, write_result
 from aas_quantum.bulk import release_the_run, run_input
 from aas_quantum.catalog import Catalog

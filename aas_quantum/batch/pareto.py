@@ -16,9 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from aas_quantum.app.outputs import ResultFiles
-from aas_quantum.app.repository import ProductInput, Repository
-from aas_quantum.app.request import RequestOverrides
+from aas_quantum.app import ProductInput, Repository, RequestOverrides, ResultFiles
 from aas_quantum.atomic import atomic_write
 from aas_quantum.catalog import Catalog
 from aas_quantum.errors import ConfigError, InfeasibleError

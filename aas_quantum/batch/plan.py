@@ -16,8 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from aas_quantum.aas.server import ServerSettings
-from aas_quantum.app.repository import FileRepository, Repository, ServerRepository
-from aas_quantum.app.request import RequestOverrides
+from aas_quantum.app import FileRepository, Repository, RequestOverrides, ServerRepository
 from aas_quantum.errors import AasQuantumError, BomInputError, ConfigError, Location
 
 # characters: a scenario's results are a folder named after it, and 60 characters of any script fit the

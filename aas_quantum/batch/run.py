@@ -25,10 +25,7 @@ from multiprocessing.managers import SyncManager
 from pathlib import Path
 from typing import Any
 
-from aas_quantum.app.events import RunEvent
-from aas_quantum.app.execute import execute
-from aas_quantum.app.repository import Repository, input_fingerprint
-from aas_quantum.app.request import RunRequest
+from aas_quantum.app import Repository, RunEvent, RunRequest, execute, input_fingerprint
 from aas_quantum.batch.manifest import FINISHED_STATUSES, Manifest, ManifestEntry, finished
 from aas_quantum.batch.plan import BatchRun, Scenario
 from aas_quantum.bulk import long_running

@@ -41,7 +41,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from aas_quantum.aas.ids import b64
+from aas_quantum.aas import b64
 from aas_quantum.config import Layers, parse_url
 from aas_quantum.errors import AasQuantumError, ConfigError
 from aas_quantum.publish.payload import status_payload

@@ -41,11 +41,7 @@ from starlette.middleware.body_limit import RequestBodyLimitMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from aas_quantum.aas.server import ServerSettings
-from aas_quantum.app.events import Listener
-from aas_quantum.app.execute import RunOutcome
-from aas_quantum.app.publisher import RunPublisher
-from aas_quantum.app.repository import Repository, ServerRepository
-from aas_quantum.app.request import RunRequest
+from aas_quantum.app import Listener, Repository, RunOutcome, RunPublisher, RunRequest, ServerRepository
 from aas_quantum.bulk import long_running
 from aas_quantum.config import Layers, config_section, parse_url
 from aas_quantum.errors import AasQuantumError, ConfigError
@@ -537,7 +533,7 @@ def serve(settings: ServiceSettings, server: ServerSettings, template: RunReques
             service.ready_checks["watcher"] = watcher.check
             if settings.watch == "mqtt":
                 nonlocal subscriber
-                from aas_quantum.publish.mqtt import MqttSettings
+                from aas_quantum.publish import MqttSettings
                 from aas_quantum.service.events import EventSubscriber
 
                 subscriber = EventSubscriber(MqttSettings.resolve(settings.events_url,

@@ -18,9 +18,9 @@ from typing import Any
 
 import paho.mqtt.client as paho
 
-from aas_quantum.aas.ids import unb64
+from aas_quantum.aas import unb64
 from aas_quantum.errors import BomInputError
-from aas_quantum.publish.mqtt import MqttSettings, connect_persistent, new_client
+from aas_quantum.publish import MqttSettings, connect_persistent, new_client
 
 log = logging.getLogger(__name__)
 

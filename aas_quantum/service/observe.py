@@ -12,7 +12,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from aas_quantum.app.execute import RunOutcome
+from aas_quantum.app import RunOutcome
 from aas_quantum.service.jobs import Job, JobState
 from aas_quantum.service.worker import current_job
 

@@ -9,16 +9,12 @@ import asyncio
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from aas_quantum.aas import mapping
-from aas_quantum.aas.files import read_files
-from aas_quantum.app.events import Listener, RunEvent, RunState
-from aas_quantum.app.outputs import ResultFiles
-from aas_quantum.app.repository import ProductInput, Repository
-from aas_quantum.app.request import RunRequest
+from aas_quantum.aas import mapping, read_files
+from aas_quantum.app import Listener, ProductInput, Repository, ResultFiles, RunEvent, RunRequest, RunState
 from aas_quantum.bulk import long_running
 from aas_quantum.errors import AasQuantumError
 from aas_quantum.problem import build_problem, product_number
-from aas_quantum.publish.opcua import OpcUaResultServer, OpcUaServerSettings
+from aas_quantum.publish import OpcUaResultServer, OpcUaServerSettings
 from aas_quantum.service.jobs import JobSpec, open_store
 from aas_quantum.service.worker import JobRunner, current_job
 from aas_quantum.solvers import DEFAULT_METHOD, get_solver
@@ -70,7 +66,7 @@ class _NodeBridge:
                           f"{event.summary.currency} ({event.summary.solver.method})")
 
 
-def serve(settings: OpcUaServerSettings, repository: Callable[[], Repository], template: RunRequest,
+def serve_opcua(settings: OpcUaServerSettings, repository: Callable[[], Repository], template: RunRequest,
           listeners: Sequence[Listener], announce: Callable[[str], None], data_dir: Path) -> None:
     """Serve until cancelled. ``Optimize`` queues a job (a SQLite store in ``data_dir``) and answers at
     once; the runner executes it like any other run and the job's events update the nodes."""

@@ -16,8 +16,7 @@ from typing import Any
 from basyx.aas import model
 
 from aas_quantum import contract
-from aas_quantum.aas.elements import ref
-from aas_quantum.aas.result import result_submodel_id
+from aas_quantum.aas import ref, result_submodel_id
 from aas_quantum.errors import BomInputError
 from aas_quantum.service.jobs import Job, JobSpec, JobState
 from aas_quantum.solvers import check_value

@@ -19,8 +19,8 @@ import time
 from collections.abc import Callable
 
 from aas_quantum import contract
-from aas_quantum.aas.result import result_submodel_id
-from aas_quantum.app.repository import Repository, input_fingerprint
+from aas_quantum.aas import result_submodel_id
+from aas_quantum.app import Repository, input_fingerprint
 from aas_quantum.service.events import Change
 from aas_quantum.service.jobs import JobSpec
 

@@ -22,10 +22,17 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 from aas_quantum import solvers
-from aas_quantum.app.events import Listener, RunEvent, RunState
-from aas_quantum.app.execute import OutcomeStatus, RunOutcome, execute
-from aas_quantum.app.repository import Repository
-from aas_quantum.app.request import RequestOverrides, RunRequest
+from aas_quantum.app import (
+    Listener,
+    OutcomeStatus,
+    Repository,
+    RequestOverrides,
+    RunEvent,
+    RunOutcome,
+    RunRequest,
+    RunState,
+    execute,
+)
 from aas_quantum.errors import AasQuantumError
 from aas_quantum.service.jobs import Job, JobSpec, JobState, JobStore
 

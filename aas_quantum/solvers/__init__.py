@@ -13,12 +13,24 @@ import importlib
 import types
 import typing
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aas_quantum.config import base_type, parse_bool
 from aas_quantum.errors import ConfigError
 from aas_quantum.solvers.base import USER_FIELDS as _USER_FIELDS
-from aas_quantum.solvers.base import Solution, SolveOptions, Solver, SolverRecord, Status, check_value
+from aas_quantum.solvers.base import (
+    Observer,
+    Solution,
+    SolveOptions,
+    Solver,
+    SolverProgress,
+    SolverRecord,
+    Status,
+    check_value,
+)
+
+if TYPE_CHECKING:
+    from aas_quantum.solvers.local_search import polished, single_swaps
 
 DEFAULT_METHOD = "auto"
 # Every run reads these (the exact and greedy baselines too), whatever the method.
@@ -144,7 +156,31 @@ def make_options(name: str, given: Mapping[str, Any], base: SolveOptions | None 
     check_parameters(name, given)
     return (base or SolveOptions()).with_(**given)
 
+__all__ = [
+    "DEFAULT_METHOD",
+    "Observer",
+    "Solution",
+    "SolveOptions",
+    "Solver",
+    "SolverProgress",
+    "SolverRecord",
+    "Status",
+    "available",
+    "check_parameters",
+    "check_value",
+    "get_solver",
+    "make_options",
+    "parameters",
+    "parse_parameter",
+    "polished",
+    "single_swaps",
+    "spec",
+    "window_solver",
+]
 
-__all__ = ["DEFAULT_METHOD", "Solution", "SolveOptions", "Solver", "SolverRecord", "Status", "available",
-           "check_parameters", "check_value", "get_solver", "make_options", "parameters", "parse_parameter", "spec",
-           "window_solver"]
+
+def __getattr__(name: str) -> Any:
+    """The local-search moves (numpy) load on first use, as the solvers do: ``--help`` imports this package."""
+    if name in ("polished", "single_swaps"):
+        return getattr(importlib.import_module("aas_quantum.solvers.local_search"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

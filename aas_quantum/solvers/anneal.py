@@ -14,7 +14,7 @@ import time
 
 import numpy as np
 
-from aas_quantum.encode.encodings import objective_spread
+from aas_quantum.encode import objective_spread
 from aas_quantum.problem import BomProblem
 from aas_quantum.solvers.base import Solution, SolveOptions, Solver, SolverRecord, feasible_solution
 from aas_quantum.solvers.greedy import GreedySolver, total_violation

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aas_quantum.encode.table import encoding_scheme
+from aas_quantum.encode import encoding_scheme
 from aas_quantum.problem import BomProblem
 from aas_quantum.solvers.base import Solution, SolveOptions, Solver
 from aas_quantum.solvers.hybrid import HybridSolver

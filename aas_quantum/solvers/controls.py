@@ -8,7 +8,7 @@ import time
 
 import numpy as np
 
-from aas_quantum.encode.encodings import choice_bits, subspace_objective
+from aas_quantum.encode import choice_bits, subspace_objective
 from aas_quantum.problem import BomProblem
 from aas_quantum.solvers.base import Solution, SolveOptions, Solver, SolverRecord, Status
 from aas_quantum.solvers.variational import Selections

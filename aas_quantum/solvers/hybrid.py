@@ -33,7 +33,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from aas_quantum.encode.table import encoding_scheme
+from aas_quantum.encode import encoding_scheme
 from aas_quantum.problem import BomProblem, LinearConstraint
 from aas_quantum.solvers import window_solver
 from aas_quantum.solvers.base import Solution, SolveOptions, Solver, SolverRecord, Status

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numba
 import numpy as np
 
-from aas_quantum.encode.circuits import mixer_pairs
+from aas_quantum.encode import mixer_pairs
 
 PHASE_TABLE_BITS = 12
 _STEP = 2.0 * math.pi / (1 << PHASE_TABLE_BITS)

@@ -18,9 +18,7 @@ from collections.abc import Callable
 import numpy as np
 from qiskit import QuantumCircuit
 
-from aas_quantum.encode.circuits import bind, onehot_qaoa_circuit, x_mixer_qaoa_circuit
-from aas_quantum.encode.encodings import Encoding
-from aas_quantum.encode.table import basis_bits, encoding_scheme
+from aas_quantum.encode import Encoding, basis_bits, bind, encoding_scheme, onehot_qaoa_circuit, x_mixer_qaoa_circuit
 from aas_quantum.errors import ConfigError
 from aas_quantum.problem import BomProblem
 from aas_quantum.solvers.backends import sample

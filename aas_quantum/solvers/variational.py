@@ -9,8 +9,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 from qiskit_algorithms.optimizers import COBYLA, L_BFGS_B, SPSA, Optimizer
 
-from aas_quantum.encode.encodings import choice_bits, subspace_objective, subspace_table
-from aas_quantum.encode.table import EncodingScheme, basis_bits
+from aas_quantum.encode import EncodingScheme, basis_bits, choice_bits, subspace_objective, subspace_table
 from aas_quantum.errors import ConfigError
 from aas_quantum.problem import BomProblem
 from aas_quantum.solvers.base import Solution, SolveOptions, SolverRecord, Status

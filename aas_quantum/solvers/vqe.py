@@ -14,7 +14,7 @@ import numpy as np
 from qiskit.circuit import library
 from qiskit.quantum_info import Statevector
 
-from aas_quantum.encode.table import EncodingScheme, basis_bits, encoding_scheme
+from aas_quantum.encode import EncodingScheme, basis_bits, encoding_scheme
 from aas_quantum.errors import ConfigError
 from aas_quantum.problem import BomProblem
 from aas_quantum.solvers.backends import sample

@@ -20,7 +20,7 @@ from aas_quantum.aas.result import KPI_KEYS, RECORD_KEYS, result_submodel_id
 from aas_quantum.errors import BomInputError, Location
 from aas_quantum.problem import BomProblem, build_problem
 from aas_quantum.report import ConstraintStatus, Kpis, selection_lines
-from aas_quantum.solvers.base import SolverRecord
+from aas_quantum.solvers import SolverRecord
 from aas_quantum.summary import RunSummary, legacy_run_id
 
 
