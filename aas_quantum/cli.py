@@ -451,21 +451,9 @@ def install_operation(
 ) -> None:
     """Write the Optimize Operation (delegated to the service) into the product's AAS; a second call changes nothing."""
 
-    from aas_quantum.aas import b64
-    from aas_quantum.aas.server import AasClient, install_submodel
-    from aas_quantum.config import parse_url
-    from aas_quantum.service import operations_submodel
+    from aas_quantum.service import install_operation as install
 
-    parts = parse_url(service_url, ("http", "https"), "--service-url", "http(s)://host:port/operations/optimize")
-    if parts.username or parts.password or parts.query:
-        raise ConfigError("--service-url must carry no credentials or query: the AAS is readable by anyone who can "
-                          "read the shell (trust the BaSyx host by address: [service] trusted_networks)")
-    settings = aas_server.required()
-    submodel = operations_submodel(shell, service_url)
-    with AasClient(settings) as client:
-        client.shell(shell)  # a wrong shell id fails here, before anything is written
-        changed = install_submodel(client, shell, submodel)
-        where = client.url(f"/submodels/{b64(submodel.id)}")
+    changed, where = install(aas_server.required(), shell, service_url)
     console.print(f"{'installed' if changed else 'unchanged'}: Optimize operation in {terminal_text(where)}",
                   highlight=False)
 
@@ -502,12 +490,7 @@ def encode(
     encoded = encoding_scheme(encoding).build(problem)
     print_encoding(console, encoding, problem.product_id, encoded.report())
     if ising_out is not None:
-        operator, offset = encoded.qubo.to_ising()
-        ising_out.parent.mkdir(parents=True, exist_ok=True)
-        ising_out.write_text(json.dumps({
-            "num_qubits": operator.num_qubits, "offset": offset,
-            "terms": [[label, coeff.real] for label, coeff in operator.to_list()],
-        }, indent=1))
+        encoded.qubo.write_ising(ising_out)
         console.print(f"Ising operator written to {ising_out}")
 
 
@@ -580,27 +563,15 @@ def batch(
     result = run_batch(runs, out, workers or os.cpu_count() or 1, force, RichBatchDisplay(err_console), dask, broken)
     markdown, page = write_report(out, result.keys)
     if purchasing:
-        _write_purchasing(out, result.keys)
+        from aas_quantum.batch import write_purchasing
+        for scenario, suppliers, folder in write_purchasing(out, result.keys):
+            console.print(f"purchasing lists ({scenario}): {suppliers} supplier(s) in {terminal_text(folder)}",
+                          highlight=False)
     console.print(f"{len(result.done)} run(s) done, {len(result.skipped)} skipped, {len(result.failed)} failed; "
                   f"report: {terminal_text(page)} and {terminal_text(markdown)}", highlight=False)
     for key, reason, code in result.failed:
         err_console.print(f"failed (exit class {code}): {terminal_text(key)}: {terminal_text(reason)}", highlight=False)
     raise typer.Exit(result.exit_code)
-
-
-def _write_purchasing(out: Path, keys: list[str]) -> None:
-    from aas_quantum.batch import Manifest, consolidate, write_lists
-
-    manifest = Manifest(out)
-    try:
-        entries = [e for k, e in manifest.entries().items() if k in keys]
-    finally:
-        manifest.close()
-    for scenario in sorted({e.scenario for e in entries if e.status == "ok"}):
-        outcomes = [e.outcome for e in entries if e.scenario == scenario and e.status == "ok"]
-        written = write_lists(consolidate(outcomes), out / "purchasing" / scenario)
-        console.print(f"purchasing lists ({scenario}): {len(written) - 1} supplier(s) in "
-                      f"{terminal_text(out / 'purchasing' / scenario)}", highlight=False)
 
 
 @app.command()

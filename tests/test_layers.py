@@ -13,7 +13,7 @@ from tests.support import REPO
 PACKAGE = REPO / "aas_quantum"
 # lowest first; a folder (or top-level module) not named is core
 LAYERS = ("core", "aas", "erp", "publish", "app", "service|batch", "cli")
-ROOT_MODULES = {"cli": "cli", "display": "cli"}  # the command line and its tables
+ROOT_MODULES = {"cli": "cli", "display": "cli", "__main__": "cli"}  # the command line, its tables, python -m
 
 
 def _module_name(path: Path) -> str:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from aas_quantum.atomic import atomic_write
+from aas_quantum.batch.manifest import Manifest
 
 COLUMNS = ("SupplierId", "PartNumber", "Manufacturer", "Designation", "Unit", "OrderQuantity", "UnitPrice",
            "ExtendedPrice", "Currency", "Products")
@@ -86,6 +87,22 @@ def write_lists(by_supplier: Mapping[str, list[Line]], folder: Path) -> list[Pat
     with atomic_write(book, "wb") as fh:
         workbook.save(fh)
     return [*written, book]
+
+
+def write_purchasing(out: Path, keys: Sequence[str]) -> list[tuple[str, int, Path]]:
+    """The lists of every scenario of the runs ``keys`` that ended ok, from the batch's manifest in ``out``:
+    (scenario, suppliers, folder) each."""
+    manifest = Manifest(out)
+    try:
+        entries = [e for k, e in manifest.entries().items() if k in keys]
+    finally:
+        manifest.close()
+    written = []
+    for scenario in sorted({e.scenario for e in entries if e.status == "ok"}):
+        outcomes = [e.outcome for e in entries if e.scenario == scenario and e.status == "ok"]
+        folder = out / "purchasing" / scenario
+        written.append((scenario, len(write_lists(consolidate(outcomes), folder)) - 1, folder))
+    return written
 
 
 def _safe(name: str) -> str:

@@ -6,8 +6,10 @@ bitstrings at once (vectorised), the Ising operator (``SparsePauliOp``) and size
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 from qiskit.quantum_info import SparsePauliOp
@@ -96,6 +98,13 @@ class Qubo:
         if not terms:
             return SparsePauliOp.from_sparse_list([("", [], 0.0)], num_qubits=n), offset
         return SparsePauliOp.from_sparse_list(terms, num_qubits=n).simplify(), offset
+
+    def write_ising(self, path: Path) -> None:
+        """The Ising operator as JSON (``encode --ising-out``), for tools that take a Pauli sum, not our QUBO."""
+        operator, offset = self.to_ising()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps({"num_qubits": operator.num_qubits, "offset": offset,
+                                    "terms": [[label, coeff.real] for label, coeff in operator.to_list()]}, indent=1))
 
     def stats(self) -> dict[str, float | int]:
         """Size figures every run reports: qubits, terms, coefficient range."""

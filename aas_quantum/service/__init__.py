@@ -4,12 +4,12 @@ worker, re-optimisation on BaSyx events, and the OPC UA server; each a root over
 from aas_quantum.service.api import ServiceSettings, serve
 from aas_quantum.service.observe import json_logging
 from aas_quantum.service.opcua import serve_opcua
-from aas_quantum.service.operation import operations_submodel
+from aas_quantum.service.operation import install_operation
 
 __all__ = [
     "ServiceSettings",
+    "install_operation",
     "json_logging",
-    "operations_submodel",
     "serve",
     "serve_opcua",
 ]

@@ -16,8 +16,10 @@ from typing import Any
 from basyx.aas import model
 
 from aas_quantum import contract
-from aas_quantum.aas import ref, result_submodel_id
-from aas_quantum.errors import BomInputError
+from aas_quantum.aas import b64, ref, result_submodel_id
+from aas_quantum.aas.server import AasClient, ServerSettings, install_submodel
+from aas_quantum.config import parse_url
+from aas_quantum.errors import BomInputError, ConfigError
 from aas_quantum.service.jobs import Job, JobSpec, JobState
 from aas_quantum.solvers import check_value
 
@@ -157,3 +159,17 @@ def operations_submodel(shell_id: str, service_url: str) -> model.Submodel:
 
 def operations_submodel_id(shell_id: str) -> str:
     return f"{shell_id}/sm/BomOptimizationOperations"
+
+
+def install_operation(settings: ServerSettings, shell_id: str, service_url: str) -> tuple[bool, str]:
+    """Write the ``Optimize`` Operation into ``shell_id``'s AAS: (whether anything changed, where it is). The
+    URL is refused with credentials or a query: anyone who can read the shell reads it."""
+    parts = parse_url(service_url, ("http", "https"), "--service-url", "http(s)://host:port/operations/optimize")
+    if parts.username or parts.password or parts.query:
+        raise ConfigError("--service-url must carry no credentials or query: the AAS is readable by anyone who can "
+                          "read the shell (trust the BaSyx host by address: [service] trusted_networks)")
+    submodel = operations_submodel(shell_id, service_url)
+    with AasClient(settings) as client:
+        client.shell(shell_id)  # a wrong shell id fails here, before anything is written
+        changed = install_submodel(client, shell_id, submodel)
+        return changed, client.url(f"/submodels/{b64(submodel.id)}")
