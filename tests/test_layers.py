@@ -37,6 +37,9 @@ def _imports() -> dict[str, set[str]]:
                               for alias in node.names]
             elif isinstance(node, ast.Import):
                 candidates = [alias.name for alias in node.names]
+            elif isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value.startswith(
+                    "aas_quantum.") and ":" in node.value:  # a "module:Class" the registry imports by name
+                candidates = [node.value.partition(":")[0]]
             else:
                 continue
             graph[name] |= {c for c in candidates if c in modules and c != name}
@@ -93,6 +96,7 @@ def test_the_layer_check_reads_the_imports() -> None:
     graph = _imports()
     assert "aas_quantum.app.execute" in graph["aas_quantum.service.worker"]
     assert "aas_quantum.problem" in graph["aas_quantum.aas.mapping.saved"]
+    assert "aas_quantum.solvers.hybrid" in graph["aas_quantum.solvers"]  # by its "module:Class" string
     floors = [_layer(m)[0] for m in ("aas_quantum.service.api", "aas_quantum.app.execute", "aas_quantum.problem")]
     assert floors == sorted(floors, reverse=True) and len(set(floors)) == 3
 

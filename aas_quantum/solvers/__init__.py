@@ -66,12 +66,6 @@ SPECS: dict[str, SolverSpec] = {spec.name: spec for spec in (
 )}
 
 
-# what solves the hybrid's windows, by the user's ``sub_solver`` choice: QAOA, or a classical control
-WINDOW_SOLVERS = {"qaoa": "aas_quantum.solvers.qaoa:QaoaSolver",
-                  "exact": "aas_quantum.solvers.controls:WindowEnumeration",
-                  "random": "aas_quantum.solvers.controls:UniformSampling"}
-
-
 def available() -> list[str]:
     return sorted(SPECS)
 
@@ -85,15 +79,6 @@ def spec(name: str) -> SolverSpec:
 
 def get_solver(name: str) -> Solver:
     return _instance(spec(name).target)
-
-
-def window_solver(sub_solver: str) -> Solver:
-    """The solver object the hybrid hands its windows to, for the user's ``sub_solver`` choice."""
-    try:
-        target = WINDOW_SOLVERS[sub_solver]
-    except KeyError:
-        raise ConfigError(f"unknown sub_solver {sub_solver!r}; choose one of {', '.join(WINDOW_SOLVERS)}") from None
-    return _instance(target)
 
 
 def _instance(target: str) -> Solver:
@@ -175,7 +160,6 @@ __all__ = [
     "polished",
     "single_swaps",
     "spec",
-    "window_solver",
 ]
 
 

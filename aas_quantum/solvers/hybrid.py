@@ -29,19 +29,24 @@ the same search at the same time limit.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import numpy as np
 
 from aas_quantum.encode import encoding_scheme
+from aas_quantum.errors import ConfigError
 from aas_quantum.problem import BomProblem, LinearConstraint
-from aas_quantum.solvers import window_solver
 from aas_quantum.solvers.base import Solution, SolveOptions, Solver, SolverRecord, Status
-from aas_quantum.solvers.controls import enumerated_optimum
+from aas_quantum.solvers.controls import UniformSampling, WindowEnumeration, enumerated_optimum
 from aas_quantum.solvers.exact import lp_relaxation
 from aas_quantum.solvers.greedy import GreedySolver, repair
 from aas_quantum.solvers.local_search import polish
+from aas_quantum.solvers.qaoa import QaoaSolver
 
+# what solves the windows, by the user's ``sub_solver`` choice: QAOA, or a classical control
+WINDOW_SOLVERS: dict[str, Callable[[], Solver]] = {"qaoa": QaoaSolver, "exact": WindowEnumeration,
+                                                   "random": UniformSampling}
 VERIFY_STATES = 4096  # windows with at most this many one-hot selections are also solved exactly
 SUPPLIER_WINDOW_EVERY = 3
 
@@ -162,6 +167,15 @@ def _start(problem: BomProblem, relaxed: np.ndarray | None, deadline: float
         return None
     value, choice, how = min(scored, key=lambda s: s[0])
     return choice, value, how, greedy.objective
+
+
+def window_solver(sub_solver: str) -> Solver:
+    """The solver object the hybrid hands its windows to, for the user's ``sub_solver`` choice."""
+    try:
+        return WINDOW_SOLVERS[sub_solver]()
+    except KeyError:
+        raise ConfigError(f"unknown sub_solver {sub_solver!r}; choose one of {', '.join(WINDOW_SOLVERS)}") from None
+
 
 
 class HybridSolver(Solver):

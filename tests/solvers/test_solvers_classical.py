@@ -222,9 +222,8 @@ def test_anneal_improves_on_greedy_for_medium_sample(load):
 def test_the_hybrid_hands_its_windows_to_the_solver_object_it_is_given(load):
     """The hybrid uses only its window solver's interface (as a dimod composite its child sampler): any
     solver object solves the windows, and the user's sub_solver choice names one in the registry."""
-    from aas_quantum.solvers import window_solver
     from aas_quantum.solvers.controls import UniformSampling, WindowEnumeration
-    from aas_quantum.solvers.hybrid import HybridSolver
+    from aas_quantum.solvers.hybrid import HybridSolver, window_solver
     from aas_quantum.solvers.qaoa import QaoaSolver
 
     solved: list[int] = []
@@ -243,3 +242,15 @@ def test_the_hybrid_hands_its_windows_to_the_solver_object_it_is_given(load):
     assert solution.record.details["counting_found_window_optimum"] == solution.record.details["verified_windows"]
     kinds = {name: type(window_solver(name)) for name in ("qaoa", "exact", "random")}
     assert kinds == {"qaoa": QaoaSolver, "exact": WindowEnumeration, "random": UniformSampling}
+
+
+def test_the_declared_choices_are_the_tables_that_serve_them():
+    """sub_solver and encoding are checked against the choices declared beside their fields; the tables that
+    turn a choice into an object must hold exactly those, or a valid choice would fail late (or a new one
+    could never be chosen)."""
+    from aas_quantum.encode.table import ENCODINGS
+    from aas_quantum.solvers.base import PARAMS
+    from aas_quantum.solvers.hybrid import WINDOW_SOLVERS
+
+    assert set(PARAMS["sub_solver"].choices) == set(WINDOW_SOLVERS)
+    assert set(PARAMS["encoding"].choices) == set(ENCODINGS)
