@@ -168,12 +168,11 @@ def _warn(lines: list[str]) -> None:
 def _load(inputs: list[Path], shell_id: str | None, lenient: bool = False) -> tuple[BomProblem, str]:
     """The problem as ``optimize`` would solve it, for the commands that only inspect it."""
     from aas_quantum.app import FileRepository, ProductInput
-    from aas_quantum.problem import build_problem
     repository = FileRepository(inputs, lenient)
     try:
         _warn(repository.warnings)
         product = ProductInput.read(repository, repository.product(shell_id))
-        return build_problem(product.catalog()), product.shell_id
+        return product.problem(), product.shell_id
     finally:
         repository.close()
 

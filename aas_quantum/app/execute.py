@@ -27,7 +27,6 @@ from aas_quantum.app.request import RunRequest
 from aas_quantum.bulk import release_the_run, run_input
 from aas_quantum.catalog import SolverPreferences
 from aas_quantum.errors import AasQuantumError, InfeasibleError
-from aas_quantum.problem import build_problem
 from aas_quantum.run import optimize
 from aas_quantum.summary import RunSummary, new_run_id
 
@@ -100,7 +99,7 @@ def execute(request: RunRequest, repository: Repository, listeners: Sequence[Lis
             shell_id = product_id = repository.product(request.product)
             product = ProductInput.read(repository, shell_id)
             env = product.environment
-            problem = build_problem(request.overrides.apply(product.catalog()))
+            problem = product.problem(request.overrides)
         product_id = problem.product_id
         method, options = request.solve_plan(problem.request.solver if problem.request else SolverPreferences())
         files = ResultFiles.of(request.out, shell_id)

@@ -25,10 +25,11 @@ from aas_quantum import contract
 from aas_quantum.aas import AasEnvironment, AasJsonEncoder, b64, mapping, read_files, result_submodel_id
 from aas_quantum.aas.mapping import SavedPick, semantic_key
 from aas_quantum.aas.server import AasClient, ServerSettings, product_shell_ids, read_environment, write_result
+from aas_quantum.app.request import RequestOverrides
 from aas_quantum.bulk import release_the_run, run_input
 from aas_quantum.catalog import Catalog
 from aas_quantum.errors import BomInputError, ConfigError, Location
-from aas_quantum.problem import BomProblem
+from aas_quantum.problem import BomProblem, build_problem
 from aas_quantum.summary import RunSummary
 
 
@@ -157,6 +158,10 @@ class ProductInput:
     def catalog(self) -> Catalog:
         """Mapped only when asked: a root showing a saved result needs no catalog, nor inputs that still map."""
         return mapping.read_catalog(self.environment, mapping.product_shell(self.environment, self.shell_id))
+
+    def problem(self, overrides: RequestOverrides | None = None) -> BomProblem:
+        """The problem a run solves: the catalog with the caller's ``overrides`` of the request applied."""
+        return build_problem((overrides or RequestOverrides()).apply(self.catalog()))
 
 
 def input_fingerprint(env: AasEnvironment, shell_id: str) -> str:

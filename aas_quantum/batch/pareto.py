@@ -18,9 +18,7 @@ import numpy as np
 
 from aas_quantum.app import ProductInput, Repository, RequestOverrides, ResultFiles
 from aas_quantum.atomic import atomic_write
-from aas_quantum.catalog import Catalog
 from aas_quantum.errors import ConfigError, InfeasibleError
-from aas_quantum.problem import build_problem
 from aas_quantum.report import Kpis
 from aas_quantum.run import optimize
 from aas_quantum.solvers import SolveOptions, check_value
@@ -68,8 +66,9 @@ def check_sweep(y: str, points: int, time_limit_s: float | None) -> None:
         check_value("time_limit_s", time_limit_s, "--time-limit")
 
 
-def _solve(catalog: Catalog, overrides: dict[str, Any], time_limit_s: float | None) -> tuple[Kpis, dict[str, str]]:
-    problem = build_problem(RequestOverrides.of(overrides).apply(catalog))
+def _solve(product: ProductInput, overrides: dict[str, Any], time_limit_s: float | None
+           ) -> tuple[Kpis, dict[str, str]]:
+    problem = product.problem(RequestOverrides.of(overrides))
     report = optimize(problem, "exact", None if time_limit_s is None else SolveOptions(time_limit_s=time_limit_s))
     return report.kpis, {line.position_id: f"{line.part_number} @ {line.supplier_id}" for line in report.lines}
 
@@ -81,16 +80,16 @@ def pareto_front(repository: Repository, shell_id: str | None, y: str = "co2", p
     below its measure, and it ends at the first bound nothing meets (every lower one is infeasible too)."""
     check_sweep(y, points, time_limit_s)
     shell_id = repository.product(shell_id)
-    catalog = ProductInput.read(repository, shell_id).catalog()
+    product = ProductInput.read(repository, shell_id)
     field, limit, _ = MEASURES[y]
-    cheapest, selection = _solve(catalog, COST_ONLY, time_limit_s)
+    cheapest, selection = _solve(product, COST_ONLY, time_limit_s)
     found = [Point(cheapest.total_cost, getattr(cheapest, field), cheapest.gap_to_optimum_pct, None, selection)]
     if y == "co2":  # the least CO2e any selection reaches: CO2e alone as the objective
-        least, _ = _solve(catalog, {"cost": 0.0, "co2_price_per_kg": 1.0, "risk": 0.0, "concentration": 0.0},
+        least, _ = _solve(product, {"cost": 0.0, "co2_price_per_kg": 1.0, "risk": 0.0, "concentration": 0.0},
                           time_limit_s)
         low = least.total_co2e_kg
     elif y == "lead_time":  # below the longest of the positions' shortest lead times a position has no option left
-        problem = build_problem(RequestOverrides.of(COST_ONLY).apply(catalog))
+        problem = product.problem(RequestOverrides.of(COST_ONLY))
         low = max(min(o.lead_time_days for o in p.options) for p in problem.positions)
     else:  # a bound below which nothing is feasible is found by the sweep itself
         low = 0.0
@@ -99,7 +98,7 @@ def pareto_front(repository: Repository, shell_id: str | None, y: str = "co2", p
         if bound >= found[-1].measure:
             continue
         try:
-            kpis, selection = _solve(catalog, {**COST_ONLY, limit: bound}, time_limit_s)
+            kpis, selection = _solve(product, {**COST_ONLY, limit: bound}, time_limit_s)
         except InfeasibleError:
             break
         found.append(Point(kpis.total_cost, getattr(kpis, field), kpis.gap_to_optimum_pct, bound, selection))
@@ -107,7 +106,8 @@ def pareto_front(repository: Repository, shell_id: str | None, y: str = "co2", p
                                          and (q.cost, q.measure) != (p.cost, p.measure) for q in found)]
     unique = {(round(p.cost, 6), round(p.measure, 6)): p for p in front}
     ordered = tuple(sorted(unique.values(), key=lambda p: p.cost))
-    return Front(catalog.request.product_id, catalog.request.currency, y, ordered)
+    request = product.catalog().request
+    return Front(request.product_id, request.currency, y, ordered)
 
 
 def write_front(front: Front, out: Path, shell_id: str) -> Path:

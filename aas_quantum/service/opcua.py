@@ -13,7 +13,7 @@ from aas_quantum.aas import mapping, read_files
 from aas_quantum.app import Listener, ProductInput, Repository, ResultFiles, RunEvent, RunRequest, RunState
 from aas_quantum.bulk import long_running
 from aas_quantum.errors import AasQuantumError
-from aas_quantum.problem import build_problem, product_number
+from aas_quantum.problem import product_number
 from aas_quantum.publish import OpcUaResultServer, OpcUaServerSettings
 from aas_quantum.service.jobs import JobSpec, open_store
 from aas_quantum.service.worker import JobRunner, current_job
@@ -35,7 +35,7 @@ def latest_results(repository: Repository, template: RunRequest) -> tuple[dict[s
         saved_env = read_files([saved_file]) if saved_file.is_file() else product.environment
         saved = mapping.saved_run(saved_env, mapping.product_shell(saved_env, shell_id))
         if saved is None:
-            products[build_problem(product.catalog()).product_id] = shell_id
+            products[product.problem().product_id] = shell_id
         else:
             products[saved[2].product_id] = shell_id
             latest.append(saved[2])
