@@ -401,6 +401,7 @@ def test_batch_and_pareto_reach_the_server_every_server_option_names_as_optimize
         done = cli.invoke(app, [*command, *args, "--out", str(tmp_path / command[0])])
         assert done.exit_code == exit_code, done.output
         assert failure in " ".join(done.output.split()), done.output
+    assert "failed (exit class 3)" in " ".join(done.output.split())  # the batch's source: a server failure
 
 
 def test_python_dash_m_runs_the_same_commands():

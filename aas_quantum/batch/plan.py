@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from aas_quantum.aas.server import ServerSettings
-from aas_quantum.app import FileRepository, Repository, RequestOverrides, ServerRepository
+from aas_quantum.app import FileRepository, Repository, RequestOverrides, ServerRepository, failure
 from aas_quantum.errors import AasQuantumError, BomInputError, ConfigError, Location
 
 # characters: a scenario's results are a folder named after it, and 60 characters of any script fit the
@@ -89,7 +89,7 @@ def load_scenarios(path: Path | None) -> list[Scenario]:
             if method is not None:
                 solvers.spec(method)
                 solvers.check_parameters(method, parameters)
-        except (ValueError, AasQuantumError) as exc:
+        except AasQuantumError as exc:
             raise ConfigError(f"{where} ({name}): {exc}") from exc
         scenarios.append(Scenario(name, method, parameters, overrides))
     names = [s.name for s in scenarios]
@@ -156,8 +156,8 @@ def input_files(paths: Sequence[Path], list_file: Path | None = None) -> list[Pa
 
 
 def plan(files: Sequence[Path], shared: Sequence[Path], server: ServerSettings | None, scenarios: Sequence[Scenario],
-         ) -> tuple[list[BatchRun], list[tuple[str, str]]]:
-    """Every product x scenario, and the sources that could not even be listed (with the reason).
+         ) -> tuple[list[BatchRun], list[tuple[str, str, int]]]:
+    """Every product x scenario, and the sources that could not even be listed (with the reason and its exit class).
 
     A product id held by two sources is refused before anything runs: a run's key, its manifest row
     and its result files are named by the product id, so one of the two results would replace the
@@ -166,7 +166,7 @@ def plan(files: Sequence[Path], shared: Sequence[Path], server: ServerSettings |
     if server is not None:
         sources.append(Source(server=server))
     runs: list[BatchRun] = []
-    broken: list[tuple[str, str]] = []
+    broken: list[tuple[str, str, int]] = []  # (source, why, exit class)
     holders: dict[str, list[str]] = {}
     for source in sources:
         try:
@@ -176,7 +176,8 @@ def plan(files: Sequence[Path], shared: Sequence[Path], server: ServerSettings |
             finally:
                 repository.close()
         except Exception as exc:  # a broken package is that package's failure, not the batch's
-            broken.append((source.label, str(exc)))
+            code, reason = failure(exc)  # bad input (2), the server (3) or a bug (1), as a run's failure says
+            broken.append((source.label, reason, code))
             continue
         for shell_id in products:
             holders.setdefault(shell_id, []).append(source.label)

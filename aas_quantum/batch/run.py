@@ -108,16 +108,16 @@ class Display:
 
 
 def run_batch(runs: Sequence[BatchRun], out: Path, workers: int, force: bool = False, display: Display | None = None,
-              dask_address: str | None = None, broken: Sequence[tuple[str, str]] = ()) -> BatchResult:
+              dask_address: str | None = None, broken: Sequence[tuple[str, str, int]] = ()) -> BatchResult:
     display = display or Display()
     manifest = Manifest(out)
-    result = BatchResult(keys=[run.key for run in runs] + [f"*/{source}" for source, _ in broken])
+    result = BatchResult(keys=[run.key for run in runs] + [f"*/{source}" for source, _, _ in broken])
     try:
         recorded = manifest.entries()
-        for source, reason in broken:
+        for source, reason, code in broken:
             key = f"*/{source}"
-            manifest.record(ManifestEntry(key, "*", "", source, "", "failed", 2, reason, {}, 0.0, time.time()))
-            result.failed.append((key, reason, 2))
+            manifest.record(ManifestEntry(key, "*", "", source, "", "failed", code, reason, {}, 0.0, time.time()))
+            result.failed.append((key, reason, code))
         pending: list[tuple[BatchRun, str | None, str | None]] = []
         file_prints: dict[tuple[str, ...], str] = {}  # each package hashed once, whatever its scenarios
         for run in runs:

@@ -382,8 +382,11 @@ def create_app(service: Service) -> FastAPI:
         422: {"model": RefusalModel, "description": "the input names what is wrong"}}
 
     @app.exception_handler(AasQuantumError)
-    async def input_error(request: Request, exc: AasQuantumError) -> JSONResponse:
-        return JSONResponse({"detail": str(exc)}, status_code=400)
+    async def refused_or_failed(request: Request, exc: AasQuantumError) -> JSONResponse:
+        """Bad input is the caller's (400); an AAS server or broker we depend on failing is a bad gateway
+        (502); anything else is ours (500), whatever its class."""
+        status = {2: 400, 3: 502, 4: 502}.get(exc.exit_code, 500)
+        return JSONResponse({"detail": str(exc)}, status_code=status)
 
     def job_or_404(job_id: str) -> Job:
         job = service.store.get(job_id)

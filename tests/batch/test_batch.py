@@ -150,6 +150,7 @@ def test_a_failure_is_isolated_and_counted(tmp_path, cli):
     assert "2 run(s) done" in done.output or "3 run(s) done" in done.output
     report = (out / "report.md").read_text()
     assert "broken.aasx" in report and "not a valid AASX package" in report
+    assert "failed (exit class 2)" in " ".join(done.output.split())  # bad input, not the tool's fault
     assert report.count("| ok |") == len(good) and "| infeasible |" in report
 
 

@@ -908,6 +908,35 @@ def test_an_unexpected_error_inside_a_solver_fails_the_job_as_internal_not_as_ba
     assert status["messages"][0]["text"].startswith("internal error")
 
 
+@pytest.mark.parametrize("error, status", [("ConfigError", 400), ("AasServerError", 502), ("AasQuantumError", 500)])
+def test_a_refusal_is_the_callers_fault_only_when_the_input_is_bad(tmp_path, monkeypatch, error, status):
+    """Every AasQuantumError was a 400: an AAS server outage or a fault of ours told the caller to fix the
+    request. The status follows the error's exit class: bad input 400, a dependency 502, the rest 500."""
+    from fastapi.testclient import TestClient
+
+    from aas_quantum import errors
+    from aas_quantum.aas.server import AasServerError
+    from aas_quantum.app.repository import FileRepository
+    from aas_quantum.app.request import RunRequest
+    from aas_quantum.service.api import ServiceSettings, build_service, create_app
+
+    raised = AasServerError if error == "AasServerError" else getattr(errors, error)
+    settings_ = ServiceSettings.resolve(data_dir=tmp_path, api_key=SERVICE_KEY)
+    service = build_service(settings_, lambda: FileRepository([SMALL]), RunRequest(out=tmp_path / "out"), [])
+
+    def submit(spec):
+        raise raised("refused on purpose")
+
+    monkeypatch.setattr(service, "submit", submit)
+    try:
+        with TestClient(create_app(service), headers={"X-API-Key": SERVICE_KEY}) as http:
+            answer = http.post("/jobs", json={"product": DRONE, "method": "greedy"})
+    finally:
+        service.store.close()
+    assert answer.status_code == status, answer.text
+    assert "refused on purpose" in answer.json()["detail"]
+
+
 # no 5xx, every status code, content type, header and body as documented; a schema-valid body the
 # service refuses for its meaning (an unknown product, a misspelt solver) is a documented 422, not a failure
 SCHEMA_CHECKS = [checks.not_a_server_error, checks.status_code_conformance, checks.content_type_conformance,
