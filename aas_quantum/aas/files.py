@@ -151,7 +151,7 @@ def _read_file(path: Path, failsafe: bool) -> tuple[model.DictIdentifiableStore,
         else:
             raise BomInputError(f"unsupported file type {suffix!r} (expected .aasx, .json or .xml)",
                                 Location(str(path)))
-    except BomInputError:
+    except (BomInputError, MemoryError):  # a file too large for this machine is not a defective file
         raise
     except Exception as exc:  # the SDK raises many types; the user needs the file and the reason
         hint = "" if failsafe or not _lenient_reads(path) else \

@@ -140,3 +140,21 @@ def test_one_object_decodes_as_in_the_sdk():
         assert type(ours) is type(sdks)
         assert _unordered_sets(json.loads(json.dumps(ours, cls=aas_json.AASToJsonEncoder))) == \
             _unordered_sets(json.loads(json.dumps(sdks, cls=aas_json.AASToJsonEncoder)))
+
+
+def test_running_out_of_memory_while_reading_is_not_called_a_defective_file(tmp_path, monkeypatch):
+    """Any exception the SDK raises on a file is that file's defect (exit 2, naming it), but a MemoryError
+    is the machine's: it reaches the run, which names memory and what to do."""
+    from aas_quantum.app import failure
+
+    path = tmp_path / "big.json"
+    path.write_text(json.dumps({"assetAdministrationShells": [], "submodels": []}))
+
+    def exhausted(*args: Any, **kwargs: Any) -> Any:
+        raise MemoryError
+
+    monkeypatch.setattr(files, "_read_aas_json_file", exhausted)
+    with pytest.raises(MemoryError) as raised:
+        files.read_files([path])
+    code, message = failure(raised.value)
+    assert code == 2 and message.startswith("not enough memory")

@@ -269,6 +269,8 @@ class AasClient:
             obj = json.loads(text, cls=json_decoder(failsafe=False))
         except ValueError as exc:
             raise AasServerError(f"GET {url}: the server's answer is not valid JSON ({exc})") from exc
+        except MemoryError:  # an answer too large for this machine is not a defective object
+            raise
         except Exception as exc:  # the SDK raises many types; the user needs the URL and the reason
             raise BomInputError(f"the server returned an object the AAS metamodel rejects: {exc}",
                                 Location(url)) from exc
