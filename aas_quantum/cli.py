@@ -391,8 +391,8 @@ def opcua_server(
     publisher = _publisher(mqtt, None)
     try:
         serve_opcua(settings, lambda: open_repository(inputs, aas_server.settings),
-              RunRequest(method=solver, out=out), [publisher] if publisher else [],
-              lambda line: console.print(terminal_text(line), highlight=False), out)
+                    RunRequest(method=solver, out=out), [publisher] if publisher else [],
+                    lambda line: console.print(terminal_text(line), highlight=False), out)
     except KeyboardInterrupt:
         pass
     finally:
@@ -545,8 +545,6 @@ def batch(
                           ] = False,
 ) -> None:
     """Optimise many products under several scenarios in parallel; resumable; report.md / report.html."""
-    import os
-
     from aas_quantum.app import check_output_folder
     from aas_quantum.batch import input_files, load_scenarios, plan, run_batch, write_report
     from aas_quantum.display import RichBatchDisplay

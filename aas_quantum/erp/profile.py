@@ -147,7 +147,7 @@ class Profile:
     context: dict[str, Any] = field(default_factory=dict)
     maps: dict[str, dict[str, Any]] = field(default_factory=dict)
     workbook_per_sheet: bool = False
-    layout: str = "workbook"  # or "rapidstart": a Business Central configuration package (erp_rapidstart)
+    layout: str = "workbook"  # or "rapidstart": a Business Central configuration package (erp.rapidstart)
     totals: dict[str, str] = field(default_factory=dict)
     source: str = ""
     payloads: tuple[Payload, ...] = ()

@@ -1,4 +1,5 @@
-"""Publishing edges: the decision as MQTT messages and OPC UA nodes.
+"""Publishing edges: the decision as MQTT messages and OPC UA nodes, and the one MQTT client factory
+(``new_client``) the service's BaSyx event subscriber connects with too.
 
 The OPC UA names load asyncua on first use: a run that publishes over MQTT only never imports it."""
 
