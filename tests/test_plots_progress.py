@@ -113,7 +113,7 @@ def test_a_terminal_sees_the_solver_progress_live(tmp_path):
     leader, follower = pty.openpty()
     process = subprocess.Popen(
         [sys.executable, "-m", "aas_quantum.cli", "optimize", str(LARGE), "--solver", "hybrid", "--time-limit", "5",
-         "--param", "patience=0", "--out", str(tmp_path)],
+         "--param", "patience=0", "--param", "sub_solver=random", "--out", str(tmp_path)],
         cwd=REPO, stdin=follower, stdout=follower, stderr=follower, close_fds=True,
         env=dict(os.environ, TERM="xterm-256color", COLUMNS="200"))
     os.close(follower)

@@ -67,11 +67,14 @@ async def _read_tree(client: Client, folder: str = "Products") -> dict[str, obje
 
     async def walk(node, path: str) -> None:
         for child in await node.get_children():
-            name = (await child.read_browse_name()).Name
-            if await child.read_node_class() == ua.NodeClass.Variable:
-                values[f"{path}{name}"] = await child.read_value()
-            else:
-                await walk(child, f"{path}{name}/")
+            try:
+                name = (await child.read_browse_name()).Name
+                if await child.read_node_class() == ua.NodeClass.Variable:
+                    values[f"{path}{name}"] = await child.read_value()
+                else:
+                    await walk(child, f"{path}{name}/")
+            except ua.uaerrors.BadNodeIdUnknown:  # removed between browse and read: a finished job expiring
+                continue
     await walk(products, "" if folder == "Products" else f"{folder}/")
     return values
 
