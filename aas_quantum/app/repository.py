@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
@@ -150,14 +150,20 @@ def open_repository(inputs: Sequence[Path] | None, server: Callable[[], ServerSe
 class ProductInput:
     shell_id: str
     environment: AasEnvironment  # the product shell, what it references (its previous result too), the suppliers
+    _catalog: Catalog | None = field(default=None, init=False, repr=False, compare=False)
 
     @classmethod
     def read(cls, repository: Repository, shell_id: str) -> ProductInput:
         return cls(shell_id, repository.read(shell_id))
 
     def catalog(self) -> Catalog:
-        """Mapped only when asked: a root showing a saved result needs no catalog, nor inputs that still map."""
-        return mapping.read_catalog(self.environment, mapping.product_shell(self.environment, self.shell_id))
+        """Mapped only when asked (a root showing a saved result needs no catalog, nor inputs that still map),
+        and once: a Pareto sweep builds a problem per bound from it."""
+        if self._catalog is None:
+            object.__setattr__(self, "_catalog", mapping.read_catalog(
+                self.environment, mapping.product_shell(self.environment, self.shell_id)))
+        assert self._catalog is not None
+        return self._catalog
 
     def problem(self, overrides: RequestOverrides | None = None) -> BomProblem:
         """The problem a run solves: the catalog with the caller's ``overrides`` of the request applied."""
