@@ -14,20 +14,29 @@ from rich.markup import escape
 
 # C0 controls except tab and newline, DEL and the C1 controls (ESC starts ANSI/OSC sequences)
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# query parameters that carry a credential: gateways and webhooks take API keys, tokens and signatures there
+_SECRET_PARAMETER = re.compile(r"key|token|secret|pass|auth|sig|credential", re.IGNORECASE)
 
 
 def redact_url(url: str) -> str:
-    """``scheme://host:port/path`` with any ``user:password@`` removed (query and fragment kept)."""
+    """``url`` with any ``user:password@`` removed and the values of credential-like query parameters
+    (``apikey``, ``access_token``, ``sig``, ...) shown as ``***``; the rest is kept as written."""
     try:
         parts = urlsplit(url)
     except ValueError:
         return "<unparsable URL>"
-    if parts.username is None and parts.password is None:
+    query = "&".join(_redact_parameter(item) for item in parts.query.split("&")) if parts.query else ""
+    if parts.username is None and parts.password is None and query == parts.query:
         return url
     # the netloc after its user info, as written: the port is not parsed, so one that is no number
     # (``:1883x``) still comes back without the password, for the message that says it is wrong
     netloc = parts.netloc.rpartition("@")[2]
-    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+
+
+def _redact_parameter(item: str) -> str:
+    name, equals, value = item.partition("=")
+    return f"{name}=***" if equals and value and _SECRET_PARAMETER.search(name) else item
 
 
 def printable(text: str) -> str:

@@ -459,3 +459,15 @@ def test_credentials_a_server_quotes_back_are_never_echoed(cli, tmp_path, monkey
         assert "credentials *** refused" in message
         for secret in ("T0KEN-abc", "Pa55word", basic, basic[:12]):
             assert secret not in message
+
+
+@pytest.mark.parametrize("flag", ["--server", "--registry"])
+def test_a_server_url_with_a_query_is_refused_without_echoing_it(cli, tmp_path, flag):
+    # the client appends API paths to the base URL, so a query there (a gateway's ?apikey=) would be
+    # sent garbled; the key belongs in the token setting, and the message must not repeat it
+    url = "http://127.0.0.1:1/api/v3.0?apikey=K3y-v4lue"
+    result = cli.invoke(app, ["optimize", flag, url, "--out", str(tmp_path)])
+    message = " ".join(result.output.split())
+    assert result.exit_code == 2, message
+    assert "takes no query" in message and "AAS_QUANTUM_TOKEN" in message
+    assert "K3y-v4lue" not in message and "apikey=***" in message

@@ -68,7 +68,13 @@ class ServerSettings:
                                  f"{config_file()}; or a registry: --registry, AAS_QUANTUM_REGISTRY)")
         submodel_url = pick("submodel_url", "AAS_QUANTUM_SUBMODEL_SERVER")
         for given in filter(None, (url, submodel_url, registry, submodel_registry)):
-            parse_url(given, ("http", "https"), "AAS server or registry URL", "http(s)://host:port/api/v3.0")
+            given_parts = parse_url(given, ("http", "https"), "AAS server or registry URL",
+                                    "http(s)://host:port/api/v3.0")
+            if given_parts.query or given_parts.fragment:
+                # API paths are appended to the base URL, so a query (a gateway's ?apikey=) would go out garbled
+                raise ConfigError(f"AAS server or registry URL {redact_url(given)!r} takes no query or fragment: "
+                                  "give a bearer token in AAS_QUANTUM_TOKEN or token in [server], a user and "
+                                  "password as http://user:password@host/...")
         parts = urlsplit(url or registry or submodel_registry)
         basic = (unquote(parts.username or ""), unquote(parts.password or "")) if parts.username else None
         verify: bool | str = parse_bool(pick("verify", "AAS_QUANTUM_VERIFY_TLS", True),
