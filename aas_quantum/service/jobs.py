@@ -367,10 +367,19 @@ class PostgresJobStore(SqlJobStore):
         self._psycopg = psycopg
         self.dsn, self.retry_s = dsn, retry_s
         self._local = threading.local()
-        with self._transaction() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(742517)")  # two instances creating the table at once
-            for statement in _SCHEMA.split(";"):
-                cursor.execute(statement)
+
+        def create_schema() -> None:
+            with self._transaction() as cursor:
+                cursor.execute("SELECT pg_advisory_xact_lock(742517)")  # two instances creating the table at once
+                for statement in _SCHEMA.split(";"):
+                    cursor.execute(statement)
+
+        try:  # a service started beside its database (compose, systemd) waits for it as for an outage
+            self._retrying("start", create_schema)
+        except psycopg.OperationalError as exc:
+            raise ConfigError(f"job store {redact_url(dsn)!r}: cannot connect within {self.retry_s:g} s "
+                              f"({redact_url(' '.join(str(exc).split()))}); start PostgreSQL or give another --jobs "
+                              "(jobs in [service])") from None
 
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[Any]:

@@ -197,3 +197,24 @@ def test_the_runner_check_names_a_dead_worker_thread(tmp_path):
         runner.check()
     runner.stop(0)
     store.close()
+
+
+def test_a_postgresql_store_that_is_down_at_start_is_waited_for(postgres_cluster, caplog):
+    # a service started beside its database (compose, systemd) must not die because PostgreSQL is a moment later
+    postgres_cluster.stop()
+    up = _when_logged(caplog, "job store unavailable during start", postgres_cluster.start)
+    store = PostgresJobStore(postgres_cluster.dsn, retry_s=120)
+    up.join()
+    job, created = store.submit(JobSpec(product="p"))
+    assert created and store.get(job.job_id).state is JobState.QUEUED
+    store.close()
+
+
+def test_a_postgresql_store_that_stays_down_is_a_clear_error_without_its_password(postgres_cluster):
+    postgres_cluster.stop()
+    dsn = f"postgresql://postgres:Pa55word@127.0.0.1:{postgres_cluster.port}/postgres"
+    with pytest.raises(ConfigError) as refused:
+        PostgresJobStore(dsn, retry_s=0.3)
+    message = str(refused.value)
+    assert "cannot connect" in message and "Pa55word" not in message
+    assert "--jobs" in message and f":{postgres_cluster.port}" in message
