@@ -162,14 +162,31 @@ def new_client(settings: MqttSettings, protocol: str) -> paho.Client:
 
 def connect_persistent(client: paho.Client, settings: MqttSettings, protocol: str) -> None:
     """Point ``client`` at the broker, resuming its session: what was queued for it while it was away
-    (QoS 1 events for a subscriber, unacknowledged messages of a publisher) is not lost. paho connects
-    on its next ``reconnect`` or in its loop."""
-    properties = None
-    if protocol == "5":
-        properties = Properties(PacketTypes.CONNECT)
-        properties.SessionExpiryInterval = settings.session_expiry_s
-    client.connect_async(settings.host, settings.port, keepalive=settings.keepalive_s, clean_start=False,
-                         properties=properties)
+    (QoS 1 events for a subscriber, unacknowledged messages of a publisher) is not lost.
+
+    The first attempt is made here, not in paho's loop, which retries a failed TLS handshake silently for
+    ever: a certificate that does not verify, or a plain port, is a PublishError naming it. A broker that
+    is away is no error: paho's loop connects once it is back."""
+    def arm() -> None:
+        properties = None
+        if protocol == "5":
+            properties = Properties(PacketTypes.CONNECT)
+            properties.SessionExpiryInterval = settings.session_expiry_s
+        client.connect_async(settings.host, settings.port, keepalive=settings.keepalive_s, clean_start=False,
+                             properties=properties)
+
+    arm()
+    try:
+        client.reconnect()
+    except ssl.SSLError as exc:  # a certificate that does not verify, or no TLS at the other end
+        raise PublishError(f"MQTT broker {settings.endpoint}: TLS handshake failed: {exc} (ca_file / cert_file in "
+                           "[mqtt], or is the port a TLS port?)") from None
+    except OSError as exc:
+        if settings.tls and isinstance(exc, ConnectionResetError):  # a plain listener hangs up on a ClientHello
+            raise PublishError(f"MQTT broker {settings.endpoint} closed the connection during the TLS handshake: "
+                               "is it a TLS port? (mqtts:// or ca_file asks for TLS)") from None
+        log.info("MQTT broker %s not reachable (%s); retrying", settings.endpoint, exc)
+        arm()
 
 
 class MqttPublisher:
@@ -263,19 +280,7 @@ class MqttPublisher:
         s = self.settings
         self._connected.clear()
         self._answered.clear()
-        connect_persistent(self._client, s, self._protocol)
-        try:  # the first attempt here, not in paho's loop, which retries a failed TLS handshake silently for ever
-            self._client.reconnect()
-        except ssl.SSLError as exc:  # a certificate that does not verify, or no TLS at the other end
-            raise PublishError(f"MQTT broker {s.endpoint}: TLS handshake failed: {exc} (ca_file / cert_file in "
-                               "[mqtt], or is the port a TLS port?)") from None
-        except OSError as exc:
-            if s.tls and isinstance(exc, ConnectionResetError):  # a plain listener hangs up on a ClientHello
-                raise PublishError(f"MQTT broker {s.endpoint} closed the connection during the TLS handshake: is "
-                                   "it a TLS port? (mqtts:// or ca_file asks for TLS)") from None
-            # the broker is away: paho's loop keeps trying, messages queue meanwhile
-            log.info("MQTT broker %s not reachable (%s); retrying", s.endpoint, exc)
-            connect_persistent(self._client, s, self._protocol)
+        connect_persistent(self._client, s, self._protocol)  # a broker away: messages queue meanwhile
         self._client.loop_start()
         self._answered.wait(s.connect_timeout_s)
 

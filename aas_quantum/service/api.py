@@ -525,6 +525,15 @@ def serve(settings: ServiceSettings, server: ServerSettings, template: RunReques
         watcher = ChangeWatcher(repository, service.submit, settings.debounce_s)
         service.runner.finished = _chain(service.runner.finished, lambda job, outcome: watcher.refresh(
             [job.spec.product]) if watcher is not None and job.spec.product else None)
+        if settings.watch == "mqtt":
+            from aas_quantum.publish import MqttSettings
+            from aas_quantum.service.events import EventSubscriber
+
+            # connected here, not in the lifespan: a TLS failure is the command's error, not uvicorn's traceback
+            subscriber = EventSubscriber(MqttSettings.resolve(settings.events_url,
+                                                              client_id=f"aas-quantum-events-{settings.instance_id}"),
+                                         watcher.changed, settings.sm_repository_ids, settings.aas_repository_ids
+                                         ).connect()
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> Any:
@@ -534,14 +543,7 @@ def serve(settings: ServiceSettings, server: ServerSettings, template: RunReques
             await asyncio.to_thread(watcher.refresh)
             watcher.start()
             service.ready_checks["watcher"] = watcher.check
-            if settings.watch == "mqtt":
-                nonlocal subscriber
-                from aas_quantum.publish import MqttSettings
-                from aas_quantum.service.events import EventSubscriber
-
-                subscriber = EventSubscriber(MqttSettings.resolve(settings.events_url,
-                                                                  client_id=f"aas-quantum-events-{settings.instance_id}"),
-                                             watcher.changed, settings.sm_repository_ids, settings.aas_repository_ids)
+            if subscriber is not None:
                 subscriber.start()
                 service.ready_checks["event_broker"] = subscriber.check
             else:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -103,16 +104,20 @@ class EventSubscriber:
         self.topics = [f"sm-repository/{r.strip()}/submodels/#" for r in sm_repository_ids.split(",") if r.strip()] \
             + [f"aas-repository/{r.strip()}/shells/#" for r in aas_repository_ids.split(",") if r.strip()]
         self._connected = threading.Event()  # connected and subscribed
+        self._last_failure = ""  # why the last attempt failed, for readiness; written by paho's thread only
         self._client = new_client(settings, settings.first_protocol)
         self._client.on_connect = self._on_connect
+        self._client.on_connect_fail = self._on_connect_fail
         self._client.on_subscribe = self._on_subscribe
         self._client.on_disconnect = self._on_disconnect
         self._client.on_message = self._on_message
 
     def _on_connect(self, client: paho.Client, userdata: Any, flags: Any, reason: Any, props: Any) -> None:
         if reason.is_failure:
+            self._last_failure = f"refused: {reason}"
             log.warning("event broker %s refused the connection: %s", self.settings.endpoint, reason)
             return
+        self._last_failure = ""
         client.subscribe([(t, 1) for t in self.topics])  # again on every reconnect
 
     def _on_subscribe(self, client: paho.Client, userdata: Any, mid: int, reasons: Any, props: Any) -> None:
@@ -122,8 +127,17 @@ class EventSubscriber:
             return
         self._connected.set()  # events published from now on reach us
 
+    def _on_connect_fail(self, client: paho.Client, userdata: Any) -> None:
+        # paho calls this inside its ``except OSError`` and passes no exception: the one being handled is it
+        failure = sys.exc_info()[1]
+        reason = f"{type(failure).__name__}: {failure}" if failure else "connection failed"
+        if reason != self._last_failure:  # once per new reason, not at every retry
+            log.warning("event broker %s: %s; retrying", self.settings.endpoint, reason)
+        self._last_failure = reason
+
     def _on_disconnect(self, client: paho.Client, userdata: Any, flags: Any, reason: Any, props: Any) -> None:
         self._connected.clear()
+        self._last_failure = f"connection lost: {reason}"
 
     def _on_message(self, client: paho.Client, userdata: Any, message: paho.MQTTMessage) -> None:
         try:
@@ -135,9 +149,15 @@ class EventSubscriber:
         except Exception:
             log.exception("ignored an event on %s that could not be handled", message.topic)
 
+    def connect(self) -> EventSubscriber:
+        """The first attempt: a TLS failure is a PublishError now, before the service serves; a broker that
+        is away is none (``start`` connects once it is back). Events are kept while away (persistent session)."""
+        connect_persistent(self._client, self.settings, self.settings.first_protocol)
+        return self
+
     def start(self) -> None:
-        connect_persistent(self._client, self.settings, self.settings.first_protocol)  # events kept while away
-        self._client.loop_start()  # paho's thread: reconnects with backoff after the broker restarts
+        """Subscribe and receive, in paho's thread, which reconnects with backoff after the broker restarts."""
+        self._client.loop_start()
 
     def connected(self) -> bool:
         return self._connected.is_set()
@@ -148,7 +168,8 @@ class EventSubscriber:
         if thread is None or not thread.is_alive():
             raise ConnectionError("the event subscriber's network thread stopped")
         if not self.connected():
-            raise ConnectionError(f"not connected to {self.settings.endpoint}")
+            why = f" ({self._last_failure})" if self._last_failure else ""
+            raise ConnectionError(f"not connected to {self.settings.endpoint}{why}")
 
     def stop(self) -> None:
         self._client.disconnect()

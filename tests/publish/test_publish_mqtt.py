@@ -177,7 +177,7 @@ def test_the_event_subscriber_gets_the_publishers_tls_and_credentials(mosquitto,
     settings = MqttSettings.resolve(url, ca_file=str(certs["ca"]), cert_file=str(certs["client"]),
                                     key_file=str(certs["client-key"]), reconnect_min_s=0.1, reconnect_max_s=0.5)
     changes: queue.Queue = queue.Queue()
-    subscriber = EventSubscriber(replace(settings, client_id="events"), changes.put)
+    subscriber = EventSubscriber(replace(settings, client_id="events"), changes.put).connect()
     subscriber.start()
     try:
         _until(subscriber.connected, 30)
@@ -191,13 +191,31 @@ def test_the_event_subscriber_gets_the_publishers_tls_and_credentials(mosquitto,
     with pytest.raises(PublishError, match="TLS handshake failed"):
         MqttPublisher(wrong_ca).connect()
     refused = EventSubscriber(wrong_ca, changes.put)
-    refused.start()
+    with pytest.raises(PublishError, match=re.escape(f"{settings.endpoint}: TLS handshake failed")):
+        refused.connect()  # it used to start, retry the handshake silently and say only "not connected"
+
+
+@pytest.mark.timeout(120)
+def test_the_event_subscribers_readiness_says_why_it_is_not_connected(mosquitto):
+    broker = mosquitto()
+    settings = MqttSettings.resolve(broker.url, reconnect_min_s=0.1, reconnect_max_s=0.5)
+    subscriber = EventSubscriber(replace(settings, client_id="events"), lambda change: None).connect()
+    subscriber.start()
     try:
-        time.sleep(3)  # several reconnect attempts: the right CA connected well within this
-        with pytest.raises(ConnectionError, match="not connected"):
-            refused.check()
+        _until(subscriber.connected, 30)
+        subscriber.check()
+        broker.stop()
+
+        def named() -> bool:
+            try:
+                subscriber.check()
+            except ConnectionError as exc:
+                return "ConnectionRefusedError" in str(exc)
+            return False
+
+        _until(named, 30)  # each reconnect attempt is refused: readiness names that, not only "not connected"
     finally:
-        refused.stop()
+        subscriber.stop()
 
 
 def _until(condition: Callable[[], bool], timeout_s: float) -> None:

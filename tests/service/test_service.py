@@ -34,7 +34,18 @@ from aas_quantum.cli import app
 from aas_quantum.service.jobs import SqliteJobStore
 from aas_quantum.service.operation import DELEGATION_QUALIFIER, operations_submodel_id
 
-from tests.support import LARGE, MEDIUM, REPO, SERVICE_KEY, SMALL, FaultProxy, HeldRead, Subscriber, idta_findings
+from tests.support import (
+    LARGE,
+    MEDIUM,
+    REPO,
+    SERVICE_KEY,
+    SMALL,
+    FaultProxy,
+    HeldRead,
+    Subscriber,
+    idta_findings,
+    tls_certificates,
+)
 
 DRONE = "urn:aas-quantum:sample:drone:aas"
 EBIKE = "urn:aas-quantum:sample:ebike-drive:aas"
@@ -945,3 +956,36 @@ SCHEMA_CHECKS = [checks.not_a_server_error, checks.status_code_conformance, chec
 
 def _no_repository():
     raise AssertionError("no run starts in the schema test")
+
+
+def _serve_until_it_exits(tmp_path: Path, *args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "aas_quantum.cli", "serve", "--server", "http://127.0.0.1:9/api/v3.0", "--port", "0",
+         "--data-dir", str(tmp_path / "data"), *args], capture_output=True, text=True, timeout=120, cwd=REPO,
+        env={**os.environ, "AAS_QUANTUM_SERVICE_API_KEY": SERVICE_KEY,
+             "AAS_QUANTUM_CONFIG": str(tmp_path / "none.toml"), **env})
+
+
+@pytest.mark.timeout(180)
+def test_an_event_broker_whose_certificate_does_not_verify_stops_the_start_naming_it(mosquitto, tmp_path):
+    # it used to start, retry the handshake in paho's loop for ever and say only "not connected" in /ready
+    (tmp_path / "other").mkdir()
+    certs, stranger = tls_certificates(tmp_path), tls_certificates(tmp_path / "other")
+    broker = mosquitto(f"cafile {certs['ca']}\ncertfile {certs['server']}\nkeyfile {certs['server-key']}\n")
+    events = f"mqtts://127.0.0.1:{broker.port}"
+    started = _serve_until_it_exits(tmp_path, "--watch", "mqtt", "--events", events,
+                                    env={"AAS_QUANTUM_MQTT_CA_FILE": str(stranger["ca"])})
+    message = " ".join(started.stderr.split())
+    assert started.returncode == 4, started.stderr[-3000:]
+    assert "Traceback" not in started.stderr and f"MQTT broker 127.0.0.1:{broker.port}: TLS handshake failed" in message
+
+
+@pytest.mark.timeout(180)
+def test_a_postgresql_store_that_is_down_stops_the_start_naming_it(postgres_cluster, tmp_path):
+    postgres_cluster.stop()
+    started = _serve_until_it_exits(tmp_path, "--jobs", postgres_cluster.dsn,
+                                    env={"AAS_QUANTUM_SERVICE_LEASE_S": "1"})
+    message = " ".join(started.stderr.split())
+    assert started.returncode == 2, started.stderr[-3000:]
+    assert "Traceback" not in started.stderr
+    assert f"job store 'postgresql://127.0.0.1:{postgres_cluster.port}/postgres': cannot connect within 1 s" in message
