@@ -180,11 +180,24 @@ def _load(inputs: list[Path], shell_id: str | None, lenient: bool = False) -> tu
 @app.command()
 @_guarded
 def validate(inputs: Inputs, shell: ShellOpt = None, lenient: LenientOpt = False) -> None:
-    """Check the inputs and build the problem without solving."""
-    from aas_quantum.display import print_validated
+    """Check the inputs and build the problem without solving; inputs without a product (a supplier's or a
+    component maker's file) have each of their SupplierOffers, ComponentVariants and BoM submodels checked."""
+    from aas_quantum.app import FileRepository, ProductInput
+    from aas_quantum.display import print_checked, print_validated
 
-    problem, shell_id = _load(inputs, shell, lenient)
-    print_validated(console, shell_id, problem)
+    repository = FileRepository(inputs, lenient)
+    try:
+        _warn(repository.warnings)
+        checks = [] if shell is not None or repository.products() else repository.check_submodels()
+        if not checks:  # a product (or nothing at all: then the product's absence is the error)
+            product = ProductInput.read(repository, repository.product(shell))
+            print_validated(console, product.shell_id, product.problem())
+            return
+    finally:
+        repository.close()
+    errors = print_checked(console, checks)
+    if errors:
+        raise BomInputError(f"{errors} of {len(checks)} submodel(s) have errors (listed above)")
 
 
 @app.command()
