@@ -567,11 +567,12 @@ def batch(
     if not files and not all_products:
         raise ConfigError("give packages, folders, --list FILE, or --server URL --all")
     check_output_folder(out)
-    runs, broken = plan(files, shared or [], server_settings, load_scenarios(scenarios))
+    loaded = load_scenarios(scenarios)
+    runs, broken = plan(files, shared or [], server_settings, loaded)
     if not runs and not broken:
         raise BomInputError("the inputs hold no product (no shell references a BomOptimizationRequest)")
     result = run_batch(runs, out, workers or os.cpu_count() or 1, force, RichBatchDisplay(err_console), dask, broken)
-    markdown, page = write_report(out, result.keys)
+    markdown, page = write_report(out, result.keys, [s.name for s in loaded])
     if purchasing:
         from aas_quantum.batch import write_purchasing
         for scenario, suppliers, folder in write_purchasing(out, result.keys):
