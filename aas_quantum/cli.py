@@ -180,11 +180,24 @@ def _load(inputs: list[Path], shell_id: str | None, lenient: bool = False) -> tu
 @app.command()
 @_guarded
 def validate(inputs: Inputs, shell: ShellOpt = None, lenient: LenientOpt = False) -> None:
-    """Check the inputs and build the problem without solving."""
-    from aas_quantum.display import print_validated
+    """Check the inputs and build the problem without solving; inputs without a product (a supplier's or a
+    component maker's file) have each of their SupplierOffers, ComponentVariants and BoM submodels checked."""
+    from aas_quantum.app import FileRepository, ProductInput
+    from aas_quantum.display import print_checked, print_validated
 
-    problem, shell_id = _load(inputs, shell, lenient)
-    print_validated(console, shell_id, problem)
+    repository = FileRepository(inputs, lenient)
+    try:
+        _warn(repository.warnings)
+        checks = [] if shell is not None or repository.products() else repository.check_submodels()
+        if not checks:  # a product (or nothing at all: then the product's absence is the error)
+            product = ProductInput.read(repository, repository.product(shell))
+            print_validated(console, product.shell_id, product.problem())
+            return
+    finally:
+        repository.close()
+    errors = print_checked(console, checks)
+    if errors:
+        raise BomInputError(f"{errors} of {len(checks)} submodel(s) have errors (listed above)")
 
 
 @app.command()
@@ -554,11 +567,12 @@ def batch(
     if not files and not all_products:
         raise ConfigError("give packages, folders, --list FILE, or --server URL --all")
     check_output_folder(out)
-    runs, broken = plan(files, shared or [], server_settings, load_scenarios(scenarios))
+    loaded = load_scenarios(scenarios)
+    runs, broken = plan(files, shared or [], server_settings, loaded)
     if not runs and not broken:
         raise BomInputError("the inputs hold no product (no shell references a BomOptimizationRequest)")
     result = run_batch(runs, out, workers or os.cpu_count() or 1, force, RichBatchDisplay(err_console), dask, broken)
-    markdown, page = write_report(out, result.keys)
+    markdown, page = write_report(out, result.keys, [s.name for s in loaded])
     if purchasing:
         from aas_quantum.batch import write_purchasing
         for scenario, suppliers, folder in write_purchasing(out, result.keys):

@@ -21,6 +21,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from aas_quantum.aas.mapping import SubmodelCheck
 from aas_quantum.app import Listener, OutcomeStatus, RunEvent, RunOutcome, RunState, RunSummary, SavedResult
 from aas_quantum.batch import MEASURES, Display, Front
 from aas_quantum.explain import PositionExplanation
@@ -75,6 +76,22 @@ def print_validated(console: Console, shell_id: str, problem: BomProblem) -> Non
                   f"options, {len(problem.constraints)} constraints")
     for note in problem.pruned:
         console.print(f"  pruned {text(note)}", highlight=False)
+
+
+def print_checked(console: Console, checks: Sequence[SubmodelCheck]) -> int:
+    """What ``validate`` checked in inputs without a product, per kind with the submodel ids, and each
+    defect with its place; returns the number of submodels with a defect."""
+    kinds = list(dict.fromkeys(c.kind for c in checks))
+    for kind in kinds:
+        mine = [c for c in checks if c.kind == kind]
+        errors = sum(c.error is not None for c in mine)
+        console.print(f"checked {len(mine)} {text(kind)} submodel{'s' if len(mine) != 1 else ''} "
+                      f"({', '.join(text(c.submodel_id) for c in mine)}), {errors} error{'s' if errors != 1 else ''}",
+                      highlight=False, soft_wrap=True)
+        for check in mine:
+            if check.error is not None:
+                console.print(f"  [red]error[/] {text(str(check.error))}", highlight=False, soft_wrap=True)
+    return sum(c.error is not None for c in checks)
 
 
 @contextlib.contextmanager

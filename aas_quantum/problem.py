@@ -413,25 +413,32 @@ def _offers_by_part(
 ) -> dict[str, list[tuple[Supplier, Offer]]]:
     by_part: dict[str, list[tuple[Supplier, Offer]]] = defaultdict(list)
     for supplier in suppliers:
-        if not 0.0 <= supplier.risk_score <= 1.0:
-            raise BomInputError(f"RiskScore must be within 0..1, got {supplier.risk_score}",
-                                supplier.location.child("RiskScore"))
+        check_supplier(supplier)
         for offer in supplier.offers:
-            _check_offer(offer, request, rates)
+            if offer.currency not in rates:
+                raise BomInputError(
+                    f"price in {offer.currency} but the request is in {request.currency} and gives no exchange "
+                    f"rate for {offer.currency} (add it to ExchangeRates)",
+                    offer.location.child("Currency"),
+                )
             by_part[offer.part_number].append((supplier, offer))
     return by_part
 
 
-def _check_offer(offer: Offer, request: Request, rates: dict[str, float]) -> None:
+def check_supplier(supplier: Supplier) -> None:
+    """The rules a supplier's offers obey whatever product buys from them, so a supplier can check
+    their own file before any product (and its request's currency) is known."""
+    if not 0.0 <= supplier.risk_score <= 1.0:
+        raise BomInputError(f"RiskScore must be within 0..1, got {supplier.risk_score}",
+                            supplier.location.child("RiskScore"))
+    for offer in supplier.offers:
+        _check_offer(offer)
+
+
+def _check_offer(offer: Offer) -> None:
     loc = offer.location
     if offer.currency not in ISO_4217:
         raise BomInputError(f"unknown currency {offer.currency!r} (not an ISO 4217 code)", loc.child("Currency"))
-    if offer.currency not in rates:
-        raise BomInputError(
-            f"price in {offer.currency} but the request is in {request.currency} and gives no exchange rate "
-            f"for {offer.currency} (add it to ExchangeRates)",
-            loc.child("Currency"),
-        )
     prices = [offer.unit_price] + [b.unit_price for b in offer.price_breaks]
     if any(not math.isfinite(p) or p < 0 for p in prices):
         raise BomInputError(f"negative or non-finite UnitPrice in offer for {offer.part_number!r}",
@@ -442,6 +449,12 @@ def _check_offer(offer: Offer, request: Request, rates: dict[str, float]) -> Non
         raise BomInputError(f"negative MaxQuantity in offer for {offer.part_number!r}", loc.child("MaxQuantity"))
 
 
+def check_position(spec: PositionSpec) -> None:
+    """The rules a position obeys whatever request it is bought under (a component file is checked alone)."""
+    if not spec.quantity > 0:
+        raise BomInputError(f"Quantity must be positive, got {spec.quantity}", spec.location.child("Quantity"))
+
+
 def _position_options(
     spec: PositionSpec,
     request: Request,
@@ -450,8 +463,7 @@ def _position_options(
     rates: dict[str, float],
     first_index: int,
 ) -> tuple[list[Option], list[str]]:
-    if not spec.quantity > 0:
-        raise BomInputError(f"Quantity must be positive, got {spec.quantity}", spec.location.child("Quantity"))
+    check_position(spec)
     options: list[Option] = []
     notes: list[str] = []
     weights = request.weights

@@ -221,11 +221,15 @@ def test_file_level_errors(cli, tmp_path: Path):
     text = tmp_path / "notes.txt"
     text.write_text("hello")
     files = write(generate.drone(), tmp_path)
+    empty = tmp_path / "shell-only.json"  # no product, and nothing a supplier or component maker checks
+    empty.write_text(json.dumps({"assetAdministrationShells": [{
+        "id": "urn:aas-quantum:bad:other", "modelType": "AssetAdministrationShell",
+        "assetInformation": {"assetKind": "Instance", "globalAssetId": "urn:aas-quantum:bad:other:asset"}}]}))
     cases = [
         ([str(tmp_path / "missing.aasx")], "file not found"),
         ([str(garbage)], "not a valid AAS JSON file"),
         ([str(text)], "unsupported file type '.txt'"),
-        ([str(files[1])], "no shell references a BomOptimizationRequest"),
+        ([str(empty)], "no shell references a BomOptimizationRequest"),  # a supplier file alone is checked
         ([str(files[0]), str(files[0]), str(files[1])], "duplicate identifier"),
         ([str(files[0])], "is offered by no supplier"),
     ]

@@ -85,6 +85,10 @@ class FileRepository:
     def product(self, shell_id: str | None) -> str:
         return mapping.product_shell(self._environment(), shell_id).id
 
+    def check_submodels(self) -> list[mapping.SubmodelCheck]:
+        """The inputs' supplier and component submodels each checked alone (for files that hold no product)."""
+        return mapping.check_submodels(self._environment())
+
     def read(self, shell_id: str) -> AasEnvironment:
         return self._environment()
 

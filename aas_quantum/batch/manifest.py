@@ -102,8 +102,12 @@ class Manifest:
 
 
 def finished(entry: ManifestEntry | None, fingerprint: str | None) -> bool:
-    """Whether a recorded run stands: it ended (ok or infeasible), its inputs are unchanged, its files exist."""
+    """Whether a recorded run stands: it ended (ok or infeasible), its inputs are unchanged, and an ok run's
+    files exist. An infeasible run writes no file: its answer is the manifest row, so asking for files
+    redid it (the same solve, the same answer) on every run of the batch."""
     if entry is None or entry.status not in FINISHED_STATUSES or fingerprint is None:
         return False
+    if entry.fingerprint != fingerprint:
+        return False
     files = (entry.outcome.get("outputs") or {})
-    return entry.fingerprint == fingerprint and all(files.get(k) and Path(files[k]).is_file() for k in ("aasx", "json"))
+    return entry.status == "infeasible" or all(files.get(k) and Path(files[k]).is_file() for k in ("aasx", "json"))

@@ -2,9 +2,10 @@
 or a wiki) and ``report.html`` (one self-contained file, plots embedded, opens offline).
 
 Per product and scenario: cost, objective, greedy objective, improvement vs greedy, gap to the
-proven optimum, solver, time, status and a link to the result file. Plots: chosen vs greedy per
-product, solvers used (with their median time), each scenario's cost against the first scenario's,
-and the Pareto fronts of ``pareto`` runs written into the same folder.
+proven optimum, solver, time, status, a link to the result file and, for a run that is not ok, why.
+Plots: chosen vs greedy per product, solvers used (with their median time), each scenario's cost
+against the first scenario's (the first in the scenario file), and the Pareto fronts of ``pareto``
+runs written into the same folder.
 """
 
 from __future__ import annotations
@@ -60,20 +61,23 @@ def _link(path: str, base: Path) -> str:
     return os.path.relpath(path, base) if path else ""
 
 
-def rows_of(out: Path, keys: Collection[str] | None = None) -> list[Row]:
-    """The manifest's runs (only ``keys`` when given: the manifest keeps runs of earlier batches too)."""
+def rows_of(out: Path, keys: Collection[str] | None = None, scenarios: Sequence[str] = ()) -> list[Row]:
+    """The manifest's runs (only ``keys`` when given: the manifest keeps runs of earlier batches too), in
+    the order of ``scenarios`` (the scenario file's; scenarios it does not name follow, by name)."""
     manifest = Manifest(out)
     try:
         entries = manifest.entries()
     finally:
         manifest.close()
+    order = {name: i for i, name in enumerate(scenarios)}
     return sorted((Row.of(e) for k, e in entries.items() if keys is None or k in keys),
-                  key=lambda r: (r.scenario, r.shell_id))
+                  key=lambda r: (order.get(r.scenario, len(order)), r.scenario, r.shell_id))
 
 
-def write_report(out: Path, keys: Collection[str] | None = None) -> tuple[Path, Path]:
-    """``report.md`` and ``report.html`` in ``out``, from the manifest there."""
-    rows = rows_of(out, keys)
+def write_report(out: Path, keys: Collection[str] | None = None, scenarios: Sequence[str] = ()) -> tuple[Path, Path]:
+    """``report.md`` and ``report.html`` in ``out``, from the manifest there; ``scenarios`` are the scenario
+    names in the file's order: the first is the one the others are compared with."""
+    rows = rows_of(out, keys, scenarios)
     pareto = _pareto_fronts(out)
     markdown = out / "report.md"
     page = out / "report.html"
@@ -90,13 +94,16 @@ def _counts(rows: Sequence[Row]) -> str:
 
 
 _HEADER = ("Scenario", "Product", "Status", "Total cost", "Objective", "Greedy objective", "Improvement vs greedy %",
-           "Gap to optimum %", "Solver", "Time s", "Result")
+           "Gap to optimum %", "Solver", "Time s", "Result", "Reason")
+_RESULT = _HEADER.index("Result")
 
 
 def _cells(row: Row, base: Path) -> list[str]:
+    """A row's cells; the reason only where the run is not ok (an infeasible run's limits that cannot be
+    met, a failure's cause): without it the row said only that, not why."""
     return [row.scenario, row.product_id, row.status, _number(row.total_cost), _number(row.objective),
             _number(row.greedy_objective), _number(row.improvement_pct, 3), _number(row.gap_pct, 3), row.solver,
-            _number(row.wall_time_s, 1), _link(row.result_file, base)]
+            _number(row.wall_time_s, 1), _link(row.result_file, base), "" if row.status == "ok" else row.reason]
 
 
 def _markdown(rows: Sequence[Row], out: Path) -> str:
@@ -106,9 +113,9 @@ def _markdown(rows: Sequence[Row], out: Path) -> str:
              "| " + " | ".join(_HEADER) + " |", "|" + "---|" * len(_HEADER)]
     for row in rows:
         cells = _cells(row, out)
-        if cells[-1]:
-            cells[-1] = f"[{Path(cells[-1]).name}]({cells[-1]})"
-        lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+        if cells[_RESULT]:
+            cells[_RESULT] = f"[{Path(cells[_RESULT]).name}]({cells[_RESULT]})"
+        lines.append("| " + " | ".join(" ".join(c.split()).replace("|", "\\|") for c in cells) + " |")
     failed = [r for r in rows if r.status == "failed"]
     if failed:
         lines += ["", "## Failed runs", ""] + [f"- `{r.scenario}` / `{r.shell_id}`: {r.reason}" for r in failed]
@@ -119,24 +126,34 @@ def _markdown(rows: Sequence[Row], out: Path) -> str:
 
 
 def _plots(rows: Sequence[Row], pareto: Sequence[dict[str, Any]]) -> list[tuple[str, str]]:
+    return [(title, png_data_uri(figure)) for title, figure in figures(rows, pareto)]
+
+
+def _short(product_id: str) -> str:
+    return product_id.rsplit(":", 1)[-1][:18]
+
+
+def figures(rows: Sequence[Row], pareto: Sequence[dict[str, Any]]) -> list[tuple[str, Any]]:
+    """The report's matplotlib figures with their titles (open: the caller saves and closes them). ``rows``
+    come in scenario file order (``rows_of``): their first scenario is the one the deltas compare with."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    plots: list[tuple[str, str]] = []
+    plots: list[tuple[str, Any]] = []
     solved = [r for r in rows if r.objective is not None]
-    scenarios = sorted({r.scenario for r in solved})
+    scenarios = list(dict.fromkeys(r.scenario for r in solved))
     for scenario in scenarios:
         mine = [r for r in solved if r.scenario == scenario]
         figure, axes = plt.subplots(figsize=(max(6, len(mine) * 0.6), 3.5))
         x = range(len(mine))
         axes.bar([i - 0.2 for i in x], [r.objective or 0 for r in mine], 0.4, label="chosen")
         axes.bar([i + 0.2 for i in x], [r.greedy_objective or 0 for r in mine], 0.4, label="greedy")
-        axes.set_xticks(list(x), [r.product_id.rsplit(":", 1)[-1][:18] for r in mine], rotation=60, ha="right")
+        axes.set_xticks(list(x), [_short(r.product_id) for r in mine], rotation=60, ha="right")
         axes.set_ylabel("objective")
         axes.legend()
-        plots.append((f"Chosen vs greedy objective per product ({scenario})", png_data_uri(figure)))
+        plots.append((f"Chosen vs greedy objective per product ({scenario})", figure))
     methods = sorted({r.solver for r in solved})
     if methods:
         figure, axes = plt.subplots(figsize=(6, 3))
@@ -145,28 +162,46 @@ def _plots(rows: Sequence[Row], pareto: Sequence[dict[str, Any]]) -> list[tuple[
         for i, m in enumerate(methods):
             axes.annotate(f"{sum(r.solver == m for r in solved)} runs", (i, times[i]), ha="center", va="bottom")
         axes.set_ylabel("median run time, s")
-        plots.append(("Solvers used and their median run time", png_data_uri(figure)))
-    if len(scenarios) > 1:
-        first = {r.shell_id: r for r in solved if r.scenario == scenarios[0]}
-        figure, axes = plt.subplots(figsize=(7, 3.5))
-        for scenario in scenarios[1:]:
-            pairs = [(r.product_id.rsplit(":", 1)[-1][:18], 100 * ((r.total_cost or 0) / (first[r.shell_id].total_cost
-                                                                   or 1) - 1))
-                     for r in solved if r.scenario == scenario and r.shell_id in first]
-            axes.plot([p[0] for p in pairs], [p[1] for p in pairs], "o-", label=scenario)
-        axes.axhline(0, color="grey", linewidth=0.8)
-        axes.set_ylabel(f"total cost vs {scenarios[0]}, %")
-        axes.tick_params(axis="x", rotation=60)
-        axes.legend()
-        plots.append((f"Scenario deltas (total cost against {scenarios[0]})", png_data_uri(figure)))
+        plots.append(("Solvers used and their median run time", figure))
+    delta = _deltas(rows)
+    if delta is not None:
+        plots.append(delta)
     for front in pareto:
         figure, axes = plt.subplots(figsize=(5, 3.5))
         points = front["points"]
         axes.plot([p["x"] for p in points], [p["y"] for p in points], "o-")
         axes.set_xlabel(front["x"])
         axes.set_ylabel(front["y"])
-        plots.append((f"Pareto front of {front['product_id']}", png_data_uri(figure)))
+        plots.append((f"Pareto front of {front['product_id']}", figure))
     return plots
+
+
+def _deltas(rows: Sequence[Row]) -> tuple[str, Any] | None:
+    """Each scenario's total cost against the first scenario's, per product: grouped bars, since the
+    products are categories (a line between them drew a trend across unrelated products)."""
+    import matplotlib.pyplot as plt
+
+    scenarios = list(dict.fromkeys(r.scenario for r in rows))
+    solved = [r for r in rows if r.total_cost is not None]
+    if len(scenarios) < 2:
+        return None
+    first = {r.shell_id: r for r in solved if r.scenario == scenarios[0]}
+    others = [s for s in scenarios[1:] if any(r.scenario == s and r.shell_id in first for r in solved)]
+    if not others:
+        return None
+    products = list(dict.fromkeys(r.shell_id for r in solved if r.scenario in others and r.shell_id in first))
+    figure, axes = plt.subplots(figsize=(max(7, len(products) * 0.5 * len(others)), 3.5))
+    width = 0.8 / len(others)
+    for n, scenario in enumerate(others):
+        mine = {r.shell_id: r for r in solved if r.scenario == scenario}
+        at = [(i, 100 * ((mine[p].total_cost or 0) / (first[p].total_cost or 1) - 1))
+              for i, p in enumerate(products) if p in mine]
+        axes.bar([i - 0.4 + width * (n + 0.5) for i, _ in at], [d for _, d in at], width, label=scenario)
+    axes.axhline(0, color="grey", linewidth=0.8)
+    axes.set_xticks(range(len(products)), [_short(first[p].product_id) for p in products], rotation=60, ha="right")
+    axes.set_ylabel(f"total cost vs {scenarios[0]}, %")
+    axes.legend()
+    return f"Scenario deltas (total cost against {scenarios[0]}, the first scenario)", figure
 
 
 def _pareto_fronts(out: Path) -> list[dict[str, Any]]:
@@ -184,9 +219,10 @@ def _html(rows: Sequence[Row], out: Path, pareto: Sequence[dict[str, Any]]) -> s
     body = []
     for row in rows:
         cells = _cells(row, out)
-        link = cells.pop()
-        tds = "".join(f"<td>{html.escape(c)}</td>" for c in cells)
+        link = cells[_RESULT]
+        tds = "".join(f"<td>{html.escape(c)}</td>" for c in cells[:_RESULT])
         tds += f'<td><a href="{html.escape(link)}">{html.escape(Path(link).name)}</a></td>' if link else "<td></td>"
+        tds += "".join(f'<td class="reason">{html.escape(c)}</td>' for c in cells[_RESULT + 1:])
         body.append(f'<tr class="{html.escape(row.status)}">{tds}</tr>')
     figures = "".join(f"<h2>{html.escape(title)}</h2><img alt=\"{html.escape(title)}\" src=\"{data}\">"
                       for title, data in _plots(rows, pareto))
@@ -195,7 +231,7 @@ def _html(rows: Sequence[Row], out: Path, pareto: Sequence[dict[str, Any]]) -> s
     return (
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>aas-quantum batch report</title>"
         "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}td,th{border:1px solid #ccc;"
-        "padding:3px 6px;text-align:right}td:nth-child(-n+3),th{text-align:left}tr.failed{background:#fdd}"
+        "padding:3px 6px;text-align:right}td:nth-child(-n+3),td.reason,th{text-align:left}tr.failed{background:#fdd}"
         "tr.infeasible{background:#ffd}img{max-width:100%}</style></head><body>"
         f"<h1>Batch report</h1><p>{len(rows)} runs: {html.escape(_counts(rows))}. Improvement vs greedy and gap to "
         "optimum are on the objective (cost plus the weighted CO2, risk and concentration terms).</p>"

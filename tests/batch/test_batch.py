@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import html
 import json
 import os
 import queue
@@ -489,3 +490,110 @@ def test_pareto_solves_once_per_point_found_not_once_per_bound(tmp_path, cli, mo
         assert len(solves) <= len(points) + (2 if y == "co2" else 1) + 1, (len(solves), len(points))
         if product == MEDIUM:
             assert len(points) >= 3  # the e-bike trades cost against each measure
+
+
+def _impossible(path: Path, budget: float) -> Path:
+    """A product no selection fits: its budget is below any selection's cost."""
+    from dataclasses import replace
+
+    catalog = synthetic_catalog(4, 7)
+    write_aasx(path, catalog_objects(replace(catalog, request=replace(catalog.request, budget=budget)),
+                                     "urn:aas-quantum:test:impossible"))
+    return path
+
+
+def _html_rows(page: str, status: str) -> list[str]:
+    return re.findall(rf'<tr class="{status}">(.*?)</tr>', page)
+
+
+def test_an_infeasible_run_gives_its_reason_in_the_report_and_is_not_solved_again(tmp_path, cli):
+    folder = tmp_path / "products"
+    packages(folder, 1, positions=5)
+    impossible = _impossible(folder / "impossible.aasx", 1.0)
+    out = tmp_path / "out"
+    args = ["batch", str(folder), "--out", str(out), "--workers", "1"]
+    first = cli.invoke(app, args)
+    assert first.exit_code == 0, first.output
+    rows = manifest_rows(out)
+    key = "baseline/urn:aas-quantum:test:impossible:aas"
+    assert rows[key][0] == "infeasible" and len(rows) == 2
+    with sqlite3.connect(out / "batch-manifest.sqlite") as db:
+        (reason,) = db.execute("SELECT reason FROM runs WHERE key = ?", (key,)).fetchone()
+    assert "Budget" in reason
+    # the row says why, in both formats (not only the terminal did)
+    lines = (out / "report.md").read_text().splitlines()
+    header = [c.strip() for c in next(ln for ln in lines if ln.startswith("| Scenario")).strip("|").split("|")]
+    infeasible = next(ln for ln in lines if "| infeasible |" in ln)
+    cells = dict(zip(header, (c.strip() for c in infeasible.strip("|").split("|")), strict=True))
+    assert cells["Reason"] == " ".join(reason.split()).replace("|", "\\|")
+    assert [html.escape(reason) in row for row in _html_rows((out / "report.html").read_text(), "infeasible")] == [True]
+
+    again = cli.invoke(app, args)  # nothing changed: nothing is solved again, the infeasible run included
+    assert again.exit_code == 0, again.output
+    assert "2 of 2 runs finished earlier with unchanged inputs: skipped" in " ".join(again.output.split())
+    assert manifest_rows(out) == rows
+    assert "| infeasible |" in (out / "report.md").read_text()
+
+    _impossible(impossible, 2.0)  # a changed input is solved again, and only that run
+    changed = cli.invoke(app, args)
+    assert changed.exit_code == 0, changed.output
+    after = manifest_rows(out)
+    assert after[key][1] > rows[key][1] and after[key][0] == "infeasible"
+    assert all(after[k] == rows[k] for k in rows if k != key)
+
+
+SCENARIOS_NOT_SORTED = """
+[[scenario]]
+name = "zeta-baseline"
+method = "exact"
+
+[[scenario]]
+name = "alpha-co2"
+method = "exact"
+[scenario.weights]
+co2_price_per_kg = 5.0
+
+[[scenario]]
+name = "beta-lead"
+method = "exact"
+[scenario.limits]
+max_lead_time_days = 40
+"""
+
+
+def test_the_deltas_compare_with_the_first_scenario_in_the_file_as_bars(tmp_path, cli):
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Rectangle
+
+    from aas_quantum.batch.report import figures, rows_of
+
+    folder = tmp_path / "products"
+    packages(folder, 3, positions=5)
+    (tmp_path / "scenarios.toml").write_text(SCENARIOS_NOT_SORTED)
+    out = tmp_path / "out"
+    done = cli.invoke(app, ["batch", str(folder), "--scenarios", str(tmp_path / "scenarios.toml"), "--out", str(out),
+                            "--workers", "1"])
+    assert done.exit_code == 0, done.output
+    page = (out / "report.html").read_text()
+    assert "total cost against zeta-baseline" in page and "against alpha-co2" not in page
+    scenario_column = [ln.split("|")[1].strip() for ln in (out / "report.md").read_text().splitlines()
+                       if ln.startswith("| ") and not ln.startswith("| Scenario")]
+    assert list(dict.fromkeys(scenario_column)) == ["zeta-baseline", "alpha-co2", "beta-lead"]
+
+    rows = rows_of(out, scenarios=["zeta-baseline", "alpha-co2", "beta-lead"])
+    drawn = dict(figures(rows, []))
+    title = next(t for t in drawn if t.startswith("Scenario deltas"))
+    assert "zeta-baseline" in title
+    axes = drawn[title].axes[0]
+    assert axes.get_ylabel() == "total cost vs zeta-baseline, %"
+    # no line joins products (categories): only the zero line, which is flat
+    assert all(len(set(line.get_ydata())) <= 1 for line in axes.get_lines() if isinstance(line, Line2D))
+    bars = [p for p in axes.patches if isinstance(p, Rectangle)]
+    assert len(bars) == 3 * 2  # a bar per product and compared scenario
+    costs = {(r.scenario, r.shell_id): r.total_cost for r in rows}
+    expected = sorted(round(100 * (costs[(s, p)] / costs[("zeta-baseline", p)] - 1), 6)
+                      for s in ("alpha-co2", "beta-lead") for p in {r.shell_id for r in rows})
+    assert sorted(round(b.get_height(), 6) for b in bars) == expected
+    import matplotlib.pyplot as plt
+
+    plt.close("all")
