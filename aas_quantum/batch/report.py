@@ -21,6 +21,7 @@ from typing import Any
 from aas_quantum.atomic import atomic_write
 from aas_quantum.batch.manifest import Manifest, ManifestEntry
 from aas_quantum.plots import png_data_uri
+from aas_quantum.problem import product_name
 
 
 @dataclass(frozen=True)
@@ -29,7 +30,7 @@ class Row:
 
     scenario: str
     shell_id: str
-    product_id: str
+    product: str  # the product's name (``BomProblem.name``), the same in every row of the product
     status: str
     total_cost: float | None
     objective: float | None
@@ -42,10 +43,14 @@ class Row:
     reason: str
 
     @classmethod
-    def of(cls, entry: ManifestEntry) -> Row:
+    def of(cls, entry: ManifestEntry, names: dict[str, str]) -> Row:
+        """``names``: shell id -> the product name any run of it recorded (a run that failed before it
+        read its product recorded none: the shell id's own segment is the last resort)."""
         outcome = entry.outcome
         kpis = outcome.get("kpis") or {}
-        return cls(entry.scenario, entry.shell_id, str(outcome.get("product_id") or entry.shell_id), entry.status,
+        product = str(outcome.get("product_name") or names.get(entry.shell_id)
+                      or (product_name(entry.shell_id) if entry.shell_id else ""))
+        return cls(entry.scenario, entry.shell_id, product, entry.status,
                    kpis.get("total_cost"), kpis.get("objective"), kpis.get("greedy_objective"),
                    kpis.get("improvement_vs_greedy_pct"), kpis.get("gap_to_optimum_pct"),
                    str((outcome.get("solver") or {}).get("method") or ""), entry.wall_time_s,
@@ -67,7 +72,8 @@ def rows_of(out: Path, keys: Collection[str] | None = None) -> list[Row]:
         entries = manifest.entries()
     finally:
         manifest.close()
-    return sorted((Row.of(e) for k, e in entries.items() if keys is None or k in keys),
+    names = {e.shell_id: str(e.outcome["product_name"]) for e in entries.values() if e.outcome.get("product_name")}
+    return sorted((Row.of(e, names) for k, e in entries.items() if keys is None or k in keys),
                   key=lambda r: (r.scenario, r.shell_id))
 
 
@@ -94,7 +100,7 @@ _HEADER = ("Scenario", "Product", "Status", "Total cost", "Objective", "Greedy o
 
 
 def _cells(row: Row, base: Path) -> list[str]:
-    return [row.scenario, row.product_id, row.status, _number(row.total_cost), _number(row.objective),
+    return [row.scenario, row.product, row.status, _number(row.total_cost), _number(row.objective),
             _number(row.greedy_objective), _number(row.improvement_pct, 3), _number(row.gap_pct, 3), row.solver,
             _number(row.wall_time_s, 1), _link(row.result_file, base)]
 
@@ -133,7 +139,7 @@ def _plots(rows: Sequence[Row], pareto: Sequence[dict[str, Any]]) -> list[tuple[
         x = range(len(mine))
         axes.bar([i - 0.2 for i in x], [r.objective or 0 for r in mine], 0.4, label="chosen")
         axes.bar([i + 0.2 for i in x], [r.greedy_objective or 0 for r in mine], 0.4, label="greedy")
-        axes.set_xticks(list(x), [r.product_id.rsplit(":", 1)[-1][:18] for r in mine], rotation=60, ha="right")
+        axes.set_xticks(list(x), [r.product[:18] for r in mine], rotation=60, ha="right")
         axes.set_ylabel("objective")
         axes.legend()
         plots.append((f"Chosen vs greedy objective per product ({scenario})", png_data_uri(figure)))
@@ -150,7 +156,7 @@ def _plots(rows: Sequence[Row], pareto: Sequence[dict[str, Any]]) -> list[tuple[
         first = {r.shell_id: r for r in solved if r.scenario == scenarios[0]}
         figure, axes = plt.subplots(figsize=(7, 3.5))
         for scenario in scenarios[1:]:
-            pairs = [(r.product_id.rsplit(":", 1)[-1][:18], 100 * ((r.total_cost or 0) / (first[r.shell_id].total_cost
+            pairs = [(r.product[:18], 100 * ((r.total_cost or 0) / (first[r.shell_id].total_cost
                                                                    or 1) - 1))
                      for r in solved if r.scenario == scenario and r.shell_id in first]
             axes.plot([p[0] for p in pairs], [p[1] for p in pairs], "o-", label=scenario)
@@ -165,7 +171,8 @@ def _plots(rows: Sequence[Row], pareto: Sequence[dict[str, Any]]) -> list[tuple[
         axes.plot([p["x"] for p in points], [p["y"] for p in points], "o-")
         axes.set_xlabel(front["x"])
         axes.set_ylabel(front["y"])
-        plots.append((f"Pareto front of {front['product_id']}", png_data_uri(figure)))
+        name = front.get("product_name") or product_name(str(front.get("product_id", "")))
+        plots.append((f"Pareto front of {name}", png_data_uri(figure)))
     return plots
 
 
