@@ -171,3 +171,4 @@ class Catalog:
     suppliers: tuple[Supplier, ...]
     sources: tuple[SourceSubmodel, ...] = ()  # template submodels read besides the contract's own
     product_designation: str = ""  # what the product is called (its Nameplate, else its shell's description)
+    product_name: str = ""  # its short name, from its ids (``problem.product_name``); "" until read from an AAS

@@ -266,7 +266,6 @@ def optimize(
         check_output_folder,
         execute_all,
         open_repository,
-        plot_path,
     )
     from aas_quantum.display import print_failures, print_outcomes, progress
     given = {"time_limit_s": time_limit, "seed": seed, "reps": reps, "shots": shots, "qubit_budget": qubit_budget,
@@ -299,7 +298,7 @@ def optimize(
                 raise BomInputError("--all: no product shell with a BomOptimizationRequest found")
             requests = [RunRequest(product=sid, method=solver, parameters=parameters, out=out, erp=erp_output,
                                    dry_run=dry_run, overrides=RequestOverrides(lot_size=lot_size),
-                                   plot=plot_path(plot, out, sid, len(shell_ids))) for sid in shell_ids]
+                                   plot=plot, plot_each=len(shell_ids) > 1) for sid in shell_ids]
             outcomes = execute_all(requests, repository, [*listeners, shown])
     finally:
         repository.close()
@@ -356,7 +355,7 @@ def export_result(
     erp_output = ErpOutput.load(erp_names or "generic", erp_format, erp_set or ())
     shell_id, saved = read_saved_run(inputs, shell)
     document = erp.erp_document(*saved)
-    stem = output_stem(shell_id)
+    stem = output_stem(shell_id, saved[0].name)
     check_output_folder(out)
     refuse_overwriting_inputs(erp_output.targets(out, stem), inputs)
     print_erp(console, erp.export(document, erp_output.profiles, erp_output.formats, out, stem))

@@ -97,7 +97,7 @@ def _without(problem: BomProblem, choice: Sequence[int], p: int, chosen: Option,
     """The best selection that does not use ``chosen`` (exact), as the next best of position ``p``."""
     without = LinearConstraint(f"Without {chosen.part_number}", "rule", ((chosen.index, 1.0),), "<=", 0.0)
     barred = BomProblem(problem.product_id, problem.currency, problem.positions, (*problem.constraints, without),
-                        problem.concentration_weight, problem.request)
+                        problem.concentration_weight, problem.request, name=problem.name)
     solution = get_solver("exact").solve(barred, SolveOptions(time_limit_s=time_limit_s))
     if not solution.is_feasible or solution.choice is None or solution.objective is None:
         return None

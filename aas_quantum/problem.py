@@ -10,10 +10,12 @@ read the same list. The only non-linear term is the supplier-concentration penal
 from __future__ import annotations
 
 import math
+import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property
+from urllib.parse import urlsplit
 
 import numpy as np
 
@@ -82,10 +84,37 @@ class Option:
         return 0.0 if value is None else self.quantity * value
 
 
-def product_number(product_id: str) -> str:
-    """The short name ERPs and OPC UA use for a product: the last segment of its id
-    (``urn:aas-quantum:sample:drone:QX5-Inspect`` -> ``QX5-Inspect``)."""
-    return product_id.rstrip("/").split(":")[-1].split("/")[-1]
+# trailing id segments that say what kind of object the id names, not which product it is
+GENERIC_ID_SEGMENTS = frozenset({"aas", "shell", "asset", "product", "ids", "id", "sm", "submodel", "urn", "uuid"})
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.IGNORECASE)
+
+
+def product_name(*ids: str, designation: str = "") -> str:
+    """The one short name of a product (ERP material / item number, output file names, batch reports):
+    the meaningful segment of the first of ``ids`` that has one, in the caller's order of preference.
+
+    Ids end alike (``...:drone:aas``, ``.../drone/aas``, ``.../drone/``, ``...:shell``), so the last
+    segment is often the kind of object, not the product: empty and generic trailing segments are
+    skipped, and a URL's host is never a name. A UUID names no product for people: the next id is
+    tried, then ``designation``, and only then ``product-<the UUID's first 8 hex digits>``.
+    """
+    uuid = ""
+    for identifier in ids:
+        text = identifier.strip()
+        if "://" in text:  # a URL: its path and fragment, not its scheme and host
+            parts = urlsplit(text)
+            text = f"{parts.path}/{parts.fragment}"
+        for segment in reversed(re.split(r"[:/#]", text)):
+            segment = segment.strip()
+            if not segment or segment.lower() in GENERIC_ID_SEGMENTS:
+                continue
+            if _UUID.fullmatch(segment):
+                uuid = uuid or segment
+                break
+            return segment
+    if designation.strip():
+        return designation.strip()
+    return f"product-{uuid[:8].lower()}" if uuid else "product"
 
 
 @dataclass(frozen=True)
@@ -132,6 +161,11 @@ class BomProblem:
     inputs: tuple[SourceSubmodel, ...] = ()
     pruned: tuple[str, ...] = ()
     designation: str = ""  # the product's name for people and ERP descriptions ("" when the inputs give none)
+    name: str = ""  # its short name (``product_name``); "" here: derived from ``product_id``
+
+    def __post_init__(self) -> None:
+        if not self.name:  # a problem built by hand (tests, a solver's sub-problem) still has a name
+            object.__setattr__(self, "name", product_name(self.product_id, designation=self.designation))
 
     @cached_property
     def options(self) -> tuple[Option, ...]:
@@ -291,6 +325,7 @@ def build_problem(catalog: Catalog) -> BomProblem:
         inputs=inputs,
         pruned=tuple(pruned),
         designation=catalog.product_designation,
+        name=catalog.product_name,
     )
 
 

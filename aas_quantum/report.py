@@ -75,6 +75,7 @@ class Report:
     started: dt.datetime
     finished: dt.datetime
     greedy_choice: tuple[int, ...] | None = None  # the greedy baseline's selection, for per-position comparisons
+    product_name: str = ""  # ``BomProblem.name``
 
 
 def _pct(numerator: float, denominator: float) -> float:
@@ -144,7 +145,7 @@ def build_report(
         lot_size=problem.request.lot_size if problem.request is not None else 1.0,
     )
     return Report(problem.product_id, problem.currency, solution, lines, constraints, kpis, started, finished,
-                  greedy_choice)
+                  greedy_choice, problem.name)
 
 
 def _float(value: float | None) -> float | None:

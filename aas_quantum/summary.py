@@ -41,17 +41,20 @@ class RunSummary:
     selection: tuple[SelectionLine, ...]
     constraints: tuple[ConstraintStatus, ...] = ()
     schema_version: str = SUMMARY_SCHEMA_VERSION
+    product_name: str = ""  # ``BomProblem.name``, what ERP files, file names and reports call the product
 
     @classmethod
     def of(cls, report: Report, run_id: str) -> RunSummary:
         return cls(run_id=run_id, product_id=report.product_id, status=report.solution.status.value,
                    started=report.started, finished=report.finished, currency=report.currency, kpis=report.kpis,
-                   solver=report.solution.record, selection=report.lines, constraints=report.constraints)
+                   solver=report.solution.record, selection=report.lines, constraints=report.constraints,
+                   product_name=report.product_name)
 
     def to_json(self) -> dict[str, Any]:
         return {
             "schema_version": self.schema_version, "run_id": self.run_id, "product_id": self.product_id,
-            "status": self.status, "started": self.started.isoformat(), "finished": self.finished.isoformat(),
+            "product_name": self.product_name, "status": self.status, "started": self.started.isoformat(),
+            "finished": self.finished.isoformat(),
             "currency": self.currency, "kpis": dataclasses.asdict(self.kpis),
             "solver": _plain(dataclasses.asdict(self.solver)),
             "selection": [_plain(dataclasses.asdict(line)) for line in self.selection],
@@ -66,7 +69,8 @@ class RunSummary:
             currency=data["currency"], kpis=Kpis(**data["kpis"]), solver=SolverRecord(**data["solver"]),
             selection=tuple(SelectionLine(**line) for line in data["selection"]),
             constraints=tuple(ConstraintStatus(**c) for c in data.get("constraints", ())),
-            schema_version=data.get("schema_version", SUMMARY_SCHEMA_VERSION))
+            schema_version=data.get("schema_version", SUMMARY_SCHEMA_VERSION),
+            product_name=data.get("product_name", ""))
 
 
 def _plain(value: Any) -> Any:

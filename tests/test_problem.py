@@ -124,3 +124,21 @@ def test_exchange_rate_converts_prices():
     usd = replace(s1, offers=(replace(s1.offers[0], currency="USD"), s1.offers[1]))
     problem = build_problem(replace(catalog, suppliers=(usd, catalog.suppliers[1])))
     assert problem.positions[0].options[0].unit_price == pytest.approx(5.0)
+
+
+@pytest.mark.parametrize(("ids", "designation", "name"), [
+    (("urn:example:conveyor-drive:aas",), "", "conveyor-drive"),
+    (("https://example.com/ids/conveyor-drive/aas",), "", "conveyor-drive"),
+    (("urn:example:conveyor-drive:AAS", "urn:example:other:aas"), "", "conveyor-drive"),
+    (("https://example.com/ids/aas/drone/",), "", "drone"),
+    (("https://example.com/aas/",), "", "product"),  # a host is no product name
+    (("", "urn:example:cabinet:shell"), "", "cabinet"),  # no ProductId given: the next id
+    (("urn:example:cabinet:RobotCell-RC7", "urn:example:control-cabinet:aas"), "", "RobotCell-RC7"),
+    (("urn:uuid:1b4e28ba-2fa1-11d2-883f-0016d3cca427", "urn:example:drone:asset"), "", "drone"),
+    (("urn:uuid:1b4e28ba-2fa1-11d2-883f-0016d3cca427",), "Belt conveyor drive", "Belt conveyor drive"),
+    (("urn:uuid:1B4E28BA-2FA1-11D2-883F-0016D3CCA427",), "", "product-1b4e28ba"),
+])
+def test_a_product_name_skips_what_names_no_product(ids, designation, name):
+    from aas_quantum.problem import product_name
+
+    assert product_name(*ids, designation=designation) == name

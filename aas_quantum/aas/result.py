@@ -22,14 +22,14 @@ def result_submodel_id(product_shell_id: str) -> str:
     return f"{product_shell_id.rstrip('/')}/sm/BomOptimizationResult"
 
 
-def output_stem(product_shell_id: str) -> str:
+def output_stem(product_shell_id: str, name: str) -> str:
     """File name stem of a product's outputs: readable, filesystem-safe and unique per product id.
 
-    The id's last segment (at most 40 characters, so names stay far below the 255-byte limit even in
-    CJK) plus 8 hex digits of its SHA-256: two products whose ids end alike never share a file.
+    The product's name (``BomProblem.name``, the one its ERP files and reports use; at most 40
+    characters, so names stay far below the 255-byte limit even in CJK) plus 8 hex digits of the
+    shell id's SHA-256: two products of the same name never share a file.
     """
-    tail = product_shell_id.rstrip("/").removesuffix(":aas").split(":")[-1].split("/")[-1] or "product"
-    readable = "".join(ch if ch.isalnum() or ch in "-_." else "-" for ch in tail)[:40].strip(".") or "product"
+    readable = "".join(ch if ch.isalnum() or ch in "-_." else "-" for ch in name)[:40].strip(".") or "product"
     return f"{readable}-{hashlib.sha256(product_shell_id.encode()).hexdigest()[:8]}"
 
 

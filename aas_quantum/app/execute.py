@@ -21,7 +21,7 @@ from basyx.aas import model
 from aas_quantum import erp, plots
 from aas_quantum.aas import next_version, result_submodel, result_submodel_id
 from aas_quantum.app.events import Listener, RunEvent, RunState, tell
-from aas_quantum.app.outputs import ResultFiles, refuse_overwriting_inputs
+from aas_quantum.app.outputs import ResultFiles, plot_path, refuse_overwriting_inputs
 from aas_quantum.app.repository import ProductInput, Repository
 from aas_quantum.app.request import RunRequest
 from aas_quantum.bulk import release_the_run, run_input
@@ -59,12 +59,14 @@ class RunOutcome:
     reason: str = ""  # why it failed, for the user
     reasons: tuple[str, ...] = ()  # infeasible: the limits that cannot be met
     exit_code: int = 0  # the CLI's exit class: 1 infeasible, 2 input/config, 3 server, 4 broker
+    product_name: str = ""  # ``BomProblem.name``: "" when the run failed before its product was read
 
     def to_json(self, published: Sequence[str] = ()) -> dict[str, Any]:
         """The ``--json`` document: the summary and where it went, or the reason it failed."""
         if self.summary is None or self.outputs is None:
-            return {"run_id": self.run_id, "shell_id": self.shell_id, "status": self.status.value,
-                    "reason": self.reason, "reasons": list(self.reasons), "exit_code": self.exit_code}
+            return {"run_id": self.run_id, "shell_id": self.shell_id, "product_name": self.product_name,
+                    "status": self.status.value, "reason": self.reason, "reasons": list(self.reasons),
+                    "exit_code": self.exit_code}
         return self.summary.to_json() | {"outputs": {
             "aasx": _path(self.outputs.aasx), "json": _path(self.outputs.json), "server": self.outputs.server,
             "erp": [str(p) for p in self.outputs.erp], "plot": _path(self.outputs.plot),
@@ -90,6 +92,7 @@ def execute(request: RunRequest, repository: Repository, listeners: Sequence[Lis
     run_id = request.run_id or new_run_id()
     shell_id = request.product or ""
     product_id = shell_id
+    product_name = ""
 
     def emit(state: RunState, **details: Any) -> None:
         tell(listeners, RunEvent(run_id, product_id, state, **details))
@@ -102,9 +105,11 @@ def execute(request: RunRequest, repository: Repository, listeners: Sequence[Lis
             problem = product.problem(request.overrides)
         product_id = problem.product_id
         method, options = request.solve_plan(problem.request.solver if problem.request else SolverPreferences())
-        files = ResultFiles.of(request.out, shell_id)
+        product_name = problem.name
+        files = ResultFiles.of(request.out, shell_id, product_name)
         erp_paths = request.erp.targets(request.out, files.stem) if request.erp else []
-        plot_paths = [request.plot] if request.plot is not None else []
+        plot = plot_path(request.plot, files.stem, request.plot_each)
+        plot_paths = [plot] if plot is not None else []
         refuse_overwriting_inputs([files.aasx, files.json, *erp_paths, *plot_paths], repository.input_files())
         emit(RunState.QUEUED, progress=0.0)
         report = optimize(problem, method, options, lambda stage, fraction, detail="": emit(
@@ -122,12 +127,13 @@ def execute(request: RunRequest, repository: Repository, listeners: Sequence[Lis
 
         if request.dry_run:  # compute and show: nothing is written anywhere
             emit(RunState.DONE, progress=1.0, summary=summary, result_submodel_id=result_id)
-            return RunOutcome(run_id, shell_id, OutcomeStatus.OK, summary, RunOutputs(None, None))
+            return RunOutcome(run_id, shell_id, OutcomeStatus.OK, summary, RunOutputs(None, None),
+                              product_name=product_name)
         emit(RunState.SOLVING, progress=0.97, stage="writing results")
         files.write(env, shell_id, submodel)  # local outputs first: whatever the server does, no work is lost
         written_erp = erp.write_export(plan, request.out, files.stem) if plan else []
-        if request.plot is not None:
-            plots.write_plot(request.plot, problem, report)
+        if plot is not None:
+            plots.write_plot(plot, problem, report)
         location = None
         written = repository.write_result(shell_id, submodel, read_version)
         if written is not None:
@@ -139,18 +145,19 @@ def execute(request: RunRequest, repository: Repository, listeners: Sequence[Lis
     except InfeasibleError as exc:
         _tell_failed(listeners, run_id, product_id, str(exc))
         return RunOutcome(run_id, shell_id, OutcomeStatus.INFEASIBLE, reason=str(exc), reasons=tuple(exc.reasons),
-                          exit_code=exc.exit_code)
+                          exit_code=exc.exit_code, product_name=product_name)
     except Exception as exc:
         exit_code, reason = failure(exc)
         if exit_code == 1:
             log.exception("run %s of %s failed", run_id, shell_id)
         _tell_failed(listeners, run_id, product_id, reason)
-        return RunOutcome(run_id, shell_id, OutcomeStatus.FAILED, reason=reason, exit_code=exit_code)
+        return RunOutcome(run_id, shell_id, OutcomeStatus.FAILED, reason=reason, exit_code=exit_code,
+                          product_name=product_name)
     finally:
         release_the_run()
     return RunOutcome(run_id, shell_id, OutcomeStatus.OK, summary,
                       RunOutputs(files.aasx, files.json, tuple(written_erp), location, _version(submodel),
-                                 request.plot))
+                                 plot), product_name)
 
 
 def _path(path: Path | None) -> str | None:

@@ -48,8 +48,9 @@ class ResultFiles:
     json: Path
 
     @classmethod
-    def of(cls, out: Path, shell_id: str) -> ResultFiles:
-        stem = output_stem(shell_id)
+    def of(cls, out: Path, shell_id: str, name: str) -> ResultFiles:
+        """``name`` is the product's (``BomProblem.name``): its files say what its ERP files and reports say."""
+        stem = output_stem(shell_id, name)
         return cls(stem, out / f"{stem}.result.aasx", out / f"{stem}.result.json")
 
     def write(self, env: AasEnvironment, shell_id: str, result: model.Submodel) -> None:
@@ -58,9 +59,9 @@ class ResultFiles:
         write_json(self.json, [result], indent=None)  # one line: 15 MB and 6 s indented at 2,000 positions
 
 
-def plot_path(plot: Path | None, out: Path, shell_id: str, products: int) -> Path | None:
-    """The plot file asked for, as given for one product; with several, each product's file stem added so
-    no product's figure replaces another's."""
-    if plot is None or products == 1:
+def plot_path(plot: Path | None, stem: str, each: bool) -> Path | None:
+    """The plot file asked for, as given for one product; when several products share it (``each``), the
+    product's file ``stem`` added so no product's figure replaces another's."""
+    if plot is None or not each:
         return plot
-    return plot.with_name(f"{plot.stem}.{ResultFiles.of(out, shell_id).stem}{plot.suffix}")
+    return plot.with_name(f"{plot.stem}.{stem}{plot.suffix}")

@@ -124,6 +124,7 @@ class RunRequest:
     out: Path = Path("out")  # result AASX/JSON and ERP files
     erp: ErpOutput | None = None
     plot: Path | None = None  # the run's figure (.png, .svg, .html), written with the local outputs
+    plot_each: bool = False  # ``plot`` is shared by several products: each one's file stem is added to it
     dry_run: bool = False  # compute and show: nothing is written, locally or to the server
     run_id: str | None = None  # given by a caller that tracks jobs; a new one otherwise
     overrides: RequestOverrides = RequestOverrides()

@@ -45,10 +45,12 @@ class Front:
     currency: str
     y: str
     points: tuple[Point, ...]
+    name: str = ""  # the product's name (``BomProblem.name``): its file and the report's plot say it
 
     def to_json(self) -> dict[str, Any]:
         field, _, unit = MEASURES[self.y]
-        return {"product_id": self.product_id, "x": f"total cost ({self.currency})", "y": f"{field} ({unit})",
+        return {"product_id": self.product_id, "product_name": self.name, "x": f"total cost ({self.currency})",
+                "y": f"{field} ({unit})",
                 "points": [{"x": p.cost, "y": p.measure, "gap_pct": p.gap_pct, "bound": p.bound,
                             "selection": p.selection} for p in self.points]}
 
@@ -106,13 +108,13 @@ def pareto_front(repository: Repository, shell_id: str | None, y: str = "co2", p
                                          and (q.cost, q.measure) != (p.cost, p.measure) for q in found)]
     unique = {(round(p.cost, 6), round(p.measure, 6)): p for p in front}
     ordered = tuple(sorted(unique.values(), key=lambda p: p.cost))
-    request = product.catalog().request
-    return Front(request.product_id, request.currency, y, ordered)
+    catalog = product.catalog()
+    return Front(catalog.request.product_id, catalog.request.currency, y, ordered, catalog.product_name)
 
 
 def write_front(front: Front, out: Path, shell_id: str) -> Path:
     """``pareto-<product stem>-<measure>.json`` in ``out`` (the batch report plots every such file there)."""
-    path = out / f"pareto-{ResultFiles.of(out, shell_id).stem}-{front.y}.json"
+    path = out / f"pareto-{ResultFiles.of(out, shell_id, front.name).stem}-{front.y}.json"
     with atomic_write(path) as fh:
         json.dump(front.to_json(), fh, indent=2)
     return path

@@ -22,6 +22,7 @@ from typing import Any
 from aas_quantum.atomic import atomic_write
 from aas_quantum.batch.manifest import Manifest, ManifestEntry
 from aas_quantum.plots import png_data_uri
+from aas_quantum.problem import product_name
 
 
 @dataclass(frozen=True)
@@ -30,7 +31,7 @@ class Row:
 
     scenario: str
     shell_id: str
-    product_id: str
+    product: str  # the product's name (``BomProblem.name``), the same in every row of the product
     status: str
     total_cost: float | None
     objective: float | None
@@ -43,10 +44,14 @@ class Row:
     reason: str
 
     @classmethod
-    def of(cls, entry: ManifestEntry) -> Row:
+    def of(cls, entry: ManifestEntry, names: dict[str, str]) -> Row:
+        """``names``: shell id -> the product name any run of it recorded (a run that failed before it
+        read its product recorded none: the shell id's own segment is the last resort)."""
         outcome = entry.outcome
         kpis = outcome.get("kpis") or {}
-        return cls(entry.scenario, entry.shell_id, str(outcome.get("product_id") or entry.shell_id), entry.status,
+        product = str(outcome.get("product_name") or names.get(entry.shell_id)
+                      or (product_name(entry.shell_id) if entry.shell_id else ""))
+        return cls(entry.scenario, entry.shell_id, product, entry.status,
                    kpis.get("total_cost"), kpis.get("objective"), kpis.get("greedy_objective"),
                    kpis.get("improvement_vs_greedy_pct"), kpis.get("gap_to_optimum_pct"),
                    str((outcome.get("solver") or {}).get("method") or ""), entry.wall_time_s,
@@ -70,7 +75,8 @@ def rows_of(out: Path, keys: Collection[str] | None = None, scenarios: Sequence[
     finally:
         manifest.close()
     order = {name: i for i, name in enumerate(scenarios)}
-    return sorted((Row.of(e) for k, e in entries.items() if keys is None or k in keys),
+    names = {e.shell_id: str(e.outcome["product_name"]) for e in entries.values() if e.outcome.get("product_name")}
+    return sorted((Row.of(e, names) for k, e in entries.items() if keys is None or k in keys),
                   key=lambda r: (order.get(r.scenario, len(order)), r.scenario, r.shell_id))
 
 
@@ -101,7 +107,7 @@ _RESULT = _HEADER.index("Result")
 def _cells(row: Row, base: Path) -> list[str]:
     """A row's cells; the reason only where the run is not ok (an infeasible run's limits that cannot be
     met, a failure's cause): without it the row said only that, not why."""
-    return [row.scenario, row.product_id, row.status, _number(row.total_cost), _number(row.objective),
+    return [row.scenario, row.product, row.status, _number(row.total_cost), _number(row.objective),
             _number(row.greedy_objective), _number(row.improvement_pct, 3), _number(row.gap_pct, 3), row.solver,
             _number(row.wall_time_s, 1), _link(row.result_file, base), "" if row.status == "ok" else row.reason]
 
@@ -129,10 +135,6 @@ def _plots(rows: Sequence[Row], pareto: Sequence[dict[str, Any]]) -> list[tuple[
     return [(title, png_data_uri(figure)) for title, figure in figures(rows, pareto)]
 
 
-def _short(product_id: str) -> str:
-    return product_id.rsplit(":", 1)[-1][:18]
-
-
 def figures(rows: Sequence[Row], pareto: Sequence[dict[str, Any]]) -> list[tuple[str, Any]]:
     """The report's matplotlib figures with their titles (open: the caller saves and closes them). ``rows``
     come in scenario file order (``rows_of``): their first scenario is the one the deltas compare with."""
@@ -150,7 +152,7 @@ def figures(rows: Sequence[Row], pareto: Sequence[dict[str, Any]]) -> list[tuple
         x = range(len(mine))
         axes.bar([i - 0.2 for i in x], [r.objective or 0 for r in mine], 0.4, label="chosen")
         axes.bar([i + 0.2 for i in x], [r.greedy_objective or 0 for r in mine], 0.4, label="greedy")
-        axes.set_xticks(list(x), [_short(r.product_id) for r in mine], rotation=60, ha="right")
+        axes.set_xticks(list(x), [r.product[:18] for r in mine], rotation=60, ha="right")
         axes.set_ylabel("objective")
         axes.legend()
         plots.append((f"Chosen vs greedy objective per product ({scenario})", figure))
@@ -172,7 +174,8 @@ def figures(rows: Sequence[Row], pareto: Sequence[dict[str, Any]]) -> list[tuple
         axes.plot([p["x"] for p in points], [p["y"] for p in points], "o-")
         axes.set_xlabel(front["x"])
         axes.set_ylabel(front["y"])
-        plots.append((f"Pareto front of {front['product_id']}", figure))
+        name = front.get("product_name") or product_name(str(front.get("product_id", "")))
+        plots.append((f"Pareto front of {name}", figure))
     return plots
 
 
@@ -198,7 +201,7 @@ def _deltas(rows: Sequence[Row]) -> tuple[str, Any] | None:
               for i, p in enumerate(products) if p in mine]
         axes.bar([i - 0.4 + width * (n + 0.5) for i, _ in at], [d for _, d in at], width, label=scenario)
     axes.axhline(0, color="grey", linewidth=0.8)
-    axes.set_xticks(range(len(products)), [_short(first[p].product_id) for p in products], rotation=60, ha="right")
+    axes.set_xticks(range(len(products)), [first[p].product[:18] for p in products], rotation=60, ha="right")
     axes.set_ylabel(f"total cost vs {scenarios[0]}, %")
     axes.legend()
     return f"Scenario deltas (total cost against {scenarios[0]}, the first scenario)", figure

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from aas_quantum.explain import single_swap_effects
-from aas_quantum.problem import BomProblem, product_number
+from aas_quantum.problem import BomProblem
 from aas_quantum.report import selection_line
 from aas_quantum.summary import RunSummary
 
@@ -69,7 +69,7 @@ def _run_key(run_id: str) -> str:
 
 def erp_document(problem: BomProblem, choice: Sequence[int], summary: RunSummary) -> ErpDocument:
     """The export source for ``choice``; ``summary`` is the run's (or a saved result's) summary."""
-    number = product_number(problem.product_id)
+    number = problem.name
     finished = _naive_utc(summary.finished)
     kpis = dataclasses.asdict(summary.kpis)
     lot_size = summary.kpis.lot_size

@@ -44,7 +44,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from aas_quantum.config import Layers, config_section, parse_url
 from aas_quantum.errors import AasQuantumError, ConfigError
-from aas_quantum.problem import product_number
+from aas_quantum.problem import product_name
 from aas_quantum.sanitize import redact_url
 from aas_quantum.summary import RunSummary
 
@@ -226,7 +226,7 @@ class OpcUaResultServer:
         """Create or update the nodes of the product ``summary`` is about."""
         async with self._lock:
             product_id = summary.product_id
-            key = product_number(product_id)
+            key = product_name(product_id)
             for alias in (product_id, key, *aliases):
                 self.aliases[alias] = product_id
             node = self.products.get(product_id)
@@ -251,7 +251,7 @@ class OpcUaResultServer:
 
     async def set_status(self, product_id: str, status: str) -> None:
         if product_id in self.products:
-            await self._write(self._id(f"{product_number(product_id)}.Status"), "Status", status)
+            await self._write(self._id(f"{product_name(product_id)}.Status"), "Status", status)
 
     async def _variable(self, parent: Node, node_id: str, name: str, value: Any) -> Node:
         variable = await parent.add_variable(self._id(node_id), ua.QualifiedName(name, self.ns),

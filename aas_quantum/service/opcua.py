@@ -13,7 +13,7 @@ from aas_quantum.aas import mapping, read_files
 from aas_quantum.app import Listener, ProductInput, Repository, ResultFiles, RunEvent, RunRequest, RunState
 from aas_quantum.bulk import long_running
 from aas_quantum.errors import AasQuantumError
-from aas_quantum.problem import product_number
+from aas_quantum.problem import product_name
 from aas_quantum.publish import OpcUaResultServer, OpcUaServerSettings
 from aas_quantum.service.jobs import JobSpec, open_store
 from aas_quantum.service.worker import JobRunner, current_job
@@ -31,7 +31,7 @@ def latest_results(repository: Repository, template: RunRequest) -> tuple[dict[s
     latest: list[RunSummary] = []
     for shell_id in repository.products():
         product = ProductInput.read(repository, shell_id)
-        saved_file = ResultFiles.of(template.out, shell_id).aasx
+        saved_file = ResultFiles.of(template.out, shell_id, product.catalog().product_name).aasx
         saved_env = read_files([saved_file]) if saved_file.is_file() else product.environment
         saved = mapping.saved_run(saved_env, mapping.product_shell(saved_env, shell_id))
         if saved is None:
@@ -99,7 +99,7 @@ def serve_opcua(settings: OpcUaServerSettings, repository: Callable[[], Reposito
             await opc.show(summary, (products[summary.product_id],))
         for product_id, shell_id in products.items():  # Optimize accepts the id, its last segment, the shell
             opc.aliases.setdefault(shell_id, product_id)
-            opc.aliases.setdefault(product_number(product_id), product_id)
+            opc.aliases.setdefault(product_name(product_id), product_id)
         await asyncio.to_thread(runner.start)
         announce(f"ready: OPC UA server at {settings.endpoint} with {len(latest)} result(s), "
                  f"{len(products)} product(s)")

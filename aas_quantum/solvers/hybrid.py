@@ -78,7 +78,8 @@ def restrict(problem: BomProblem, window: list[int], choice: tuple[int, ...],
             residual = c.rhs - sum(coef * fixed_x[i] for i, coef in c.coefficients if fixed_x[i])
             constraints.append(LinearConstraint(c.name, c.kind, inside, c.sense, residual))
     return BomProblem(problem.product_id, problem.currency, tuple(positions), tuple(constraints),
-                      problem.concentration_weight, problem.request, problem.inputs)
+                      problem.concentration_weight, problem.request, problem.inputs,
+                      designation=problem.designation, name=problem.name)
 
 
 @dataclass(frozen=True)

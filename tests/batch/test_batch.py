@@ -28,7 +28,7 @@ from aas_quantum.aas.mapping import catalog_objects
 from aas_quantum.cli import app
 from aas_quantum.synthetic import synthetic_catalog
 
-from tests.support import LARGE, MEDIUM, REPO, SMALL, FaultProxy
+from tests.support import LARGE, MEDIUM, REPO, SMALL, FaultProxy, load_sample
 
 pytestmark = pytest.mark.timeout(600)
 
@@ -484,7 +484,7 @@ def test_pareto_solves_once_per_point_found_not_once_per_bound(tmp_path, cli, mo
         solves.clear()
         done = cli.invoke(app, ["pareto", str(product), "--y", y, "--points", "200", "--out", str(tmp_path)])
         assert done.exit_code == 0, done.output
-        (path,) = tmp_path.glob(f"pareto-{product.stem.split('-')[0]}*-{y}.json")
+        (path,) = tmp_path.glob(f"pareto-{load_sample(product).problem.name}-*-{y}.json")
         points = json.loads(path.read_text())["points"]
         # the cheapest, the least CO2e (co2 only), one solve per point below the cheapest and one that ends it
         assert len(solves) <= len(points) + (2 if y == "co2" else 1) + 1, (len(solves), len(points))
@@ -597,3 +597,28 @@ def test_the_deltas_compare_with_the_first_scenario_in_the_file_as_bars(tmp_path
     import matplotlib.pyplot as plt
 
     plt.close("all")
+
+
+def test_the_report_names_each_product_once_whatever_its_ids_and_outcome(tmp_path, cli):
+    from tests.support import write_product
+
+    folder = tmp_path / "products"
+    folder.mkdir()
+    write_product(folder / "drone.aasx", synthetic_catalog(4, 1), "https://example.com/ids/aas/drone/")
+    write_product(folder / "cabinet.aasx", synthetic_catalog(4, 2), "urn:example:control-cabinet:aas",
+                  "urn:example:cabinet:RobotCell-RC7")
+    scenarios = tmp_path / "scenarios.toml"
+    scenarios.write_text('[[scenario]]\nname = "plain"\nmethod = "exact"\n\n'
+                         '[[scenario]]\nname = "broke"\nmethod = "exact"\n[scenario.limits]\nbudget = 1.0\n')
+    out = tmp_path / "out"
+    done = cli.invoke(app, ["batch", str(folder), "--scenarios", str(scenarios), "--out", str(out), "--workers", "1"])
+    assert done.exit_code == 0, done.output
+    lines = (out / "report.md").read_text().splitlines()
+    header = next(line for line in lines if line.startswith("| Scenario"))
+    rows = [[c.strip() for c in line.strip("|").split("|")] for line in lines[lines.index(header) + 2:]
+            if line.startswith("|")]
+    assert sorted((r[0], r[1], r[2]) for r in rows) == [
+        ("broke", "RobotCell-RC7", "infeasible"), ("broke", "drone", "infeasible"),
+        ("plain", "RobotCell-RC7", "ok"), ("plain", "drone", "ok")]
+    results = sorted(p.name.partition("-")[0] for p in out.rglob("*.result.json"))
+    assert results == ["RobotCell", "drone"]  # the file names say the same names

@@ -380,3 +380,32 @@ def test_alternatives_say_why_each_option_lost_checked_by_swapping_it_in(solved,
     sheet = next(s for s in profile.sheets if s.name == "Alternatives")
     frame = _csv_frame(profile, exported, sheet)
     assert list(frame["Why not chosen"]) == [a["why_not_chosen"] for a in solved[2].alternatives]
+
+
+UUID_ID = "urn:uuid:1b4e28ba-2fa1-11d2-883f-0016d3cca427"
+
+
+@pytest.mark.parametrize(("shell_id", "product_id", "name"), [
+    ("urn:example:conveyor-drive:aas", "", "conveyor-drive"),
+    ("https://example.com/ids/conveyor-drive/aas", "", "conveyor-drive"),
+    ("urn:example:conveyor-drive:shell", "", "conveyor-drive"),
+    (UUID_ID, "", "product-1b4e28ba"),
+    ("urn:example:control-cabinet:aas", "urn:example:cabinet:RobotCell-RC7", "RobotCell-RC7"),
+])
+def test_every_profile_and_file_name_says_the_one_product_name(tmp_path, cli, shell_id, product_id, name):
+    from aas_quantum.synthetic import synthetic_catalog
+
+    from tests.support import write_product
+
+    package = write_product(tmp_path / "in.aasx", synthetic_catalog(3, 1), shell_id, product_id)
+    out = tmp_path / "out"
+    result = cli.invoke(app, ["optimize", str(package), "--solver", "exact", "--erp", ",".join(PROFILES),
+                              "--erp-format", "csv", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    files = sorted(out.iterdir())
+    assert files and all(f.name.startswith(f"{name}-") for f in files), [f.name for f in files]
+    for profile in PROFILES:
+        cells = {str(v) for f in files if f".{profile}." in f.name
+                 for v in pd.read_csv(f, sep=None, engine="python", dtype=str).to_numpy().ravel()}
+        assert any(name in cell for cell in cells), (profile, sorted(cells)[:20])
+        assert not cells & {"aas", "shell", UUID_ID.rpartition(":")[2]}, profile

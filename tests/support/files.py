@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 import shutil
@@ -9,6 +10,8 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+
+from basyx.aas import model
 
 from aas_quantum.aas.files import read_files, write_aasx
 from aas_quantum.aas.mapping import catalog_objects, product_shell, read_catalog
@@ -39,6 +42,18 @@ def load_sample(path: Path) -> Sample:
 
 def write_catalog(catalog: Catalog, path: Path, namespace: str = "urn:aas-quantum:test") -> Path:
     write_aasx(path, catalog_objects(catalog, namespace))
+    return path
+
+
+def write_product(path: Path, catalog: Catalog, shell_id: str, product_id: str = "") -> Path:
+    """``catalog`` as a package whose product shell (and asset) has the id ``shell_id`` and whose request
+    states ``product_id`` ("": none, the shell id then identifies the product), as other tools name them."""
+    catalog = dataclasses.replace(catalog, request=dataclasses.replace(catalog.request, product_id=product_id))
+    objects = catalog_objects(catalog, "urn:aas-quantum:test:renamed")
+    old = next(o for o in objects if isinstance(o, model.AssetAdministrationShell) and o.id_short == "Product")
+    shell = model.AssetAdministrationShell(model.AssetInformation(model.AssetKind.TYPE, global_asset_id=shell_id),
+                                           shell_id, id_short="Product", submodel=set(old.submodel))
+    write_aasx(path, [shell if o is old else o for o in objects])
     return path
 
 

@@ -17,6 +17,7 @@ from aas_quantum.aas.result import result_submodel_id
 from aas_quantum.bulk import paused_gc
 from aas_quantum.catalog import Catalog, PositionSpec
 from aas_quantum.errors import BomInputError, Location
+from aas_quantum.problem import product_name
 from aas_quantum.sanitize import printable
 
 
@@ -90,18 +91,29 @@ def read_catalog(env: AasEnvironment, shell: model.AssetAdministrationShell) -> 
     suppliers = tuple(sorted((read_supplier(sm, env.origin[sm.id])
                               for sm in submodels_with(env, contract.SUPPLIER_OFFERS)),
                              key=lambda s: s.supplier_id))
+    facts = _own_facts(env, shell)
+    designation = product_designation(env, shell, facts)
+    given = request.product_id if request.product_id != shell.id else ""  # read_request's default is the shell id
+    name = product_name(given, printable(facts.part_number), shell.asset_information.global_asset_id or "", shell.id,
+                        designation=designation)
     return Catalog(request, tuple(components.completed(p) for p in positions), suppliers,
-                   tuple(components.sources(hierarchies)), product_designation(env, shell))
+                   tuple(components.sources(hierarchies)), designation, name)
 
 
-def product_designation(env: AasEnvironment, shell: model.AssetAdministrationShell) -> str:
-    """The product's name: its Nameplate's product designation, else the shell's description or
-    display name (English first), else "" (the ERP files then use the product number)."""
+def _own_facts(env: AasEnvironment, shell: model.AssetAdministrationShell) -> idta.ComponentFacts:
+    """What the product's own submodels (a Nameplate...) say of it, the contract's and the BoM's aside."""
     own = [sm for r in shell.submodel if r.key[-1].value in env.origin
            and isinstance(sm := env.objects.get_item(r.key[-1].value), model.Submodel)
            and semantic_key(sm) not in (contract.OPTIMIZATION_REQUEST, contract.COMPONENT_VARIANTS,
                                         contract.OPTIMIZATION_RESULT, *idta.HIERARCHY_SUBMODELS)]
-    designation = idta.component_facts(own, env.origin.get(shell.id, "")).designation
+    return idta.component_facts(own, env.origin.get(shell.id, ""))
+
+
+def product_designation(env: AasEnvironment, shell: model.AssetAdministrationShell,
+                        facts: idta.ComponentFacts | None = None) -> str:
+    """The product's name for people: its Nameplate's product designation, else the shell's description
+    or display name (English first), else "" (the ERP files then use the product name)."""
+    designation = (facts or _own_facts(env, shell)).designation
     for text in (shell.description, shell.display_name):
         if designation or not text:
             continue

@@ -121,7 +121,8 @@ def saved_run(env: AasEnvironment, shell: model.AssetAdministrationShell
         catalog, request=dataclasses.replace(catalog.request, lot_size=summary.kpis.lot_size)))
     choice = saved_choice(problem, picks)
     recheck_result(problem, choice, summary, Location(env.origin[saved.id], saved.id))
-    return problem, choice, dataclasses.replace(summary, selection=selection_lines(problem, choice))
+    return problem, choice, dataclasses.replace(summary, selection=selection_lines(problem, choice),
+                                                product_name=problem.name)
 
 
 def _differs(stored: float, actual: float) -> bool:
