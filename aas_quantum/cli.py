@@ -26,7 +26,7 @@ from rich.console import Console
 from aas_quantum import solvers
 from aas_quantum.bulk import one_shot_command, paused_gc
 from aas_quantum.errors import AasQuantumError, BomInputError, ConfigError
-from aas_quantum.resources import erp_profile_names
+from aas_quantum.resources import ERP_FORMATS, erp_profile_names
 from aas_quantum.sanitize import terminal_text
 
 if TYPE_CHECKING:  # the rest is imported where it is used: --help loads neither numpy nor httpx nor basyx
@@ -66,7 +66,9 @@ ErpOpt = Annotated[str | None, typer.Option("--erp", help="ERP export profiles, 
                                             + ", ".join(erp_profile_names()) + " or a profile .toml")]
 MqttOpt = Annotated[str | None, typer.Option("--mqtt", help="publish status and result to this broker, "
                                              "e.g. mqtt://host:1883 or mqtts://host:8883 (settings: \\[mqtt])")]
-ErpFormatOpt = Annotated[str, typer.Option("--erp-format", help="xlsx, csv or both (comma-separated)")]
+ErpFormatOpt = Annotated[str, typer.Option("--erp-format", help="file formats, comma-separated: "
+                                            + ", ".join(ERP_FORMATS) + " (json: OData request bodies, for the "
+                                            "profiles that define them)")]
 ErpSetOpt = Annotated[list[str] | None, typer.Option("--erp-set", help="ERP context KEY=VALUE (plant=1710), "
                                                      "or csv.delimiter=; (repeatable)")]
 
@@ -263,6 +265,7 @@ def optimize(
     # checked before anything is read; whether the request's method (no --solver) reads them, in the run
     solvers.check_parameters(solver, parameters)
     erp_output = ErpOutput.load(erp, erp_format, erp_set or ()) if erp else None
+    _warn(list(erp_output.skipped) if erp_output else [])
     if plot is not None:
         from aas_quantum.plots import check_plot_path
         check_plot_path(plot)
@@ -341,6 +344,7 @@ def export_result(
     from aas_quantum.app import ErpOutput, check_output_folder, read_saved_run, refuse_overwriting_inputs
     from aas_quantum.display import print_erp
     erp_output = ErpOutput.load(erp_names or "generic", erp_format, erp_set or ())
+    _warn(list(erp_output.skipped))
     shell_id, saved = read_saved_run(inputs, shell)
     document = erp.erp_document(*saved)
     stem = output_stem(shell_id)
