@@ -376,7 +376,7 @@ def opcua_server(
     aas_server: ServerOptions,
     inputs: Annotated[list[Path] | None, typer.Argument(help="input files (or use --server)")] = None,
     endpoint: Annotated[str | None, typer.Option(help="opc.tcp://host:port/path to listen on "
-                                                      "(default from [opcua.server], else 127.0.0.1:4840)")] = None,
+                                                      "(default from \\[opcua.server], else 127.0.0.1:4840)")] = None,
     solver: Annotated[str | None, typer.Option(help="solver the Optimize method uses (default: the request's)")
                       ] = None,
     out: Annotated[Path, typer.Option(help="folder of the result files (read at start, written by Optimize)")
@@ -409,7 +409,7 @@ def opcua_server(
 @_server_options
 def serve(
     aas_server: ServerOptions,
-    host: Annotated[str | None, typer.Option(help="address to listen on (default 127.0.0.1, [service] host)")] = None,
+    host: Annotated[str | None, typer.Option(help="address to listen on (default 127.0.0.1, \\[service] host)")] = None,
     port: Annotated[int | None, typer.Option(min=0, max=65535, help="port (default 8090)")] = None,
     jobs: Annotated[str | None, typer.Option(help="job store: postgresql://... (several instances) or "
                                                   "sqlite:///path (default: jobs.sqlite in the data dir)")] = None,
@@ -537,7 +537,7 @@ def batch(
     shared: Annotated[list[Path] | None, typer.Option("--with", help="files every package is read with (shared "
                                                                      "supplier AAS); repeatable")] = None,
     all_products: Annotated[bool, typer.Option("--all", help="every product shell on the AAS server")] = False,
-    scenarios: Annotated[Path | None, typer.Option(help="scenario file (TOML, [[scenario]] tables)")] = None,
+    scenarios: Annotated[Path | None, typer.Option(help="scenario file (TOML, \\[\\[scenario]] tables)")] = None,
     out: Annotated[Path, typer.Option(help="output folder: results per scenario, manifest, report")] = Path(
         "out/batch"),
     workers: Annotated[int | None, typer.Option(min=1, help="worker processes (default: the number of cores)")
