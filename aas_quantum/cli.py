@@ -1,10 +1,7 @@
 """The ``aas-quantum`` command: optimise, export to ERPs, publish (MQTT, OPC UA), validate, write
 templates, generate synthetic BoMs.
 
-Exit codes: 0 ok, 1 infeasible (or an internal error: any exception that is not an AasQuantumError, a
-ValueError included, with a message starting "internal error"), 2 bad input or configuration,
-3 AAS server error, 4 MQTT broker / OPC UA server error, 5 no feasible selection found within the limits
-(nothing proves the problem infeasible).
+Its exit codes are aas_quantum.errors.ExitCode; --help lists them.
 """
 
 from __future__ import annotations
@@ -25,7 +22,7 @@ from rich.console import Console
 
 from aas_quantum import solvers
 from aas_quantum.bulk import one_shot_command, paused_gc
-from aas_quantum.errors import AasQuantumError, BomInputError, ConfigError
+from aas_quantum.errors import AasQuantumError, BomInputError, ConfigError, exit_codes_text
 from aas_quantum.resources import ERP_FORMATS, erp_profile_names
 from aas_quantum.sanitize import terminal_text
 
@@ -36,7 +33,8 @@ if TYPE_CHECKING:  # the rest is imported where it is used: --help loads neither
 
 one_shot_command()
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help=(__doc__ or "").partition("\n\n")[0] + "\n\n" + exit_codes_text())
 
 # Piped or redirected output is not cut at rich's default 80 columns (FRM-C..., SUP-SK...): it is as
 # wide as the tables need (COLUMNS still wins when set).

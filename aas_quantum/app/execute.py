@@ -26,7 +26,7 @@ from aas_quantum.app.repository import ProductInput, Repository
 from aas_quantum.app.request import RunRequest
 from aas_quantum.bulk import release_the_run, run_input
 from aas_quantum.catalog import SolverPreferences
-from aas_quantum.errors import AasQuantumError, InfeasibleError
+from aas_quantum.errors import AasQuantumError, ExitCode, InfeasibleError
 from aas_quantum.run import optimize
 from aas_quantum.summary import RunSummary, new_run_id
 
@@ -58,7 +58,7 @@ class RunOutcome:
     outputs: RunOutputs | None = None
     reason: str = ""  # why it failed, for the user
     reasons: tuple[str, ...] = ()  # infeasible: the limits that cannot be met
-    exit_code: int = 0  # the CLI's exit class: 1 infeasible, 2 input/config, 3 server, 4 broker
+    exit_code: int = ExitCode.OK  # the CLI's exit class
 
     def to_json(self, published: Sequence[str] = ()) -> dict[str, Any]:
         """The ``--json`` document: the summary and where it went, or the reason it failed."""
@@ -78,12 +78,12 @@ def failure(exc: BaseException) -> tuple[int, str]:
     if isinstance(exc, AasQuantumError):
         return exc.exit_code, str(exc)
     if isinstance(exc, MemoryError):
-        return 2, (f"not enough memory: {exc or 'the problem is too large for this machine'}; use --solver hybrid, "
-                   "a smaller --qubit-budget or the onehot encoding")
+        return ExitCode.BAD_INPUT, (f"not enough memory: {exc or 'the problem is too large for this machine'}; "
+                                    "use --solver hybrid, a smaller --qubit-budget or the onehot encoding")
     if isinstance(exc, OSError):
         where = f" {exc.filename}" if exc.filename else ""
-        return 2, f"cannot write{where}: {exc.strerror or exc}"
-    return 1, f"internal error: {type(exc).__name__}: {exc}"
+        return ExitCode.BAD_INPUT, f"cannot write{where}: {exc.strerror or exc}"
+    return ExitCode.FAILED, f"internal error: {type(exc).__name__}: {exc}"
 
 
 def execute(request: RunRequest, repository: Repository, listeners: Sequence[Listener] = ()) -> RunOutcome:
@@ -142,7 +142,7 @@ def execute(request: RunRequest, repository: Repository, listeners: Sequence[Lis
                           exit_code=exc.exit_code)
     except Exception as exc:
         exit_code, reason = failure(exc)
-        if exit_code == 1:
+        if exit_code == ExitCode.FAILED:
             log.exception("run %s of %s failed", run_id, shell_id)
         _tell_failed(listeners, run_id, product_id, reason)
         return RunOutcome(run_id, shell_id, OutcomeStatus.FAILED, reason=reason, exit_code=exit_code)
