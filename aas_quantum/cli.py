@@ -6,13 +6,15 @@ Its exit codes are aas_quantum.errors.ExitCode; --help lists them.
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import functools
 import inspect
 import json
 import logging
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
@@ -141,19 +143,60 @@ def _server_options(command: F) -> F:
 
 def _guarded(command: F) -> F:
     """Every command ends with a clear message and its exit code, never a traceback, for the
-    failures a user can act on: bad input or settings, a server, memory, the output folder."""
+    failures a user can act on: bad input or settings, a server, memory, the output folder. With
+    --json, stdout holds nothing but a JSON document: the command's, or the error's."""
 
     @functools.wraps(command)
     def run(*args: Any, **kwargs: Any) -> Any:
+        as_json = bool(kwargs.get("json_output"))
         try:
-            return command(*args, **kwargs)
+            with _stdout_to_stderr(as_json):
+                return command(*args, **kwargs)
         except (AasQuantumError, MemoryError, OSError) as exc:
-            from aas_quantum.app import failure
+            from aas_quantum.app import failure, failure_document
 
             exit_code, message = failure(exc)
+            if as_json:  # a program reading stdout learns of the error too
+                _print_json(failure_document(exc))
             raise _error(message, exit_code) from exc
 
     return run  # type: ignore[return-value]
+
+
+_real_stdout: list[int] = []  # descriptor 1 as the command was started with, while it points at stderr
+
+
+@contextlib.contextmanager
+def _stdout_to_stderr(enabled: bool) -> Iterator[None]:
+    """Descriptor 1 is stderr while a --json command works, until its document is printed. HiGHS's C++
+    code prints debug lines straight to descriptor 1 (a large MILP through scipy's milp), which no
+    Python-level redirection reaches, and they would precede the document (``| jq`` fails)."""
+    if not enabled:
+        yield
+        return
+    sys.stdout.flush()
+    _real_stdout.append(os.dup(1))
+    os.dup2(2, 1)
+    try:
+        yield
+    finally:
+        _restore_stdout()
+
+
+def _restore_stdout() -> None:
+    while _real_stdout:
+        with contextlib.suppress(OSError, AttributeError, TypeError):  # no C library to flush (Windows)
+            ctypes.CDLL(None).fflush(None)  # what C code buffered for descriptor 1 goes to stderr as well
+        sys.stdout.flush()
+        saved = _real_stdout.pop()
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
+def _print_json(document: object) -> None:
+    """The one document a --json command prints: descriptor 1 is the real stdout again for it."""
+    _restore_stdout()
+    print(json.dumps(document, indent=2))
 
 
 LenientOpt = Annotated[bool, typer.Option(help="skip defective objects of the input files the run does not "
@@ -294,7 +337,7 @@ def optimize(
         deliveries = publisher.close() if publisher is not None else []
     if json_output:
         documents = [o.to_json(deliveries) for o in outcomes]
-        print(json.dumps(documents[0] if len(documents) == 1 else documents, indent=2))
+        _print_json(documents[0] if len(documents) == 1 else documents)
         print_failures(err_console, outcomes)
     else:
         print_outcomes(console, err_console, outcomes, deliveries, isinstance(repository, ServerRepository),

@@ -4,8 +4,12 @@ markup, and nothing but JSON on stdout when JSON is asked for."""
 from __future__ import annotations
 
 import importlib
+import json
+import os
 import pkgutil
 import re
+import subprocess
+import sys
 from typing import Any
 
 import pytest
@@ -14,6 +18,8 @@ import typer
 import aas_quantum
 from aas_quantum.cli import app
 from aas_quantum.errors import EXIT_MEANINGS, AasQuantumError, ExitCode
+
+from tests.support import REPO, SMALL, free_port
 
 WIDE = {"COLUMNS": "200"}  # no wrapping inside a help cell splits the text a check looks for
 BOX = re.compile(r"[│╭╮╰╯─]")
@@ -74,3 +80,51 @@ def test_top_level_help_lists_every_exit_code_with_its_meaning(cli):
     assert codes <= set(ExitCode) and {0, 1, 2, 3, 4, 5} <= set(ExitCode)
     for code in ExitCode:
         assert f"{code.value} {_plain(EXIT_MEANINGS[code])}" in shown, code
+
+
+def _json_error(done: Any) -> dict[str, Any]:
+    """The error document --json leaves on stdout; the person's message stays on stderr."""
+    error = json.loads(done.stdout)["error"]
+    assert error["code"] == done.exit_code and "error:" in done.stderr
+    assert " ".join(error["message"].split()) in " ".join(done.stderr.split())
+    return error
+
+
+def test_json_reports_bad_input_as_a_json_error_naming_the_file(cli, tmp_path):
+    broken = tmp_path / "broken.json"
+    broken.write_text('{"submodels": [{"idShort": 5}]}')
+    done = cli.invoke(app, ["optimize", str(broken), "--json", "--out", str(tmp_path / "out")])
+    error = _json_error(done)
+    assert error["code"] == ExitCode.BAD_INPUT and error["kind"] == "BomInputError"
+    assert error["where"] == {"source": str(broken)} and "not a valid AAS JSON file" in error["message"]
+    unknown = _json_error(cli.invoke(app, ["optimize", str(SMALL), "--solver", "nope", "--json"]))
+    assert unknown["code"] == ExitCode.BAD_INPUT and "unknown solver 'nope'" in unknown["message"]
+    assert unknown["where"] is None
+
+
+def test_json_reports_an_unreachable_aas_server_as_a_json_error(cli, tmp_path, monkeypatch):
+    monkeypatch.setenv("AAS_QUANTUM_RETRIES", "0")  # a refused connection is final: no backoff to wait out
+    server = f"http://127.0.0.1:{free_port()}/api/v3.0"
+    done = cli.invoke(app, ["optimize", "--all", "--server", server, "--json", "--out", str(tmp_path)])
+    error = _json_error(done)
+    assert error["code"] == ExitCode.AAS_SERVER and error["kind"] == "AasServerError"
+    assert server in error["message"] and "cannot reach the AAS server" in error["message"]
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(240)  # generating and solving 2,500 positions takes about 15 s on a free core
+def test_json_stdout_holds_only_the_document_when_highs_prints_on_file_descriptor_1(tmp_path):
+    """HiGHS's C++ code writes a debug line to file descriptor 1 while it solves this product (2,500
+    positions, seed 1: a solution that needs an LP re-solve after postsolve); piped to jq, stdout must be
+    the JSON document and nothing else."""
+    package = tmp_path / "p2500.aasx"
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "aas_quantum.cli", *args], cwd=REPO, capture_output=True,
+                              text=True, timeout=200, env=dict(os.environ))
+
+    assert run("generate", "2500", "--seed", "1", "--out", str(package)).returncode == 0
+    done = run("optimize", str(package), "--json", "--solver", "exact", "--out", str(tmp_path / "out"))
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(done.stdout)
+    assert summary["status"] == "optimal" and len(summary["selection"]) == 2500

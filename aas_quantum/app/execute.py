@@ -12,7 +12,7 @@ from __future__ import annotations
 import enum
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +26,7 @@ from aas_quantum.app.repository import ProductInput, Repository
 from aas_quantum.app.request import RunRequest
 from aas_quantum.bulk import release_the_run, run_input
 from aas_quantum.catalog import SolverPreferences
-from aas_quantum.errors import AasQuantumError, ExitCode, InfeasibleError
+from aas_quantum.errors import AasQuantumError, ExitCode, InfeasibleError, Location
 from aas_quantum.run import optimize
 from aas_quantum.summary import RunSummary, new_run_id
 
@@ -84,6 +84,17 @@ def failure(exc: BaseException) -> tuple[int, str]:
         where = f" {exc.filename}" if exc.filename else ""
         return ExitCode.BAD_INPUT, f"cannot write{where}: {exc.strerror or exc}"
     return ExitCode.FAILED, f"internal error: {type(exc).__name__}: {exc}"
+
+
+def failure_document(exc: BaseException) -> dict[str, Any]:
+    """The ``--json`` document of what ended a command before any run had an outcome to print: a program
+    reading stdout learns the exit class, the error's kind and where it is without parsing stderr."""
+    code, message = failure(exc)
+    location = getattr(exc, "location", None)
+    where = {k: v for k, v in asdict(location).items() if v} if isinstance(location, Location) else {}
+    if isinstance(exc, OSError) and exc.filename:
+        where = {"source": str(exc.filename)}
+    return {"error": {"code": int(code), "kind": type(exc).__name__, "message": message, "where": where or None}}
 
 
 def execute(request: RunRequest, repository: Repository, listeners: Sequence[Listener] = ()) -> RunOutcome:
