@@ -1,21 +1,20 @@
 """The ``aas-quantum`` command: optimise, export to ERPs, publish (MQTT, OPC UA), validate, write
 templates, generate synthetic BoMs.
 
-Exit codes: 0 ok, 1 infeasible (or an internal error: any exception that is not an AasQuantumError, a
-ValueError included, with a message starting "internal error"), 2 bad input or configuration,
-3 AAS server error, 4 MQTT broker / OPC UA server error, 5 no feasible selection found within the limits
-(nothing proves the problem infeasible).
+Its exit codes are aas_quantum.errors.ExitCode; --help lists them.
 """
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import functools
 import inspect
 import json
 import logging
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
@@ -25,8 +24,8 @@ from rich.console import Console
 
 from aas_quantum import solvers
 from aas_quantum.bulk import one_shot_command, paused_gc
-from aas_quantum.errors import AasQuantumError, BomInputError, ConfigError
-from aas_quantum.resources import erp_profile_names
+from aas_quantum.errors import AasQuantumError, BomInputError, ConfigError, exit_codes_text
+from aas_quantum.resources import ERP_FORMATS, erp_profile_names
 from aas_quantum.sanitize import terminal_text
 
 if TYPE_CHECKING:  # the rest is imported where it is used: --help loads neither numpy nor httpx nor basyx
@@ -36,7 +35,8 @@ if TYPE_CHECKING:  # the rest is imported where it is used: --help loads neither
 
 one_shot_command()
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help=(__doc__ or "").partition("\n\n")[0] + "\n\n" + exit_codes_text())
 
 # Piped or redirected output is not cut at rich's default 80 columns (FRM-C..., SUP-SK...): it is as
 # wide as the tables need (COLUMNS still wins when set).
@@ -66,7 +66,9 @@ ErpOpt = Annotated[str | None, typer.Option("--erp", help="ERP export profiles, 
                                             + ", ".join(erp_profile_names()) + " or a profile .toml")]
 MqttOpt = Annotated[str | None, typer.Option("--mqtt", help="publish status and result to this broker, "
                                              "e.g. mqtt://host:1883 or mqtts://host:8883 (settings: \\[mqtt])")]
-ErpFormatOpt = Annotated[str, typer.Option("--erp-format", help="xlsx, csv or both (comma-separated)")]
+ErpFormatOpt = Annotated[str, typer.Option("--erp-format", help="file formats, comma-separated: "
+                                            + ", ".join(ERP_FORMATS) + " (json: OData request bodies, for the "
+                                            "profiles that define them)")]
 ErpSetOpt = Annotated[list[str] | None, typer.Option("--erp-set", help="ERP context KEY=VALUE (plant=1710), "
                                                      "or csv.delimiter=; (repeatable)")]
 
@@ -141,19 +143,60 @@ def _server_options(command: F) -> F:
 
 def _guarded(command: F) -> F:
     """Every command ends with a clear message and its exit code, never a traceback, for the
-    failures a user can act on: bad input or settings, a server, memory, the output folder."""
+    failures a user can act on: bad input or settings, a server, memory, the output folder. With
+    --json, stdout holds nothing but a JSON document: the command's, or the error's."""
 
     @functools.wraps(command)
     def run(*args: Any, **kwargs: Any) -> Any:
+        as_json = bool(kwargs.get("json_output"))
         try:
-            return command(*args, **kwargs)
+            with _stdout_to_stderr(as_json):
+                return command(*args, **kwargs)
         except (AasQuantumError, MemoryError, OSError) as exc:
-            from aas_quantum.app import failure
+            from aas_quantum.app import failure, failure_document
 
             exit_code, message = failure(exc)
+            if as_json:  # a program reading stdout learns of the error too
+                _print_json(failure_document(exc))
             raise _error(message, exit_code) from exc
 
     return run  # type: ignore[return-value]
+
+
+_real_stdout: list[int] = []  # descriptor 1 as the command was started with, while it points at stderr
+
+
+@contextlib.contextmanager
+def _stdout_to_stderr(enabled: bool) -> Iterator[None]:
+    """Descriptor 1 is stderr while a --json command works, until its document is printed. HiGHS's C++
+    code prints debug lines straight to descriptor 1 (a large MILP through scipy's milp), which no
+    Python-level redirection reaches, and they would precede the document (``| jq`` fails)."""
+    if not enabled:
+        yield
+        return
+    sys.stdout.flush()
+    _real_stdout.append(os.dup(1))
+    os.dup2(2, 1)
+    try:
+        yield
+    finally:
+        _restore_stdout()
+
+
+def _restore_stdout() -> None:
+    while _real_stdout:
+        with contextlib.suppress(OSError, AttributeError, TypeError):  # no C library to flush (Windows)
+            ctypes.CDLL(None).fflush(None)  # what C code buffered for descriptor 1 goes to stderr as well
+        sys.stdout.flush()
+        saved = _real_stdout.pop()
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
+def _print_json(document: object) -> None:
+    """The one document a --json command prints: descriptor 1 is the real stdout again for it."""
+    _restore_stdout()
+    print(json.dumps(document, indent=2))
 
 
 LenientOpt = Annotated[bool, typer.Option(help="skip defective objects of the input files the run does not "
@@ -275,6 +318,7 @@ def optimize(
     # checked before anything is read; whether the request's method (no --solver) reads them, in the run
     solvers.check_parameters(solver, parameters)
     erp_output = ErpOutput.load(erp, erp_format, erp_set or ()) if erp else None
+    _warn(list(erp_output.skipped) if erp_output else [])
     if plot is not None:
         from aas_quantum.plots import check_plot_path
         check_plot_path(plot)
@@ -305,7 +349,7 @@ def optimize(
         deliveries = publisher.close() if publisher is not None else []
     if json_output:
         documents = [o.to_json(deliveries) for o in outcomes]
-        print(json.dumps(documents[0] if len(documents) == 1 else documents, indent=2))
+        _print_json(documents[0] if len(documents) == 1 else documents)
         print_failures(err_console, outcomes)
     else:
         print_outcomes(console, err_console, outcomes, deliveries, isinstance(repository, ServerRepository),
@@ -353,6 +397,7 @@ def export_result(
     from aas_quantum.app import ErpOutput, check_output_folder, read_saved_run, refuse_overwriting_inputs
     from aas_quantum.display import print_erp
     erp_output = ErpOutput.load(erp_names or "generic", erp_format, erp_set or ())
+    _warn(list(erp_output.skipped))
     shell_id, saved = read_saved_run(inputs, shell)
     document = erp.erp_document(*saved)
     stem = output_stem(shell_id, saved[0].name)
@@ -384,7 +429,7 @@ def opcua_server(
     aas_server: ServerOptions,
     inputs: Annotated[list[Path] | None, typer.Argument(help="input files (or use --server)")] = None,
     endpoint: Annotated[str | None, typer.Option(help="opc.tcp://host:port/path to listen on "
-                                                      "(default from [opcua.server], else 127.0.0.1:4840)")] = None,
+                                                      "(default from \\[opcua.server], else 127.0.0.1:4840)")] = None,
     solver: Annotated[str | None, typer.Option(help="solver the Optimize method uses (default: the request's)")
                       ] = None,
     out: Annotated[Path, typer.Option(help="folder of the result files (read at start, written by Optimize)")
@@ -417,7 +462,7 @@ def opcua_server(
 @_server_options
 def serve(
     aas_server: ServerOptions,
-    host: Annotated[str | None, typer.Option(help="address to listen on (default 127.0.0.1, [service] host)")] = None,
+    host: Annotated[str | None, typer.Option(help="address to listen on (default 127.0.0.1, \\[service] host)")] = None,
     port: Annotated[int | None, typer.Option(min=0, max=65535, help="port (default 8090)")] = None,
     jobs: Annotated[str | None, typer.Option(help="job store: postgresql://... (several instances) or "
                                                   "sqlite:///path (default: jobs.sqlite in the data dir)")] = None,
@@ -545,7 +590,7 @@ def batch(
     shared: Annotated[list[Path] | None, typer.Option("--with", help="files every package is read with (shared "
                                                                      "supplier AAS); repeatable")] = None,
     all_products: Annotated[bool, typer.Option("--all", help="every product shell on the AAS server")] = False,
-    scenarios: Annotated[Path | None, typer.Option(help="scenario file (TOML, [[scenario]] tables)")] = None,
+    scenarios: Annotated[Path | None, typer.Option(help="scenario file (TOML, \\[\\[scenario]] tables)")] = None,
     out: Annotated[Path, typer.Option(help="output folder: results per scenario, manifest, report")] = Path(
         "out/batch"),
     workers: Annotated[int | None, typer.Option(min=1, help="worker processes (default: the number of cores)")

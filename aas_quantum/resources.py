@@ -6,6 +6,9 @@ from importlib import resources
 from importlib.abc import Traversable
 from pathlib import Path
 
+# The ERP export's file formats (here so that ``--help`` lists them without loading the exporter)
+ERP_FORMATS = ("xlsx", "csv", "json")
+
 
 def data_dir(name: str) -> Traversable:
     """The folder ``name`` as installed (``aas_quantum.data.<name>``) or, in a source checkout, the repo folder.

@@ -2,7 +2,15 @@
 ``Repository`` and listeners, calls ``execute`` and renders the ``RunOutcome``."""
 
 from aas_quantum.app.events import Listener, RunEvent, RunState
-from aas_quantum.app.execute import OutcomeStatus, RunOutcome, RunOutputs, execute, execute_all, failure
+from aas_quantum.app.execute import (
+    OutcomeStatus,
+    RunOutcome,
+    RunOutputs,
+    execute,
+    execute_all,
+    failure,
+    failure_document,
+)
 from aas_quantum.app.outputs import ResultFiles, check_output_folder, plot_path, refuse_overwriting_inputs
 from aas_quantum.app.publisher import RunPublisher
 from aas_quantum.app.repository import (
@@ -45,6 +53,7 @@ __all__ = [
     "execute",
     "execute_all",
     "failure",
+    "failure_document",
     "input_fingerprint",
     "open_repository",
     "plot_path",

@@ -12,7 +12,7 @@ from __future__ import annotations
 import enum
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +26,7 @@ from aas_quantum.app.repository import ProductInput, Repository
 from aas_quantum.app.request import RunRequest
 from aas_quantum.bulk import release_the_run, run_input
 from aas_quantum.catalog import SolverPreferences
-from aas_quantum.errors import AasQuantumError, InfeasibleError
+from aas_quantum.errors import AasQuantumError, ExitCode, InfeasibleError, Location
 from aas_quantum.run import optimize
 from aas_quantum.summary import RunSummary, new_run_id
 
@@ -58,7 +58,7 @@ class RunOutcome:
     outputs: RunOutputs | None = None
     reason: str = ""  # why it failed, for the user
     reasons: tuple[str, ...] = ()  # infeasible: the limits that cannot be met
-    exit_code: int = 0  # the CLI's exit class: 1 infeasible, 2 input/config, 3 server, 4 broker
+    exit_code: int = ExitCode.OK  # the CLI's exit class
     product_name: str = ""  # ``BomProblem.name``: "" when the run failed before its product was read
 
     def to_json(self, published: Sequence[str] = ()) -> dict[str, Any]:
@@ -80,12 +80,23 @@ def failure(exc: BaseException) -> tuple[int, str]:
     if isinstance(exc, AasQuantumError):
         return exc.exit_code, str(exc)
     if isinstance(exc, MemoryError):
-        return 2, (f"not enough memory: {exc or 'the problem is too large for this machine'}; use --solver hybrid, "
-                   "a smaller --qubit-budget or the onehot encoding")
+        return ExitCode.BAD_INPUT, (f"not enough memory: {exc or 'the problem is too large for this machine'}; "
+                                    "use --solver hybrid, a smaller --qubit-budget or the onehot encoding")
     if isinstance(exc, OSError):
         where = f" {exc.filename}" if exc.filename else ""
-        return 2, f"cannot write{where}: {exc.strerror or exc}"
-    return 1, f"internal error: {type(exc).__name__}: {exc}"
+        return ExitCode.BAD_INPUT, f"cannot write{where}: {exc.strerror or exc}"
+    return ExitCode.FAILED, f"internal error: {type(exc).__name__}: {exc}"
+
+
+def failure_document(exc: BaseException) -> dict[str, Any]:
+    """The ``--json`` document of what ended a command before any run had an outcome to print: a program
+    reading stdout learns the exit class, the error's kind and where it is without parsing stderr."""
+    code, message = failure(exc)
+    location = getattr(exc, "location", None)
+    where = {k: v for k, v in asdict(location).items() if v} if isinstance(location, Location) else {}
+    if isinstance(exc, OSError) and exc.filename:
+        where = {"source": str(exc.filename)}
+    return {"error": {"code": int(code), "kind": type(exc).__name__, "message": message, "where": where or None}}
 
 
 def execute(request: RunRequest, repository: Repository, listeners: Sequence[Listener] = ()) -> RunOutcome:
@@ -148,7 +159,7 @@ def execute(request: RunRequest, repository: Repository, listeners: Sequence[Lis
                           exit_code=exc.exit_code, product_name=product_name)
     except Exception as exc:
         exit_code, reason = failure(exc)
-        if exit_code == 1:
+        if exit_code == ExitCode.FAILED:
             log.exception("run %s of %s failed", run_id, shell_id)
         _tell_failed(listeners, run_id, product_id, reason)
         return RunOutcome(run_id, shell_id, OutcomeStatus.FAILED, reason=reason, exit_code=exit_code,

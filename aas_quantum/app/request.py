@@ -23,13 +23,15 @@ class ErpOutput:
 
     profiles: tuple[erp.Profile, ...]
     formats: tuple[str, ...]
+    skipped: tuple[str, ...] = ()  # a format a profile does not have (json without [[payloads]]), to tell the user
 
     @classmethod
     def load(cls, names: str, formats: str, settings: Sequence[str] = ()) -> ErpOutput:
         """``names``: comma-separated profile names or .toml files; ``settings``: KEY=VALUE overrides."""
         profiles = [erp.load_profile(n, erp.erp_overrides(Path(n).stem, settings))
                     for n in (n.strip() for n in names.split(",")) if n]
-        return cls(tuple(profiles), erp.check_formats([f.strip() for f in formats.split(",") if f.strip()]))
+        checked = erp.check_formats([f.strip() for f in formats.split(",") if f.strip()])
+        return cls(tuple(profiles), checked, tuple(erp.skipped_formats(profiles, checked)))
 
     def targets(self, out: Path, stem: str) -> list[Path]:
         return erp.export_targets(list(self.profiles), self.formats, out, stem)

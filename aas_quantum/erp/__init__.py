@@ -26,6 +26,7 @@ from aas_quantum.erp.plan import (
     export_paths,
     export_targets,
     plan_export,
+    skipped_formats,
     write_export,
 )
 from aas_quantum.erp.profile import Column, Profile, Sheet, erp_overrides, load_profile
@@ -35,5 +36,5 @@ from aas_quantum.erp.writers import SUMMARY_ROWS
 __all__ = [
     "FORMATS", "SUMMARY_ROWS", "Column", "ErpDocument", "ExportPlan", "Profile", "Sheet", "Table", "check_formats",
     "erp_document", "erp_overrides", "export", "export_paths", "export_targets", "load_profile", "plan_export",
-    "render", "spend", "write_export",
+    "render", "skipped_formats", "spend", "write_export",
 ]

@@ -14,9 +14,10 @@ from typing import Any
 from aas_quantum.explain import single_swap_effects
 from aas_quantum.problem import BomProblem
 from aas_quantum.report import selection_line
+from aas_quantum.resources import ERP_FORMATS
 from aas_quantum.summary import RunSummary
 
-FORMATS = ("xlsx", "csv", "json")
+FORMATS = ERP_FORMATS
 LAYOUTS = ("workbook", "rapidstart")  # how the xlsx format is laid out
 ROW_SOURCES = ("bom", "lines", "alternatives")
 COLUMN_TYPES = ("string", "integer", "decimal", "date", "datetime", "boolean")

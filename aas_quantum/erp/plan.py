@@ -27,9 +27,27 @@ def export_paths(profile: Profile, out_dir: Path, stem: str, fmt: str) -> list[P
     return [out_dir / f"{stem}.{profile.name}.{sheet.file_key}.{fmt}" for sheet in profile.sheets]
 
 
+def has_format(profile: Profile, fmt: str) -> bool:
+    """Whether ``profile`` has ``fmt`` files: json needs request bodies, which only ``[[payloads]]`` define."""
+    return fmt != "json" or bool(profile.payloads)
+
+
+def skipped_formats(profiles: Sequence[Profile], formats: Sequence[str]) -> list[str]:
+    """One line per profile a requested format does not apply to: an export of several profiles writes
+    each the formats it has (SAP's json bodies next to Odoo's csv) rather than failing as a whole. Only
+    an export that would write no file at all is an error."""
+    if not any(has_format(profile, fmt) for profile in profiles for fmt in formats):
+        names = ", ".join(repr(p.name) for p in profiles)
+        raise ConfigError(f"ERP profile {names} defines no [[payloads]] (OData request bodies), so --erp-format "
+                          f"{','.join(formats)} writes nothing; use xlsx or csv for it")
+    return [f"ERP profile {profile.name!r} defines no [[payloads]] (OData request bodies): no {fmt} files for it"
+            for profile in profiles for fmt in formats if not has_format(profile, fmt)]
+
+
 def export_targets(profiles: Sequence[Profile], formats: Sequence[str], out_dir: Path, stem: str) -> list[Path]:
     """Every file an export of ``profiles`` in ``formats`` writes (known before rendering anything)."""
-    return [p for profile in profiles for fmt in formats for p in export_paths(profile, out_dir, stem, fmt)]
+    return [p for profile in profiles for fmt in formats if has_format(profile, fmt)
+            for p in export_paths(profile, out_dir, stem, fmt)]
 
 
 @dataclass(frozen=True)
@@ -49,6 +67,7 @@ def check_formats(formats: Sequence[str]) -> tuple[str, ...]:
 
 
 def plan_export(document: ErpDocument, profiles: Sequence[Profile], formats: Sequence[str]) -> ExportPlan:
+    skipped_formats(profiles, check_formats(formats))  # nothing to write at all is refused before rendering
     return ExportPlan(document, tuple((p, render(document, p)) for p in profiles), check_formats(formats))
 
 
@@ -56,7 +75,7 @@ def write_export(plan: ExportPlan, out_dir: Path, stem: str) -> list[Path]:
     """Write every file of ``plan``, each atomically."""
     written: list[Path] = []
     for profile, tables in plan.rendered:
-        for fmt in plan.formats:
+        for fmt in (f for f in plan.formats if has_format(profile, f)):
             paths = export_paths(profile, out_dir, stem, fmt)
             if fmt == "xlsx" and profile.layout == "rapidstart":
                 written.append(write_rapidstart(tables, profile, paths[0]))

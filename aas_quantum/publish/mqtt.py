@@ -43,7 +43,7 @@ from paho.mqtt.properties import Properties
 
 from aas_quantum.aas import b64
 from aas_quantum.config import Layers, parse_url
-from aas_quantum.errors import AasQuantumError, ConfigError
+from aas_quantum.errors import AasQuantumError, ConfigError, ExitCode
 from aas_quantum.publish.payload import status_payload
 
 log = logging.getLogger(__name__)
@@ -54,7 +54,7 @@ UNSUPPORTED_PROTOCOL = (1, 132)  # 3.1.1 "unacceptable protocol version", 5 "uns
 class PublishError(AasQuantumError):
     """The broker could not be reached or did not acknowledge every message."""
 
-    exit_code = 4
+    exit_code = ExitCode.BROKER
 
 
 # connections lost in a row, none acknowledging anything, after which a flush stops waiting: a message

@@ -43,7 +43,7 @@ from asyncua.server.user_managers import UserManager
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from aas_quantum.config import Layers, config_section, parse_url
-from aas_quantum.errors import AasQuantumError, ConfigError
+from aas_quantum.errors import AasQuantumError, ConfigError, ExitCode
 from aas_quantum.problem import product_name
 from aas_quantum.sanitize import redact_url
 from aas_quantum.summary import RunSummary
@@ -55,7 +55,7 @@ SECURITY_MODES = ("Sign", "SignAndEncrypt")
 
 
 class OpcUaError(AasQuantumError):
-    exit_code = 4
+    exit_code = ExitCode.BROKER
 
 
 def default_cert_dir() -> Path:

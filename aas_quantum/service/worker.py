@@ -33,7 +33,7 @@ from aas_quantum.app import (
     RunState,
     execute,
 )
-from aas_quantum.errors import AasQuantumError
+from aas_quantum.errors import AasQuantumError, ExitCode
 from aas_quantum.service.jobs import Job, JobSpec, JobState, JobStore
 
 log = logging.getLogger(__name__)
@@ -43,7 +43,7 @@ current_job: contextvars.ContextVar[tuple[str, str] | None] = contextvars.Contex
 
 
 class RunCancelled(AasQuantumError):
-    exit_code = 1
+    exit_code = ExitCode.FAILED
 
 
 def check_spec(spec: JobSpec, default_method: str | None = None) -> None:

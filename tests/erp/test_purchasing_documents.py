@@ -183,6 +183,34 @@ def test_json_format_needs_payloads(tmp_path):
         erp.export_paths(erp.load_profile("odoo"), tmp_path, "x", "json")
 
 
+def test_json_is_written_for_the_profiles_with_payloads_and_the_others_are_named_as_skipped(tmp_path, cli):
+    """--erp-format json next to a profile without [[payloads]] writes the others' bodies and says, on
+    stderr and naming the profile, that it has none; only json for none of them at all is refused."""
+    out = tmp_path / "out"
+    done = cli.invoke(app, ["optimize", str(SMALL), "--solver", "greedy", "--erp", "odoo,sap-s4hana",
+                            "--erp-format", "json,csv", "--out", str(out), "--quiet"])
+    assert done.exit_code == 0, done.output
+    skipped = [line for line in done.stderr.splitlines() if "json" in line]
+    assert len(skipped) == 1 and "'odoo'" in skipped[0] and "[[payloads]]" in skipped[0], done.stderr
+    assert "payloads" not in done.stdout  # the note is not mixed into what was written
+    written = {p.name for p in out.iterdir()}
+    sap = erp.load_profile("sap-s4hana")
+    assert {f"{DRONE_STEM}.sap-s4hana.{p.file_key}.json" for p in sap.payloads} <= written
+    assert not [name for name in written if name.startswith(f"{DRONE_STEM}.odoo.") and name.endswith(".json")]
+    assert [name for name in written if name.startswith(f"{DRONE_STEM}.odoo.") and name.endswith(".csv")]
+    refused = cli.invoke(app, ["optimize", str(SMALL), "--erp", "odoo", "--erp-format", "json",
+                               "--out", str(tmp_path / "none")])
+    assert refused.exit_code == 2 and "'odoo'" in refused.stderr and "[[payloads]]" in refused.stderr
+    assert not (tmp_path / "none").exists()
+
+
+@pytest.mark.parametrize("command", ["optimize", "export"])
+def test_help_names_every_erp_format(cli, command):
+    shown = " ".join(cli.invoke(app, [command, "--help"], env={"COLUMNS": "300"}).output.split())
+    described = shown[shown.index("--erp-format"):][:200]
+    assert all(fmt in described for fmt in erp.FORMATS), described
+
+
 def test_vendor_and_item_codes_are_mapped_and_unmapped_ones_named_when_required(lot_run, tmp_path, monkeypatch):
     document = lot_run[2]
     suppliers = sorted({line["supplier_id"] for line in document.lines})

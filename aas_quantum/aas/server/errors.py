@@ -3,13 +3,13 @@ code (3) tells a script that the server failed, not its inputs (2)."""
 
 from __future__ import annotations
 
-from aas_quantum.errors import AasQuantumError
+from aas_quantum.errors import AasQuantumError, ExitCode
 
 
 class AasServerError(AasQuantumError):
     """The AAS server could not be reached or refused a request."""
 
-    exit_code = 3
+    exit_code = ExitCode.AAS_SERVER
 
     def __init__(self, message: str, status: int | None = None) -> None:
         self.status = status  # the HTTP status of a refusal (None: no answer)
