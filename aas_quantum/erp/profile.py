@@ -97,6 +97,7 @@ class Column:
     required: bool = False
     first_row_only: bool = False
     max_length: int | None = None  # the ERP field's length (SAP LIFNR: 10); a longer value is an error
+    payload: bool = True  # false: files only, not the JSON bodies (a header-item key the deep insert nests)
 
 
 @dataclass(frozen=True)
@@ -352,6 +353,8 @@ def _check_column(column: Column, rows: str, context: dict[str, Any], maps: dict
     if column.max_length is not None and (isinstance(column.max_length, bool) or not isinstance(column.max_length, int)
                                           or column.max_length <= 0):
         raise col_fail(f"max_length must be a positive integer, got {column.max_length!r}")
+    if not isinstance(column.payload, bool):
+        raise col_fail(f"payload must be true or false, got {column.payload!r}")
     if column.map is not None and column.map not in maps:
         raise col_fail(f"map {column.map!r} has no [maps.{column.map}] table")
     if column.source is not None:

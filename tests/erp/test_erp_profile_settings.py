@@ -3,6 +3,7 @@ document's items to its header, and the BoM's approval state as the profile is s
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -85,3 +86,40 @@ def test_the_demo_sap_export_of_the_drone_still_runs(tmp_path, cli):
     records = (out / f"{DRONE_STEM}.sap-s4hana.Purchasing_Info_Records.csv").read_text(encoding="utf-8-sig")
     vendors = {line.split(";")[0] for line in records.splitlines()[1:]}
     assert vendors and all(len(v) <= LIFNR_LENGTH for v in vendors), vendors
+
+
+def test_sap_requisition_items_join_their_header_in_the_csv_and_the_xlsx(sample_documents, tmp_path):
+    """Outside the JSON (items nested) the files are two tables: a key column must tie them together."""
+    import openpyxl
+    import pandas as pd
+
+    document = next(d for d in sample_documents if any(line["supplier_id"] == "SUP-ASIAMOTION" for line in d.lines))
+    profile = erp.load_profile("sap-s4hana")
+    paths = erp.export(document, [profile], ["csv", "xlsx", "json"], tmp_path, "ebike")
+    csv_of = {p.name.split(".")[-2]: p for p in paths if p.suffix == ".csv"}
+    read = {"sep": ";", "dtype": str, "encoding": "utf-8-sig"}
+    from_csv = (
+        pd.read_csv(csv_of["PurchaseRequisition"], **read),
+        pd.read_csv(csv_of["PurchaseRequisitionItem"], **read),
+    )
+    workbook = openpyxl.load_workbook(next(p for p in paths if p.suffix == ".xlsx"), read_only=True)
+
+    def frame(name: str) -> pd.DataFrame:
+        header, *rows = workbook[name].iter_rows(values_only=True)
+        return pd.DataFrame(rows, columns=header).astype(str)
+
+    from_xlsx = (frame("PurchaseRequisition"), frame("PurchaseRequisitionItem"))
+    suppliers = {line["supplier_id"] for line in document.lines}
+    for headers, items in (from_csv, from_xlsx):
+        shared = set(headers.columns) & set(items.columns)
+        assert shared == {"PurchaseRequisition"}, shared
+        assert headers["PurchaseRequisition"].is_unique and len(headers) == len(suppliers)
+        joined = items.merge(headers, on="PurchaseRequisition", how="left", validate="many_to_one", indicator=True)
+        assert (joined["_merge"] == "both").all() and len(joined) == len(document.lines)
+        assert (joined.groupby("PurchaseRequisition")["FixedSupplier"].nunique() == 1).all()
+        assert joined["PurchaseRequisition"].str.len().max() <= 10  # BANFN
+    assert from_csv[1]["PurchaseRequisition"].tolist() == from_xlsx[1]["PurchaseRequisition"].tolist()
+    bodies = json.loads(next(p for p in paths if p.name.endswith("PurchaseRequisition.json")).read_text())["bodies"]
+    # the deep insert nests the items; a key in the body would ask SAP for an external number
+    assert all("PurchaseRequisition" not in body for body in bodies)
+    assert all("PurchaseRequisition" not in item for body in bodies for item in body["to_PurchaseReqnItem"]["results"])
