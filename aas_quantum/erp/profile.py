@@ -217,6 +217,12 @@ def _parse_profile(raw: dict[str, Any], source: str, overrides: dict[str, Any]) 
     numbering = raw.get("numbering", {})
     context = dict(raw.get("context", {}))
     context.update({k: v for k, v in overrides.get("context", {}).items() if k in context})
+    for key, default in raw.get("context", {}).items():  # a switch stays a switch, set from the CLI as text
+        if isinstance(default, bool):
+            try:
+                context[key] = parse_bool(context[key], f"[context] {key}")
+            except ConfigError as exc:
+                raise fail(str(exc)) from exc
     csv_raw = dict(raw.get("csv", {})) | overrides.get("csv", {})
     unknown_csv = set(csv_raw) - {f.name for f in dataclasses.fields(CsvOptions)}
     if unknown_csv:

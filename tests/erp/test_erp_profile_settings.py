@@ -123,3 +123,53 @@ def test_sap_requisition_items_join_their_header_in_the_csv_and_the_xlsx(sample_
     # the deep insert nests the items; a key in the body would ask SAP for an external number
     assert all("PurchaseRequisition" not in body for body in bodies)
     assert all("PurchaseRequisition" not in item for body in bodies for item in body["to_PurchaseReqnItem"]["results"])
+
+
+D365_APPROVAL = {  # sheet -> (approved, active, approver) columns the BOM entities take
+    "Bill of materials headers": ("IsApproved", None, "ApproverPersonnelNumber"),
+    "Bill of materials versions V3": ("IsApproved", "IsActive", "ApproverId"),
+}
+
+
+def _approval(tables) -> dict[str, tuple]:
+    out = {}
+    for table in tables:
+        if table.sheet.name in D365_APPROVAL:
+            (row,) = table.rows
+            names = [c.name for c in table.sheet.columns]
+            out[table.sheet.name] = tuple(
+                None if n is None else row[names.index(n)] for n in D365_APPROVAL[table.sheet.name]
+            )
+    return out
+
+
+def test_d365_bom_stays_unapproved_and_inactive_by_default(sample_documents):
+    tables = erp.render(sample_documents[0], erp.load_profile("dynamics365-fo"))
+    assert _approval(tables) == {
+        "Bill of materials headers": ("No", None, None),
+        "Bill of materials versions V3": ("No", "No", None),
+    }
+
+
+@pytest.mark.parametrize("setting", ["true", "yes", "1"])
+def test_d365_approve_setting_approves_and_activates_the_bom_with_its_approver(sample_documents, tmp_path, setting):
+    settings = [f"approve={setting}", "approver=000123"]
+    profile = erp.load_profile("dynamics365-fo", erp.erp_overrides("dynamics365-fo", settings))
+    paths = erp.export(sample_documents[0], [profile], ["csv"], tmp_path, "bom")
+    assert _approval(erp.render(sample_documents[0], profile)) == {
+        "Bill of materials headers": ("Yes", None, "000123"),
+        "Bill of materials versions V3": ("Yes", "Yes", "000123"),
+    }
+    versions = next(p for p in paths if "versions" in p.name).read_text(encoding="utf-8-sig").splitlines()
+    row = dict(zip(versions[0].split(","), versions[1].split(","), strict=True))
+    assert (row["IsApproved"], row["IsActive"], row["ApproverId"]) == ("Yes", "Yes", "000123")
+
+
+def test_d365_approve_from_the_config_file_and_a_bad_value_is_named(sample_documents, tmp_path, monkeypatch):
+    config = tmp_path / "config.toml"
+    config.write_text('[erp."dynamics365-fo".context]\napprove = true\napprover = "000123"\n')
+    monkeypatch.setenv("AAS_QUANTUM_CONFIG", str(config))
+    profile = erp.load_profile("dynamics365-fo", erp.erp_overrides("dynamics365-fo"))
+    assert _approval(erp.render(sample_documents[0], profile))["Bill of materials versions V3"][:2] == ("Yes", "Yes")
+    with pytest.raises(ConfigError, match=r"'dynamics365-fo'.*approve must be true or false, got 'maybe'"):
+        erp.load_profile("dynamics365-fo", erp.erp_overrides("dynamics365-fo", ["approve=maybe"]))
