@@ -36,7 +36,7 @@ LINE_FIELDS = (
     "manufacturer_designation", "supplier_id", "quantity", "unit", "order_quantity", "min_order_quantity",
     "unit_price", "extended_price", "currency", "lead_time_days", "weight_kg", "co2e_kg", "asset_id",
     "supplier_key", "item_number", "line_number", "level", "parent", "quantity_per", "delivery_date",
-    "document_number",
+    "document_number", "document_key",
 )
 ALT_FIELDS = (
     *LINE_FIELDS, "cost_delta", "objective_delta", "why_not_chosen", "chosen_part_number", "chosen_supplier_id",
@@ -92,6 +92,8 @@ def erp_document(problem: BomProblem, choice: Sequence[int], summary: RunSummary
             "quantity_per": option.quantity / lot_size,
             "delivery_date": finished.date() + dt.timedelta(days=math.ceil(option.lead_time_days)),
             "document_number": f"{bom['run_key']}-{documents.get(option.supplier_id, 0):02d}",
+            # the same without the dash: fits SAP's 10-character document keys (BANFN)
+            "document_key": f"{bom['run_key']}{documents.get(option.supplier_id, 0):02d}",
             "position_key": external_key(position.position_id), "supplier_key": external_key(option.supplier_id),
             "description": position.designation or option.variant.designation or option.part_number,
             "min_order_quantity": option.offer.min_order_quantity, "currency": problem.currency,
@@ -99,7 +101,7 @@ def erp_document(problem: BomProblem, choice: Sequence[int], summary: RunSummary
         }
 
     # one purchase document per supplier, numbered run key + ordinal: unique across runs and products
-    # and short enough for Business Central's Code[20] and SAP's 10-character document numbers
+    # and short enough for Business Central's Code[20] (document_key: SAP's 10-character document numbers)
     documents: dict[str, int] = {}
     for position, k in zip(problem.positions, choice, strict=True):
         documents.setdefault(position.options[k].supplier_id, len(documents) + 1)

@@ -79,7 +79,7 @@ def write_export(plan: ExportPlan, out_dir: Path, stem: str) -> list[Path]:
             paths = export_paths(profile, out_dir, stem, fmt)
             if fmt == "xlsx" and profile.layout == "rapidstart":
                 written.append(write_rapidstart(tables, profile, paths[0]))
-            elif fmt == "xlsx" and profile.workbook_per_sheet:  # importers that read the first sheet only
+            elif fmt == "xlsx" and profile.workbook_per_sheet:  # importers that load one table per file
                 written.extend(write_xlsx([t], plan.document, profile, p) for t, p in zip(tables, paths, strict=True))
             elif fmt == "xlsx":
                 written.append(write_xlsx(tables, plan.document, profile, paths[0]))

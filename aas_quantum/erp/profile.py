@@ -27,7 +27,9 @@ class CodeMaps:
 
     From ``[erp.vendor_map]`` / ``[erp.item_map]`` (also per profile), a CSV (``code_map_csv``:
     columns ``kind`` = vendor|item, ``aas_code``, ``erp_code``) and ``--erp-set``. An unmapped code
-    passes through unchanged unless ``require_mapped`` is set, which makes it an error.
+    passes through unchanged unless ``require_mapped`` is set, which makes it an error. A profile's own
+    ``[vendor_map]`` / ``[item_map]`` (numbers for the bundled samples) count only while nothing of that
+    kind is configured, so they never mix into a user's own numbering.
     """
 
     vendors: dict[str, str] = field(default_factory=dict)
@@ -35,13 +37,16 @@ class CodeMaps:
     required: bool = False
 
     @classmethod
-    def of(cls, overrides: dict[str, Any], fail: Any) -> CodeMaps:
+    def of(cls, overrides: dict[str, Any], fail: Any, defaults: dict[str, Any] | None = None) -> CodeMaps:
         vendors = {str(k): str(v) for k, v in overrides.get("vendor_map", {}).items()}
         items = {str(k): str(v) for k, v in overrides.get("item_map", {}).items()}
         csv_path = overrides.get("code_map_csv")
         if csv_path:
             from_csv = _read_code_map(Path(str(csv_path)).expanduser(), fail)
             vendors, items = from_csv["vendor"] | vendors, from_csv["item"] | items  # explicit entries win
+        defaults = defaults or {}
+        vendors = vendors or {str(k): str(v) for k, v in defaults.get("vendor_map", {}).items()}
+        items = items or {str(k): str(v) for k, v in defaults.get("item_map", {}).items()}
         return cls(vendors, items, parse_bool(overrides.get("require_mapped", False), "require_mapped"))
 
     def apply(self, record: dict[str, Any], where: str) -> dict[str, Any]:
@@ -91,6 +96,8 @@ class Column:
     map: str | None = None
     required: bool = False
     first_row_only: bool = False
+    max_length: int | None = None  # the ERP field's length (SAP LIFNR: 10); a longer value is an error
+    payload: bool = True  # false: files only, not the JSON bodies (a header-item key the deep insert nests)
 
 
 @dataclass(frozen=True)
@@ -210,6 +217,12 @@ def _parse_profile(raw: dict[str, Any], source: str, overrides: dict[str, Any]) 
     numbering = raw.get("numbering", {})
     context = dict(raw.get("context", {}))
     context.update({k: v for k, v in overrides.get("context", {}).items() if k in context})
+    for key, default in raw.get("context", {}).items():  # a switch stays a switch, set from the CLI as text
+        if isinstance(default, bool):
+            try:
+                context[key] = parse_bool(context[key], f"[context] {key}")
+            except ConfigError as exc:
+                raise fail(str(exc)) from exc
     csv_raw = dict(raw.get("csv", {})) | overrides.get("csv", {})
     unknown_csv = set(csv_raw) - {f.name for f in dataclasses.fields(CsvOptions)}
     if unknown_csv:
@@ -275,7 +288,7 @@ def _parse_profile(raw: dict[str, Any], source: str, overrides: dict[str, Any]) 
         excel_datetime_format=conventions.get("excel_datetime_format", "yyyy-mm-dd hh:mm:ss"),
         csv=csv_options, context=context, maps=maps,
         workbook_per_sheet=bool(output.get("workbook_per_sheet", False)), layout=layout, totals=totals,
-        source=source, payloads=payloads, codes=CodeMaps.of(overrides, fail),
+        source=source, payloads=payloads, codes=CodeMaps.of(overrides, fail, raw),
     )
 
 
@@ -343,6 +356,11 @@ def _check_column(column: Column, rows: str, context: dict[str, Any], maps: dict
         raise col_fail("needs exactly one of source, value, template")
     if column.type not in COLUMN_TYPES:
         raise col_fail(f"type {column.type!r} is not one of {COLUMN_TYPES}")
+    if column.max_length is not None and (isinstance(column.max_length, bool) or not isinstance(column.max_length, int)
+                                          or column.max_length <= 0):
+        raise col_fail(f"max_length must be a positive integer, got {column.max_length!r}")
+    if not isinstance(column.payload, bool):
+        raise col_fail(f"payload must be true or false, got {column.payload!r}")
     if column.map is not None and column.map not in maps:
         raise col_fail(f"map {column.map!r} has no [maps.{column.map}] table")
     if column.source is not None:

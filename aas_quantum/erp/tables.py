@@ -127,9 +127,23 @@ def _cell(column: Column, namespaces: dict[str, SimpleNamespace], profile: Profi
             raise ConfigError(f"{where}: required value (from {column.source or column.template}) is empty")
         return None
     try:
-        return _typed(value, column)
+        typed = _typed(value, column)
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"{where}: {value!r} is not a valid {column.type}: {exc}") from exc
+    if column.max_length is not None and len(str(typed)) > column.max_length:
+        raise ConfigError(f"{where}: {typed!r} is {len(str(typed))} characters, the column takes at most "
+                          f"{column.max_length}; {_shorten_hint(column, profile, str(typed))}")
+    return typed
+
+
+def _shorten_hint(column: Column, profile: Profile, value: str) -> str:
+    """Where the ERP's own (shorter) number for ``value`` is configured: cutting it would name another record."""
+    kind = {"supplier_id": "vendor", "chosen_supplier_id": "vendor", "part_number": "item",
+            "chosen_part_number": "item"}.get((column.source or "").partition(".")[2])
+    if kind is None:
+        return "shorten it at its source"
+    return (f"map it to the ERP's {kind} number in [erp.{kind}_map] or [erp.\"{profile.name}\".{kind}_map] of "
+            f"the config, the code map CSV (code_map_csv), or --erp-set {kind}_map.{value}=...")
 
 
 def _typed(value: Any, column: Column) -> Any:

@@ -66,7 +66,8 @@ def payload_document(payload: Payload, tables: Sequence[Table]) -> dict[str, Any
     header, items = by_name[payload.header], by_name[payload.items]
 
     def entity(table: Table, row: tuple[Any, ...]) -> dict[str, Any]:
-        return {c.name: odata_value(v, c) for c, v in zip(table.sheet.columns, row, strict=True) if v is not None}
+        return {c.name: odata_value(v, c) for c, v in zip(table.sheet.columns, row, strict=True)
+                if v is not None and c.payload}
     bodies = [entity(header, row) | {payload.navigation: {"results": [
         entity(items, item) for item_key, item in zip(items.keys, items.rows, strict=True) if item_key == key]}}
         for key, row in zip(header.keys, header.rows, strict=True)]
