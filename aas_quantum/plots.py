@@ -48,15 +48,17 @@ def run_figure(problem: BomProblem, report: Report) -> Any:
 
     details = report.solution.record.details
     variational = "energy_trace" in details
-    figure, axes = plt.subplots(2 if variational else 1, 2, figsize=(13, 8.5 if variational else 4.5),
-                                squeeze=False)
+    figure, axes = plt.subplots(2 if variational else 1, 2, figsize=(13, 8.5 if variational else 4.5), squeeze=False)
     _cost_per_position(axes[0][0], problem, report)
     _limits(axes[0][1], report)
     if variational:
         _energy_distribution(axes[1][0], details["energy_distribution"], report.solution.record.method)
         _convergence(axes[1][1], details["energy_trace"])
-    figure.suptitle(f"{report.product_id}: {report.solution.record.method}, objective "
-                    f"{report.kpis.objective:,.2f} {report.currency}", fontsize=11)
+    figure.suptitle(
+        f"{report.product_id}: {report.solution.record.method}, objective "
+        f"{report.kpis.objective:,.2f} {report.currency}",
+        fontsize=11,
+    )
     figure.tight_layout()
     return figure
 
@@ -65,8 +67,11 @@ def _cost_per_position(axes: Any, problem: BomProblem, report: Report) -> None:
     chosen = [ln.extended_price for ln in report.lines]
     names = [ln.position_id for ln in report.lines]
     greedy_choice = report.greedy_choice
-    greedy = ([p.options[k].extended_price for p, k in zip(problem.positions, greedy_choice, strict=True)]
-              if greedy_choice is not None else None)
+    greedy = (
+        [p.options[k].extended_price for p, k in zip(problem.positions, greedy_choice, strict=True)]
+        if greedy_choice is not None
+        else None
+    )
     axes.set_title("Cost per position: chosen vs greedy", fontsize=10)
     if len(chosen) <= MAX_BARS:
         x = range(len(chosen))
@@ -93,9 +98,11 @@ def _limits(axes: Any, report: Report) -> None:
         axes.set_axis_off()
         return
     limits = sorted(limits, key=lambda item: item[1])[:MAX_LIMITS]
-    axes.barh([name if len(name) <= 32 else name[:31] + "…" for name, _, _ in limits],
-              [share for _, share, _ in limits],
-              color=["tab:green" if ok else "tab:red" for _, _, ok in limits])
+    axes.barh(
+        [name if len(name) <= 32 else name[:31] + "…" for name, _, _ in limits],
+        [share for _, share, _ in limits],
+        color=["tab:green" if ok else "tab:red" for _, _, ok in limits],
+    )
     axes.axvline(0, color="grey", linewidth=0.8)
     axes.tick_params(axis="y", labelsize=7)
     axes.set_xlabel("slack / |bound|")
@@ -105,9 +112,18 @@ def _energy_distribution(axes: Any, distribution: dict[str, float], method: str)
     """Where the final state's probability sits in energy: its quantiles against the lowest energy of
     any basis state in its support (the optimiser pushes the mass towards it)."""
     axes.set_title(f"{method}: energy of the final state", fontsize=10)
-    marks = [(name, distribution[key]) for name, key in (
-        ("lowest", "min_sampled_support"), ("1 %", "q01"), ("10 %", "q10"), ("median", "q50"), ("mean", "mean"),
-        ("90 %", "q90")) if key in distribution]
+    marks = [
+        (name, distribution[key])
+        for name, key in (
+            ("lowest", "min_sampled_support"),
+            ("1 %", "q01"),
+            ("10 %", "q10"),
+            ("median", "q50"),
+            ("mean", "mean"),
+            ("90 %", "q90"),
+        )
+        if key in distribution
+    ]
     axes.barh([name for name, _ in marks], [value for _, value in marks], color="tab:purple")
     axes.set_xlabel("energy (objective plus penalty terms)")
 
@@ -130,8 +146,10 @@ def write_plot(path: Path, problem: BomProblem, report: Report) -> Path:
     suffix = path.suffix.lower()
     if suffix == ".html":
         title = html.escape(f"{report.product_id}: {report.solution.record.method}")
-        page = (f"<!doctype html><html><head><meta charset='utf-8'><title>{title}</title></head><body>"
-                f"<h1>{title}</h1><img alt='{title}' src='{png_data_uri(figure)}'></body></html>\n")
+        page = (
+            f"<!doctype html><html><head><meta charset='utf-8'><title>{title}</title></head><body>"
+            f"<h1>{title}</h1><img alt='{title}' src='{png_data_uri(figure)}'></body></html>\n"
+        )
         with atomic_write(path) as fh:
             fh.write(page)
         return path

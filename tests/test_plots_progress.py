@@ -43,15 +43,15 @@ def test_a_run_reports_the_hybrids_windows_at_most_once_a_second():
     events = []
     # random windows take milliseconds even on a loaded machine: many windows, so the throttle is what is seen
     # (QAOA windows took over a second each next to CPU load, and gave one report in the 4 s)
-    request = RunRequest(method="hybrid", parameters={"time_limit_s": 4.0, "patience": 0, "sub_solver": "random"},
-                         dry_run=True)
+    request = RunRequest(
+        method="hybrid", parameters={"time_limit_s": 4.0, "patience": 0, "sub_solver": "random"}, dry_run=True
+    )
     outcome = execute(request, FileRepository([LARGE]), [lambda e: events.append((time.monotonic(), e))])
     assert outcome.summary is not None
     detailed = [(t, e) for t, e in events if e.state is RunState.SOLVING and e.detail]
     assert len(detailed) >= 2
     assert all(later - earlier >= 0.9 for (earlier, _), (later, _) in itertools.pairwise(detailed))
-    bests = [float(re.search(r"best objective ([\d,.]+)", e.detail).group(1).replace(",", ""))
-             for _, e in detailed]
+    bests = [float(re.search(r"best objective ([\d,.]+)", e.detail).group(1).replace(",", "")) for _, e in detailed]
     assert all(a >= b for a, b in itertools.pairwise(bests))  # the search only accepts gains
     assert bests[-1] >= outcome.summary.kpis.objective - 0.005  # the run returns its best (or a better baseline)
     assert [e.progress for _, e in detailed] == sorted(e.progress for _, e in detailed)
@@ -64,7 +64,8 @@ def test_run_figure_draws_chosen_against_greedy_per_position():
     chosen_bars, greedy_bars = figure.axes[0].containers
     assert [b.get_height() for b in chosen_bars] == pytest.approx([ln.extended_price for ln in report.lines])
     assert [b.get_height() for b in greedy_bars] == pytest.approx(
-        [p.options[k].extended_price for p, k in zip(problem.positions, report.greedy_choice, strict=True)])
+        [p.options[k].extended_price for p, k in zip(problem.positions, report.greedy_choice, strict=True)]
+    )
     limits = figure.axes[1].containers[0]
     assert len(limits) == len(report.constraints)
     assert len(figure.axes) == 2  # exact has no energies: no distribution or convergence panels
@@ -78,15 +79,41 @@ def _png_size(path: Path) -> tuple[int, int]:
 
 def test_cli_plot_writes_png_svg_and_html(tmp_path, cli):
     out = tmp_path / "out"
-    result = cli.invoke(app, ["optimize", str(SMALL), "--solver", "qaoa", "--maxiter", "30", "--out", str(out),
-                              "--plot", str(tmp_path / "run.png"), "--quiet"])
+    result = cli.invoke(
+        app,
+        [
+            "optimize",
+            str(SMALL),
+            "--solver",
+            "qaoa",
+            "--maxiter",
+            "30",
+            "--out",
+            str(out),
+            "--plot",
+            str(tmp_path / "run.png"),
+            "--quiet",
+        ],
+    )
     assert result.exit_code == 0, result.output
     width, height = _png_size(tmp_path / "run.png")
     assert width > 800 and height > 600  # four panels: costs, limits, energy distribution, convergence
     assert "plot written to" in " ".join(result.output.split())
     for name, marker in (("run.svg", "<svg"), ("run.html", "data:image/png;base64,")):
-        result = cli.invoke(app, ["optimize", str(SMALL), "--solver", "greedy", "--out", str(out), "--plot",
-                                  str(tmp_path / name), "--quiet"])
+        result = cli.invoke(
+            app,
+            [
+                "optimize",
+                str(SMALL),
+                "--solver",
+                "greedy",
+                "--out",
+                str(out),
+                "--plot",
+                str(tmp_path / name),
+                "--quiet",
+            ],
+        )
         assert result.exit_code == 0, result.output
         assert marker in (tmp_path / name).read_text()
 
@@ -112,10 +139,30 @@ def test_a_terminal_sees_the_solver_progress_live(tmp_path):
 
     leader, follower = pty.openpty()
     process = subprocess.Popen(
-        [sys.executable, "-m", "aas_quantum.cli", "optimize", str(LARGE), "--solver", "hybrid", "--time-limit", "5",
-         "--param", "patience=0", "--param", "sub_solver=random", "--out", str(tmp_path)],
-        cwd=REPO, stdin=follower, stdout=follower, stderr=follower, close_fds=True,
-        env=dict(os.environ, TERM="xterm-256color", COLUMNS="200"))
+        [
+            sys.executable,
+            "-m",
+            "aas_quantum.cli",
+            "optimize",
+            str(LARGE),
+            "--solver",
+            "hybrid",
+            "--time-limit",
+            "5",
+            "--param",
+            "patience=0",
+            "--param",
+            "sub_solver=random",
+            "--out",
+            str(tmp_path),
+        ],
+        cwd=REPO,
+        stdin=follower,
+        stdout=follower,
+        stderr=follower,
+        close_fds=True,
+        env=dict(os.environ, TERM="xterm-256color", COLUMNS="200"),
+    )
     os.close(follower)
     seen, during = b"", b""
     deadline = time.monotonic() + 240
