@@ -52,7 +52,7 @@ def run_figure(problem: BomProblem, report: Report) -> Any:
     _cost_per_position(axes[0][0], problem, report)
     _limits(axes[0][1], report)
     if variational:
-        _energy_distribution(axes[1][0], details["energy_distribution"], report.solution.record.method)
+        _energy_distribution(axes[1][0], details["energy_distribution"], report.solution.record.method, report.currency)
         _convergence(axes[1][1], details["energy_trace"])
     figure.suptitle(
         f"{report.product_id}: {report.solution.record.method}, objective "
@@ -108,9 +108,10 @@ def _limits(axes: Any, report: Report) -> None:
     axes.set_xlabel("slack / |bound|")
 
 
-def _energy_distribution(axes: Any, distribution: dict[str, float], method: str) -> None:
+def _energy_distribution(axes: Any, distribution: dict[str, float], method: str, currency: str) -> None:
     """Where the final state's probability sits in energy: its quantiles against the lowest energy of
-    any basis state in its support (the optimiser pushes the mass towards it)."""
+    any basis state in its support (the optimiser pushes the mass towards it). These are the encoding's
+    energies as built, in the objective's cost units; the convergence panel's are normalised."""
     axes.set_title(f"{method}: energy of the final state", fontsize=10)
     marks = [
         (name, distribution[key])
@@ -125,17 +126,19 @@ def _energy_distribution(axes: Any, distribution: dict[str, float], method: str)
         if key in distribution
     ]
     axes.barh([name for name, _ in marks], [value for _, value in marks], color="tab:purple")
-    axes.set_xlabel("energy (objective plus penalty terms)")
+    axes.set_xlabel(f"encoded energy, {currency} (objective plus penalty terms)")
 
 
 def _convergence(axes: Any, trace: dict[str, list[float]]) -> None:
+    """The energies the optimiser saw: the encoded ones shifted and scaled to mean 0, spread 1 over the
+    basis states (one parameter range suits every problem), so not in cost units."""
     axes.set_title("Optimiser convergence", fontsize=10)
     energies = trace["energy"]
     best = list(itertools.accumulate(energies, min))
     axes.plot(trace["evaluation"], energies, ".", markersize=3, alpha=0.5, label="evaluated")
     axes.plot(trace["evaluation"], best, "-", label="best so far")
     axes.set_xlabel("evaluation")
-    axes.set_ylabel("energy (the optimiser's scale)")
+    axes.set_ylabel("normalised energy (dimensionless: mean 0, spread 1)")
     axes.legend(fontsize=8)
 
 

@@ -184,3 +184,22 @@ def test_a_terminal_sees_the_solver_progress_live(tmp_path):
     text = during.decode(errors="replace")
     assert "reading inputs" in text and "exact baseline" in text
     assert re.search(r"hybrid \(\d+%, \d+ windows, best objective [\d,.]+\)", text), text[-2000:]
+
+
+def _drone_runs():
+    """The drone solved two ways: exactly (two panels) and by QAOA (the energy panels too)."""
+    problem = _problem(SMALL)
+    return [
+        (problem, optimize(problem, "exact", SolveOptions())),
+        (problem, optimize(problem, "qaoa", SolveOptions(maxiter=30))),
+    ]
+
+
+def test_run_figure_names_the_scale_of_each_energy_axis():
+    problem, report = _drone_runs()[1]
+    figure = plots.run_figure(problem, report)
+    distribution, convergence = figure.axes[2], figure.axes[3]
+    energy_label, trace_label = distribution.get_xlabel(), convergence.get_ylabel()
+    assert energy_label and trace_label and energy_label != trace_label
+    assert report.currency in energy_label  # the encoded energies are in the objective's cost units
+    assert "dimensionless" in trace_label and report.currency not in trace_label  # the optimiser's normalised scale
