@@ -48,7 +48,11 @@ def run_figure(problem: BomProblem, report: Report) -> Any:
 
     details = report.solution.record.details
     variational = "energy_trace" in details
-    figure, axes = plt.subplots(2 if variational else 1, 2, figsize=(13, 8.5 if variational else 4.5), squeeze=False)
+    # constrained layout sizes the margins from the labels as drawn (full limit names, rotated ticks,
+    # the title), for the figure itself and not only for a file saved with bbox_inches="tight"
+    figure, axes = plt.subplots(
+        2 if variational else 1, 2, figsize=(13, 8.5 if variational else 4.5), squeeze=False, layout="constrained"
+    )
     _cost_per_position(axes[0][0], problem, report)
     _limits(axes[0][1], report)
     if variational:
@@ -59,7 +63,6 @@ def run_figure(problem: BomProblem, report: Report) -> Any:
         f"{report.kpis.objective:,.2f} {report.currency}",
         fontsize=11,
     )
-    figure.tight_layout()
     return figure
 
 
@@ -99,13 +102,22 @@ def _limits(axes: Any, report: Report) -> None:
         return
     limits = sorted(limits, key=lambda item: item[1])[:MAX_LIMITS]
     axes.barh(
-        [name if len(name) <= 32 else name[:31] + "…" for name, _, _ in limits],
+        [_wrapped(name) for name, _, _ in limits],
         [share for _, share, _ in limits],
         color=["tab:green" if ok else "tab:red" for _, _, ok in limits],
     )
     axes.axvline(0, color="grey", linewidth=0.8)
     axes.tick_params(axis="y", labelsize=7)
     axes.set_xlabel("slack / |bound|")
+
+
+def _wrapped(name: str, width: int = 32) -> str:
+    """A long limit name over two lines at its last separator before ``width``, in full: cut short,
+    "Incompatible[ESC-4IN1-45A|MOT-2…" did not say which motor."""
+    if len(name) <= width:
+        return name
+    cut = max(name.rfind(sep, 0, width) for sep in "[|>,")
+    return name if cut <= 0 else name[: cut + 1] + "\n" + name[cut + 1 :]
 
 
 def _energy_distribution(axes: Any, distribution: dict[str, float], method: str, currency: str) -> None:

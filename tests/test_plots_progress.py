@@ -195,6 +195,39 @@ def _drone_runs():
     ]
 
 
+def test_run_figure_keeps_every_label_inside_the_figure():
+    for problem, report in _drone_runs():
+        figure = plots.run_figure(problem, report)
+        figure.canvas.draw()
+        renderer = figure.canvas.get_renderer()
+        box = figure.bbox
+        texts = [figure._suptitle] if figure._suptitle is not None else []
+        for axes in figure.axes:
+            for axis in (axes.xaxis, axes.yaxis):
+                low, high = sorted(axis.get_view_interval())
+                margin = (high - low) * 1e-9
+                # matplotlib keeps labels for ticks past the view too; only those in it are drawn
+                texts += [
+                    tick.label1 for tick in axis.get_major_ticks() if low - margin <= tick.get_loc() <= high + margin
+                ]
+                texts.append(axis.label)
+            texts += [axes.title, *axes.texts]
+        drawn = [t for t in texts if t.get_visible() and t.get_text()]
+        assert len(drawn) > 10
+        for text in drawn:
+            extent = text.get_window_extent(renderer)
+            assert (
+                extent.x0 >= box.x0 - 0.5
+                and extent.y0 >= box.y0 - 0.5
+                and extent.x1 <= box.x1 + 0.5
+                and extent.y1 <= box.y1 + 0.5
+            ), (report.solution.record.method, text.get_text(), extent, box)
+        # and in full: "Incompatible[ESC-4IN1-45A|MOT-2…" did not say which motor
+        shown = {t.get_text().replace("\n", "") for t in figure.axes[1].get_yticklabels()}
+        assert shown == {c.name for c in report.constraints}
+        assert max(len(c.name) for c in report.constraints) > 32  # the drone has names the old cut shortened
+
+
 def test_run_figure_names_the_scale_of_each_energy_axis():
     problem, report = _drone_runs()[1]
     figure = plots.run_figure(problem, report)
