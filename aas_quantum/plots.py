@@ -17,7 +17,7 @@ from typing import Any
 from aas_quantum.atomic import atomic_write
 from aas_quantum.errors import ConfigError
 from aas_quantum.problem import BomProblem
-from aas_quantum.report import Report
+from aas_quantum.report import ConstraintStatus, Report
 
 PLOT_SUFFIXES = (".png", ".svg", ".html")
 MAX_BARS = 60  # more positions than this: the per-position differences, sorted, instead of bars
@@ -93,22 +93,47 @@ def _cost_per_position(axes: Any, problem: BomProblem, report: Report) -> None:
 
 
 def _limits(axes: Any, report: Report) -> None:
-    """Slack as a share of each limit's bound: 0 = binding, negative = broken."""
+    """Slack as a share of each limit's bound: 0 = binding, negative = broken. A binding limit's bar has
+    no length, so it gets a marker and the word: an empty row read as missing data."""
     axes.set_title("Room left per limit (slack / bound)", fontsize=10)
-    limits = [(c.name, c.slack / abs(c.bound) if c.bound else c.slack, c.satisfied) for c in report.constraints]
+    limits = [
+        (c.name, c.slack / abs(c.bound) if c.bound else c.slack, c.satisfied, _binding(c)) for c in report.constraints
+    ]
     if not limits:
         axes.text(0.5, 0.5, "the request sets no limits", ha="center", va="center", transform=axes.transAxes)
         axes.set_axis_off()
         return
     limits = sorted(limits, key=lambda item: item[1])[:MAX_LIMITS]
+    rows = range(len(limits))
     axes.barh(
-        [_wrapped(name) for name, _, _ in limits],
-        [share for _, share, _ in limits],
-        color=["tab:green" if ok else "tab:red" for _, _, ok in limits],
+        list(rows),
+        [share for _, share, _, _ in limits],
+        color=["tab:green" if ok else "tab:red" for _, _, ok, _ in limits],
     )
+    axes.set_yticks(list(rows), [_wrapped(name) for name, _, _, _ in limits])
+    binding = [row for row, (_, _, _, tight) in zip(rows, limits, strict=True) if tight]
+    if binding:
+        axes.plot([0.0] * len(binding), binding, "D", color="tab:orange", markersize=5, label="binding", clip_on=False)
+        for row in binding:
+            axes.annotate(
+                "binding",
+                (0.0, row),
+                xytext=(6, 0),
+                textcoords="offset points",
+                va="center",
+                fontsize=7,
+                color="tab:orange",
+            )
+        low, high = axes.get_xlim()
+        axes.set_xlim(low, max(high, 0.3 * (high - low)))  # room right of 0 for the word
     axes.axvline(0, color="grey", linewidth=0.8)
     axes.tick_params(axis="y", labelsize=7)
     axes.set_xlabel("slack / |bound|")
+
+
+def _binding(constraint: ConstraintStatus) -> bool:
+    """At its bound to rounding (a budget met to the cent sums prices in floating point)."""
+    return constraint.satisfied and abs(constraint.slack) <= 1e-9 * max(1.0, abs(constraint.bound))
 
 
 def _wrapped(name: str, width: int = 32) -> str:

@@ -14,7 +14,7 @@ import pytest
 from aas_quantum import plots
 from aas_quantum.aas import mapping
 from aas_quantum.aas.files import read_files
-from aas_quantum.app import FileRepository, RunRequest, RunState, execute
+from aas_quantum.app import FileRepository, RequestOverrides, RunRequest, RunState, execute
 from aas_quantum.cli import app
 from aas_quantum.problem import build_problem
 from aas_quantum.run import optimize
@@ -211,7 +211,7 @@ def test_run_figure_keeps_every_label_inside_the_figure():
                     tick.label1 for tick in axis.get_major_ticks() if low - margin <= tick.get_loc() <= high + margin
                 ]
                 texts.append(axis.label)
-            texts += [axes.title, *axes.texts]
+            texts += [axes.title, *axes.texts]  # the texts include the "binding" marks
         drawn = [t for t in texts if t.get_visible() and t.get_text()]
         assert len(drawn) > 10
         for text in drawn:
@@ -236,3 +236,21 @@ def test_run_figure_names_the_scale_of_each_energy_axis():
     assert energy_label and trace_label and energy_label != trace_label
     assert report.currency in energy_label  # the encoded energies are in the objective's cost units
     assert "dimensionless" in trace_label and report.currency not in trace_label  # the optimiser's normalised scale
+
+
+def test_run_figure_marks_a_binding_limit():
+    env = read_files([SMALL])
+    catalog = mapping.read_catalog(env, mapping.product_shell(env))
+    optimum = optimize(build_problem(catalog), "exact", SolveOptions())
+    # a budget equal to the optimum's cost: the optimum is still the best and spends it to the cent
+    problem = build_problem(RequestOverrides(budget=optimum.kpis.total_cost).apply(catalog))
+    report = optimize(problem, "exact", SolveOptions())
+    budget = next(c for c in report.constraints if c.name == "Budget")
+    assert budget.slack == pytest.approx(0, abs=1e-6)
+    limits = plots.run_figure(problem, report).axes[1]
+    row = [t.get_text() for t in limits.get_yticklabels()].index("Budget")
+    marks = [t for t in limits.texts if t.get_text() == "binding"]
+    assert len(marks) == sum(abs(c.slack) <= 1e-6 * max(1.0, abs(c.bound)) for c in report.constraints) >= 1
+    assert any(abs(t.get_position()[1] - row) < 0.5 for t in marks)  # on the budget's row
+    markers = [line for line in limits.lines if line.get_label() == "binding"]
+    assert markers and row in list(markers[0].get_ydata()) and markers[0].get_marker() not in ("", "None")
