@@ -1,7 +1,7 @@
-"""The commands of README.md's "Using it" block run as written.
+"""The commands of README.md's "Using it" block and of docs/tutorial.md run as written.
 
 A new user's first command must work: each line is run by bash (globs expand as in a terminal) in a
-temporary folder holding links to ``samples/`` and ``examples/``, so the ``out/`` the lines write is
+temporary folder holding links to ``samples/``, ``examples/`` and ``.venv/``, so the ``out/`` the lines write is
 the test's own. ``aas-quantum`` is this checkout's code and ``python`` the interpreter running the
 tests. The only change made to a line: the documents' fixed ports (BaSyx 18081, MQTT 1883, OPC UA
 4840 and 4841, the service 8090) become free ports, in ``127.0.0.1:<port>`` and ``--port <port>``
@@ -29,7 +29,7 @@ from tests.support.paths import REPO
 
 DOCUMENTED_PORTS = (18081, 1883, 4840, 4841, 8090)  # BaSyx, MQTT, OPC UA server, demo PLC, service
 BASYX_PORT, MQTT_PORT = 18081, 1883
-LINKED = ("samples", "examples")
+LINKED = ("samples", "examples", ".venv")  # .venv: the tutorial sources its activate script
 LINE_TIMEOUT_S = 300
 
 
@@ -40,12 +40,27 @@ def readme_commands(text: str) -> list[str]:
     return [c for c in map(_command, block.splitlines()) if c]
 
 
+def tutorial_commands(text: str) -> list[str]:
+    """The commands of every ```console (``$ `` lines) and ```sh block, in order."""
+    commands = []
+    for kind, body in re.findall(r"^```(console|sh)\n(.*?)^```", text, flags=re.M | re.S):
+        for line in body.splitlines():
+            if kind == "console":
+                if not line.startswith("$ "):
+                    continue  # output shown in the document
+                line = line[2:]
+            command = _command(line)
+            if command:
+                commands.append(command)
+    return commands
+
+
 def _command(line: str) -> str:
     """``line`` without its trailing ``# comment`` ('' for a blank or comment-only line)."""
     return re.sub(r"(^|\s+)#\s.*$|^#.*$", "", line).strip()
 
 
-DOCUMENTS = {"README.md": readme_commands}
+DOCUMENTS = {"README.md": readme_commands, "docs/tutorial.md": tutorial_commands}
 
 
 def test_the_documents_have_commands() -> None:
