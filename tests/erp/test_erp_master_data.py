@@ -163,3 +163,55 @@ def test_the_run_and_the_export_say_the_import_order(tmp_path, cli):
     )
     assert result.exit_code == 0, result.output
     assert note in " ".join(result.output.split())
+
+
+def _workbook(path: Path) -> dict[str, list[dict[str, Any]]]:
+    """Each sheet of a plain workbook (header in row 1) as dicts, the Summary left out."""
+    workbook = openpyxl.load_workbook(path)
+    return {
+        ws.title: [
+            dict(zip([c.value for c in ws[1]], row, strict=True)) for row in ws.iter_rows(min_row=2, values_only=True)
+        ]
+        for ws in workbook.worksheets
+        if ws.title != "Summary"
+    }
+
+
+def test_sap_writes_suppliers_materials_and_a_fixed_source_for_each_part(solved, tmp_path):
+    profile = erp.load_profile("sap-s4hana")
+    (path,) = erp.export(solved[2], [profile], ["xlsx"], tmp_path, "ebike")
+    sheets = _workbook(path)
+    assert list(sheets) == list(profile.import_order) and list(sheets)[:3] == [
+        "BusinessPartner",
+        "BusinessPartnerRole",
+        "SupplierPurchasingOrg",
+    ]
+    partners = {row["BusinessPartner"] for row in sheets["BusinessPartner"]}
+    assert len(partners) == len(sheets["BusinessPartner"]) == solved[1].kpis.suppliers_used
+    assert {row["BusinessPartner"] for row in sheets["BusinessPartnerRole"]} == partners
+    assert {row["Supplier"] for row in sheets["SupplierPurchasingOrg"]} == partners
+    products = {row["Product"]: row for row in sheets["Product"]}
+    chosen_parts = {part for part, _ in _chosen(solved)}
+    assert set(products) == chosen_parts | {solved[0].name} and len(products) == len(sheets["Product"])
+    assert {p for p, row in products.items() if row["ProductType"] == "FERT"} == {solved[0].name}
+    for name in ("ProductDescription", "ProductPlant"):
+        assert {row["Product"] for row in sheets[name]} == set(products), name
+    referenced_materials = (
+        {row["Material"] for row in sheets["MaterialBOM"]}
+        | {row["BillOfMaterialComponent"] for row in sheets["MaterialBOMItem"]}
+        | {row["MATNR"] for row in sheets["Purchasing_Info_Records"]}
+        | {row["Material"] for row in sheets["PurchasingSource"]}
+        | {row["Material"] for row in sheets["PurchaseRequisitionItem"]}
+    )
+    assert referenced_materials <= set(products)
+    referenced_suppliers = (
+        {row["FixedSupplier"] for row in sheets["PurchaseRequisitionItem"]}
+        | {row["LIFNR"] for row in sheets["Purchasing_Info_Records"]}
+        | {row["Supplier"] for row in sheets["PurchasingSource"]}
+    )
+    assert referenced_suppliers <= partners
+    # the source list fixes, for each part, the supplier the requisition buys it from
+    bought_from = {row["Material"]: row["FixedSupplier"] for row in sheets["PurchaseRequisitionItem"]}
+    sources = sheets["PurchasingSource"]
+    assert {row["Material"]: row["Supplier"] for row in sources} == bought_from and len(sources) == len(chosen_parts)
+    assert all(row["SupplierIsFixed"] is True and row["ValidityStartDate"] <= row["ValidityEndDate"] for row in sources)
