@@ -215,3 +215,28 @@ def test_sap_writes_suppliers_materials_and_a_fixed_source_for_each_part(solved,
     sources = sheets["PurchasingSource"]
     assert {row["Material"]: row["Supplier"] for row in sources} == bought_from and len(sources) == len(chosen_parts)
     assert all(row["SupplierIsFixed"] is True and row["ValidityStartDate"] <= row["ValidityEndDate"] for row in sources)
+
+
+def test_dynamics_writes_the_vendors_and_released_products_its_entities_name(solved, tmp_path):
+    profile = erp.load_profile("dynamics365-fo")
+    (path,) = erp.export(solved[2], [profile], ["xlsx"], tmp_path, "ebike")
+    sheets = _workbook(path)
+    assert list(sheets) == list(profile.import_order)
+    assert list(sheets)[:2] == ["Vendors V2", "Released products creation V2"]
+    vendors = {row["VendorAccountNumber"] for row in sheets["Vendors V2"]}
+    items = {row["ItemNumber"]: row for row in sheets["Released products creation V2"]}
+    chosen = _chosen(solved)
+    assert vendors == {supplier for _, supplier in chosen} and len(vendors) == len(sheets["Vendors V2"])
+    assert set(items) == {part for part, _ in chosen} | {solved[0].name}
+    assert len(items) == len(sheets["Released products creation V2"])
+    assert all(row["ProductNumber"] == number and row["ProductName"] for number, row in items.items())
+    referenced_items = (
+        {row["ManufacturedItemNumber"] for row in sheets["Bill of materials versions V3"]}
+        | {row["ItemNumber"] for row in sheets["Bill of materials lines V3"]}
+        | {row["ItemNumber"] for row in sheets["Purchase order lines V2"]}
+    )
+    assert referenced_items <= set(items)
+    referenced_vendors = {row["VendorAccountNumber"] for row in sheets["Bill of materials lines V3"]} | {
+        row["OrderVendorAccountNumber"] for row in sheets["Purchase order headers V2"]
+    }
+    assert referenced_vendors <= vendors
