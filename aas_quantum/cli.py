@@ -403,7 +403,8 @@ def export_result(
     stem = output_stem(shell_id, saved[0].name)
     check_output_folder(out)
     refuse_overwriting_inputs(erp_output.targets(out, stem), inputs)
-    print_erp(console, erp.export(document, erp_output.profiles, erp_output.formats, out, stem))
+    print_erp(console, erp.export(document, erp_output.profiles, erp_output.formats, out, stem),
+              erp.import_notes(erp_output.profiles))
 
 
 @app.command()

@@ -148,7 +148,7 @@ def _print_outcome(console: Console, outcome: RunOutcome, to_server: bool, table
         console.print("\n--dry-run: nothing written (no files, nothing to the server)")
         return
     console.print(f"\nresult written to [bold]{text(written.aasx)}[/] and [bold]{text(written.json)}[/]")
-    print_erp(console, list(written.erp))
+    print_erp(console, list(written.erp), written.erp_import_order)
     if written.plot is not None:
         console.print(f"plot written to [bold]{text(written.plot)}[/]")
     if written.server:
@@ -158,11 +158,14 @@ def _print_outcome(console: Console, outcome: RunOutcome, to_server: bool, table
         console.print("--dry-run: nothing written to the server")
 
 
-def print_erp(console: Console, paths: Sequence[Path]) -> None:
+def print_erp(console: Console, paths: Sequence[Path], import_order: Sequence[str] = ()) -> None:
+    """The ERP files as written (per profile in its import order), then each profile's order to import them."""
     if paths:
         console.print(f"ERP export: {len(paths)} files")
         for path in paths:
             console.print(f"  {path}", highlight=False)
+        for note in import_order:
+            console.print(f"  {note}", highlight=False)
 
 
 def print_summary(console: Console, summary: RunSummary) -> None:

@@ -47,6 +47,7 @@ class RunOutputs:
     server: str | None = None  # where the result submodel was written (None: files only, or dry run)
     version: str = ""  # the result submodel's version as stored
     plot: Path | None = None
+    erp_import_order: tuple[str, ...] = ()  # per profile: "<profile>: import in this order: <sheets>"
 
 
 @dataclass(frozen=True)
@@ -69,7 +70,8 @@ class RunOutcome:
                     "exit_code": self.exit_code}
         return self.summary.to_json() | {"outputs": {
             "aasx": _path(self.outputs.aasx), "json": _path(self.outputs.json), "server": self.outputs.server,
-            "erp": [str(p) for p in self.outputs.erp], "plot": _path(self.outputs.plot),
+            "erp": [str(p) for p in self.outputs.erp], "erp_import_order": list(self.outputs.erp_import_order),
+            "plot": _path(self.outputs.plot),
             "published": list(published)}}
 
 
@@ -166,9 +168,10 @@ def execute(request: RunRequest, repository: Repository, listeners: Sequence[Lis
                           product_name=product_name)
     finally:
         release_the_run()
+    import_order = tuple(erp.import_notes(request.erp.profiles)) if request.erp and written_erp else ()
     return RunOutcome(run_id, shell_id, OutcomeStatus.OK, summary,
                       RunOutputs(files.aasx, files.json, tuple(written_erp), location, _version(submodel),
-                                 plot), product_name)
+                                 plot, import_order), product_name)
 
 
 def _path(path: Path | None) -> str | None:

@@ -25,6 +25,7 @@ from aas_quantum.erp.plan import (
     export,
     export_paths,
     export_targets,
+    import_notes,
     plan_export,
     skipped_formats,
     write_export,
@@ -35,6 +36,6 @@ from aas_quantum.erp.writers import SUMMARY_ROWS
 
 __all__ = [
     "FORMATS", "SUMMARY_ROWS", "Column", "ErpDocument", "ExportPlan", "Profile", "Sheet", "Table", "check_formats",
-    "erp_document", "erp_overrides", "export", "export_paths", "export_targets", "load_profile", "plan_export",
-    "render", "skipped_formats", "spend", "write_export",
+    "erp_document", "erp_overrides", "export", "export_paths", "export_targets", "import_notes", "load_profile",
+    "plan_export", "render", "skipped_formats", "spend", "write_export",
 ]

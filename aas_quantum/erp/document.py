@@ -35,7 +35,7 @@ LINE_FIELDS = (
     "position_id", "position_key", "designation", "description", "part_number", "manufacturer",
     "manufacturer_designation", "supplier_id", "quantity", "unit", "order_quantity", "min_order_quantity",
     "unit_price", "extended_price", "currency", "lead_time_days", "weight_kg", "co2e_kg", "asset_id",
-    "supplier_key", "item_number", "line_number", "level", "parent", "quantity_per", "delivery_date",
+    "supplier_key", "part_key", "item_number", "line_number", "level", "parent", "quantity_per", "delivery_date",
     "document_number", "document_key",
 )
 ALT_FIELDS = (
@@ -95,6 +95,7 @@ def erp_document(problem: BomProblem, choice: Sequence[int], summary: RunSummary
             # the same without the dash: fits SAP's 10-character document keys (BANFN)
             "document_key": f"{bom['run_key']}{documents.get(option.supplier_id, 0):02d}",
             "position_key": external_key(position.position_id), "supplier_key": external_key(option.supplier_id),
+            "part_key": external_key(option.part_number),
             "description": position.designation or option.variant.designation or option.part_number,
             "min_order_quantity": option.offer.min_order_quantity, "currency": problem.currency,
             "line_number": index + 1, "level": 1, "parent": number,

@@ -50,6 +50,12 @@ def export_targets(profiles: Sequence[Profile], formats: Sequence[str], out_dir:
             for p in export_paths(profile, out_dir, stem, fmt)]
 
 
+def import_notes(profiles: Sequence[Profile]) -> list[str]:
+    """One line per profile that states an ``import_order``: its files are written (and listed) in that order,
+    and the user is told it, since the master data must be in the ERP before the documents referring to it."""
+    return [note for profile in profiles if (note := profile.import_note())]
+
+
 @dataclass(frozen=True)
 class ExportPlan:
     """Rendered profiles, ready to write: building it is where every profile and data error surfaces."""

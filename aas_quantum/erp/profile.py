@@ -159,6 +159,13 @@ class Profile:
     source: str = ""
     payloads: tuple[Payload, ...] = ()
     codes: CodeMaps = CodeMaps()
+    import_order: tuple[str, ...] = ()  # the sheets (= files, tables) in the order the ERP must import them
+
+    def import_note(self) -> str | None:
+        """The line telling the user which file to import first: master data before what refers to it."""
+        if not self.import_order:
+            return None
+        return f"{self.name}: import in this order: " + ", ".join(self.import_order)
 
 
 def load_profile(name_or_path: str, overrides: dict[str, Any] | None = None) -> Profile:
@@ -270,6 +277,13 @@ def _parse_profile(raw: dict[str, Any], source: str, overrides: dict[str, Any]) 
         raise fail("no [[sheets]]")
     if len({s.name for s in sheets}) != len(sheets):
         raise fail("sheet names must be unique")
+    order_raw = raw.get("import_order", [])
+    import_order = tuple(order_raw) if isinstance(order_raw, list) else (order_raw,)
+    if import_order:
+        if not all(isinstance(n, str) for n in import_order) or sorted(import_order) != sorted(s.name for s in sheets):
+            raise fail(f"import_order must name every sheet once, got {list(import_order)} for sheets "
+                       f"{[s.name for s in sheets]}")
+        sheets.sort(key=lambda s: import_order.index(s.name))  # files and package tables follow it
     output = raw.get("output", {})
     layout = output.get("layout", "workbook")
     if layout not in LAYOUTS:
@@ -288,7 +302,7 @@ def _parse_profile(raw: dict[str, Any], source: str, overrides: dict[str, Any]) 
         excel_datetime_format=conventions.get("excel_datetime_format", "yyyy-mm-dd hh:mm:ss"),
         csv=csv_options, context=context, maps=maps,
         workbook_per_sheet=bool(output.get("workbook_per_sheet", False)), layout=layout, totals=totals,
-        source=source, payloads=payloads, codes=CodeMaps.of(overrides, fail, raw),
+        source=source, payloads=payloads, codes=CodeMaps.of(overrides, fail, raw), import_order=import_order,
     )
 
 

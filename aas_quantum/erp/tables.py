@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any
 
-from aas_quantum.erp.document import LINE_FIELDS, ErpDocument
+from aas_quantum.erp.document import LINE_FIELDS, ErpDocument, external_key
 from aas_quantum.erp.profile import Column, Profile, Sheet
 from aas_quantum.errors import ConfigError
 
@@ -26,15 +26,16 @@ class Table:
 def render(document: ErpDocument, profile: Profile) -> tuple[Table, ...]:
     """Every sheet of ``profile`` for ``document``; raises ``ConfigError`` naming profile, sheet, column, row."""
     where = f"ERP profile {profile.name!r}, position"
-    numbered = [profile.codes.apply(line, f"{where} {line['position_id']}")
+    numbered = [_keyed(profile.codes.apply(line, f"{where} {line['position_id']}"))
                 | {"item_number": profile.numbering_start + i * profile.numbering_step}
                 for i, line in enumerate(document.lines)]
     item_of = {line["position_id"]: line["item_number"] for line in numbered}
     written = any(sheet.rows == "alternatives" for sheet in profile.sheets)  # mapped (and checked) only then
-    alternatives = [profile.codes.apply(alt, f"{where} {alt['position_id']} (alternatives)")
+    alternatives = [_keyed(profile.codes.apply(alt, f"{where} {alt['position_id']} (alternatives)"))
                     | {"item_number": item_of[alt["position_id"]]} for alt in document.alternatives] if written else []
     root = {name: None for name in LINE_FIELDS} | {
-        "level": 0, "part_number": document.bom["product_number"], "description": document.bom["description"],
+        "level": 0, "part_number": document.bom["product_number"], "part_key": document.bom["product_key"],
+        "description": document.bom["description"],
         "designation": document.bom["description"], "quantity": 1.0, "quantity_per": 1.0, "unit": "C62",
         "currency": document.bom["currency"], "extended_price": None}
     context = SimpleNamespace(**profile.context)
@@ -75,6 +76,13 @@ def render(document: ErpDocument, profile: Profile) -> tuple[Table, ...]:
         tables.append(Table(sheet, tuple(rows), tuple(keys)))
     _check_spend(tables, profile, document.bom["total_cost"])
     return tuple(tables)
+
+
+def _keyed(record: dict[str, Any]) -> dict[str, Any]:
+    """External-id keys of the ERP's numbers (after the code maps), so the master-data rows and the rows
+    referring to them name a vendor or item by the same key even when two AAS codes map to one number."""
+    return record | {"part_key": external_key(record["part_number"]),
+                     "supplier_key": external_key(record["supplier_id"])}
 
 
 def _totals_table(tables: Sequence[Table], profile: Profile) -> Table:
