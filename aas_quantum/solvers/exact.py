@@ -95,13 +95,15 @@ class LpRelaxation:
     prices: np.ndarray  # dual price (>= 0) of each ``le_form`` row: what one more unit of the limit is worth
 
 
-def lp_relaxation(problem: BomProblem) -> LpRelaxation | None:
-    """The relaxation solved by HiGHS; None when it has no solution."""
+def lp_relaxation(problem: BomProblem, time_limit_s: float | None = None) -> LpRelaxation | None:
+    """The relaxation solved by HiGHS; None when it has no solution (or none within ``time_limit_s``: a
+    caller with a deadline passes what is left of it, since HiGHS cannot be interrupted)."""
     a, b = problem.le_form
     one_hot = sparse.csr_array((np.ones(problem.n_options), (problem.option_position, np.arange(problem.n_options))),
                                shape=(len(problem.positions), problem.n_options))
     result = optimize.linprog(problem.cost_vector, A_ub=a if len(b) else None, b_ub=b if len(b) else None,
-                              A_eq=one_hot, b_eq=np.ones(len(problem.positions)), bounds=(0.0, 1.0), method="highs")
+                              A_eq=one_hot, b_eq=np.ones(len(problem.positions)), bounds=(0.0, 1.0), method="highs",
+                              options={} if time_limit_s is None else {"time_limit": max(time_limit_s, 1e-3)})
     if result.status != 0:
         return None
     prices = np.maximum(-np.asarray(result.ineqlin.marginals), 0.0) if len(b) else np.zeros(0)

@@ -170,6 +170,11 @@ def _start(problem: BomProblem, relaxed: np.ndarray | None, deadline: float
     return choice, value, how, greedy.objective
 
 
+def _left(deadline: float) -> float:
+    """The time to ``deadline`` (``time.perf_counter()``) as a time limit, which must be positive."""
+    return max(deadline - time.perf_counter(), 1e-3)
+
+
 def window_solver(sub_solver: str) -> Solver:
     """The solver object the hybrid hands its windows to, for the user's ``sub_solver`` choice."""
     try:
@@ -198,7 +203,8 @@ class HybridSolver(Solver):
         record = SolverRecord(method=self.name, backend=f"{child.name} sub-problems",
                               encoding=options.encoding, reps=options.reps, optimizer=options.optimizer,
                               shots=options.shots, seed=options.seed)
-        relaxation = lp_relaxation(problem)
+        # no step may outlast the deadline by more than one evaluation: HiGHS and each window get what is left
+        relaxation = lp_relaxation(problem, _left(deadline))
         prices = relaxation.prices if relaxation is not None else np.zeros(len(problem.constraints))
         begun = _start(problem, relaxation.values if relaxation is not None else None, deadline)
         if begun is None:
@@ -242,7 +248,7 @@ class HybridSolver(Solver):
             optimum = enumerated_optimum(sub)[0] if states <= VERIFY_STATES else None
             max_qubits = max(max_qubits, qubits)
             # a seed per window: a child drawing samples must not draw the same ones for every window alike
-            result = child.solve(sub, window_options.with_(known_optimum=optimum,
+            result = child.solve(sub, window_options.with_(known_optimum=optimum, time_limit_s=_left(deadline),
                                                            seed=(options.seed + len(trace)) % 2**32))
             evaluations += result.record.evaluations
             sub_backends.add(result.record.backend)

@@ -128,6 +128,11 @@ class _Space:
         return list(basis_bits((int(i) for i in indices), self.n_options))
 
 
+class _OutOfTime(Exception):
+    """Raised from the energy function past the time limit: the optimisers (COBYLA, SPSA, L-BFGS-B) take an
+    iteration count, not a deadline, and a hybrid window must not outlast the time its caller has left."""
+
+
 class QaoaSolver(Solver):
     name = "qaoa"
 
@@ -156,15 +161,28 @@ class QaoaSolver(Solver):
         alpha = options.cvar_alpha
         trace = EnergyTrace(options)
 
-        def energy(params: np.ndarray) -> float:
-            return trace.record(space.kernel.expectation(np.asarray(params), alpha))
+        deadline = start + options.time_limit_s
+        best: list[tuple[float, np.ndarray]] = []  # the lowest energy so far and its parameters
 
-        params = self._optimise(energy, options)
+        def energy(params: np.ndarray) -> float:
+            if best and time.perf_counter() > deadline:
+                raise _OutOfTime
+            value = trace.record(space.kernel.expectation(np.asarray(params), alpha))
+            if not best or value < best[0][0]:
+                best[:] = [(value, np.array(params, dtype=float))]
+            return value
+
+        stopped = False
+        try:
+            params = self._optimise(energy, options)
+        except _OutOfTime:  # the optimiser cannot be told a deadline: its best point so far is the answer
+            params, stopped = best[0][1], True
         probs = space.kernel.probabilities(params).copy()
         selections = space.selections
         selection_probs = space.selection_probabilities(probs)
         details: dict[str, object] = {"state_dimension": len(probs),
                                       "state_precision": str(np.finfo(space.kernel.dtype).dtype), "cvar_alpha": alpha,
+                                      "stopped_at_time_limit": stopped,
                                       "mixer": topology if space.one_hot else "x", "parameters": params.tolist(),
                                       "energy_distribution": energy_distribution(space.energies, probs),
                                       "energy_trace": trace.thinned()}

@@ -403,3 +403,20 @@ def test_untuned_qaoa_uses_the_published_multipliers_and_the_hybrid_never_tunes(
     assert calls == []
     with pytest.raises(ConfigError, match="tune_penalties"):
         solvers.check_parameters("hybrid", {"tune_penalties": True})
+
+
+@pytest.mark.timeout(120)
+def test_hybrid_stops_within_its_time_limit_even_when_one_window_would_run_longer():
+    """A bound on the hybrid's own deadline handling, not a speed figure: 2,000 positions with QAOA windows of
+    8 layers and 5,000 evaluations each (one window alone runs longer than the limit) and no patience stop, so
+    only the deadline can end the search; the whole solve, start and windows, ends within 1 s of the limit."""
+    import time
+
+    problem = build_problem(synthetic_catalog(2000, seed=1))
+    limit = 3.0
+    options = SolveOptions(time_limit_s=limit, patience=0, reps=8, maxiter=5000, shots=256)
+    started = time.perf_counter()
+    solution = get_solver("hybrid").solve(problem, options)
+    elapsed = time.perf_counter() - started
+    assert solution.is_feasible and solution.record.details["windows"] >= 1
+    assert elapsed <= limit + 1.0, f"{elapsed:.2f} s for a {limit} s limit"
