@@ -69,6 +69,7 @@ def optimize(problem: BomProblem, method: str, options: SolveOptions | None = No
     _log_solution(greedy_ls)
     report_progress(method, 0.3)
     baselines = {"exact": exact, "greedy": greedy, "greedy+ls": greedy_ls}  # solved already: not solved twice
+    options = options.with_(exact_baseline=exact)  # auto and the hybrid build on it rather than solve it again
     if exact.status == Status.OPTIMAL:
         options = options.with_(known_optimum=exact.objective)
     if progress is not None:

@@ -51,7 +51,8 @@ class SolverSpec:
 SPECS: dict[str, SolverSpec] = {spec.name: spec for spec in (
     SolverSpec("auto", "aas_quantum.solvers.auto:AutoSolver",
                ("qubit_budget", *_QAOA, "tune_penalties", *_HYBRID),
-               "QAOA when the encoded problem fits the qubit budget, hybrid above it"),
+               "QAOA when the encoded problem fits the qubit budget; above it exact, and the hybrid from "
+               "exact's incumbent with the time left only when exact does not prove the optimum"),
     SolverSpec("qaoa", "aas_quantum.solvers.qaoa:QaoaSolver", (*_QAOA, "tune_penalties"),
                "QAOA with the constraint-preserving XY-mixer ansatz"),
     SolverSpec("hybrid", "aas_quantum.solvers.hybrid:HybridSolver", ("qubit_budget", *_QAOA, *_HYBRID),

@@ -50,6 +50,43 @@ class SolverProgress:
 Observer = Callable[[SolverProgress], None]
 
 
+@dataclass(frozen=True)
+class SolverRecord:
+    method: str
+    backend: str = "classical"
+    encoding: str = ""
+    qubits: int = 0
+    reps: int = 0
+    optimizer: str = ""
+    evaluations: int = 0
+    shots: int = 0
+    seed: int | None = None
+    wall_time_s: float = 0.0
+    p_feasible: float | None = None
+    p_optimal: float | None = None
+    best_energy: float | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Solution:
+    status: Status
+    choice: tuple[int, ...] | None  # option number within each position
+    objective: float | None
+    record: SolverRecord
+    bound: float | None = None  # proven lower bound on the objective, where the method gives one
+    reasons: tuple[str, ...] = ()
+
+    @property
+    def is_feasible(self) -> bool:
+        return self.status in (Status.OPTIMAL, Status.FEASIBLE)
+
+    def x(self, problem: BomProblem) -> np.ndarray:
+        if self.choice is None:
+            raise ValueError(f"{self.record.method} returned no selection ({self.status.value})")
+        return problem.x_from_choice(self.choice)
+
+
 # the longest time limit: a run asked for more holds a service worker (and its queue) as a NaN limit did
 WEEK_S = 7 * 24 * 3600.0
 
@@ -104,6 +141,9 @@ class SolveOptions:
     # positions; 0: run to the time limit)
     patience: int | None = field(default=None, metadata=param(0))
     known_optimum: float | None = None  # set by the run from the exact baseline: P(optimal) in records
+    # set by the run: the exact baseline it solved with this time limit, so auto does not solve it twice and
+    # the hybrid starts from its incumbent rather than from a worse search of its own
+    exact_baseline: Solution | None = field(default=None, compare=False, repr=False)
     observer: Observer | None = field(default=None, compare=False, repr=False)  # set by the run: progress
 
     def __post_init__(self) -> None:
@@ -120,7 +160,7 @@ class SolveOptions:
         return replace(self, **changes)
 
 
-_RUN_FIELDS = ("known_optimum", "observer")  # set by the run, never by a user
+_RUN_FIELDS = ("known_optimum", "exact_baseline", "observer")  # set by the run, never by a user
 USER_FIELDS = tuple(f.name for f in fields(SolveOptions) if f.name not in _RUN_FIELDS)
 # a user field -> (its type, whether None is allowed)
 _TYPES = {name: (hint.__args__[0] if isinstance(hint, types.UnionType) else hint, isinstance(hint, types.UnionType))
@@ -169,43 +209,6 @@ def check_value(key: str, value: Any, where: str | None = None) -> None:
     choices = PARAMS[key].choices
     if choices and value not in choices:
         raise ConfigError(f"{name} must be one of {', '.join(str(c) for c in choices if c)}, got {value!r}")
-
-
-@dataclass(frozen=True)
-class SolverRecord:
-    method: str
-    backend: str = "classical"
-    encoding: str = ""
-    qubits: int = 0
-    reps: int = 0
-    optimizer: str = ""
-    evaluations: int = 0
-    shots: int = 0
-    seed: int | None = None
-    wall_time_s: float = 0.0
-    p_feasible: float | None = None
-    p_optimal: float | None = None
-    best_energy: float | None = None
-    details: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class Solution:
-    status: Status
-    choice: tuple[int, ...] | None  # option number within each position
-    objective: float | None
-    record: SolverRecord
-    bound: float | None = None  # proven lower bound on the objective, where the method gives one
-    reasons: tuple[str, ...] = ()
-
-    @property
-    def is_feasible(self) -> bool:
-        return self.status in (Status.OPTIMAL, Status.FEASIBLE)
-
-    def x(self, problem: BomProblem) -> np.ndarray:
-        if self.choice is None:
-            raise ValueError(f"{self.record.method} returned no selection ({self.status.value})")
-        return problem.x_from_choice(self.choice)
 
 
 class Solver(Protocol):

@@ -1,6 +1,7 @@
 """Hybrid: large-neighbourhood search whose neighbourhoods are re-optimised by QAOA.
 
-Start from the better of two classical constructions: greedy polished by single swaps
+Start from the exact baseline's incumbent when the run gives one (``SolveOptions.exact_baseline``),
+else from the better of two classical constructions: greedy polished by single swaps
 (``greedy+ls``) and the LP relaxation rounded, repaired and polished. Then, until the time limit
 (or ``patience`` windows in a row without a gain; by default two passes' worth of windows), pick a
 *window*: a few positions, each with its current option and its most promising alternatives, sized
@@ -170,6 +171,18 @@ def _start(problem: BomProblem, relaxed: np.ndarray | None, deadline: float
     return choice, value, how, greedy.objective
 
 
+def _incumbent(problem: BomProblem, exact: Solution | None) -> tuple[tuple[int, ...], float, str, None] | None:
+    """The exact baseline's selection as the start, when the run has one: the run has paid for it already
+    (HiGHS's incumbent after its own LP rounding and search), so constructing a start again would only
+    spend the windows' time, and at 2,000 positions greedy+ls and the rounded LP were dearer than it."""
+    if exact is None or not exact.is_feasible or exact.choice is None:
+        return None
+    x = problem.x_from_choice(exact.choice)
+    if not problem.is_feasible(x):
+        return None
+    return exact.choice, problem.objective(x), "exact", None
+
+
 def _left(deadline: float) -> float:
     """The time to ``deadline`` (``time.perf_counter()``) as a time limit, which must be positive."""
     return max(deadline - time.perf_counter(), 1e-3)
@@ -206,7 +219,8 @@ class HybridSolver(Solver):
         # no step may outlast the deadline by more than one evaluation: HiGHS and each window get what is left
         relaxation = lp_relaxation(problem, _left(deadline))
         prices = relaxation.prices if relaxation is not None else np.zeros(len(problem.constraints))
-        begun = _start(problem, relaxation.values if relaxation is not None else None, deadline)
+        begun = _incumbent(problem, options.exact_baseline) or _start(
+            problem, relaxation.values if relaxation is not None else None, deadline)
         if begun is None:
             return Solution(Status.NO_SOLUTION, None, None, replace(record, wall_time_s=time.perf_counter() - start),
                             reasons=("neither greedy nor the rounded LP relaxation gave a feasible start",)), []
@@ -217,7 +231,8 @@ class HybridSolver(Solver):
             c.kind.startswith("supplier") for c in problem.constraints)
         suppliers = [np.unique(problem.option_position[list(idx)]) for idx in problem.supplier_groups.values()]
         # the windows' multipliers are not tuned: tuning enumerates the window, which would hand QAOA the answer
-        window_options = options.with_(tune_penalties=False, observer=None)  # the run hears windows, not the child
+        # the run hears windows, not the child; the whole problem's baseline is no window's
+        window_options = options.with_(tune_penalties=False, observer=None, exact_baseline=None)
         trace: list[WindowStep] = []
         stalled, evaluations, max_qubits, over_budget, slowest = 0, 0, 0, 0, 0.0
         patience = options.patience

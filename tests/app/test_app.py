@@ -30,7 +30,7 @@ from aas_quantum.app import (
 from aas_quantum.catalog import SolverPreferences
 from aas_quantum.cli import app
 from aas_quantum.errors import ConfigError
-from aas_quantum.solvers import SolveOptions, get_solver
+from aas_quantum.solvers import SolveOptions, Status, get_solver
 from aas_quantum.solvers.auto import AutoSolver
 from aas_quantum.solvers.hybrid import HybridSolver
 
@@ -202,8 +202,9 @@ def test_cli_refuses_a_parameter_the_solver_does_not_read(cli, tmp_path):
 
 
 def test_auto_is_registered_and_never_simulates_more_qubits_than_the_budget(load, monkeypatch):
-    """The drone's penalty encoding needs 29 qubits: with a budget of 12, auto goes to the hybrid, whose
-    windows are halved until their encoded qubits fit, so no simulated state exceeds 2^12 amplitudes."""
+    """The drone's penalty encoding needs 29 qubits: with a budget of 12, auto hands what exact leaves to the
+    hybrid, whose windows are halved until their encoded qubits fit, so no simulated state exceeds 2^12
+    amplitudes (exact proves the drone's optimum, so auto itself simulates nothing: the hybrid is run here)."""
     from aas_quantum.solvers import kernels
 
     assert "auto" in solvers.available() and isinstance(get_solver("auto"), AutoSolver)
@@ -218,7 +219,9 @@ def test_auto_is_registered_and_never_simulates_more_qubits_than_the_budget(load
         original(self, diagonal, *args, **kwargs)
 
     monkeypatch.setattr(kernels.FullSpaceQaoa, "__init__", recording)
-    solution = get_solver("auto").solve(problem, options)
+    proved = get_solver("auto").solve(problem, options)
+    assert proved.record.method == "exact" and proved.status == Status.OPTIMAL and not sizes
+    solution = AutoSolver.choose(problem, options).solve(problem, options)
     assert solution.record.method == "hybrid" and solution.is_feasible
     assert sizes and max(sizes) <= 2 ** 12
 

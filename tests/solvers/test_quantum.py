@@ -30,7 +30,7 @@ from aas_quantum.encode.encodings import (
 from aas_quantum.errors import ConfigError
 from aas_quantum.problem import BomProblem, build_problem
 from aas_quantum.run import optimize
-from aas_quantum.solvers import SolveOptions, Status, get_solver
+from aas_quantum.solvers import Solution, SolveOptions, SolverRecord, Status, get_solver
 from aas_quantum.solvers.kernels import SUBSPACE_ROW, SubspaceQaoa
 from aas_quantum.synthetic import synthetic_catalog
 
@@ -292,11 +292,14 @@ def test_window_subproblem_plus_the_fixed_rest_is_the_whole_problem(load):
     assert len(offsets) == 1
 
 
-def test_auto_picks_qaoa_or_hybrid_by_qubit_budget(load):
+def test_auto_runs_qaoa_within_the_qubit_budget_and_exact_above_it_when_exact_proves(load):
+    """The drone fits the budget: QAOA, as the README promises. The e-bike does not, and exact proves its
+    optimum in well under the limit: auto returns that rather than hybrid windows that cannot beat it."""
     small, medium = load(SMALL).problem, load(MEDIUM).problem
     fast = SolveOptions(reps=1, maxiter=30, shots=512, time_limit_s=20)
     assert optimize(small, "auto", fast).solution.record.method == "qaoa"
-    assert optimize(medium, "auto", fast).solution.record.method == "hybrid"
+    above = optimize(medium, "auto", fast).solution
+    assert above.record.method == "exact" and above.status == Status.OPTIMAL
 
 
 def test_encode_command_reports_and_writes_ising(cli, tmp_path: Path):
@@ -420,3 +423,62 @@ def test_hybrid_stops_within_its_time_limit_even_when_one_window_would_run_longe
     elapsed = time.perf_counter() - started
     assert solution.is_feasible and solution.record.details["windows"] >= 1
     assert elapsed <= limit + 1.0, f"{elapsed:.2f} s for a {limit} s limit"
+
+
+@pytest.mark.timeout(120)
+def test_hybrid_starts_from_the_exact_incumbent_it_is_given_and_never_ends_worse():
+    """Given the exact baseline's selection, the hybrid starts there (not from its own greedy+ls or rounded LP,
+    which on this BoM are dearer than HiGHS's optimum) and returns nothing worse."""
+    problem = build_problem(synthetic_catalog(2000, seed=1))
+    exact = get_solver("exact").solve(problem, SolveOptions(time_limit_s=60))
+    assert exact.objective is not None
+    options = SolveOptions(time_limit_s=10, patience=5, sub_solver="exact", exact_baseline=exact)
+    solution = get_solver("hybrid").solve(problem, options)
+    details = solution.record.details
+    assert details["start_from"] == "exact"
+    assert details["start_objective"] == pytest.approx(exact.objective, rel=1e-12)
+    assert solution.objective is not None and solution.objective <= exact.objective + 1e-9
+    assert problem.is_feasible(solution.x(problem))
+
+
+@pytest.mark.timeout(120)
+def test_auto_returns_the_exact_optimum_it_proved_without_solving_exact_twice(monkeypatch):
+    """Above the qubit budget auto is the fastest way to the same answer: the run's exact baseline proves the
+    optimum of 2,000 positions in well under the limit, so auto returns that selection (marked as chosen by
+    auto) rather than spending the rest of the limit on hybrid windows, and exact is solved once per run."""
+    from aas_quantum.solvers.exact import ExactSolver
+
+    problem = build_problem(synthetic_catalog(2000, seed=1))
+    calls: list[int] = []
+    original = ExactSolver.solve
+
+    def counting(self, problem, options):
+        calls.append(1)
+        return original(self, problem, options)
+
+    monkeypatch.setattr(ExactSolver, "solve", counting)
+    report = optimize(problem, "auto", SolveOptions(time_limit_s=20))
+    solution = report.solution
+    assert solution.status == Status.OPTIMAL and solution.record.method == "exact"
+    assert solution.record.details["chosen_by"] == "auto"
+    assert len(calls) == 1
+
+
+@pytest.mark.timeout(120)
+def test_auto_hands_an_unproven_exact_incumbent_and_the_time_left_to_the_hybrid():
+    """When exact stops at the limit without proof (here: a baseline that stopped with greedy's selection after
+    half the limit), auto gives the hybrid that incumbent and the rest of the limit: the hybrid's record starts
+    at the incumbent's objective and its result is no worse."""
+    problem = build_problem(synthetic_catalog(300, seed=2))
+    greedy = get_solver("greedy").solve(problem, SolveOptions())
+    assert greedy.choice is not None and greedy.objective is not None
+    limit = 6.0
+    incumbent = Solution(Status.FEASIBLE, greedy.choice, greedy.objective,
+                         SolverRecord(method="exact", wall_time_s=limit / 2))
+    options = SolveOptions(time_limit_s=limit, sub_solver="exact", patience=10, exact_baseline=incumbent)
+    solution = get_solver("auto").solve(problem, options)
+    details = solution.record.details
+    assert solution.record.method == "hybrid" and details["start_from"] == "exact"
+    assert details["start_objective"] == pytest.approx(greedy.objective, rel=1e-12)
+    assert solution.objective is not None and solution.objective <= greedy.objective + 1e-9
+    assert solution.record.wall_time_s <= limit / 2 + 1.0
