@@ -4,6 +4,8 @@
   waits up to ``wait_s`` for the run, else answers ``queued``/``running`` with the job id.
 - ``POST /operations/optimize/invoke-async``, ``GET /operation-status/{handleId}``,
   ``GET /operation-results/{handleId}``: the AAS API v3.0 asynchronous shape.
+- ``/submodel/submodel-elements/Optimize/...``: the AAS API v3.2 Submodel Service paths of the operation
+  (``invoke``, ``invoke-async``, ``operation-status``, ``operation-results``, their ``$value`` forms).
 - ``/jobs``: create, list, follow, cancel. ``/health`` (liveness), ``/ready`` (AAS server, broker,
   job store), ``/metrics`` (Prometheus).
 
@@ -34,12 +36,13 @@ from fastapi import Body, FastAPI, HTTPException, Query, Request, Response
 from fastapi.responses import JSONResponse, PlainTextResponse
 from fastapi.routing import APIRoute
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
 from starlette.middleware.body_limit import RequestBodyLimitMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from aas_quantum.aas import b64, unb64
 from aas_quantum.aas.server import ServerSettings
 from aas_quantum.app import Listener, Repository, RunOutcome, RunPublisher, RunRequest, ServerRepository
 from aas_quantum.bulk import long_running
@@ -52,6 +55,11 @@ from aas_quantum.service.watch import ChangeWatcher
 from aas_quantum.service.worker import JobRunner, check_spec
 
 log = logging.getLogger(__name__)
+
+
+OPERATION = "/submodel/submodel-elements/Optimize"  # the operation's path in the AAS API's Submodel Service
+V32_ROUTES = ("/invoke", "/invoke/$value", "/invoke-async", "/invoke-async/$value", "/operation-status/{handleId}",
+              "/operation-results/{handleId}", "/operation-results/{handleId}/$value")
 
 
 def default_data_dir() -> Path:
@@ -318,13 +326,37 @@ class JobModel(BaseModel):
                    outcome=dict(job.outcome) if job.outcome else None)
 
 
+class ResultModel(BaseModel):
+    """The AAS API ``Result``: why a request was refused, as messages."""
+
+    messages: list[MessageModel]
+
+
+class OperationRequestAsyncModel(BaseModel):
+    """The AAS API v3.2 ``OperationRequestAsync`` (documentation of the body; it is read by ``_invocation``)."""
+
+    model_config = ConfigDict(extra="allow")
+    inputArguments: list[OperationVariableModel] = []
+    clientTimeoutDuration: Annotated[str, Field(description="xs:duration in days to seconds, e.g. PT60S")]
+
+
+class OperationRequestAsyncValueOnlyModel(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    inputArguments: dict[str, str | float] = {}
+    clientTimeoutDuration: Annotated[str, Field(description="xs:duration in days to seconds, e.g. PT60S")]
+
+
+class OperationResultValueOnlyModel(OperationStatusModel):
+    outputArguments: dict[str, str | float] = {}
+
+
 class HandleModel(BaseModel):
     handleId: str
 
 
 _EXECUTION_STATE: dict[JobState, ExecutionState] = {
     JobState.QUEUED: "Initiated", JobState.RUNNING: "Running", JobState.DONE: "Completed", JobState.FAILED: "Failed",
-    JobState.CANCELLED: "Canceled"}
+    JobState.CANCELLED: "Canceled", JobState.TIMEOUT: "Timeout"}
 
 
 def _status(job: Job) -> OperationStatusModel:
@@ -455,6 +487,111 @@ def create_app(service: Service) -> FastAPI:
         status = _status(job)
         return OperationResultModel(**status.model_dump(), outputArguments=[
             OperationVariableModel.model_validate(v) for v in operation.output_variables(job)])
+
+    # ------------------------------------------------ AAS API v3.2: the Submodel Service paths of Optimize
+
+    def result_refused(status: int, text: str) -> JSONResponse:
+        return JSONResponse(ResultModel(messages=[MessageModel(messageType="Error", text=text)]).model_dump(),
+                            status_code=status)
+
+    def operation_result(job: Job, value_only: bool) -> dict[str, Any]:
+        variables = operation.output_variables(job)
+        return {**_status(job).model_dump(),
+                "outputArguments": operation.value_only(variables) if value_only else variables}
+
+    def handle_job(handle: str) -> Job | None:
+        job_id = unb64(handle)
+        return service.store.get(job_id) if job_id else None
+
+    async def invocation(request: Request, value_only: bool, asynchronous: bool | None) -> Response:
+        """One invocation: the body read as strict JSON (after the gate let the caller in), the job queued
+        with the caller's clientTimeoutDuration as its deadline; ``asynchronous`` None: ``?async=`` says."""
+        if asynchronous is None:
+            flag = request.query_params.get("async", "false").lower()
+            if flag not in ("true", "false"):
+                return result_refused(400, f"query parameter async must be true or false, got {flag!r}")
+            asynchronous = flag == "true"
+        try:
+            body = strict_json(await request.body())
+        except HTTPException as exc:
+            return result_refused(400, str(exc.detail))
+        except ValueError as exc:  # not JSON at all (or not UTF-8)
+            return result_refused(400, f"the body is not JSON: {exc}")
+        if not isinstance(body, dict):
+            return result_refused(400, "the body must be an OperationRequest object ({\"inputArguments\": ..., "
+                                       "\"clientTimeoutDuration\": \"PT60S\"})")
+        timeout = body.get("clientTimeoutDuration")
+        if asynchronous and timeout is None:
+            return result_refused(400, "clientTimeoutDuration is required for an asynchronous invocation "
+                                       "(OperationRequestAsync), e.g. \"PT60S\"")
+        try:
+            seconds = operation.timeout_seconds(timeout) if timeout is not None else None
+            arguments = body.get("inputArguments", {} if value_only else [])
+            spec = spec_of(operation.from_value_only(arguments) if value_only else {"inputArguments": arguments})
+        except AasQuantumError as exc:
+            return result_refused(400, str(exc))
+        except HTTPException as exc:
+            return result_refused(400, str(exc.detail))
+        if seconds is not None:
+            spec = dataclasses.replace(spec, deadline=time.time() + seconds)
+        job = await run_in_threadpool(service.submit, spec)
+        if asynchronous:
+            return Response(status_code=202, headers={"Location": f"{OPERATION}/operation-status/{b64(job.job_id)}"})
+        job = await service.wait(job.job_id, seconds if seconds is not None else settings.wait_s)
+        return JSONResponse(operation_result(job, value_only))
+
+    def invoker(value_only: bool, asynchronous: bool | None) -> Callable[[Request], Any]:
+        async def invoke(request: Request) -> Response:
+            return await invocation(request, value_only, asynchronous)
+        return invoke
+
+    invoked: dict[int | str, dict[str, Any]] = {
+        202: {"description": "accepted: Location names the status resource", "headers": {
+            "Location": {"schema": {"type": "string"}}}},
+        400: {"model": ResultModel, "description": "the input names what is wrong"},
+        413: refused[413]}
+
+    def body_doc(model: type[BaseModel]) -> dict[str, Any]:
+        return {"requestBody": {"required": True, "content": {"application/json": {
+            "schema": model.model_json_schema(ref_template="#/components/schemas/{model}")}}}}
+
+    for suffix, value_only, asynchronous in (("/invoke", False, None), ("/invoke/$value", True, None),
+                                             ("/invoke-async", False, True), ("/invoke-async/$value", True, True)):
+        model = OperationResultValueOnlyModel if value_only else OperationResultModel
+        app.add_api_route(
+            f"{OPERATION}{suffix}", invoker(value_only, asynchronous), methods=["POST"], name=f"v32{suffix}",
+            status_code=202, response_class=Response, openapi_extra=body_doc(
+                OperationRequestAsyncValueOnlyModel if value_only else OperationRequestAsyncModel),
+            responses={**invoked, **({} if asynchronous else {200: {"model": model}})},
+            summary=("Asynchronously" if asynchronous else "Invokes (?async=true: asynchronously)") +
+            f" the Optimize operation (AAS API v3.2{', value-only' if value_only else ''})")
+
+    def results(value_only: bool) -> Callable[[str], Response]:
+        def result(handleId: str) -> Response:
+            job = handle_job(handleId)
+            if job is None:
+                return result_refused(404, f"no operation with handle {handleId}")
+            return JSONResponse(operation_result(job, value_only))
+        return result
+
+    @app.get(f"{OPERATION}/operation-status/{{handleId}}", response_model=OperationStatusModel,
+             responses={302: {"description": "finished: Location names the result resource",
+                              "headers": {"Location": {"schema": {"type": "string"}}}},
+                        404: {"model": ResultModel, "description": "no such operation"}})
+    def v32_status(handleId: str) -> Response:
+        """The BaseOperationResult while the run is initiated or running; once it ended, 302 to its result."""
+        job = handle_job(handleId)
+        if job is None:
+            return result_refused(404, f"no operation with handle {handleId}")
+        if job.state in FINISHED:
+            return Response(status_code=302, headers={"Location": f"{OPERATION}/operation-results/{handleId}"})
+        return JSONResponse(_status(job).model_dump())
+
+    for suffix, value_only in (("", False), ("/$value", True)):
+        app.add_api_route(f"{OPERATION}/operation-results/{{handleId}}{suffix}", results(value_only), methods=["GET"],
+                          name=f"v32 results{suffix}", response_class=Response, responses={
+                              200: {"model": OperationResultValueOnlyModel if value_only else OperationResultModel},
+                              404: {"model": ResultModel, "description": "no such operation"}})
 
     @app.post("/jobs", status_code=202, response_model=JobModel, responses=refused)
     def create_job(body: JobSpecModel) -> JobModel:

@@ -41,9 +41,10 @@ class JobState(enum.StrEnum):
     DONE = "done"  # the run ended: ok, infeasible or failed (see the outcome)
     FAILED = "failed"  # the job could not run (the outcome says why when the run itself failed)
     CANCELLED = "cancelled"
+    TIMEOUT = "timeout"  # stopped before it wrote: its caller's clientTimeoutDuration (JobSpec.deadline) passed
 
 
-FINISHED = (JobState.DONE, JobState.FAILED, JobState.CANCELLED)
+FINISHED = (JobState.DONE, JobState.FAILED, JobState.CANCELLED, JobState.TIMEOUT)
 
 
 @dataclass(frozen=True)
@@ -56,15 +57,20 @@ class JobSpec:
     overrides: Mapping[str, Any] = field(default_factory=dict)  # RequestOverrides fields
     dry_run: bool = False
     origin: str = "api"  # operation | api | event | poll | opcua
+    # epoch seconds after which the run stops at its next stage boundary unless it is writing (the AAS
+    # clientTimeoutDuration); stored with the spec so every instance and a restart honour it
+    deadline: float | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {"product": self.product, "method": self.method, "parameters": dict(self.parameters),
-                "overrides": dict(self.overrides), "dry_run": self.dry_run, "origin": self.origin}
+                "overrides": dict(self.overrides), "dry_run": self.dry_run, "origin": self.origin,
+                "deadline": self.deadline}
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> JobSpec:
         return cls(data.get("product"), data.get("method"), dict(data.get("parameters") or {}),
-                   dict(data.get("overrides") or {}), bool(data.get("dry_run")), str(data.get("origin") or "api"))
+                   dict(data.get("overrides") or {}), bool(data.get("dry_run")), str(data.get("origin") or "api"),
+                   float(data["deadline"]) if data.get("deadline") is not None else None)
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ Operation element ``install-operation`` writes.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -47,8 +48,8 @@ INPUTS = (
     Variable("MaxLeadTimeDays", "xs:double", "lead-time limit for this run, days"),
 )
 OUTPUTS = (
-    Variable("Status", "xs:string", "queued, running, done, infeasible, failed or cancelled (done: see the "
-                                    "figures)"),
+    Variable("Status", "xs:string", "queued, running, done, infeasible, failed, cancelled or timeout (done: "
+                                    "see the figures)"),
     Variable("JobId", "xs:string", "the job: GET /jobs/{JobId} on the service follows it"),
     Variable("ResultSubmodelId", "xs:string", "id of the BomOptimizationResult submodel the run writes"),
     Variable("TotalCost", "xs:double", "total cost of the chosen selection (done only)"),
@@ -108,6 +109,42 @@ def job_spec(body: Any, origin: str = "operation") -> JobSpec:
     limits = {field: number(name) for name, field in _LIMITS.items() if name in values}
     return JobSpec(product=values["ProductId"], method=values.get("Solver"), parameters=parameters, overrides=limits,
                    origin=origin)
+
+
+_DURATION = re.compile(r"P(?!$)(?:(\d+)D)?(?:T(?!$)(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)?|\.\d+)S)?)?")
+
+
+def timeout_seconds(text: Any) -> float:
+    """The seconds of an AAS ``clientTimeoutDuration`` (xs:duration). Years and months are refused: how long
+    they are depends on the calendar, and a caller's timeout has to mean one length of time."""
+    match = _DURATION.fullmatch(text) if isinstance(text, str) else None
+    if match is None:
+        raise BomInputError(f"clientTimeoutDuration must be a positive xs:duration in days, hours, minutes and "
+                            f"seconds (e.g. PT60S, PT10M, P1DT2H), got {text!r}")
+    days, hours, minutes, seconds = (float(part) if part else 0.0 for part in match.groups())
+    total = ((days * 24 + hours) * 60 + minutes) * 60 + seconds
+    if not 0 < total < float("inf"):
+        raise BomInputError(f"clientTimeoutDuration must be longer than 0 s, got {text!r}")
+    return total
+
+
+def from_value_only(arguments: Any) -> list[dict[str, Any]]:
+    """The ``OperationVariable[]`` a value-only ``inputArguments`` object (idShort -> value) stands for."""
+    if not isinstance(arguments, Mapping):
+        raise BomInputError("inputArguments of a value-only request must be an object of idShort -> value, got "
+                            f"{type(arguments).__name__}")
+    return [{"value": {"modelType": "Property", "idShort": name, "value": value}} for name, value in arguments.items()]
+
+
+def value_only(variables: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """Output variables as their value-only form: an ``xs:double`` as a JSON number, an unset one left out."""
+    values: dict[str, Any] = {}
+    for variable in variables:
+        element = variable["value"]
+        if element.get("value") is not None:
+            values[element["idShort"]] = (float(element["value"]) if element.get("valueType") == "xs:double"
+                                          else element["value"])
+    return values
 
 
 def _property(name: str, value_type: str, value: Any) -> dict[str, Any]:

@@ -46,6 +46,11 @@ class RunCancelled(AasQuantumError):
     exit_code = ExitCode.FAILED
 
 
+def _past(job: Job) -> bool:
+    """Whether the caller's clientTimeoutDuration has run out for this job."""
+    return job.spec.deadline is not None and time.time() >= job.spec.deadline
+
+
 def check_spec(spec: JobSpec, default_method: str | None = None) -> None:
     """Refuse a job that cannot run before it is queued: unknown method, parameter or limit.
     ``default_method`` is what a job naming none runs (the service's ``--solver``); without either the
@@ -214,12 +219,18 @@ class JobRunner:
             log.exception("job %s could not run", job.job_id)
             return None, JobState.FAILED, f"{type(exc).__name__}: {exc}"
         cancelled = stop.is_set() and outcome.status is not OutcomeStatus.OK
+        if cancelled and _past(job):
+            return outcome, JobState.TIMEOUT, outcome.reason
         return outcome, JobState.CANCELLED if cancelled else JobState.DONE, outcome.reason
 
     def _progress(self, job: Job, stop: threading.Event) -> Listener:
         def listener(event: RunEvent) -> None:
             if event.state is RunState.DONE:
                 return
+            if _past(job) and event.state is not RunState.FAILED:  # at a stage boundary: never mid-write
+                stop.set()
+                raise RunCancelled(f"the clientTimeoutDuration ran out before the run wrote its result "
+                                   f"({event.stage or event.state.value})")
             if stop.is_set() and event.state is not RunState.FAILED:
                 raise RunCancelled("cancelled")
             if event.state is not RunState.SOLVING:
