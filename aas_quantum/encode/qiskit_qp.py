@@ -1,13 +1,17 @@
-"""The one adapter to Qiskit Optimization (archived upstream): a BomProblem as its ``QuadraticProgram``.
-Nothing else in the package imports qiskit_optimization,
+"""The one adapter to Qiskit Optimization (archived upstream): a BomProblem as its ``QuadraticProgram``, and
+that program as LP text (``encode --format qp``). Nothing else in the package imports qiskit_optimization,
 so the core keeps working when it is gone; the program is worth keeping for its readers and solvers
 (CPLEX, Gurobi, its own converters to QUBO)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 from qiskit_optimization import QuadraticProgram
+from qiskit_optimization.translators import to_docplex_mp
 
+from aas_quantum.atomic import atomic_write
 from aas_quantum.encode.encodings import objective_qubo
 from aas_quantum.milp import one_hot_name, option_names, safe_names
 from aas_quantum.problem import BomProblem
@@ -38,3 +42,10 @@ def quadratic_program(problem: BomProblem) -> QuadraticProgram:
         qp.linear_constraint(coefficients, c.sense, c.rhs, row_names[r])
     return qp
 
+
+def write_lp(problem: BomProblem, path: Path) -> None:
+    """The program as LP text, through docplex (``QuadraticProgram.export_as_lp_string`` is deprecated);
+    ``from_docplex_mp(ModelReader.read(path))`` reads it back (docplex reads with CPLEX)."""
+    text = to_docplex_mp(quadratic_program(problem)).export_as_lp_string()
+    with atomic_write(path) as fh:
+        fh.write(text)
