@@ -538,17 +538,28 @@ def encode(
     encoding: Annotated[str, typer.Option(help="onehot | unbalanced | penalty")] = "onehot",
     shell: ShellOpt = None,
     ising_out: Annotated[Path | None, typer.Option("--ising-out", help="write the Ising operator as JSON")] = None,
+    model_format: Annotated[str | None, typer.Option(
+        "--format", help="write the model for other solvers: lp | mps (the exact MILP), cqm | bqm (dimod; bqm "
+                         "is --encoding's QUBO), qp (Qiskit QuadraticProgram as LP text); needs --out")] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="the file --format writes")] = None,
 ) -> None:
     """Encode the problem for the quantum solvers and print qubits, terms and coefficient range."""
     from aas_quantum.display import print_encoding
-    from aas_quantum.encode import encoding_scheme  # the encodings the solvers use
+    from aas_quantum.encode import EXPORT_FORMATS, encoding_scheme, write_model  # the encodings the solvers use
 
+    if (model_format is None) != (out is None):
+        raise ConfigError("--format and --out go together: --format names what to write, --out where")
+    if model_format is not None and model_format not in EXPORT_FORMATS:
+        raise ConfigError(f"unknown --format {model_format!r} ({' | '.join(EXPORT_FORMATS)})")
     problem, _ = _load(inputs, shell)
     encoded = encoding_scheme(encoding).build(problem)
     print_encoding(console, encoding, problem.product_id, encoded.report())
     if ising_out is not None:
         encoded.qubo.write_ising(ising_out)
         console.print(f"Ising operator written to {ising_out}")
+    if model_format is not None and out is not None:
+        write_model(problem, model_format, out, encoding)
+        console.print(f"{model_format} model written to {out}")
 
 
 @app.command()

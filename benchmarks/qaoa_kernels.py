@@ -32,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from results_io import RESULTS, write_csv  # noqa: E402
 
 from aas_quantum.encode.circuits import bind, x_mixer_qaoa_circuit  # noqa: E402
-from aas_quantum.encode.encodings import quadratic_program  # noqa: E402
+from aas_quantum.encode.qiskit_qp import quadratic_program  # noqa: E402
 from aas_quantum.encode.qubo import Qubo  # noqa: E402
 from aas_quantum.problem import build_problem  # noqa: E402
 from aas_quantum.solvers import SolveOptions, get_solver  # noqa: E402

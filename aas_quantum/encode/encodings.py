@@ -1,6 +1,6 @@
-"""BomProblem -> QuadraticProgram, and the three quantum encodings built from the same constraints.
+"""The three quantum encodings of a BomProblem, built from the same constraints (the exact model as a
+QuadraticProgram is in ``qiskit_qp``, the one module that imports Qiskit Optimization):
 
-- ``quadratic_program``: the exact model (same feasible set and objective as the MILP).
 - ``penalty_qubo``: one-hot and every limit as squared penalties, inequalities with binary slack
   variables; each constraint gets its own penalty, calibrated so that no violation can pay
   (ground state = constrained optimum).
@@ -17,35 +17,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
-from qiskit_optimization import QuadraticProgram
 
 from aas_quantum.encode.qubo import Qubo, grid_sum
 from aas_quantum.errors import ConfigError
+from aas_quantum.milp import one_hot_name
 from aas_quantum.problem import BomProblem
 
 MAX_SLACK_BITS = 16
 # Montanez-Barrera et al. (2022) multipliers for normalised objective and constraint.
 UNBALANCED_L1, UNBALANCED_L2 = 0.96, 0.0371
-
-
-def quadratic_program(problem: BomProblem) -> QuadraticProgram:
-    """The exact model as a qiskit-optimization QuadraticProgram (binary x_i per option)."""
-    qp = QuadraticProgram(f"bom:{problem.product_id}")
-    names = [f"x{i}" for i in range(problem.n_options)]
-    for name in names:
-        qp.binary_var(name)
-    objective = objective_qubo(problem)
-    quadratic = {(names[i], names[j]): float(objective.quadratic[i, j])
-                 for i, j in zip(*np.nonzero(objective.quadratic), strict=True)}
-    qp.minimize(constant=objective.constant, linear=objective.linear.tolist(), quadratic=quadratic)
-    for p, sl in zip(problem.positions, problem.position_slices, strict=True):
-        qp.linear_constraint({names[i]: 1.0 for i in range(sl.start, sl.stop)}, "==", 1.0, f"OneHot[{p.position_id}]")
-    for c in problem.constraints:
-        coefficients: dict[str, float] = {}
-        for i, coef in c.coefficients:
-            coefficients[names[i]] = coefficients.get(names[i], 0.0) + coef
-        qp.linear_constraint(coefficients, c.sense, c.rhs, c.name)
-    return qp
 
 
 def objective_qubo(problem: BomProblem) -> Qubo:
@@ -128,7 +108,7 @@ def penalty_qubo(problem: BomProblem) -> Encoding:
         a = np.zeros(total)
         a[sl] = 1.0
         qubo = qubo + Qubo.squared_affine(a, -1.0).scaled(spread)
-        penalties[f"OneHot[{p.position_id}]"] = spread
+        penalties[one_hot_name(p.position_id)] = spread
     objective = objective_qubo(problem)
     qubo = qubo + Qubo(objective.constant, np.pad(objective.linear, (0, total - n)),
                        np.pad(objective.quadratic, ((0, total - n), (0, total - n))))

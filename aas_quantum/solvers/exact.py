@@ -1,7 +1,7 @@
 """Exact MILP (HiGHS through scipy): the proven optimum or bound every report quotes.
 
-The concentration term sum_s w * n_s^2 is linearised exactly for integer n_s with its secants:
-z_s >= (2k+1) n_s - k(k+1) for k = 0..K-1 (the secant through (k, k^2) and (k+1, (k+1)^2)).
+The model (the concentration term linearised by its secants) is ``milp.milp_form``, which the LP / MPS
+export writes too.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import optimize, sparse
 
+from aas_quantum.milp import milp_form
 from aas_quantum.problem import BomProblem, unreachable_limits
 from aas_quantum.solvers.base import Solution, SolveOptions, Solver, SolverRecord, Status
 
@@ -26,49 +27,19 @@ class ExactSolver(Solver):
     def solve(self, problem: BomProblem, options: SolveOptions) -> Solution:
         start = time.perf_counter()
         n = problem.n_options
-        groups = list(problem.supplier_groups.values()) if problem.concentration_weight else []
-        n_vars = n + len(groups)
-        c = np.concatenate([problem.cost_vector, np.full(len(groups), problem.concentration_weight)])
-
-        # the constraint matrix is assembled sparse: dense rows cost n_vars floats each (100 MB at 2,000 positions)
-        row_of: list[np.ndarray] = []
-        col_of: list[np.ndarray] = []
-        val_of: list[np.ndarray] = []
-        lower: list[float] = []
-        upper: list[float] = []
-
-        def add(columns: np.ndarray, values: np.ndarray, low: float, high: float) -> None:
-            row_of.append(np.full(len(columns), len(lower)))
-            col_of.append(np.asarray(columns))
-            val_of.append(np.asarray(values, dtype=float))
-            lower.append(low)
-            upper.append(high)
-
-        for sl in problem.position_slices:  # exactly one option per position
-            add(np.arange(sl.start, sl.stop), np.ones(sl.stop - sl.start), 1.0, 1.0)
-        a_le, b_le = problem.le_form
-        for r in range(len(b_le)):
-            columns = np.flatnonzero(a_le[r])
-            add(columns, a_le[r, columns], -np.inf, float(b_le[r]))
-        for g, idx in enumerate(groups):
-            positions = len({problem.options[i].position_id for i in idx})
-            for k in range(positions):
-                add(np.array([*idx, n + g]), np.array([2 * k + 1] * len(idx) + [-1.0]), -np.inf, k * (k + 1))
-        matrix = sparse.csr_array((np.concatenate(val_of), (np.concatenate(row_of), np.concatenate(col_of))),
-                                  shape=(len(lower), n_vars))
-
+        form = milp_form(problem)
         result = optimize.milp(
-            c,
-            integrality=np.concatenate([np.ones(n), np.zeros(len(groups))]),
-            bounds=optimize.Bounds(np.zeros(n_vars), np.concatenate([np.ones(n), np.full(len(groups), np.inf)])),
-            constraints=optimize.LinearConstraint(matrix, lower, upper),
+            form.cost,
+            integrality=form.integrality,
+            bounds=optimize.Bounds(form.lower, form.upper),
+            constraints=optimize.LinearConstraint(form.matrix, form.row_lower, form.row_upper),
             options={"time_limit": options.time_limit_s, "disp": False, "mip_rel_gap": MIP_REL_GAP},
         )
         wall = time.perf_counter() - start
         bound = getattr(result, "mip_dual_bound", None)
         record = SolverRecord(method=self.name, backend="HiGHS (scipy.optimize.milp)", wall_time_s=wall,
                               details={"milp_status": int(result.status), "message": str(result.message),
-                                       "variables": n_vars, "rows": len(lower)})
+                                       "variables": len(form.cost), "rows": len(form.row_lower)})
         if result.status == 2:
             reasons = unreachable_limits(problem) or [
                 "the limits cannot be met together (each one alone can): "

@@ -20,13 +20,13 @@ from aas_quantum.encode.circuits import onehot_qaoa_circuit
 from aas_quantum.encode.encodings import (
     onehot_encoding,
     penalty_qubo,
-    quadratic_program,
     subspace_bits,
     subspace_objective,
     subspace_table,
     tune_unbalanced,
     unbalanced_qubo,
 )
+from aas_quantum.encode.qiskit_qp import quadratic_program
 from aas_quantum.errors import ConfigError
 from aas_quantum.problem import BomProblem, build_problem
 from aas_quantum.run import optimize
