@@ -182,7 +182,9 @@ def test_a_terminal_sees_the_solver_progress_live(tmp_path):
     os.close(leader)
     assert process.returncode == 0, seen.decode(errors="replace")[-2000:]
     text = during.decode(errors="replace")
-    assert "reading inputs" in text and "exact baseline" in text
+    # the first stage, and the solver's own progress: a stage shorter than the spinner's refresh (the exact
+    # baseline of this product takes a fraction of a second) may never be drawn on a fast machine
+    assert "reading inputs" in text
     assert re.search(r"hybrid \(\d+%, \d+ windows, best objective [\d,.]+\)", text), text[-2000:]
 
 
