@@ -84,21 +84,24 @@ def test_odoo_master_data_follows_the_code_maps(solved, tmp_path):
     assert {row["partner_id/id"] for row in models["purchase.order"] if row["id"]} == {partner["id"]}
 
 
-def _package(path: Path) -> dict[str, list[dict[str, str]]]:
-    """Each table of a configuration package: captions in row 3, records from row 4."""
+def _sheets(path: Path, header_row: int = 1, skip: tuple[str, ...] = ("Summary",)) -> dict[str, list[dict[str, Any]]]:
+    """Each sheet of a workbook as dicts, records from the row after ``header_row`` (a configuration
+    package has its captions in row 3; a plain workbook its header in row 1)."""
     workbook = openpyxl.load_workbook(path)
     return {
         ws.title: [
-            dict(zip([c.value for c in ws[3]], row, strict=True)) for row in ws.iter_rows(min_row=4, values_only=True)
+            dict(zip([c.value for c in ws[header_row]], row, strict=True))
+            for row in ws.iter_rows(min_row=header_row + 1, values_only=True)
         ]
         for ws in workbook.worksheets
+        if ws.title not in skip
     }
 
 
 def test_business_central_package_holds_the_vendors_and_items_it_refers_to(solved, tmp_path):
     profile = erp.load_profile("business-central")
     (path,) = erp.export(solved[2], [profile], ["xlsx"], tmp_path, "ebike")
-    tables = _package(path)
+    tables = _sheets(path, header_row=3, skip=())
     assert list(tables)[:2] == ["Vendor", "Item"] and list(tables) == list(profile.import_order)
     vendors = {row["No."] for row in tables["Vendor"]}
     items = {row["No."]: row for row in tables["Item"]}
@@ -165,22 +168,10 @@ def test_the_run_and_the_export_say_the_import_order(tmp_path, cli):
     assert note in " ".join(result.output.split())
 
 
-def _workbook(path: Path) -> dict[str, list[dict[str, Any]]]:
-    """Each sheet of a plain workbook (header in row 1) as dicts, the Summary left out."""
-    workbook = openpyxl.load_workbook(path)
-    return {
-        ws.title: [
-            dict(zip([c.value for c in ws[1]], row, strict=True)) for row in ws.iter_rows(min_row=2, values_only=True)
-        ]
-        for ws in workbook.worksheets
-        if ws.title != "Summary"
-    }
-
-
 def test_sap_writes_suppliers_materials_and_a_fixed_source_for_each_part(solved, tmp_path):
     profile = erp.load_profile("sap-s4hana")
     (path,) = erp.export(solved[2], [profile], ["xlsx"], tmp_path, "ebike")
-    sheets = _workbook(path)
+    sheets = _sheets(path)
     assert list(sheets) == list(profile.import_order) and list(sheets)[:3] == [
         "BusinessPartner",
         "BusinessPartnerRole",
@@ -220,7 +211,7 @@ def test_sap_writes_suppliers_materials_and_a_fixed_source_for_each_part(solved,
 def test_dynamics_writes_the_vendors_and_released_products_its_entities_name(solved, tmp_path):
     profile = erp.load_profile("dynamics365-fo")
     (path,) = erp.export(solved[2], [profile], ["xlsx"], tmp_path, "ebike")
-    sheets = _workbook(path)
+    sheets = _sheets(path)
     assert list(sheets) == list(profile.import_order)
     assert list(sheets)[:2] == ["Vendors V2", "Released products creation V2"]
     vendors = {row["VendorAccountNumber"] for row in sheets["Vendors V2"]}
